@@ -1,0 +1,90 @@
+"""Deterministic analyzers and the runner that executes them concurrently with per-analyzer timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+from swarm_core.analyzers.base import Analyzer, AnalyzerContext
+from swarm_core.analyzers.dependencies import DependencyAnalyzer
+from swarm_core.analyzers.lint import RuffAnalyzer
+from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
+from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
+from swarm_core.analyzers.secrets import SecretsAnalyzer
+from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
+from swarm_core.analyzers.syntax import SyntaxAnalyzer
+from swarm_core.config import SwarmConfig
+from swarm_core.errors import AnalyzerError
+from swarm_core.models import AnalyzerReport, AnalyzerStatus, ProgressEvent
+
+__all__ = ["Analyzer", "AnalyzerContext", "default_analyzers", "run_analyzers"]
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+def default_analyzers(config: SwarmConfig) -> list[Analyzer]:
+    """The analyzers switched on in `config`, in report order."""
+    a = config.analyzers
+    chosen: list[tuple[bool, Analyzer]] = [
+        (a.syntax.enabled, SyntaxAnalyzer()),
+        (a.placeholders.enabled, PlaceholderAnalyzer()),
+        (a.secrets.enabled, SecretsAnalyzer()),
+        (a.sast.enabled, BanditAnalyzer()),
+        (a.sast.enabled, SemgrepAnalyzer()),
+        (a.lint.enabled, RuffAnalyzer()),
+        (a.dependencies.enabled, DependencyAnalyzer()),
+        (a.tests.enabled, TestsSignalAnalyzer()),
+        (a.docs.enabled, DocsDriftAnalyzer()),
+        (a.complexity.enabled, ComplexityAnalyzer()),
+    ]
+    return [analyzer for enabled, analyzer in chosen if enabled]
+
+
+async def run_analyzers(
+    ctx: AnalyzerContext,
+    analyzers: Sequence[Analyzer],
+    *,
+    timeout: float,
+    on_event: ProgressCallback | None = None,
+) -> list[AnalyzerReport]:
+    """Run every analyzer concurrently; each gets `timeout` seconds.
+
+    A missing tool, a timeout or a crash becomes a report with that status and a reason;
+    it never fails the review.
+    """
+
+    def emit(name: str, state: str, detail: str = "") -> None:
+        if on_event is not None:
+            on_event(ProgressEvent("analyzer", name, state, detail))
+
+    async def one(analyzer: Analyzer) -> AnalyzerReport:
+        start = time.perf_counter()
+        reason = analyzer.unavailable(ctx)
+        if reason is not None:
+            emit(analyzer.name, AnalyzerStatus.SKIPPED, reason)
+            return AnalyzerReport(analyzer.name, AnalyzerStatus.SKIPPED, reason=reason)
+        emit(analyzer.name, "started")
+        try:
+            findings = await asyncio.wait_for(analyzer.run(ctx), timeout)
+        except TimeoutError:
+            status, detail, findings = AnalyzerStatus.TIMEOUT, f"timed out after {timeout:g} s", []
+        except AnalyzerError as exc:
+            status, detail, findings = AnalyzerStatus.SKIPPED, str(exc), []
+        except Exception as exc:  # boundary: one analyzer's bug must not lose the review
+            status, detail, findings = AnalyzerStatus.ERROR, f"{type(exc).__name__}: {exc}", []
+        else:
+            status, detail = AnalyzerStatus.OK, ""
+        duration = time.perf_counter() - start
+        emit(analyzer.name, status, detail or f"{len(findings)} finding(s)")
+        return AnalyzerReport(
+            analyzer.name,
+            status,
+            findings=tuple(findings),
+            reason=detail,
+            duration_s=round(duration, 3),
+            files=len(ctx.files),
+            count=len(findings),
+        )
+
+    return list(await asyncio.gather(*(one(a) for a in analyzers)))

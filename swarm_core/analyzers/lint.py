@@ -1,0 +1,172 @@
+"""Lint gate: ruff on changed Python files, reporting only violations that are new versus base."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from swarm_core.analyzers.base import AnalyzerContext, safe_relpath
+from swarm_core.analyzers.process import run_tool
+from swarm_core.diff import FileDiff, FileStatus
+from swarm_core.errors import AnalyzerError
+from swarm_core.models import Finding, Lane, Severity, Side
+
+__all__ = ["RuffAnalyzer", "ruff_binary"]
+
+# Ruff config is taken from the base version, so a change cannot relax its own lint rules.
+_CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
+_RUNTIME_ERRORS = frozenset({"F821", "F822", "F823", "F704", "F706", "PLE0116", "PLE0117"})
+
+
+def ruff_binary() -> str:
+    """Path of the ruff executable shipped in the ruff wheel."""
+    from ruff.__main__ import find_ruff_bin
+
+    return str(find_ruff_bin())
+
+
+def _severity_and_lane(code: str) -> tuple[Severity, Lane]:
+    if code in _RUNTIME_ERRORS:
+        return Severity.HIGH, Lane.CORRECTNESS
+    if code.startswith("S"):
+        return Severity.MEDIUM, Lane.SECURITY
+    if code.startswith(("PERF", "C90")):
+        return Severity.LOW, Lane.PERFORMANCE_ARCHITECTURE
+    if code.startswith(("B", "PLE")):
+        return Severity.MEDIUM, Lane.CORRECTNESS
+    return Severity.LOW, Lane.CORRECTNESS
+
+
+class RuffAnalyzer:
+    """Runs ruff at base and head and reports the violations the change adds."""
+
+    name = "ruff"
+
+    def unavailable(self, ctx: AnalyzerContext) -> str | None:
+        """Skipped when no Python file changed."""
+        return None if self._files(ctx) else "no changed Python files"
+
+    @staticmethod
+    def _files(ctx: AnalyzerContext) -> list[FileDiff]:
+        return [
+            f
+            for f in ctx.files
+            if f.path.endswith((".py", ".pyi"))
+            and f.status != FileStatus.DELETED
+            and not f.binary
+            and f.added
+            and safe_relpath(f.path) is not None
+        ]
+
+    async def run(self, ctx: AnalyzerContext) -> list[Finding]:
+        """Lint head and base versions concurrently and subtract what was already there."""
+        files = self._files(ctx)
+        binary = await asyncio.to_thread(ruff_binary)
+        configs = [c for c in _CONFIG_FILES if ctx.read(c, Side.LEFT) is not None]
+        head_root, base_root = await asyncio.gather(
+            ctx.materialize(Side.RIGHT, [f.path for f in files]),
+            ctx.materialize(Side.LEFT, [ctx.old_path(f) for f in files if f.status != FileStatus.ADDED]),
+        )
+        await asyncio.to_thread(self._write_configs, ctx, configs, (head_root, base_root))
+        head_files = [f.path for f in files if (head_root / f.path).is_file()]
+        base_files = [
+            ctx.old_path(f)
+            for f in files
+            if f.status != FileStatus.ADDED and (base_root / ctx.old_path(f)).is_file()
+        ]
+        head, base = await asyncio.gather(
+            self._ruff(binary, head_root, head_files), self._ruff(binary, base_root, base_files)
+        )
+        return self._new(ctx, files, head, base, head_root)
+
+    @staticmethod
+    def _write_configs(ctx: AnalyzerContext, configs: list[str], roots: tuple[Path, ...]) -> None:
+        for name in configs:
+            data = ctx.read(name, Side.LEFT)
+            if data is None:
+                continue
+            for root in roots:
+                root.mkdir(parents=True, exist_ok=True)
+                (root / name).write_bytes(data)
+
+    @staticmethod
+    async def _ruff(binary: str, root: Path, files: list[str]) -> list[dict[str, Any]]:
+        if not files:
+            return []
+        argv = [binary, "check", "--output-format", "json", "--exit-zero", "--no-cache", "--quiet"]
+        code, out, err = await run_tool([*argv, *files], root)
+        try:
+            data = json.loads(out or b"[]")
+        except json.JSONDecodeError:
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            raise AnalyzerError(f"ruff failed (exit {code}): {tail[0]}") from None
+        return list(data) if isinstance(data, list) else []
+
+    def _new(
+        self,
+        ctx: AnalyzerContext,
+        files: list[FileDiff],
+        head: list[dict[str, Any]],
+        base: list[dict[str, Any]],
+        head_root: Path,
+    ) -> list[Finding]:
+        old_to_new = {ctx.old_path(f): f.path for f in files}
+
+        def key(item: dict[str, Any], root_side: Side, path: str) -> tuple[str, str, str]:
+            line = int((item.get("location") or {}).get("row", 0))
+            data = ctx.read(path, root_side)
+            return (path, str(item.get("code")), ctx.line_text(data, line).strip())
+
+        def rel(item: dict[str, Any], root: Path) -> str:
+            name = Path(str(item.get("filename", "")))
+            try:
+                return name.resolve().relative_to(root.resolve()).as_posix()
+            except ValueError:
+                return name.as_posix()
+
+        before: Counter[tuple[str, str, str]] = Counter()
+        for item in base:
+            if not item.get("code"):
+                continue
+            old = rel(item, head_root.parent / "base")
+            _, base_code, text = key(item, Side.LEFT, old)
+            before[(old_to_new.get(old, old), base_code, text)] += 1
+        by_path = {f.path: f for f in files}
+        out = []
+        for item in head:
+            code = item.get("code")
+            if not code:  # syntax errors have no code; the syntax analyzer owns them
+                continue
+            path = rel(item, head_root)
+            fd = by_path.get(path)
+            if fd is None:
+                continue
+            k = key(item, Side.RIGHT, path)
+            if before[k] > 0:
+                before[k] -= 1
+                continue
+            row = int((item.get("location") or {}).get("row", 0)) or None
+            end = int((item.get("end_location") or {}).get("row", 0)) or None
+            severity, lane = _severity_and_lane(str(code))
+            fix = item.get("fix") or {}
+            out.append(
+                Finding(
+                    path=path,
+                    line=row,
+                    end_line=end if end and row and end > row else None,
+                    severity=severity,
+                    lane=lane,
+                    category="lint",
+                    rule=f"ruff/{code}",
+                    title=f"{code}: {item.get('message', '')}",
+                    message=str(item.get("message", ""))
+                    + (f" (fix: {fix.get('message')})" if fix.get("message") else ""),
+                    source=self.name,
+                    evidence=k[2],
+                    confidence=0.9,
+                )
+            )
+        return out

@@ -1,0 +1,320 @@
+"""Configuration: the `.github/swarm.yml` schema, loading with precise errors, and pure merging.
+
+One frozen `SwarmConfig` is built once and passed explicitly; overrides (command-line
+flags, an operator's defaults) produce a new object through `merge`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from swarm_core.errors import ConfigError
+from swarm_core.models import Lane, Severity
+
+__all__ = [
+    "CONFIG_PATH",
+    "AnalyzersConfig",
+    "Instruction",
+    "SwarmConfig",
+    "load_config",
+    "merge",
+    "parse_config",
+    "path_matches",
+]
+
+CONFIG_PATH = ".github/swarm.yml"
+
+_STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class _Section(BaseModel):
+    model_config = _STRICT
+
+
+class Toggle(_Section):
+    """An analyzer that can only be switched on or off."""
+
+    enabled: bool = True
+
+
+class SastConfig(Toggle):
+    """Bandit always (for Python); semgrep when installed and given rules."""
+
+    semgrep_rules: tuple[str, ...] = Field(
+        default=(), description="semgrep --config values: rule files, directories or registry ids"
+    )
+    bandit_skip: tuple[str, ...] = Field(
+        default=("B404",),
+        description="bandit test ids to skip (B404 flags every subprocess import)",
+    )
+
+
+class ComplexityConfig(Toggle):
+    """Flag functions whose cyclomatic complexity grows past a threshold."""
+
+    threshold: int = Field(default=10, ge=1)
+
+
+class SecretsConfig(Toggle):
+    """detect-secrets over added lines."""
+
+    exclude: tuple[str, ...] = Field(
+        default=(
+            "**/package-lock.json",
+            "**/yarn.lock",
+            "**/pnpm-lock.yaml",
+            "**/poetry.lock",
+            "**/uv.lock",
+            "**/Cargo.lock",
+            "**/go.sum",
+            "**/*.svg",
+            "**/*.min.js",
+        ),
+        description="globs of files never scanned for secrets",
+    )
+
+
+class AnalyzersConfig(_Section):
+    """Settings of the deterministic analyzers."""
+
+    timeout_seconds: float = Field(default=120.0, gt=0)
+    syntax: Toggle = Toggle()
+    placeholders: Toggle = Toggle()
+    secrets: SecretsConfig = SecretsConfig()
+    sast: SastConfig = SastConfig()
+    lint: Toggle = Toggle()
+    dependencies: Toggle = Toggle()
+    tests: Toggle = Toggle()
+    docs: Toggle = Toggle()
+    complexity: ComplexityConfig = ComplexityConfig()
+
+
+class LanesConfig(_Section):
+    """Which of the six lanes run."""
+
+    correctness: bool = True
+    security: bool = True
+    dependencies: bool = True
+    docs_intent: bool = Field(default=True, alias="docs-intent")
+    tests: bool = True
+    performance_architecture: bool = Field(default=True, alias="performance-architecture")
+
+    def enabled(self, lane: Lane) -> bool:
+        """True when the lane is switched on."""
+        return bool(getattr(self, lane.value.replace("-", "_")))
+
+
+class PathsConfig(_Section):
+    """Which changed files are reviewed (globs; `**` crosses directories)."""
+
+    include: tuple[str, ...] = ("**",)
+    exclude: tuple[str, ...] = (
+        "**/node_modules/**",
+        "**/vendor/**",
+        "**/dist/**",
+        "**/*.min.js",
+        "**/*.min.css",
+    )
+
+
+class Instruction(_Section):
+    """Extra review instructions for files matching a glob (read by the LLM lanes)."""
+
+    path: str
+    text: str = Field(min_length=1)
+
+
+class LimitsConfig(_Section):
+    """Size limits that keep a review fast and bounded."""
+
+    max_diff_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    max_files: int = Field(default=3000, gt=0)
+    max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+
+
+class ReviewConfig(_Section):
+    """How findings are published."""
+
+    max_inline_comments: int = Field(default=30, ge=0)
+
+
+class SwarmConfig(_Section):
+    """The whole configuration of a review."""
+
+    version: Literal[1] = 1
+    lanes: LanesConfig = LanesConfig()
+    paths: PathsConfig = PathsConfig()
+    instructions: tuple[Instruction, ...] = ()
+    severity_threshold: Severity = Field(
+        default=Severity.LOW, description="findings below this severity are not reported"
+    )
+    fail_on: Severity | Literal["never"] = Field(
+        default="never", description="exit 1 / failing check when a finding is at or above this"
+    )
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    analyzers: AnalyzersConfig = AnalyzersConfig()
+    limits: LimitsConfig = LimitsConfig()
+    review: ReviewConfig = ReviewConfig()
+
+    @field_validator("severity_threshold", "fail_on", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def fail_threshold(self) -> Severity | None:
+        """The severity that fails the run, or None for `never`."""
+        return None if self.fail_on == "never" else Severity(self.fail_on)
+
+    def includes(self, path: str) -> bool:
+        """True when a changed path is reviewed under `paths`."""
+        return any(path_matches(p, path) for p in self.paths.include) and not any(
+            path_matches(p, path) for p in self.paths.exclude
+        )
+
+    def instructions_for(self, path: str) -> tuple[str, ...]:
+        """The per-path instructions that apply to a file."""
+        return tuple(i.text for i in self.instructions if path_matches(i.path, path))
+
+
+@cache
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Glob match where `*` stays within a directory and `**` crosses directories.
+
+    A pattern without a slash matches the file name anywhere (`*.py` matches `a/b.py`).
+    """
+    if "/" not in pattern:
+        return _glob_regex(pattern).match(path.rsplit("/", 1)[-1]) is not None
+    return _glob_regex(pattern).match(path) is not None
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for key, value in node.value:
+                if str(key.value) == str(part) or str(key.value).replace("-", "_") == str(part):
+                    nxt = value
+                    line = key.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+        if node is None:
+            break
+    return line
+
+
+def parse_config(text: str, origin: str = CONFIG_PATH) -> SwarmConfig:
+    """Parse and validate YAML config text.
+
+    Raises:
+        ConfigError: invalid YAML or schema; one line per problem: `origin:line: key: what`.
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}" if mark is not None else origin
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{origin}:1: the config must be a mapping of keys, not {type(data).__name__}")
+    try:
+        return SwarmConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, root, origin)) from None
+
+
+def _explain(exc: ValidationError, root: yaml.Node | None, origin: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        # Union members add their type name to the location; keep only real keys.
+        loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("literal[", "enum[")))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(root, loc)
+        where = f"{origin}:{line}" if line is not None else origin
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see `swarm config check --help`)"
+        lines.append(f"{where}: {key}: {msg}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def load_config(path: str | Path | None) -> SwarmConfig:
+    """Load a config file; None or a missing default file gives the defaults.
+
+    Raises:
+        ConfigError: the file cannot be read or is invalid.
+    """
+    if path is None:
+        return SwarmConfig()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc}") from None
+    return parse_config(text, str(p))
+
+
+def merge(config: SwarmConfig, overrides: Mapping[str, Any]) -> SwarmConfig:
+    """A new config with `overrides` (nested mappings) applied; the input is unchanged.
+
+    Raises:
+        ConfigError: the result is invalid.
+    """
+    data = _deep_merge(config.model_dump(by_alias=True), overrides)
+    try:
+        return SwarmConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, None, "override")) from None
+
+
+def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

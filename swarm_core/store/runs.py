@@ -1,0 +1,255 @@
+"""Runs and findings tables (SQLAlchemy Core), and the RunStore interface the faces use."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from swarm_core.errors import RunNotFound, StoreError
+from swarm_core.models import Review
+from swarm_core.render.json import review_from_dict, review_to_dict
+
+__all__ = ["RunStore", "RunSummary", "SqlRunStore", "StoredRun", "open_store", "sqlite_url"]
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("base", sa.String(64)),
+    sa.Column("head", sa.String(64)),
+    sa.Column("verdict", sa.String(32), nullable=False),
+    sa.Column("findings", sa.Integer, nullable=False),
+    sa.Column("counts", sa.Text, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("review", sa.Text, nullable=False),
+)
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id",
+        sa.String(32),
+        sa.ForeignKey("runs.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("fingerprint", sa.String(40), nullable=False, index=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("line", sa.Integer),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("lane", sa.String(32), nullable=False),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One line of `swarm runs list`."""
+
+    id: str
+    created_at: float
+    kind: str
+    source: str
+    verdict: str
+    findings: int
+    counts: dict[str, int]
+    duration_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "id": self.id,
+            "created_at": self.created_at,
+            "kind": self.kind,
+            "source": self.source,
+            "verdict": self.verdict,
+            "findings": self.findings,
+            "counts": self.counts,
+            "duration_s": self.duration_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A stored run with its whole review."""
+
+    summary: RunSummary
+    review: Review
+
+
+class RunStore(Protocol):
+    """Where runs are kept. Implementations: SqlRunStore (SQLite default, Postgres by URL)."""
+
+    def save_review(self, review: Review, kind: str = "pr-review") -> str:
+        """Store a review; return its new run id."""
+        ...
+
+    def list_runs(self, limit: int = 20) -> list[RunSummary]:
+        """The newest runs first."""
+        ...
+
+    def get_run(self, run_id: str) -> StoredRun:
+        """A run by id or unique id prefix; raises RunNotFound."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The SQLite URL of the store file inside a data directory."""
+    return f"sqlite:///{data_dir / 'swarm.db'}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class SqlRunStore:
+    """RunStore over SQLAlchemy Core. The constructor does no I/O; `create` does."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def create(cls, url: str) -> SqlRunStore:
+        """Open (and create if needed) a store at a SQLAlchemy URL.
+
+        Raises:
+            StoreError: the database cannot be opened or its tables created.
+        """
+        try:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(url)
+            if engine.dialect.name == "sqlite":
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            metadata.create_all(engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot open the run store at {_safe(url)}: {_first_line(exc)}") from None
+        return cls(engine)
+
+    def save_review(self, review: Review, kind: str = "pr-review") -> str:
+        """Store a review and its findings in one transaction; return the run id."""
+        run_id = uuid.uuid4().hex[:12]
+        stored = review.with_run_id(run_id)
+        data = review_to_dict(stored)
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    runs.insert().values(
+                        id=run_id,
+                        created_at=time.time(),
+                        kind=kind,
+                        source=review.source,
+                        base=review.base,
+                        head=review.head,
+                        verdict=review.verdict.value,
+                        findings=len(review.findings),
+                        counts=json.dumps(review.counts()),
+                        duration_s=float(review.timings.get("total_s", 0.0)),
+                        review=json.dumps(data, ensure_ascii=False),
+                    )
+                )
+                if review.findings:
+                    conn.execute(
+                        findings.insert(),
+                        [
+                            {
+                                "run_id": run_id,
+                                "fingerprint": f.fingerprint,
+                                "path": f.path,
+                                "line": f.line,
+                                "severity": f.severity.value,
+                                "lane": f.lane.value,
+                                "rule": f.rule,
+                                "title": f.title,
+                            }
+                            for f in review.findings
+                        ],
+                    )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot save the run: {_first_line(exc)}") from None
+        return run_id
+
+    def list_runs(self, limit: int = 20) -> list[RunSummary]:
+        """The newest runs first."""
+        query = sa.select(runs).order_by(runs.c.created_at.desc()).limit(limit)
+        try:
+            with self._engine.connect() as conn:
+                return [self._summary(row) for row in conn.execute(query)]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read runs: {_first_line(exc)}") from None
+
+    def get_run(self, run_id: str) -> StoredRun:
+        """A run by id or by a prefix that names exactly one run."""
+        run_id = run_id.strip()
+        if not run_id:
+            raise RunNotFound("no run id given; list runs with `swarm runs list`")
+        query = sa.select(runs).where(runs.c.id.startswith(run_id, autoescape=True)).limit(2)
+        try:
+            with self._engine.connect() as conn:
+                rows = list(conn.execute(query))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read runs: {_first_line(exc)}") from None
+        if not rows:
+            raise RunNotFound(f"no run {run_id!r}; list runs with `swarm runs list`")
+        if len(rows) > 1:
+            raise RunNotFound(f"run id prefix {run_id!r} is ambiguous; give more characters")
+        row = rows[0]
+        return StoredRun(self._summary(row), review_from_dict(json.loads(row.review)))
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self._engine.dispose()
+
+    @staticmethod
+    def _summary(row: Any) -> RunSummary:
+        return RunSummary(
+            id=row.id,
+            created_at=row.created_at,
+            kind=row.kind,
+            source=row.source,
+            verdict=row.verdict,
+            findings=row.findings,
+            counts=json.loads(row.counts),
+            duration_s=row.duration_s,
+        )
+
+
+def open_store(url: str) -> SqlRunStore:
+    """Open the run store at a SQLAlchemy URL (see SqlRunStore.create)."""
+    return SqlRunStore.create(url)
+
+
+def _safe(url: str) -> str:
+    """A URL with any password removed, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "(invalid database URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

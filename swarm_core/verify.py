@@ -1,0 +1,151 @@
+"""Deterministic verification: anchoring, fingerprints, de-duplication, redaction and the verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from swarm_core.analyzers.secrets import redact_text
+from swarm_core.config import SwarmConfig
+from swarm_core.diff import Diff
+from swarm_core.models import Finding, Severity, Side, Verdict, Verification
+from swarm_core.sources import Contents
+
+__all__ = ["anchor", "deduplicate", "fingerprint", "verdict_for", "verify"]
+
+_SPACE = re.compile(r"\s+")
+# CWEs that describe the same root cause: hard-coded credentials.
+_CWE_GROUPS = {259: 798, 321: 798, 522: 798, 798: 798, 78: 78, 77: 78}
+
+
+def _lines(contents: Contents | None, f: Finding) -> list[str]:
+    if contents is None or f.line is None:
+        return []
+    data = contents.read(f.path, f.side)
+    if data is None:
+        return []
+    all_lines = data.split(b"\n")
+    end = f.last_line or f.line
+    return [ln.decode("utf-8", "replace").rstrip("\r") for ln in all_lines[f.line - 1 : end]]
+
+
+def _norm(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def fingerprint(f: Finding, code: Sequence[str], occurrence: int = 0) -> str:
+    """A stable id for a finding: path, category, rule and the normalised code it sits on.
+
+    The code text stands in for the line range so that a finding keeps its id when lines
+    above it move; `occurrence` tells apart identical code on different lines.
+    """
+    anchor_text = _norm(" ".join(code)) if code else _norm(f.title)
+    raw = "\0".join((f.path, f.category, f.rule, anchor_text, str(occurrence)))
+    return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:20]
+
+
+def anchor(f: Finding, diff: Diff) -> Finding:
+    """Mark a finding inline-postable only where GitHub accepts a comment (RULES 22-24).
+
+    A range whose end is not commentable shrinks to its first line; a line outside the
+    diff keeps its number for the text but becomes file-level for posting.
+    """
+    fd = diff.file(f.path)
+    if fd is None or f.line is None:
+        return replace(f, anchored=False)
+    end = f.last_line or f.line
+    if fd.can_comment(end, f.side, f.line if end != f.line else None):
+        return replace(f, anchored=True)
+    if fd.can_comment(f.line, f.side):
+        return replace(f, anchored=True, end_line=None)
+    return replace(f, anchored=False)
+
+
+def _evidence_holds(f: Finding, code: Sequence[str]) -> bool:
+    """The quoted code must really be at that path and line (redacted quotes cannot be checked)."""
+    if not f.evidence or not code or "[redacted" in f.evidence:
+        return True
+    return _norm(f.evidence) in _norm(" ".join(code))
+
+
+def deduplicate(findings: Iterable[Finding]) -> list[Finding]:
+    """Merge findings with one root cause: same place and rule, or same place and weakness (CWE)."""
+    merged: dict[tuple[object, ...], Finding] = {}
+    for f in findings:
+        cwe = _CWE_GROUPS.get(f.cwe, f.cwe) if f.cwe is not None else None
+        key: tuple[object, ...] = (
+            (f.path, f.line, f.side, "cwe", cwe)
+            if cwe is not None
+            else (f.path, f.line, f.last_line, f.side, f.category, f.rule)
+        )
+        kept = merged.get(key)
+        if kept is None:
+            merged[key] = f
+            continue
+        best, other = (
+            (f, kept)
+            if (f.severity.rank, f.confidence) > (kept.severity.rank, kept.confidence)
+            else (kept, f)
+        )
+        extra = tuple(dict.fromkeys((*best.also_reported_by, other.rule, *other.also_reported_by)))
+        merged[key] = replace(best, also_reported_by=tuple(r for r in extra if r != best.rule))
+    return list(merged.values())
+
+
+def verify(
+    findings: Iterable[Finding],
+    diff: Diff,
+    config: SwarmConfig,
+    *,
+    contents: Contents | None = None,
+    secrets: Iterable[str] = (),
+) -> tuple[list[Finding], int]:
+    """Anchor, check, de-duplicate, filter, redact and fingerprint findings.
+
+    Returns:
+        The findings to report (worst first) and how many were suppressed by the
+        severity threshold, the confidence threshold or a failed evidence check.
+    """
+    secret_set = frozenset(s for s in secrets if s)
+    suppressed = 0
+    checked: list[Finding] = []
+    for f in deduplicate(findings):
+        code = _lines(contents, f)
+        if not _evidence_holds(f, code):
+            suppressed += 1
+            continue
+        if not f.severity.at_least(config.severity_threshold) or f.confidence < config.min_confidence:
+            suppressed += 1
+            continue
+        checked.append(anchor(f, diff))
+    checked.sort(key=lambda f: (-f.severity.rank, f.path, f.line or 0, f.rule))
+    seen: Counter[str] = Counter()
+    out = []
+    for f in checked:
+        code = _lines(contents, f) if f.side is Side.RIGHT else []
+        base = fingerprint(f, code)
+        fp = fingerprint(f, code, seen[base]) if seen[base] else base
+        seen[base] += 1
+        if secret_set:
+            f = replace(
+                f,
+                title=redact_text(f.title, secret_set),
+                message=redact_text(f.message, secret_set),
+                evidence=redact_text(f.evidence, secret_set),
+                suggestion=redact_text(f.suggestion, secret_set) if f.suggestion else f.suggestion,
+            )
+        out.append(replace(f, fingerprint=fp))
+    return out, suppressed
+
+
+def verdict_for(findings: Iterable[Finding]) -> Verdict:
+    """BLOCK on a confirmed CRITICAL, REQUEST_CHANGES on a confirmed HIGH, notes for the rest (DESIGN §4)."""
+    confirmed = [f for f in findings if f.verification is Verification.CONFIRMED]
+    if any(f.severity is Severity.CRITICAL for f in confirmed):
+        return Verdict.BLOCK
+    if any(f.severity is Severity.HIGH for f in confirmed):
+        return Verdict.REQUEST_CHANGES
+    return Verdict.APPROVE_WITH_NOTES if confirmed else Verdict.APPROVE
