@@ -134,7 +134,7 @@ class Instruction(_Section):
 class LimitsConfig(_Section):
     """Size limits that keep a review fast and bounded."""
 
-    max_diff_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    max_diff_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     max_files: int = Field(default=3000, gt=0)
     max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
 
@@ -155,18 +155,26 @@ class SwarmConfig(_Section):
     severity_threshold: Severity = Field(
         default=Severity.LOW, description="findings below this severity are not reported"
     )
-    fail_on: Severity | Literal["never"] = Field(
-        default="never", description="exit 1 / failing check when a finding is at or above this"
+    fail_on: str = Field(
+        default="never", description="exit 1 / failing check when a finding is at or above this, or never"
     )
     min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     analyzers: AnalyzersConfig = AnalyzersConfig()
     limits: LimitsConfig = LimitsConfig()
     review: ReviewConfig = ReviewConfig()
 
-    @field_validator("severity_threshold", "fail_on", mode="before")
+    @field_validator("severity_threshold", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("fail_on", mode="before")
+    @classmethod
+    def _fail_on(cls, value: object) -> str:
+        text = str(value).strip().lower()
+        if text != "never" and text not in {s.value for s in Severity}:
+            raise ValueError("must be one of critical, high, medium, low or never")
+        return text
 
     @property
     def fail_threshold(self) -> Severity | None:
@@ -272,7 +280,7 @@ def _explain(exc: ValidationError, root: yaml.Node | None, origin: str) -> str:
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = _line_of(root, loc)
         where = f"{origin}:{line}" if line is not None else origin
-        msg = err["msg"]
+        msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `swarm config check --help`)"
         lines.append(f"{where}: {key}: {msg}")

@@ -36,7 +36,7 @@ __all__ = [
     "parse_diff",
 ]
 
-DEFAULT_MAX_DIFF_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_DIFF_BYTES = 16 * 1024 * 1024
 
 _GIT_HEADER = "diff --git "
 
@@ -322,15 +322,22 @@ def _modes(section: Sequence[str]) -> tuple[str | None, str | None]:
 
 
 def _to_file_diff(pf: object, section: Sequence[str]) -> FileDiff:
-    source = _strip_prefix(getattr(pf, "source_file", None))
-    target = _strip_prefix(getattr(pf, "target_file", None))
-    if getattr(pf, "is_added_file", False):
+    raw_source = getattr(pf, "source_file", None)
+    raw_target = getattr(pf, "target_file", None)
+    source = _strip_prefix(raw_source)
+    target = _strip_prefix(raw_target)
+    # Status from the headers only: unidiff also guesses "deleted" for a file emptied to
+    # zero lines and "added" for a hunk at line 0, which git marks differently.
+    header = [ln for ln in section[:8] if not ln.startswith("@@")]
+    from_null = (raw_source or "").strip() == "/dev/null"
+    to_null = (raw_target or "").strip() == "/dev/null"
+    if from_null or any(ln.startswith("new file mode") for ln in header):
         status = FileStatus.ADDED
-    elif getattr(pf, "is_removed_file", False):
+    elif to_null or any(ln.startswith("deleted file mode") for ln in header):
         status = FileStatus.DELETED
-    elif getattr(pf, "is_rename", False):
+    elif any(ln.startswith("rename from ") for ln in header):
         status = FileStatus.RENAMED
-    elif any(ln.startswith("copy from ") for ln in section[:8]):
+    elif any(ln.startswith("copy from ") for ln in header):
         status = FileStatus.COPIED
     else:
         status = FileStatus.MODIFIED

@@ -256,7 +256,7 @@ def apply_hunks(base: bytes | None, fd: FileDiff) -> bytes | None:
                 new.append(old[pos])
             pos += 1
     new.extend(old[pos:])
-    return ("\n".join(new) + ("\n" if trailing_newline or new else "")).encode()
+    return ("\n".join(new) + ("\n" if new and trailing_newline else "")).encode()
 
 
 class PatchContents:

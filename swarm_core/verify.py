@@ -21,12 +21,13 @@ _SPACE = re.compile(r"\s+")
 _CWE_GROUPS = {259: 798, 321: 798, 522: 798, 798: 798, 78: 78, 77: 78}
 
 
-def _lines(contents: Contents | None, f: Finding) -> list[str]:
+def _lines(contents: Contents | None, f: Finding) -> list[str] | None:
+    """The code a finding points at; None when unknown, [] when the line is past the end of the file."""
     if contents is None or f.line is None:
-        return []
+        return None
     data = contents.read(f.path, f.side)
     if data is None:
-        return []
+        return None
     all_lines = data.split(b"\n")
     end = f.last_line or f.line
     return [ln.decode("utf-8", "replace").rstrip("\r") for ln in all_lines[f.line - 1 : end]]
@@ -64,9 +65,13 @@ def anchor(f: Finding, diff: Diff) -> Finding:
     return replace(f, anchored=False)
 
 
-def _evidence_holds(f: Finding, code: Sequence[str]) -> bool:
-    """The quoted code must really be at that path and line (redacted quotes cannot be checked)."""
-    if not f.evidence or not code or "[redacted" in f.evidence:
+def _evidence_holds(f: Finding, code: Sequence[str] | None) -> bool:
+    """The line must exist and the quoted code must really be there (redacted quotes are not compared)."""
+    if code is None:
+        return True  # contents unavailable (a patch without its repo): nothing to check against
+    if not code:
+        return False  # a line past the end of the file
+    if not f.evidence or "[redacted" in f.evidence:
         return True
     return _norm(f.evidence) in _norm(" ".join(code))
 
@@ -125,7 +130,7 @@ def verify(
     seen: Counter[str] = Counter()
     out = []
     for f in checked:
-        code = _lines(contents, f) if f.side is Side.RIGHT else []
+        code = (_lines(contents, f) or []) if f.side is Side.RIGHT else []
         base = fingerprint(f, code)
         fp = fingerprint(f, code, seen[base]) if seen[base] else base
         seen[base] += 1

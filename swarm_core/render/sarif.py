@@ -32,6 +32,7 @@ def _rule(f: Finding) -> dict[str, Any]:
         props["security-severity"] = _SECURITY_SEVERITY[f.severity]
     if f.cwe is not None:
         props["tags"].append(f"external/cwe/cwe-{f.cwe}")
+    props["tags"] = list(dict.fromkeys(props["tags"]))  # SARIF tags are a set
     return {
         "id": f.rule,
         "name": f.rule.replace("/", "-"),

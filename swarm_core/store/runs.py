@@ -238,9 +238,17 @@ class SqlRunStore:
         )
 
 
+def normalize_url(url: str) -> str:
+    """Plain `postgresql://` URLs (what operators write) use the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 def open_store(url: str) -> SqlRunStore:
     """Open the run store at a SQLAlchemy URL (see SqlRunStore.create)."""
-    return SqlRunStore.create(url)
+    return SqlRunStore.create(normalize_url(url))
 
 
 def _safe(url: str) -> str:

@@ -1,0 +1,71 @@
+"""Shared fixtures: real git repositories built in a temporary directory."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in a repo with a fixed identity; return stdout."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=swarm-test", "-c", "user.email=t@example.com", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout
+
+
+class Repo:
+    """A throwaway git repository with helpers to write files and commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        git(path, "init", "-q", "-b", "main")
+
+    def write(self, files: dict[str, str | bytes | None]) -> None:
+        for name, content in files.items():
+            target = self.path / name
+            if content is None:
+                target.unlink()
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+
+    def commit(self, files: dict[str, str | bytes | None], message: str = "change") -> str:
+        self.write(files)
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-q", "--allow-empty", "-m", message)
+        return git(self.path, "rev-parse", "HEAD").strip()
+
+    def branch(self, name: str) -> None:
+        git(self.path, "checkout", "-q", "-b", name)
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[[], Repo]:
+    counter = iter(range(1000))
+
+    def factory() -> Repo:
+        path = tmp_path / f"repo{next(counter)}"
+        path.mkdir()
+        return Repo(path)
+
+    return factory
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI reads SWARM_DATA_DIR; tests must never write to the user's data directory.
+    monkeypatch.setenv("SWARM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SWARM_MODEL", raising=False)

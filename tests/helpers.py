@@ -1,0 +1,32 @@
+"""Helpers for running the engine in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from swarm_core.analyzers import Analyzer
+from swarm_core.config import SwarmConfig, merge
+from swarm_core.models import Finding, Review
+from swarm_core.orchestrator import Orchestrator
+from swarm_core.sources import from_git
+
+
+def review_repo(
+    repo: Any,
+    base: str = "HEAD~1",
+    head: str = "HEAD",
+    overrides: dict[str, Any] | None = None,
+    analyzers: Sequence[Analyzer] | None = None,
+) -> Review:
+    config = merge(SwarmConfig(), overrides or {})
+    return Orchestrator(config, analyzers=analyzers).review_sync(from_git(repo.path, base, head))
+
+
+def rules(review: Review, prefix: str = "") -> list[tuple[str, int | None, str]]:
+    found = [(f.path, f.line, f.rule) for f in review.findings if f.rule.startswith(prefix)]
+    return sorted(found, key=lambda t: (t[0], t[1] or 0, t[2]))
+
+
+def only(review: Review, prefix: str) -> list[Finding]:
+    return [f for f in review.findings if f.rule.startswith(prefix)]

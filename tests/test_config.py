@@ -1,0 +1,101 @@
+"""Configuration: schema, precise errors with line numbers, pure merging, path globs."""
+
+from __future__ import annotations
+
+import pytest
+
+from swarm_core.config import SwarmConfig, load_config, merge, parse_config, path_matches
+from swarm_core.errors import ConfigError
+from swarm_core.models import Lane, Severity
+
+
+def test_defaults():
+    c = SwarmConfig()
+    assert c.fail_threshold is None and c.severity_threshold is Severity.LOW
+    assert all(c.lanes.enabled(lane) for lane in Lane)
+
+
+def test_full_config_parses():
+    c = parse_config(
+        """
+version: 1
+lanes:
+  docs-intent: false
+paths:
+  exclude: ["legacy/**"]
+instructions:
+  - path: "src/api/**"
+    text: "Every handler must check authorization."
+severity_threshold: Medium
+fail_on: HIGH
+analyzers:
+  timeout_seconds: 30
+  complexity: {threshold: 15}
+  sast: {semgrep_rules: ["rules/"]}
+"""
+    )
+    assert not c.lanes.enabled(Lane.DOCS_INTENT) and c.lanes.enabled(Lane.SECURITY)
+    assert c.fail_threshold is Severity.HIGH and c.severity_threshold is Severity.MEDIUM
+    assert not c.includes("legacy/x.py") and c.includes("src/x.py")
+    assert c.instructions_for("src/api/users.py") == ("Every handler must check authorization.",)
+    assert c.analyzers.complexity.threshold == 15
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("lanes:\n  securty: true\n", ".github/swarm.yml:2: lanes.securty: unknown key"),
+        ("fail_on: sometimes\n", ".github/swarm.yml:1: fail_on:"),
+        (
+            "analyzers:\n  complexity:\n    threshold: -1\n",
+            ".github/swarm.yml:3: analyzers.complexity.threshold:",
+        ),
+        ("lanes: [\n", ".github/swarm.yml:2: invalid YAML"),
+        ("- a\n- b\n", ".github/swarm.yml:1: the config must be a mapping"),
+        ("instructions:\n  - path: x\n", ".github/swarm.yml:2: instructions.0.text: Field required"),
+    ],
+)
+def test_errors_name_file_line_and_key(text, message):
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert str(info.value).startswith(message)
+
+
+def test_empty_file_is_defaults():
+    assert parse_config("") == SwarmConfig()
+
+
+def test_load_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(bad)
+    assert load_config(None) == SwarmConfig()
+
+
+def test_merge_is_pure():
+    base = SwarmConfig()
+    merged = merge(base, {"fail_on": "low", "analyzers": {"lint": {"enabled": False}}})
+    assert merged.fail_threshold is Severity.LOW and not merged.analyzers.lint.enabled
+    assert base.fail_threshold is None and base.analyzers.lint.enabled
+    with pytest.raises(ConfigError):
+        merge(base, {"fail_on": "bogus"})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "ok"),
+    [
+        ("*.py", "a/b/c.py", True),
+        ("src/*.py", "src/a.py", True),
+        ("src/*.py", "src/x/a.py", False),
+        ("src/**", "src/x/a.py", True),
+        ("**/vendor/**", "vendor/a.go", True),
+        ("**/vendor/**", "a/vendor/b/c.go", True),
+        ("docs/?.md", "docs/a.md", True),
+        ("a.[ch]", "a.c", False),  # brackets are literal
+    ],
+)
+def test_path_globs(pattern, path, ok):
+    assert path_matches(pattern, path) is ok

@@ -1,0 +1,84 @@
+"""The run store on SQLite (and on Postgres when SWARM_TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from swarm_core.errors import RunNotFound, StoreError
+from swarm_core.models import Finding, Lane, Review, Severity, Verdict
+from swarm_core.render import review_to_dict
+from swarm_core.store import open_store, sqlite_url
+
+REVIEW = Review(
+    source="repo main..HEAD",
+    base="a" * 40,
+    head="b" * 40,
+    verdict=Verdict.REQUEST_CHANGES,
+    findings=(
+        Finding(
+            "x.py", 3, Severity.HIGH, Lane.SECURITY, "sast", "bandit/B602", "shell", fingerprint="f" * 20
+        ),
+    ),
+    analyzers=(),
+    lanes=(),
+    files_reviewed=1,
+    additions=3,
+    deletions=1,
+    timings={"total_s": 0.5},
+)
+
+
+def _urls() -> list[str]:
+    urls = ["sqlite"]
+    if os.environ.get("SWARM_TEST_DATABASE_URL"):
+        urls.append(os.environ["SWARM_TEST_DATABASE_URL"])
+    return urls
+
+
+@pytest.fixture(params=_urls())
+def store(request, tmp_path):
+    url = sqlite_url(tmp_path / "data") if request.param == "sqlite" else request.param
+    if url.startswith("postgres"):
+        import sqlalchemy as sa
+
+        from swarm_core.store.runs import metadata, normalize_url
+
+        engine = sa.create_engine(normalize_url(url))
+        metadata.drop_all(engine)  # a clean slate for this test's assertions
+        engine.dispose()
+    s = open_store(url)
+    yield s
+    s.close()
+
+
+def test_save_list_show(store):
+    run_id = store.save_review(REVIEW)
+    second = store.save_review(REVIEW, kind="pr-review")
+    listed = store.list_runs(limit=10)
+    assert [r.id for r in listed][:2] == [second, run_id]
+    assert listed[1].counts == {"critical": 0, "high": 1, "medium": 0, "low": 0}
+    stored = store.get_run(run_id[:6])
+    assert stored.review.run_id == run_id
+    assert review_to_dict(stored.review) == review_to_dict(REVIEW.with_run_id(run_id))
+
+
+def test_unknown_and_ambiguous_ids(store):
+    with pytest.raises(RunNotFound, match="no run 'zzz'"):
+        store.get_run("zzz")
+    with pytest.raises(RunNotFound, match="no run id"):
+        store.get_run(" ")
+    for _ in range(20):
+        store.save_review(REVIEW)
+    ids = [r.id for r in store.list_runs(100)]
+    prefix = next(a[:1] for a in ids if sum(b.startswith(a[:1]) for b in ids) > 1)
+    with pytest.raises(RunNotFound, match="ambiguous"):
+        store.get_run(prefix)
+
+
+def test_unopenable_store(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError, match="cannot open the run store"):
+        open_store(sqlite_url(blocker / "sub"))
