@@ -357,3 +357,19 @@ def test_semgrep_needs_the_binary(make_repo, tmp_path, monkeypatch):
     config = merge(SwarmConfig(), {"analyzers": {"sast": {"semgrep_rules": ["p/python"]}}})
     ctx = AnalyzerContext(change, change.diff.files, config, tmp_path)
     assert SemgrepAnalyzer().unavailable(ctx) == "semgrep is not installed (pip install semgrep)"
+
+
+def test_private_key_block_is_one_finding_and_fully_redacted(make_repo):
+    body = ["MIIEowIBAAKCAQEA7YpQ2b1vKx9x", "q3LmZ8tYw2Rk5Jh7PvN1cXs0aBdE", "Fg4Hj6Kl8Mn0Pq2Rs4Tu6Vw8Xy0Za"]
+    key = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END RSA PRIVATE KEY-----\n"
+    repo = make_repo()
+    repo.commit({"README": "x\n"})
+    repo.commit({"deploy/id_rsa.pem": key})
+    review = review_repo(repo)
+    (f,) = only(review, "secrets/private-key")
+    assert (f.line, f.end_line, f.severity) == (1, 5, Severity.CRITICAL)
+    from swarm_core.render import render
+
+    for fmt in ("json", "sarif", "markdown"):
+        text = render(review, fmt)
+        assert not any(line in text for line in body)

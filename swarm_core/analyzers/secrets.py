@@ -91,6 +91,9 @@ class SecretsAnalyzer:
                     for v in (value, full):
                         ctx.register_secret(v)
                     severity, confidence = _GENERIC.get(secret.type, (Severity.CRITICAL, 0.95))
+                    end_line = None
+                    if secret.type == "Private Key":
+                        end_line = _key_block(text_by_line, secret.line_number, ctx)
                     out.append(
                         Finding(
                             path=fd.path,
@@ -106,11 +109,25 @@ class SecretsAnalyzer:
                             ),
                             source=self.name,
                             evidence=redact_text(line, {value, full}),
+                            end_line=end_line,
                             cwe=798,
                             confidence=confidence,
                         )
                     )
         return out
+
+
+def _key_block(lines: dict[int, str], start: int, ctx: AnalyzerContext) -> int | None:
+    """Extend a private-key finding over its PEM block; every body line is registered as secret."""
+    n = start + 1
+    while n in lines and n - start < 200:
+        body = lines[n].strip()
+        if body.startswith("-----END"):
+            return n
+        if len(body) >= 8:
+            ctx.register_secret(body)
+        n += 1
+    return n - 1 if n - 1 > start else None
 
 
 def _slug(text: str) -> str:
