@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
@@ -215,8 +215,6 @@ class Review:
 
     def with_run_id(self, run_id: str) -> Review:
         """A copy of this review carrying the id the store gave it."""
-        from dataclasses import replace
-
         return replace(self, run_id=run_id)
 
     def meta(self) -> dict[str, Any]:

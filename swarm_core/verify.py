@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from swarm_core.analyzers.base import split_lines
 from swarm_core.analyzers.secrets import redact_text
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import Diff
@@ -28,9 +29,7 @@ def _lines(contents: Contents | None, f: Finding) -> list[str] | None:
     data = contents.read(f.path, f.side)
     if data is None:
         return None
-    all_lines = data.split(b"\n")
-    end = f.last_line or f.line
-    return [ln.decode("utf-8", "replace").rstrip("\r") for ln in all_lines[f.line - 1 : end]]
+    return list(split_lines(data)[f.line - 1 : f.last_line or f.line])
 
 
 def _norm(text: str) -> str:

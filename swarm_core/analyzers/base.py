@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -17,7 +18,25 @@ from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Side
 from swarm_core.sources import ChangeSet
 
-__all__ = ["Analyzer", "AnalyzerContext", "Parsed", "is_doc_path", "is_test_path", "safe_relpath"]
+__all__ = [
+    "Analyzer",
+    "AnalyzerContext",
+    "Parsed",
+    "is_doc_path",
+    "is_test_path",
+    "safe_relpath",
+    "split_lines",
+]
+
+
+@lru_cache(maxsize=64)
+def split_lines(source: bytes) -> tuple[str, ...]:
+    """A file's lines, decoded (invalid UTF-8 replaced), without line endings.
+
+    Cached: contents are cached objects, so analyzers and verification asking for many
+    lines of one file split it once (bytes cache their hash).
+    """
+    return tuple(ln.rstrip("\r") for ln in source.decode("utf-8", "replace").split("\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +155,8 @@ class AnalyzerContext:
         """The text of a 1-based line of a source, or '' when out of range."""
         if source is None or line < 1:
             return ""
-        lines = source.split(b"\n")
-        return lines[line - 1].decode("utf-8", "replace").rstrip("\r") if line <= len(lines) else ""
+        lines = split_lines(source)
+        return lines[line - 1] if line <= len(lines) else ""
 
     # -- files on disk ----------------------------------------------------------------------
     async def materialize(self, side: Side, paths: Iterable[str]) -> Path:

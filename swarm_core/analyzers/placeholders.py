@@ -8,7 +8,7 @@ import re
 import tree_sitter as ts
 
 from swarm_core import codegraph
-from swarm_core.analyzers.base import AnalyzerContext, Parsed, is_doc_path
+from swarm_core.analyzers.base import AnalyzerContext, Parsed, is_doc_path, split_lines
 from swarm_core.diff import FileDiff
 from swarm_core.models import Finding, Lane, Severity, Side
 
@@ -92,9 +92,9 @@ class PlaceholderAnalyzer:
                     "A string says this code is not implemented; the feature looks unfinished.",
                 )
         defs = codegraph.definitions(p.tree, p.source, p.lang)
-        lines = p.source.split(b"\n")
+        lines = split_lines(p.source)
         for n in sorted(fd.added):
-            text = lines[n - 1].decode("utf-8", "replace") if n <= len(lines) else ""
+            text = lines[n - 1] if n <= len(lines) else ""
             if p.lang == "python" and _RAISE_NIE.search(text) and not _abstract_at(defs, p, n):
                 add(
                     n,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json as _json
+
+from swarm_core.models import Review
 from swarm_core.render.json import SCHEMA_VERSION, review_from_dict, review_to_dict, to_json
 from swarm_core.render.markdown import render_inline_comment, render_markdown, render_summary
 from swarm_core.render.sarif import to_sarif
@@ -22,13 +25,12 @@ __all__ = [
 FORMATS = ("terminal", "markdown", "json", "sarif")
 
 
-def render(review: object, fmt: str) -> str:
-    """Render a Review as text in one of the file formats (markdown, json, sarif)."""
-    import json as _json
+def render(review: Review, fmt: str) -> str:
+    """Render a Review as text in one of the file formats (markdown, json, sarif).
 
-    from swarm_core.models import Review
-
-    assert isinstance(review, Review)
+    Raises:
+        ValueError: an unknown format (the terminal format is rendered by render.terminal).
+    """
     if fmt == "markdown":
         return render_markdown(review)
     if fmt == "json":
