@@ -19,7 +19,6 @@ from rich.console import Console
 
 from swarm_core import __version__
 from swarm_core.config import CONFIG_PATH, SwarmConfig, load_config, merge
-from swarm_core.diff import DEFAULT_MAX_DIFF_BYTES
 from swarm_core.errors import ConfigError, StoreError, SwarmError
 from swarm_core.models import Review, Severity
 from swarm_core.orchestrator import Orchestrator
@@ -155,7 +154,7 @@ def pr_review(
     config, _origin = _load_config(config_path, repo if repo is not None else Path())
     if fail_on is not None:
         config = merge(config, {"fail_on": fail_on.lower()})
-    max_bytes = config.limits.max_diff_bytes or DEFAULT_MAX_DIFF_BYTES
+    max_bytes = config.limits.max_diff_bytes
     change: ChangeSet
     if source == "-":
         data = _read_limited(sys.stdin.buffer, max_bytes, "the diff on stdin")
@@ -168,7 +167,13 @@ def pr_review(
             raise ConfigError(f"cannot read {patch_file}: {exc.strerror or exc}") from None
         change = from_patch(data, str(patch_file), repo_path=repo, base=base, max_diff_bytes=max_bytes)
     else:
-        change = from_git(repo or Path(), base, head, max_diff_bytes=max_bytes)
+        change = from_git(
+            repo or Path(),
+            base,
+            head,
+            max_diff_bytes=max_bytes,
+            max_file_bytes=config.limits.max_file_bytes,
+        )
     model = os.environ.get("SWARM_MODEL") or None
     orchestrator = Orchestrator(config, model=model)
     err_console = Console(stderr=True)

@@ -15,8 +15,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from swarm_core.diff import DEFAULT_MAX_DIFF_BYTES
 from swarm_core.errors import ConfigError
 from swarm_core.models import Lane, Severity
+from swarm_core.sources import DEFAULT_MAX_FILE_BYTES
 
 __all__ = [
     "CONFIG_PATH",
@@ -134,9 +136,9 @@ class Instruction(_Section):
 class LimitsConfig(_Section):
     """Size limits that keep a review fast and bounded."""
 
-    max_diff_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    max_diff_bytes: int = Field(default=DEFAULT_MAX_DIFF_BYTES, gt=0)
     max_files: int = Field(default=3000, gt=0)
-    max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
 
 
 class ReviewConfig(_Section):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 __all__ = [
     "AnalyzerReport",
@@ -162,7 +161,6 @@ class AnalyzerReport:
     findings: tuple[Finding, ...] = ()
     reason: str = ""
     duration_s: float = 0.0
-    files: int = 0
     count: int = 0
 
 
@@ -216,10 +214,6 @@ class Review:
     def with_run_id(self, run_id: str) -> Review:
         """A copy of this review carrying the id the store gave it."""
         return replace(self, run_id=run_id)
-
-    def meta(self) -> dict[str, Any]:
-        """Small summary used by run listings."""
-        return {"verdict": self.verdict.value, "counts": self.counts(), "source": self.source}
 
 
 @dataclass(frozen=True, slots=True)

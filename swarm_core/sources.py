@@ -11,6 +11,7 @@ import subprocess
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -27,9 +28,20 @@ __all__ = [
     "apply_hunks",
     "from_git",
     "from_patch",
+    "split_lines",
 ]
 
 DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+@lru_cache(maxsize=64)
+def split_lines(source: bytes) -> tuple[str, ...]:
+    """A file's lines, decoded (invalid UTF-8 replaced), without line endings.
+
+    Cached: contents are cached objects, so analyzers and verification asking for many
+    lines of one file split it once (bytes cache their hash).
+    """
+    return tuple(ln.rstrip("\r") for ln in source.decode("utf-8", "replace").split("\n"))
 
 
 class Contents(Protocol):
@@ -313,6 +325,7 @@ def from_git(
     head: str | None = None,
     *,
     max_diff_bytes: int = DEFAULT_MAX_DIFF_BYTES,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> ChangeSet:
     """A change between two commits of a local repository.
 
@@ -321,6 +334,7 @@ def from_git(
         base: base ref; default the merge base of head with the default branch.
         head: head ref; default HEAD.
         max_diff_bytes: refuse larger diffs.
+        max_file_bytes: files larger than this are not read (analyzers see them as unavailable).
 
     Raises:
         SourceError: not a repository, unknown ref, or no default branch to compare with.
@@ -345,7 +359,7 @@ def from_git(
     diff = parse_diff(repo.diff(base_sha, head_sha), max_bytes=max_diff_bytes)
     return ChangeSet(
         diff=diff,
-        contents=GitContents(repo, base_sha, head_sha, diff),
+        contents=GitContents(repo, base_sha, head_sha, diff, max_file_bytes),
         label=f"{root.name} {base_label}..{head_ref}",
         base=base_sha,
         head=head_sha,

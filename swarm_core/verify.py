@@ -8,12 +8,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from swarm_core.analyzers.base import split_lines
 from swarm_core.analyzers.secrets import redact_text
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import Diff
 from swarm_core.models import Finding, Severity, Side, Verdict, Verification
-from swarm_core.sources import Contents
+from swarm_core.sources import Contents, split_lines
 
 __all__ = ["anchor", "deduplicate", "fingerprint", "verdict_for", "verify"]
 

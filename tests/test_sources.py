@@ -139,3 +139,13 @@ def test_apply_hunks_reproduces_the_new_file(old, new, context):
         return
     (fd,) = parse_diff("diff --git a/f b/f\n" + body).files
     assert apply_hunks(old_text.encode(), fd) == new_text.encode()
+
+
+def test_files_over_the_size_limit_are_not_read(make_repo):
+    repo = make_repo()
+    repo.commit({"small.py": "x = 1\n", "big.py": "y = 1\n"})
+    repo.commit({"small.py": "x = 2\n", "big.py": "y = 2\n" + "#" * 100 + "\n"})
+    change = from_git(repo.path, "HEAD~1", "HEAD", max_file_bytes=50)
+    assert change.contents.read("small.py", Side.RIGHT) == b"x = 2\n"
+    assert change.contents.read("big.py", Side.RIGHT) is None
+    assert change.contents.read("big.py", Side.LEFT) == b"y = 1\n"

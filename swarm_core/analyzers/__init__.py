@@ -83,7 +83,6 @@ async def run_analyzers(
             findings=tuple(findings),
             reason=detail,
             duration_s=round(duration, 3),
-            files=len(ctx.files),
             count=len(findings),
         )
 

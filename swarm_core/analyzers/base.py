@@ -6,7 +6,6 @@ import asyncio
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -16,7 +15,7 @@ from swarm_core import codegraph
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Side
-from swarm_core.sources import ChangeSet
+from swarm_core.sources import ChangeSet, split_lines
 
 __all__ = [
     "Analyzer",
@@ -25,18 +24,7 @@ __all__ = [
     "is_doc_path",
     "is_test_path",
     "safe_relpath",
-    "split_lines",
 ]
-
-
-@lru_cache(maxsize=64)
-def split_lines(source: bytes) -> tuple[str, ...]:
-    """A file's lines, decoded (invalid UTF-8 replaced), without line endings.
-
-    Cached: contents are cached objects, so analyzers and verification asking for many
-    lines of one file split it once (bytes cache their hash).
-    """
-    return tuple(ln.rstrip("\r") for ln in source.decode("utf-8", "replace").split("\n"))
 
 
 @dataclass(frozen=True, slots=True)
