@@ -280,42 +280,39 @@ def test_complexity_growth(make_repo):
 
 
 # -- the runner ----------------------------------------------------------------------------------
-class _Slow:
-    name = "slow"
+class _Fake:
+    """A test analyzer that always runs; subclasses say what `run` does."""
+
+    name = "fake"
 
     def unavailable(self, ctx):
         return None
+
+
+class _Slow(_Fake):
+    name = "slow"
 
     async def run(self, ctx):
         await asyncio.sleep(5)
         return []
 
 
-class _Broken:
+class _Broken(_Fake):
     name = "broken"
-
-    def unavailable(self, ctx):
-        return None
 
     async def run(self, ctx):
         raise RuntimeError("boom")
 
 
-class _NoTool:
+class _NoTool(_Fake):
     name = "notool"
-
-    def unavailable(self, ctx):
-        return None
 
     async def run(self, ctx):
         raise AnalyzerError("cannot start notool: not found")
 
 
-class _Good:
+class _Good(_Fake):
     name = "good"
-
-    def unavailable(self, ctx):
-        return None
 
     async def run(self, ctx) -> list[Finding]:
         return [Finding("a.py", 1, Severity.LOW, Lane.CORRECTNESS, "x", "good/x", "ok")]
