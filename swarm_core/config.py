@@ -23,7 +23,11 @@ from swarm_core.sources import DEFAULT_MAX_FILE_BYTES
 __all__ = [
     "CONFIG_PATH",
     "AnalyzersConfig",
+    "GuardrailsConfig",
     "Instruction",
+    "LlmConfig",
+    "ModelsConfig",
+    "RoutingRule",
     "SwarmConfig",
     "load_config",
     "merge",
@@ -147,6 +151,90 @@ class ReviewConfig(_Section):
     max_inline_comments: int = Field(default=30, ge=0)
 
 
+RouterMode = Literal["cost", "quality", "balanced", "speed"]
+Privacy = Literal["low", "medium", "high"]
+
+
+class RuleWhen(_Section):
+    """A routing rule's condition: every key given must match."""
+
+    task: str | None = None
+    lane: str | None = None
+    privacy: Privacy | None = None
+
+
+class RoutingRule(_Section):
+    """Send matching work to a fixed model."""
+
+    when: RuleWhen
+    model: str
+    reason: str = ""
+
+
+class ModelsConfig(_Section):
+    """Which model each lane uses (the router, DESIGN §2).
+
+    A lane's model is the first of: a matching rule, `lanes.<lane>`, the router's pick
+    when `mode` is set, then `default` (SWARM_MODEL overrides `default`).
+    """
+
+    default: str | None = Field(default=None, description="provider/model for every lane")
+    mode: RouterMode | None = Field(default=None, description="route each task by cost/quality/speed")
+    lanes: dict[str, str] = Field(default_factory=dict, description="a fixed model per lane")
+    reviewer: str | None = Field(default=None, description="model of the reviewer pass (default: the lane's)")
+    critic: str | None = Field(
+        default=None, description="model of the critic pass; a different model gives a real second opinion"
+    )
+    coordinator: str | None = None
+    fallback: tuple[str, ...] = Field(default=(), description="models tried in order when a call fails")
+    max_cost_per_task: float | None = Field(default=None, gt=0)
+    min_quality: int | None = Field(default=None, ge=0, le=100)
+    privacy: Privacy = Field(default="low", description="high: only models that run locally")
+    rules: tuple[RoutingRule, ...] = ()
+
+    @field_validator("lanes")
+    @classmethod
+    def _known_lanes(cls, value: dict[str, str]) -> dict[str, str]:
+        known = {lane.value for lane in Lane}
+        for key in value:
+            if key not in known:
+                raise ValueError(f"unknown lane {key!r}; lanes are {', '.join(sorted(known))}")
+        return value
+
+
+class GuardrailsConfig(_Section):
+    """Per-run limits on model use; a limit hit publishes what finished and says what was cut."""
+
+    max_calls: int = Field(default=80, ge=1)
+    max_tokens: int = Field(default=2_000_000, ge=1)
+    max_cost_usd: float = Field(default=2.0, gt=0)
+    max_wall_seconds: float = Field(default=900.0, gt=0)
+    lane_timeout_seconds: float = Field(default=300.0, gt=0)
+    call_timeout_seconds: float = Field(default=120.0, gt=0)
+    retries: int = Field(default=3, ge=1, description="attempts per call, backoff 1 s x 2^n between them")
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    transient_budget: int = Field(default=10, ge=0, description="429/503/529 retries allowed per run")
+    breaker_threshold: int = Field(
+        default=3, ge=1, description="consecutive failed calls that stop the run's model work"
+    )
+
+
+class LlmConfig(_Section):
+    """How the model lanes run."""
+
+    mode: Literal["parallel", "sequential", "hierarchical"] = "parallel"
+    council: bool = Field(default=False, description="adversarial lanes: assume the change is wrong")
+    reviewer: bool = Field(default=True, description="reviewer pass over every model finding")
+    critic: bool = Field(default=True, description="critic pass over HIGH and CRITICAL model findings")
+    chunk_tokens: int = Field(default=48_000, ge=1000, description="diff tokens per chunk sent to a lane")
+    max_chunks: int = Field(default=8, ge=1)
+    max_output_tokens: int = Field(default=4096, ge=256)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    memory_ttl_seconds: int = Field(default=86_400, ge=1)
+    agents_md: bool = Field(default=True, description="read AGENTS.md from the repo as instructions")
+    limits: GuardrailsConfig = GuardrailsConfig()
+
+
 class SwarmConfig(_Section):
     """The whole configuration of a review."""
 
@@ -164,6 +252,8 @@ class SwarmConfig(_Section):
     analyzers: AnalyzersConfig = AnalyzersConfig()
     limits: LimitsConfig = LimitsConfig()
     review: ReviewConfig = ReviewConfig()
+    models: ModelsConfig = ModelsConfig()
+    llm: LlmConfig = LlmConfig()
 
     @field_validator("severity_threshold", mode="before")
     @classmethod

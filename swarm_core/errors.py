@@ -7,7 +7,16 @@
     ├── AnalyzerError        an analyzer could not run (reported as skipped, never fatal)
     ├── StoreError           the run store cannot be opened or read
     │   └── RunNotFound      no run has that id
-    └── LaneError            a lane failed (its result is recorded as failed, never a lost review)
+    ├── LaneError            a lane failed (its result is recorded as failed, never a lost review)
+    ├── ProviderError        an LLM provider call failed (status and retryability attached)
+    │   ├── ProviderTimeout       no answer within the timeout, or the connection failed
+    │   ├── ProviderRateLimited   429, or 503/529 "overloaded": transient, honours Retry-After
+    │   ├── ProviderUnavailable   5xx: transient
+    │   ├── ProviderAuthError     401/403: the key is missing or wrong (never retried)
+    │   └── MalformedOutput       the reply did not parse as the requested JSON, even after a repair
+    ├── ModelSelectionError  no model satisfies the router's constraints, or a model name is unknown
+    ├── LimitReached         a run's guardrail (calls, tokens, cost, wall time) stopped further calls
+    └── MemoryStoreError     swarm memory cannot be read or written
 
 Every message is one line that says what failed and what to do about it; the command-line
 face prints it without a traceback.
@@ -20,6 +29,15 @@ __all__ = [
     "ConfigError",
     "DiffError",
     "LaneError",
+    "LimitReached",
+    "MalformedOutput",
+    "MemoryStoreError",
+    "ModelSelectionError",
+    "ProviderAuthError",
+    "ProviderError",
+    "ProviderRateLimited",
+    "ProviderTimeout",
+    "ProviderUnavailable",
     "RunNotFound",
     "SourceError",
     "StoreError",
@@ -61,3 +79,62 @@ class RunNotFound(StoreError, KeyError):
 
 class LaneError(SwarmError):
     """A lane failed; the review records it as a failed lane and goes on."""
+
+
+class ProviderError(SwarmError):
+    """An LLM provider call failed.
+
+    Attributes:
+        status: the HTTP status, or None when no response arrived.
+        retryable: True when the same call may succeed later (timeouts, 429, 5xx).
+        transient: True for rate limiting and overload (429/503/529), which draw on the
+            run's transient budget instead of counting towards the circuit breaker.
+        retry_after: seconds the provider asked us to wait, if it said.
+    """
+
+    retryable = False
+    transient = False
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ProviderTimeout(ProviderError, TimeoutError):
+    """The provider did not answer in time, or the connection could not be made."""
+
+    retryable = True
+
+
+class ProviderRateLimited(ProviderError):
+    """429 Too Many Requests, or 503/529 overloaded: wait (Retry-After) and try again."""
+
+    retryable = True
+    transient = True
+
+
+class ProviderUnavailable(ProviderError):
+    """A 5xx answer other than overload."""
+
+    retryable = True
+
+
+class ProviderAuthError(ProviderError, PermissionError):
+    """401/403: the API key is missing, wrong or lacks access to the model."""
+
+
+class MalformedOutput(ProviderError, ValueError):
+    """The model's reply is not the JSON the lane asked for, even after one repair request."""
+
+
+class ModelSelectionError(SwarmError, ValueError):
+    """No model fits the router's constraints, or a model name is not `provider/model`."""
+
+
+class LimitReached(SwarmError):
+    """A guardrail stopped the run from making more model calls; what finished is kept."""
+
+
+class MemoryStoreError(SwarmError):
+    """Swarm memory (SQLite, Postgres or Redis) cannot be read or written."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 __all__ = [
     "AnalyzerReport",
     "AnalyzerStatus",
+    "Exchange",
     "Finding",
     "Lane",
     "LaneResult",
@@ -16,6 +17,7 @@ __all__ = [
     "Review",
     "Severity",
     "Side",
+    "Usage",
     "Verdict",
     "Verification",
 ]
@@ -97,12 +99,76 @@ class AnalyzerStatus(enum.StrEnum):
 
 
 class LaneStatus(enum.StrEnum):
-    """How a lane's run ended. DETERMINISTIC: the lane reported its analyzer findings only."""
+    """How a lane's run ended.
+
+    DETERMINISTIC: the lane reported its analyzer findings only (no model configured).
+    CUT: a guardrail (calls, tokens, cost, wall time, circuit breaker) stopped the lane
+    before it finished; what it found so far is kept.
+    """
 
     OK = "ok"
     DETERMINISTIC = "deterministic"
     DISABLED = "disabled"
     FAILED = "failed"
+    CUT = "cut"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens and money spent on model calls. Adding two Usages sums every field."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    estimated: bool = False
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.calls + other.calls,
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.cost_usd + other.cost_usd,
+            self.estimated or other.estimated,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def to_dict(self) -> dict[str, int | float | bool]:
+        """JSON-ready data; cost rounded to a millionth of a dollar."""
+        return {
+            "calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cached_tokens": self.cached_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "estimated": self.estimated,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One model call, kept as evidence with the run (texts already redacted).
+
+    kind is what the call was for: "lane", "reviewer", "critic", "coordinator",
+    "repair" or "council"; outcome is "ok" or the error class that ended it.
+    """
+
+    kind: str
+    lane: str
+    model: str
+    prompt_hash: str
+    usage: Usage
+    latency_s: float
+    outcome: str
+    request: str = ""
+    response: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +177,9 @@ class Finding:
 
     `line`/`end_line` are line numbers on `side` of the file; `line is None` makes the
     finding file-level. `anchored` is set by verification: True only when every line of
-    the range is commentable on GitHub, so the finding may be posted inline.
+    the range is commentable on GitHub, so the finding may be posted inline. `symbols`
+    are the functions, methods and imports a model finding names (checked against the code
+    graph); `verification_note` is the reviewer's or critic's one-line reason.
     """
 
     path: str
@@ -133,6 +201,8 @@ class Finding:
     anchored: bool = False
     fingerprint: str = ""
     also_reported_by: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    verification_note: str = ""
 
     @property
     def last_line(self) -> int | None:
@@ -166,17 +236,32 @@ class AnalyzerReport:
 
 @dataclass(frozen=True, slots=True)
 class LaneResult:
-    """A lane's findings and how the lane ran."""
+    """A lane's findings and how the lane ran.
+
+    `model` is the model the router chose (empty for a deterministic lane) and
+    `model_reason` its one-line reason; `usage` sums the lane's calls including its
+    verification passes.
+    """
 
     lane: Lane
     status: LaneStatus
     findings: tuple[Finding, ...] = ()
     note: str = ""
+    model: str = ""
+    model_reason: str = ""
+    usage: Usage = Usage()
+    duration_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """The outcome of reviewing one change; every output format renders this."""
+    """The outcome of reviewing one change; every output format renders this.
+
+    `findings` holds CONFIRMED findings and the UNVERIFIED ones (listed in the summary,
+    never inline, never in the verdict); `verification` counts every outcome, including
+    the DISPROVED and PRE_EXISTING findings that were dropped. `exchanges` are the model
+    calls (stored as evidence, not rendered); `memory` is the run's swarm memory at the end.
+    """
 
     source: str
     base: str | None
@@ -194,17 +279,26 @@ class Review:
     timings: dict[str, float] = field(default_factory=dict)
     run_id: str | None = None
     title: str = ""
+    repo: str = ""
+    usage: Usage = Usage()
+    verification: dict[str, int] = field(default_factory=dict)
+    exchanges: tuple[Exchange, ...] = ()
+    memory: tuple[tuple[str, str], ...] = ()
 
     def counts(self) -> dict[str, int]:
-        """Number of findings per severity, every severity present (zero when none)."""
+        """Number of confirmed findings per severity, every severity present (zero when none)."""
         out = {s.value: 0 for s in Severity}
-        for f in self.findings:
+        for f in self.confirmed():
             out[f.severity.value] += 1
         return out
 
+    def confirmed(self) -> tuple[Finding, ...]:
+        """The findings verification confirmed: the only ones posted inline or counted for the verdict."""
+        return tuple(f for f in self.findings if f.verification is Verification.CONFIRMED)
+
     def worst(self) -> Severity | None:
-        """The most severe finding's severity, or None for a clean review."""
-        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+        """The most severe confirmed finding's severity, or None for a clean review."""
+        return max((f.severity for f in self.confirmed()), key=lambda s: s.rank, default=None)
 
     def fails(self, threshold: Severity | None) -> bool:
         """True when a finding is at or above `threshold` (None never fails)."""

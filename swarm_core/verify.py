@@ -14,9 +14,20 @@ from swarm_core.diff import Diff
 from swarm_core.models import Finding, Severity, Side, Verdict, Verification
 from swarm_core.sources import Contents, split_lines
 
-__all__ = ["anchor", "deduplicate", "fingerprint", "verdict_for", "verify"]
+__all__ = [
+    "anchor",
+    "check_symbols",
+    "deduplicate",
+    "fingerprint",
+    "known_names",
+    "relocate",
+    "suggestion_applies",
+    "verdict_for",
+    "verify",
+]
 
 _SPACE = re.compile(r"\s+")
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 # CWEs that describe the same root cause: hard-coded credentials.
 _CWE_GROUPS = {259: 798, 321: 798, 522: 798, 798: 798, 78: 78, 77: 78}
 
@@ -74,6 +85,79 @@ def _evidence_holds(f: Finding, code: Sequence[str] | None) -> bool:
     return _norm(f.evidence) in _norm(" ".join(code))
 
 
+def relocate(f: Finding, contents: Contents | None, window: int = 5) -> Finding | None:
+    """Anchor a model finding to the line its quoted code is really on.
+
+    Models miscount lines; a quote found on exactly one line within `window` lines of the
+    claimed line moves the finding there. A quote found nowhere near is a hallucinated
+    location: None. Findings without a quote or without contents are returned unchanged
+    (the reviewer pass judges them).
+    """
+    if f.line is None or not f.evidence.strip() or contents is None:
+        return f
+    data = contents.read(f.path, f.side)
+    if data is None:
+        return f
+    lines = split_lines(data)
+    code = list(lines[f.line - 1 : f.last_line or f.line])
+    if _evidence_holds(f, code):
+        return f
+    needle = _norm(next(line for line in f.evidence.splitlines() if line.strip()))
+    lo = max(1, f.line - window)
+    hi = min(len(lines), (f.last_line or f.line) + window)
+    hits = [n for n in range(lo, hi + 1) if needle and needle in _norm(lines[n - 1])]
+    if not hits:
+        return None
+    distance = min(abs(n - f.line) for n in hits)
+    nearest = [n for n in hits if abs(n - f.line) == distance]
+    if len(nearest) > 1:
+        return None  # two equally near matches: the location is ambiguous
+    delta = nearest[0] - f.line
+    return replace(f, line=nearest[0], end_line=None if f.end_line is None else f.end_line + delta)
+
+
+def known_names(contents: Contents | None, paths: Iterable[str]) -> frozenset[str] | None:
+    """Every identifier in the head and base versions of the changed files (None without contents).
+
+    This is the code graph's vocabulary for the symbol check: definitions, imports and
+    every name used.
+    """
+    if contents is None:
+        return None
+    names: set[str] = set()
+    seen_any = False
+    for path in paths:
+        for side in (Side.RIGHT, Side.LEFT):
+            data = contents.read(path, side)
+            if data is not None:
+                seen_any = True
+                names.update(_IDENT.findall(data.decode("utf-8", "replace")))
+    return frozenset(names) if seen_any else None
+
+
+def check_symbols(f: Finding, names: frozenset[str] | None) -> str | None:
+    """The first name a finding cites that exists nowhere in the change, or None when all exist."""
+    if names is None:
+        return None
+    for symbol in f.symbols:
+        parts = _IDENT.findall(symbol.split("(", 1)[0])
+        for part in parts:
+            if part not in names:
+                return symbol
+    return None
+
+
+def suggestion_applies(f: Finding, code: Sequence[str] | None) -> bool:
+    """A suggestion is offered only where GitHub will apply it to exactly the commented lines.
+
+    The finding must be anchored on the head side with its whole range, the current lines
+    must be known, and the replacement must change them.
+    """
+    if f.suggestion is None or not f.anchored or f.side is not Side.RIGHT or not code:
+        return False
+    return _norm(f.suggestion) != _norm("\n".join(code))
+
+
 def deduplicate(findings: Iterable[Finding]) -> list[Finding]:
     """Merge findings with one root cause: same place and rule, or same place and weakness (CWE)."""
     merged: dict[tuple[object, ...], Finding] = {}
@@ -123,7 +207,14 @@ def verify(
         if not f.severity.at_least(config.severity_threshold) or f.confidence < config.min_confidence:
             suppressed += 1
             continue
-        checked.append(anchor(f, diff))
+        anchored = anchor(f, diff)
+        if f.verification is not Verification.CONFIRMED:
+            anchored = replace(anchored, anchored=False)  # only CONFIRMED findings go inline
+        if anchored.suggestion is not None and (
+            anchored.end_line != f.end_line or not suggestion_applies(anchored, code)
+        ):
+            anchored = replace(anchored, suggestion=None)
+        checked.append(anchored)
     checked.sort(key=lambda f: (-f.severity.rank, f.path, f.line or 0, f.rule))
     seen: Counter[str] = Counter()
     out = []

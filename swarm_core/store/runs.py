@@ -152,7 +152,7 @@ class SqlRunStore:
 
     def save_review(self, review: Review, kind: str = "pr-review") -> str:
         """Store a review and its findings in one transaction; return the run id."""
-        run_id = uuid.uuid4().hex[:12]
+        run_id = review.run_id or uuid.uuid4().hex[:12]
         stored = review.with_run_id(run_id)
         data = review_to_dict(stored)
         try:

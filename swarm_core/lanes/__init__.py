@@ -1,4 +1,8 @@
-"""The six review lanes: what each looks at, and how analyzer findings are handed to them."""
+"""The six review lanes: what each looks at, and how analyzer findings are handed to them.
+
+The model-backed part of a lane lives in `lanes.model`; its context in `lanes.context`;
+what a model must answer in `lanes.schema`; the prompts are data files in swarm_core/prompts.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +26,9 @@ LANE_FOCUS: dict[Lane, str] = {
 
 LLM_DISABLED_NOTE = (
     "LLM lanes were skipped: no model is configured, so each lane reported its deterministic "
-    "analyzers' findings only. Model review is turned on with SWARM_MODEL "
-    "(for example openai/gpt-4.1-mini) and the provider's key (OPENAI_API_KEY); "
-    "this release ships the deterministic lanes only, and the model-backed lanes are the next release."
+    "analyzers' findings only. Turn model review on with SWARM_MODEL "
+    "(for example openai/gpt-4.1-mini) and the provider's key (OPENAI_API_KEY), "
+    "or with models.mode in .github/swarm.yml."
 )
 
 

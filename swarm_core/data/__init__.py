@@ -1,0 +1,1 @@
+"""Data files: the model price/quality/speed table (models.yml)."""

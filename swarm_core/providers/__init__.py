@@ -1,0 +1,175 @@
+"""LLM providers over httpx: where each lives (from an environment the face passes in), and adapters.
+
+Model names are `provider/model`: `openai/gpt-4.1-mini`, `anthropic/claude-sonnet-4-5`,
+`ollama/qwen2.5-coder:14b`, `openrouter/deepseek/deepseek-r1` (the provider is the part
+before the first slash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+from pydantic import SecretStr
+
+from swarm_core.errors import ModelSelectionError, ProviderAuthError
+from swarm_core.providers.anthropic import AnthropicProvider
+from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, Message, Provider
+from swarm_core.providers.openai import OpenAIProvider
+
+__all__ = [
+    "KNOWN_PROVIDERS",
+    "Completion",
+    "CompletionRequest",
+    "Endpoint",
+    "Message",
+    "Provider",
+    "ProviderPool",
+    "endpoints_from_env",
+    "split_model",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    kind: str
+    base_url: str
+    key_env: str
+    base_env: str
+    structured: bool = True
+
+
+# Each provider: its API shape, default base URL, and the environment names users expect.
+KNOWN_PROVIDERS: dict[str, _Known] = {
+    "openai": _Known("openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL"),
+    "anthropic": _Known("anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+    "openrouter": _Known(
+        "openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL"
+    ),
+    "deepseek": _Known(
+        "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", structured=False
+    ),
+    "groq": _Known("openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL"),
+    "together": _Known("openai", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL"),
+    "gemini": _Known(
+        "openai",
+        "https://generativelanguage.googleapis.com/v1beta/openai",
+        "GEMINI_API_KEY",
+        "GEMINI_BASE_URL",
+    ),
+    "ollama": _Known("openai", "http://localhost:11434/v1", "", "OLLAMA_BASE_URL"),
+    "vllm": _Known("openai", "http://localhost:8000/v1", "", "VLLM_BASE_URL"),
+    "llamacpp": _Known("openai", "http://localhost:8080/v1", "", "LLAMACPP_BASE_URL", False),
+}
+
+
+def split_model(name: str) -> tuple[str, str]:
+    """`provider/model` → (provider, model).
+
+    Raises:
+        ModelSelectionError: no provider prefix, or an unknown provider.
+    """
+    provider, sep, model = name.strip().partition("/")
+    if not sep or not provider or not model:
+        raise ModelSelectionError(
+            f"model {name!r} must be written provider/model, for example openai/gpt-4.1-mini"
+        )
+    if provider not in KNOWN_PROVIDERS:
+        known = ", ".join(sorted(KNOWN_PROVIDERS))
+        raise ModelSelectionError(f"model {name!r}: unknown provider {provider!r}; known: {known}")
+    return provider, model
+
+
+def endpoints_from_env(env: Mapping[str, str]) -> dict[str, Endpoint]:
+    """Every known provider's endpoint, with base URLs and keys from `env` (the face passes os.environ).
+
+    Ollama also honours its own OLLAMA_HOST (host:port).
+    """
+    out: dict[str, Endpoint] = {}
+    for name, known in KNOWN_PROVIDERS.items():
+        base = env.get(known.base_env) or known.base_url
+        if name == "ollama" and not env.get(known.base_env) and env.get("OLLAMA_HOST"):
+            host = env["OLLAMA_HOST"]
+            base = (host if "://" in host else f"http://{host}").rstrip("/") + "/v1"
+        key = env.get(known.key_env) if known.key_env else None
+        out[name] = Endpoint(
+            name=name,
+            kind=known.kind,
+            base_url=base,
+            api_key=SecretStr(key) if key else None,
+            structured=known.structured,
+            key_env=known.key_env,
+        )
+    return out
+
+
+class ProviderPool:
+    """One adapter per provider over one shared httpx client. The constructor does no I/O.
+
+    Args:
+        endpoints: from `endpoints_from_env`, or built by hand (tests point them at fakes).
+        transport: an httpx transport to use instead of the network (tests).
+    """
+
+    def __init__(
+        self,
+        endpoints: Mapping[str, Endpoint],
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 32,
+    ) -> None:
+        self.endpoints = dict(endpoints)
+        self._transport = transport
+        self._max_connections = max_connections
+        self._client: httpx.AsyncClient | None = None
+        self._adapters: dict[str, Provider] = {}
+
+    def available(self, provider: str) -> bool:
+        """True when the provider is known and has the key it needs."""
+        ep = self.endpoints.get(provider)
+        return ep is not None and ep.has_key
+
+    def secrets(self) -> frozenset[str]:
+        """Every configured key, so evidence and logs can be redacted."""
+        return frozenset(
+            ep.api_key.get_secret_value() for ep in self.endpoints.values() if ep.api_key is not None
+        )
+
+    def get(self, model: str) -> tuple[Provider, str]:
+        """The adapter for a `provider/model` name and the model id to send.
+
+        Raises:
+            ModelSelectionError: the name is malformed or the provider unknown.
+            ProviderAuthError: the provider needs a key and none is set.
+        """
+        provider, model_id = split_model(model)
+        ep = self.endpoints.get(provider)
+        if ep is None:
+            raise ModelSelectionError(f"model {model!r}: provider {provider!r} is not configured")
+        if not ep.has_key:
+            raise ProviderAuthError(f"model {model!r} needs {ep.key_env}; set it in the environment")
+        adapter = self._adapters.get(provider)
+        if adapter is None:
+            if self._client is None:
+                limits = httpx.Limits(max_connections=self._max_connections)
+                self._client = httpx.AsyncClient(transport=self._transport, limits=limits)
+            adapter = (
+                AnthropicProvider(ep, self._client)
+                if ep.kind == "anthropic"
+                else OpenAIProvider(ep, self._client)
+            )
+            self._adapters[provider] = adapter
+        return adapter, model_id
+
+    def with_endpoint(self, endpoint: Endpoint) -> ProviderPool:
+        """A new pool with one endpoint replaced (same transport)."""
+        endpoints = {**self.endpoints, endpoint.name: endpoint}
+        return ProviderPool(endpoints, transport=self._transport, max_connections=self._max_connections)
+
+    async def aclose(self) -> None:
+        """Close the shared HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._adapters.clear()

@@ -1,0 +1,190 @@
+"""The provider seam: request and reply types, and the one function that turns HTTP answers into errors."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+from pydantic import SecretStr
+
+from swarm_core.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+
+__all__ = [
+    "Completion",
+    "CompletionRequest",
+    "Endpoint",
+    "Message",
+    "Provider",
+    "decipher_response",
+    "retry_after_seconds",
+    "send",
+]
+
+# Anthropic answers 529 when overloaded; 503 is overload elsewhere. Both are transient.
+_OVERLOADED = frozenset({429, 503, 529})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message. `cache` marks the end of a prefix the provider may cache."""
+
+    role: str
+    content: str
+    cache: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    """What a lane asks a model.
+
+    `schema` is a JSON schema for the reply: providers that support structured output
+    are held to it; the caller parses and validates the reply either way.
+    """
+
+    model: str
+    messages: tuple[Message, ...]
+    schema: dict[str, Any] | None = None
+    schema_name: str = "result"
+    max_tokens: int = 4096
+    temperature: float = 0.0
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A model's reply. `data` is set when the provider returned structured output directly.
+
+    Token counts are None when the provider reported none (the caller estimates them).
+    """
+
+    text: str
+    data: dict[str, Any] | None
+    model: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_tokens: int = 0
+    stop_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a provider lives and how to authenticate; the key never appears in repr or logs."""
+
+    name: str
+    kind: str  # "openai" (Chat Completions) or "anthropic" (Messages)
+    base_url: str
+    api_key: SecretStr | None = None
+    structured: bool = True
+    key_env: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_key(self) -> bool:
+        """True when a key is set (or the endpoint needs none, like a local Ollama)."""
+        return self.api_key is not None or not self.key_env
+
+
+class Provider(Protocol):
+    """An LLM adapter: one async method (the seam tests fake at the HTTP level)."""
+
+    endpoint: Endpoint
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Send one request; raise a ProviderError subclass on failure."""
+        ...
+
+
+def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """Seconds to wait from `retry-after-ms`, `Retry-After` (seconds or HTTP date) or a reset header."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value).timestamp()
+            except (TypeError, ValueError, IndexError):
+                return None
+            return max(0.0, when - (time.time() if now is None else now))
+    return None
+
+
+def _detail(response: httpx.Response) -> str:
+    """The provider's own error message, shortened; never the request (it may carry a key)."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().splitlines()
+        return text[0][:200] if text else ""
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("message") or err.get("type") or "")[:200]
+    if isinstance(err, str):
+        return err[:200]
+    return ""
+
+
+def decipher_response(response: httpx.Response, who: str) -> None:
+    """Raise the typed error for a failed HTTP answer; return for a 2xx.
+
+    Raises:
+        ProviderAuthError: 401 or 403.
+        ProviderRateLimited: 429, 503 or 529 (transient; `retry_after` set when given).
+        ProviderUnavailable: any other 5xx.
+        ProviderError: any other non-2xx answer (not retryable).
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    detail = _detail(response)
+    msg = f"{who} answered HTTP {status}" + (f": {detail}" if detail else "")
+    if status in (401, 403):
+        raise ProviderAuthError(msg + " (check the API key)", status=status)
+    if status in _OVERLOADED:
+        raise ProviderRateLimited(msg, status=status, retry_after=retry_after_seconds(response.headers))
+    if status >= 500:
+        raise ProviderUnavailable(msg, status=status, retry_after=retry_after_seconds(response.headers))
+    if status in (408, 409):
+        raise ProviderUnavailable(msg, status=status)
+    raise ProviderError(msg, status=status)
+
+
+async def send(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    timeout_s: float,
+    who: str,
+) -> dict[str, Any]:
+    """POST JSON and return the decoded reply; every failure becomes a ProviderError."""
+    try:
+        response = await client.post(url, headers=headers, json=body, timeout=timeout_s)
+    except httpx.TimeoutException:
+        raise ProviderTimeout(f"{who} did not answer within {timeout_s:g} s") from None
+    except httpx.TransportError as exc:
+        raise ProviderTimeout(f"cannot reach {who}: {type(exc).__name__}: {exc}") from None
+    decipher_response(response, who)
+    try:
+        data = response.json()
+    except ValueError:
+        raise ProviderUnavailable(f"{who} answered with a body that is not JSON", status=200) from None
+    if not isinstance(data, dict):
+        raise ProviderUnavailable(f"{who} answered with JSON that is not an object", status=200)
+    return data
