@@ -1,8 +1,11 @@
 """The `swarm` command line: pr-review, runs, config check.
 
-This face reads the environment (SWARM_DATA_DIR, SWARM_MODEL) and passes plain values to
-swarm_core. Exit codes: 0 clean, 1 a finding at or above --fail-on, 2 usage or config
-error, 3 an internal error, 130 interrupted.
+This face reads the environment and passes plain values to swarm_core: SWARM_DATA_DIR,
+SWARM_MODEL, SWARM_MODELS_FILE (an operator's model table), SWARM_REDIS_URL (swarm
+memory), SWARM_SECRETS_FILE (KEY=VALUE lines for provider keys) and the providers' own
+variables (OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ...). Exit codes: 0 clean,
+1 a finding at or above --fail-on, 2 usage or config error, 3 an internal error,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 from rich.console import Console
@@ -20,12 +23,16 @@ from rich.console import Console
 from swarm_core import __version__
 from swarm_core.config import CONFIG_PATH, SwarmConfig, load_config, merge
 from swarm_core.errors import ConfigError, StoreError, SwarmError
-from swarm_core.models import Review, Severity
+from swarm_core.memory import MemoryBackend, SqlMemory, memory_engine, open_memory
+from swarm_core.models import Exchange, Review, Severity
 from swarm_core.orchestrator import Orchestrator
+from swarm_core.providers import ProviderPool, endpoints_from_env, split_model
 from swarm_core.render import FORMATS, render
 from swarm_core.render.terminal import LiveProgress, render_terminal
+from swarm_core.router import ModelTable, load_table
 from swarm_core.sources import ChangeSet, from_git, from_patch
 from swarm_core.store import SqlRunStore, open_store, sqlite_url
+from swarm_core.store.runs import COST_GROUPS
 
 __all__ = ["cli", "main"]
 
@@ -49,6 +56,51 @@ def data_dir() -> Path:
 
 def _store() -> SqlRunStore:
     return open_store(sqlite_url(data_dir()))
+
+
+def provider_env() -> dict[str, str]:
+    """The environment, with provider keys from SWARM_SECRETS_FILE filled in where unset.
+
+    Raises:
+        ConfigError: the secrets file cannot be read.
+    """
+    env = dict(os.environ)
+    path = env.get("SWARM_SECRETS_FILE")
+    if not path:
+        return env
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"SWARM_SECRETS_FILE {path}: cannot read: {exc.strerror or exc}") from None
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            raise ConfigError(f"SWARM_SECRETS_FILE {path}:{n}: expected KEY=VALUE")
+        env.setdefault(key.strip(), value.strip().strip("'\""))
+    return env
+
+
+def _model_table() -> ModelTable:
+    path = os.environ.get("SWARM_MODELS_FILE")
+    if not path:
+        return load_table()
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"SWARM_MODELS_FILE {path}: cannot read: {exc.strerror or exc}") from None
+    return load_table(text, path)
+
+
+def _memory(store: SqlRunStore | None) -> MemoryBackend:
+    redis_url = os.environ.get("SWARM_REDIS_URL")
+    if redis_url:
+        return open_memory(redis_url, None)
+    if store is not None:
+        return SqlMemory(store.engine)
+    return SqlMemory(memory_engine())
 
 
 def _err(message: str) -> None:
@@ -127,6 +179,22 @@ def cli() -> None:
     help="Exit 1 when a finding is at or above this severity (default: config fail_on).",
 )
 @click.option("--no-store", is_flag=True, help="Do not record the run in the run store.")
+@click.option("--model", help="Default model for every lane, provider/model (default: SWARM_MODEL).")
+@click.option(
+    "--optimize",
+    type=click.Choice(["cost", "quality", "balanced", "speed"]),
+    help="Let the router pick each lane's model by this goal (models.mode).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["parallel", "sequential", "hierarchical"]),
+    help="How the model lanes run (default: llm.mode, parallel).",
+)
+@click.option("--council", is_flag=True, help="Adversarial lanes: each assumes the change is wrong.")
+@click.option(
+    "--max-cost", type=click.FloatRange(min=0, min_open=True), help="Cap the run's model spend (USD)."
+)
+@click.option("--no-llm", is_flag=True, help="Deterministic lanes only, even with a model configured.")
 def pr_review(
     source: str | None,
     repo: Path | None,
@@ -138,6 +206,12 @@ def pr_review(
     output: Path | None,
     fail_on: str | None,
     no_store: bool,
+    model: str | None,
+    optimize: str | None,
+    mode: str | None,
+    council: bool,
+    max_cost: float | None,
+    no_llm: bool,
 ) -> int:
     """Review a change: a git range (default), a patch file (--patch), or a diff on stdin (-).
 
@@ -152,8 +226,22 @@ def pr_review(
     if source == "-" and patch_file is not None:
         raise click.UsageError("give either - (stdin) or --patch FILE, not both")
     config, _origin = _load_config(config_path, repo if repo is not None else Path())
+    overrides: dict[str, Any] = {}
     if fail_on is not None:
-        config = merge(config, {"fail_on": fail_on.lower()})
+        overrides["fail_on"] = fail_on.lower()
+    if optimize is not None:
+        overrides.setdefault("models", {})["mode"] = optimize
+    llm: dict[str, Any] = {}
+    if mode is not None:
+        llm["mode"] = mode
+    if council:
+        llm["council"] = True
+    if max_cost is not None:
+        llm["limits"] = {"max_cost_usd": max_cost}
+    if llm:
+        overrides["llm"] = llm
+    if overrides:
+        config = merge(config, overrides)
     max_bytes = config.limits.max_diff_bytes
     change: ChangeSet
     if source == "-":
@@ -174,20 +262,35 @@ def pr_review(
             max_diff_bytes=max_bytes,
             max_file_bytes=config.limits.max_file_bytes,
         )
-    model = os.environ.get("SWARM_MODEL") or None
-    orchestrator = Orchestrator(config, model=model)
-    err_console = Console(stderr=True)
-    with LiveProgress(err_console) as progress:
-        review = orchestrator.review_sync(change, on_event=progress)
+    default_model = model or os.environ.get("SWARM_MODEL") or None
+    if default_model:
+        split_model(default_model)  # a typo is a usage error before any work is done
+    store: SqlRunStore | None = None
     if not no_store:
         try:
             store = _store()
+        except StoreError as exc:
+            _err(f"warning: run will not be stored: {exc}")
+    providers = None if no_llm else ProviderPool(endpoints_from_env(provider_env()))
+    orchestrator = Orchestrator(
+        config,
+        model=None if no_llm else default_model,
+        providers=providers,
+        table=_model_table(),
+        memory=None if no_llm else _memory(store),
+    )
+    err_console = Console(stderr=True)
+    try:
+        with LiveProgress(err_console) as progress:
+            review = orchestrator.review_sync(change, on_event=progress)
+        if store is not None:
             try:
                 review = review.with_run_id(store.save_review(review))
-            finally:
-                store.close()
-        except StoreError as exc:
-            _err(f"warning: run not stored: {exc}")
+            except StoreError as exc:
+                _err(f"warning: run not stored: {exc}")
+    finally:
+        if store is not None:
+            store.close()
     _emit(review, fmt, output)
     return EXIT_FINDINGS if review.fails(config.fail_threshold) else 0
 
@@ -237,14 +340,135 @@ def runs_list(limit: int, fmt: str) -> int:
 @click.argument("run_id")
 @click.option("--format", "fmt", type=_FORMAT, default="terminal", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False))
-def runs_show(run_id: str, fmt: str, output: Path | None) -> int:
-    """One run's review, in any report format (RUN_ID may be a unique prefix)."""
+@click.option("--evidence", is_flag=True, help="Show the run's model exchanges instead of the review.")
+@click.option("--full", is_flag=True, help="With --evidence: print each exchange's (redacted) texts.")
+def runs_show(run_id: str, fmt: str, output: Path | None, evidence: bool, full: bool) -> int:
+    """One run's review, in any report format (RUN_ID may be a unique prefix).
+
+    With --evidence, every LLM exchange of the run: model, prompt hash, tokens, cost,
+    latency, outcome (and with --full the redacted prompt tail and reply); --format json
+    gives the same as data.
+    """
     store = _store()
     try:
         stored = store.get_run(run_id)
+        exchanges = store.get_evidence(stored.summary.id) if evidence else []
     finally:
         store.close()
-    _emit(stored.review, fmt, output)
+    if not evidence:
+        _emit(stored.review, fmt, output)
+        return 0
+    if fmt == "json":
+        data = {
+            "run_id": stored.summary.id,
+            "usage": stored.review.usage.to_dict(),
+            "memory": [{"key": k, "value": v} for k, v in stored.review.memory],
+            "exchanges": [_exchange_dict(ex, full) for ex in exchanges],
+        }
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return 0
+    _print_evidence(stored.summary.id, stored.review, exchanges, full)
+    return 0
+
+
+def _exchange_dict(ex: Exchange, full: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": ex.kind,
+        "lane": ex.lane,
+        "model": ex.model,
+        "prompt_hash": ex.prompt_hash,
+        "usage": ex.usage.to_dict(),
+        "latency_s": ex.latency_s,
+        "outcome": ex.outcome,
+        "reason": ex.reason,
+    }
+    if full:
+        out["request"] = ex.request
+        out["response"] = ex.response
+    return out
+
+
+def _print_evidence(run_id: str, review: Review, exchanges: Sequence[Exchange], full: bool) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    if not exchanges:
+        console.print(f"run {run_id} made no model calls")
+    table = Table(title=f"evidence of run {run_id}", show_header=True, header_style="bold")
+    for col in ("#", "kind", "lane", "model", "prompt", "in", "cached", "out", "cost", "latency", "outcome"):
+        table.add_column(col)
+    for n, ex in enumerate(exchanges):
+        u = ex.usage
+        table.add_row(
+            str(n),
+            ex.kind,
+            ex.lane,
+            escape(ex.model),
+            ex.prompt_hash,
+            f"{u.input_tokens:,}",
+            f"{u.cached_tokens:,}",
+            f"{u.output_tokens:,}",
+            f"${u.cost_usd:.5f}",
+            f"{ex.latency_s:.2f}s",
+            escape(ex.outcome + (f": {ex.reason[:60]}" if ex.reason else "")),
+        )
+    console.print(table)
+    u = review.usage
+    console.print(f"total: {u.calls} call(s), {u.total_tokens:,} tokens, ${u.cost_usd:.4f}")
+    if review.memory:
+        console.print("[bold]swarm memory at the end of the run[/]")
+        for key, value in review.memory:
+            console.print(f"  {escape(key)} = {escape(value[:200])}")
+    if full:
+        for n, ex in enumerate(exchanges):
+            console.rule(f"#{n} {ex.kind} {ex.lane} {ex.model}")
+            if ex.request:
+                console.print(escape(ex.request), markup=False, highlight=False)
+            if ex.response:
+                console.print("[bold]reply[/]")
+                console.print(escape(ex.response), markup=False, highlight=False)
+
+
+@runs.command("cost")
+@click.option("--by", type=click.Choice(COST_GROUPS), default="lane", show_default=True)
+@click.option("--last", type=click.IntRange(1, 1_000_000), help="Only the newest N runs.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["terminal", "json"]), default="terminal", show_default=True
+)
+def runs_cost(by: str, last: int | None, fmt: str) -> int:
+    """Model calls, tokens and cost of stored runs, grouped by run, repo, lane, model or kind."""
+    store = _store()
+    try:
+        rows = store.cost_summary(by, last)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        click.echo("no model calls recorded yet")
+        return 0
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold")
+    for col in (by, "runs", "calls", "input", "cached", "output", "cost"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r[by]),
+            str(r["runs"]),
+            str(r["calls"]),
+            f"{r['input_tokens']:,}",
+            f"{r['cached_tokens']:,}",
+            f"{r['output_tokens']:,}",
+            f"${r['cost_usd']:.4f}",
+        )
+    Console().print(table)
     return 0
 
 

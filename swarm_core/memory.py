@@ -25,6 +25,7 @@ __all__ = [
     "RedisMemory",
     "RunMemory",
     "SqlMemory",
+    "memory_engine",
     "open_memory",
 ]
 
@@ -300,6 +301,13 @@ class RunMemory:
     async def delete(self, key: str) -> bool:
         """Remove a key."""
         return await self.backend.delete(self.namespace, key)
+
+
+def memory_engine() -> Engine:
+    """A private in-process SQLite database for memory that need not outlive the run."""
+    from sqlalchemy.pool import StaticPool
+
+    return sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
 
 
 def open_memory(redis_url: str | None, engine: Engine | None) -> MemoryBackend:

@@ -82,6 +82,12 @@ def _selection_for(role: str, job: LaneJob, lane_selection: Selection) -> Select
     return lane_selection
 
 
+def _pass_args(
+    role: str, job: LaneJob, selection: Selection, shared: Sequence[Message], findings: Sequence[Finding]
+) -> tuple[ModelCaller, Selection, Sequence[Message], Sequence[Finding], Contents | None]:
+    return job.caller, _selection_for(role, job, selection), shared, findings, job.contents
+
+
 def _analyzer_section(findings: Sequence[Finding], paths: Sequence[str]) -> str:
     mine = [f for f in findings if f.path in paths]
     if not mine:
@@ -262,27 +268,14 @@ async def _run(
             continue
         start = len(model_findings)
         model_findings.extend(chunk_findings)  # kept as UNVERIFIED if a limit cuts the passes
+        judged = chunk_findings
         if llm.reviewer:
-            judged, _, _ = await reviewer_pass(
-                job.caller,
-                _selection_for("reviewer", job, selection),
-                shared,
-                chunk_findings,
-                job.contents,
-                lane=lane.value,
-            )
+            args = _pass_args("reviewer", job, selection, shared, judged)
+            judged, _, _ = await reviewer_pass(*args, lane=lane.value)
             model_findings[start:] = judged
-        else:
-            judged = chunk_findings
         if llm.critic:
-            judged, downgraded, _ = await critic_pass(
-                job.caller,
-                _selection_for("critic", job, selection),
-                shared,
-                judged,
-                job.contents,
-                lane=lane.value,
-            )
+            args = _pass_args("critic", job, selection, shared, judged)
+            judged, downgraded, _ = await critic_pass(*args, lane=lane.value)
             outcome.downgraded += downgraded
         model_findings[start:] = judged
     if job.council and statuses:

@@ -51,27 +51,21 @@ class OpenAIProvider:
         url = self.endpoint.base_url.rstrip("/") + "/chat/completions"
         who = f"{self.endpoint.name} ({self.endpoint.base_url})"
         structured = self._structured and request.schema is not None
-        try:
-            data = await send(
-                self._client,
-                url,
-                headers=self._headers(),
-                body=self._body(request, structured),
-                timeout_s=request.timeout_s,
-                who=who,
-            )
-        except ProviderError as exc:
-            if not (structured and exc.status == 400):
-                raise
-            self._structured = False
-            data = await send(
-                self._client,
-                url,
-                headers=self._headers(),
-                body=self._body(request, False),
-                timeout_s=request.timeout_s,
-                who=who,
-            )
+        while True:
+            try:
+                data = await send(
+                    self._client,
+                    url,
+                    headers=self._headers(),
+                    body=self._body(request, structured),
+                    timeout_s=request.timeout_s,
+                    who=who,
+                )
+                break
+            except ProviderError as exc:
+                if not (structured and exc.status == 400):
+                    raise
+                structured = self._structured = False
         return _completion(data, request.model, who)
 
 

@@ -16,6 +16,7 @@ from swarm_core.models import (
     Review,
     Severity,
     Side,
+    Usage,
     Verdict,
     Verification,
 )
@@ -23,7 +24,7 @@ from swarm_core.models import (
 __all__ = ["SCHEMA_VERSION", "finding_to_dict", "review_from_dict", "review_to_dict", "to_json"]
 
 # Bump the minor version for added fields, the major version for anything else.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:
@@ -48,6 +49,8 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "verification": f.verification.value,
         "anchored": f.anchored,
         "also_reported_by": list(f.also_reported_by),
+        "symbols": list(f.symbols),
+        "verification_note": f.verification_note,
     }
 
 
@@ -58,6 +61,7 @@ def review_to_dict(review: Review) -> dict[str, Any]:
         "tool": {"name": "swarm", "version": __version__},
         "run_id": review.run_id,
         "source": review.source,
+        "repo": review.repo,
         "title": review.title,
         "base": review.base,
         "head": review.head,
@@ -86,12 +90,19 @@ def review_to_dict(review: Review) -> dict[str, Any]:
                 "status": lr.status.value,
                 "findings": sum(1 for f in review.findings if f.lane is lr.lane),
                 "note": lr.note,
+                "model": lr.model,
+                "model_reason": lr.model_reason,
+                "usage": lr.usage.to_dict(),
+                "duration_s": lr.duration_s,
             }
             for lr in review.lanes
         ],
         "skipped_files": [{"path": p, "reason": r} for p, r in review.skipped_files],
         "notes": list(review.notes),
         "timings": dict(review.timings),
+        "usage": review.usage.to_dict(),
+        "verification": dict(review.verification),
+        "memory": [{"key": k, "value": v} for k, v in review.memory],
     }
 
 
@@ -121,6 +132,21 @@ def _finding(d: dict[str, Any]) -> Finding:
         anchored=bool(d.get("anchored", False)),
         fingerprint=d.get("fingerprint", ""),
         also_reported_by=tuple(d.get("also_reported_by", ())),
+        symbols=tuple(d.get("symbols", ())),
+        verification_note=d.get("verification_note", ""),
+    )
+
+
+def _usage(d: dict[str, Any] | None) -> Usage:
+    if not d:
+        return Usage()
+    return Usage(
+        int(d.get("calls", 0)),
+        int(d.get("input_tokens", 0)),
+        int(d.get("output_tokens", 0)),
+        int(d.get("cached_tokens", 0)),
+        float(d.get("cost_usd", 0.0)),
+        bool(d.get("estimated", False)),
     )
 
 
@@ -152,6 +178,10 @@ def review_from_dict(d: dict[str, Any]) -> Review:
                 LaneStatus(lr["status"]),
                 findings=tuple(f for f in findings if f.lane.value == lr["lane"]),
                 note=lr.get("note", ""),
+                model=lr.get("model", ""),
+                model_reason=lr.get("model_reason", ""),
+                usage=_usage(lr.get("usage")),
+                duration_s=float(lr.get("duration_s", 0.0)),
             )
             for lr in d.get("lanes", [])
         ),
@@ -164,4 +194,8 @@ def review_from_dict(d: dict[str, Any]) -> Review:
         timings=dict(d.get("timings", {})),
         run_id=d.get("run_id"),
         title=d.get("title", ""),
+        repo=d.get("repo", ""),
+        usage=_usage(d.get("usage")),
+        verification=dict(d.get("verification", {})),
+        memory=tuple((m["key"], m["value"]) for m in d.get("memory", [])),
     )

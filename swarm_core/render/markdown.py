@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from swarm_core.models import Finding, Review, Severity, Verdict
+from swarm_core.models import Finding, Review, Severity, Verdict, Verification
 
 __all__ = [
     "GITHUB_BODY_LIMIT",
@@ -75,11 +75,13 @@ def render_inline_comment(f: Finding) -> str:
 def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) -> str:
     """The sticky summary comment: verdict, counts, findings table, analyzers, notes."""
     counts = review.counts()
+    confirmed = review.confirmed()
+    unverified = [f for f in review.findings if f.verification is not Verification.CONFIRMED]
     head = [
         f"## 🐝 swarm review: {_VERDICT[review.verdict]}",
         "",
         (
-            f"**{len(review.findings)} finding(s)** "
+            f"**{len(confirmed)} finding(s)** "
             + " · ".join(f"{_ICONS[s]} {counts[s.value]} {s.value}" for s in Severity)
             + f" · {review.files_reviewed} file(s) reviewed (+{review.additions} −{review.deletions})"
         ),
@@ -87,19 +89,19 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
     if review.title:
         head.insert(2, f"> {_cell(review.title, 200)}\n")
     body: list[str] = []
-    if review.findings:
+    if confirmed:
         body += ["", "| | Severity | Location | Finding | Lane |", "|---|---|---|---|---|"]
-        for f in review.findings:
+        for f in confirmed:
             where = _inline(f.location()) + ("" if f.anchored else " ¹")
             body.append(
                 f"| {_ICONS[f.severity]} | {f.severity.value} | {where} | {_cell(f.title)} | {f.lane.value} |"
             )
-        if any(not f.anchored for f in review.findings):
+        if any(not f.anchored for f in confirmed):
             body += [
                 "",
                 "¹ outside the diff's commentable lines or file-level: reported here only.",
             ]
-        details = [f for f in review.findings if not f.anchored and (f.message or f.evidence)]
+        details = [f for f in confirmed if not f.anchored and (f.message or f.evidence)]
         for f in details:
             body += ["", f"<details><summary>{_cell(f.location())}: {_cell(f.title)}</summary>", ""]
             if f.message:
@@ -109,6 +111,19 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
             body += ["", "</details>"]
     else:
         body += ["", "No findings. 🎉"]
+    if unverified:
+        body += [
+            "",
+            f"<details><summary>{len(unverified)} unverified finding(s): the reviewer could not confirm "
+            "them, so they are not posted inline and do not count for the verdict</summary>",
+            "",
+        ]
+        body += [
+            f"- {_inline(f.location())} [{f.severity.value}, {f.lane.value}] {_cell(f.title)}"
+            + (f": {_cell(f.verification_note, 160)}" if f.verification_note else "")
+            for f in unverified[:50]
+        ]
+        body += ["", "</details>"]
     tail = [
         "",
         "<details><summary>Analyzers and lanes</summary>",
@@ -120,10 +135,19 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
         tail.append(
             f"| {a.name} | {a.status.value} | {a.count} | {a.duration_s:.2f} s | {_cell(a.reason, 120)} |"
         )
-    tail += ["", "| Lane | Status | Findings |", "|---|---|---|"]
+    tail += ["", "| Lane | Status | Findings | Model | Calls | Cost |", "|---|---|---|---|---|---|"]
     for lane in review.lanes:
-        n = sum(1 for f in review.findings if f.lane is lane.lane)
-        tail.append(f"| {lane.lane.value} | {lane.status.value} | {n} |")
+        n = sum(1 for f in review.confirmed() if f.lane is lane.lane)
+        u = lane.usage
+        tail.append(
+            f"| {lane.lane.value} | {lane.status.value} | {n} | {_inline(lane.model) if lane.model else '—'} "
+            f"| {u.calls} | ${u.cost_usd:.4f} |"
+        )
+    if review.verification:
+        outcome = ", ".join(
+            f"{k} {v}" for k, v in review.verification.items() if not k.startswith("reported_")
+        )
+        tail += ["", f"Verification of model findings: {outcome}."]
     tail += ["", "</details>"]
     if review.skipped_files:
         tail += [
@@ -159,7 +183,7 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
 def render_markdown(review: Review) -> str:
     """The summary comment followed by each inline comment, as swarm would post them."""
     parts = [render_summary(review)]
-    inline = [f for f in review.findings if f.anchored]
+    inline = [f for f in review.confirmed() if f.anchored]
     if inline:
         parts.append("\n\n---\n\n## Inline comments\n")
         for f in inline:

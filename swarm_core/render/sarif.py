@@ -75,7 +75,7 @@ def to_sarif(review: Review) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     results = []
-    for f in review.findings:
+    for f in review.confirmed():
         if f.rule not in index:
             index[f.rule] = len(rules)
             rules.append(_rule(f))

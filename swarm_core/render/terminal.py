@@ -12,7 +12,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from swarm_core.models import AnalyzerStatus, ProgressEvent, Review, Severity, Verdict
+from swarm_core.models import AnalyzerStatus, ProgressEvent, Review, Severity, Verdict, Verification
 
 __all__ = ["LiveProgress", "render_terminal"]
 
@@ -36,6 +36,7 @@ _DONE = {
     "timeout": "[red]⏱[/]",
     "error": "[red]✗[/]",
     "failed": "[red]✗[/]",
+    "cut": "[yellow]✂[/]",
 }
 
 
@@ -46,7 +47,7 @@ def render_terminal(review: Review, console: Console) -> None:
         ("swarm review  ", "bold"),
         (review.verdict.value, _VERDICT_STYLE[review.verdict]),
         f"   {review.source}\n",
-        f"{len(review.findings)} finding(s): ",
+        f"{len(review.confirmed())} finding(s): ",
         *[(f"{counts[s.value]} {s.value}  ", _STYLE[s]) for s in Severity],
         f"\n{review.files_reviewed} file(s) reviewed, +{review.additions} −{review.deletions}",
         f" in {review.timings.get('total_s', 0):.2f} s",
@@ -59,6 +60,8 @@ def render_terminal(review: Review, console: Console) -> None:
         console.print(Text(f"\n{severity.value.upper()} ({len(group)})", style=_STYLE[severity]))
         for f in group:
             where = f.location() + ("" if f.anchored else "  (file-level)")
+            if f.verification is not Verification.CONFIRMED:
+                where += f"  ({f.verification.value.lower()}: summary only)"
             console.print(f"  [bold]{escape(where)}[/]  [dim]{escape(f.rule)} · {f.lane.value}[/]")
             console.print(f"    {escape(f.title)}")
             if f.evidence:
@@ -82,6 +85,23 @@ def render_terminal(review: Review, console: Console) -> None:
         )
     console.print()
     console.print(table)
+    if any(lane.model for lane in review.lanes):
+        lanes = Table(title="lanes", show_header=True, header_style="bold", expand=False)
+        for col in ("lane", "status", "model", "calls", "tokens", "cost", "time", "note"):
+            lanes.add_column(col)
+        for lane in review.lanes:
+            u = lane.usage
+            lanes.add_row(
+                lane.lane.value,
+                lane.status.value,
+                escape(lane.model or "-"),
+                str(u.calls),
+                f"{u.total_tokens:,}",
+                f"${u.cost_usd:.4f}",
+                f"{lane.duration_s:.2f}s",
+                escape(lane.note[:60]),
+            )
+        console.print(lanes)
     if review.skipped_files:
         console.print(
             f"[dim]{len(review.skipped_files)} file(s) not reviewed (binary, excluded or over limits)[/]"

@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from swarm_core.errors import RunNotFound, StoreError
-from swarm_core.models import Review
+from swarm_core.models import Exchange, Review, Usage
 from swarm_core.render.json import review_from_dict, review_to_dict
 
-__all__ = ["RunStore", "RunSummary", "SqlRunStore", "StoredRun", "open_store", "sqlite_url"]
+__all__ = ["COST_GROUPS", "RunStore", "RunSummary", "SqlRunStore", "StoredRun", "open_store", "sqlite_url"]
 
 metadata = sa.MetaData()
 
@@ -56,6 +56,40 @@ findings = sa.Table(
     sa.Column("rule", sa.String(200), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
 )
+
+
+evidence = sa.Table(
+    "evidence",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id",
+        sa.String(32),
+        sa.ForeignKey("runs.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False, index=True),
+    sa.Column("repo", sa.Text, nullable=False, default=""),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("lane", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("prompt_hash", sa.String(32), nullable=False),
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("input_tokens", sa.Integer, nullable=False),
+    sa.Column("output_tokens", sa.Integer, nullable=False),
+    sa.Column("cached_tokens", sa.Integer, nullable=False),
+    sa.Column("cost_usd", sa.Float, nullable=False),
+    sa.Column("estimated", sa.Boolean, nullable=False),
+    sa.Column("latency_s", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("request", sa.Text, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+)
+
+COST_GROUPS = ("run", "repo", "lane", "model", "kind")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +138,14 @@ class RunStore(Protocol):
         """The newest runs first."""
         ...
 
+    def get_evidence(self, run_id: str) -> list[Exchange]:
+        """A run's model exchanges in call order (texts were redacted before storage)."""
+        ...
+
+    def cost_summary(self, by: str = "lane", limit_runs: int | None = None) -> list[dict[str, Any]]:
+        """Calls, tokens and cost grouped by run, repo, lane, model or kind."""
+        ...
+
     def get_run(self, run_id: str) -> StoredRun:
         """A run by id or unique id prefix; raises RunNotFound."""
         ...
@@ -131,6 +173,11 @@ class SqlRunStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (swarm memory shares the database)."""
+        return self._engine
 
     @classmethod
     def create(cls, url: str) -> SqlRunStore:
@@ -172,6 +219,35 @@ class SqlRunStore:
                         review=json.dumps(data, ensure_ascii=False),
                     )
                 )
+                if review.exchanges:
+                    now = time.time()
+                    conn.execute(
+                        evidence.insert(),
+                        [
+                            {
+                                "run_id": run_id,
+                                "seq": n,
+                                "created_at": now,
+                                "repo": review.repo,
+                                "kind": ex.kind,
+                                "lane": ex.lane,
+                                "model": ex.model,
+                                "prompt_hash": ex.prompt_hash,
+                                "calls": ex.usage.calls,
+                                "input_tokens": ex.usage.input_tokens,
+                                "output_tokens": ex.usage.output_tokens,
+                                "cached_tokens": ex.usage.cached_tokens,
+                                "cost_usd": ex.usage.cost_usd,
+                                "estimated": ex.usage.estimated,
+                                "latency_s": ex.latency_s,
+                                "outcome": ex.outcome,
+                                "reason": ex.reason,
+                                "request": ex.request,
+                                "response": ex.response,
+                            }
+                            for n, ex in enumerate(review.exchanges)
+                        ],
+                    )
                 if review.findings:
                     conn.execute(
                         findings.insert(),
@@ -219,6 +295,81 @@ class SqlRunStore:
             raise RunNotFound(f"run id prefix {run_id!r} is ambiguous; give more characters")
         row = rows[0]
         return StoredRun(self._summary(row), review_from_dict(json.loads(row.review)))
+
+    def get_evidence(self, run_id: str) -> list[Exchange]:
+        """A run's model exchanges in call order; `run_id` may be a unique prefix."""
+        full = self.get_run(run_id).summary.id
+        query = sa.select(evidence).where(evidence.c.run_id == full).order_by(evidence.c.seq)
+        try:
+            with self._engine.connect() as conn:
+                rows = list(conn.execute(query))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read evidence: {_first_line(exc)}") from None
+        return [
+            Exchange(
+                kind=r.kind,
+                lane=r.lane,
+                model=r.model,
+                prompt_hash=r.prompt_hash,
+                usage=Usage(
+                    r.calls, r.input_tokens, r.output_tokens, r.cached_tokens, r.cost_usd, bool(r.estimated)
+                ),
+                latency_s=r.latency_s,
+                outcome=r.outcome,
+                request=r.request,
+                response=r.response,
+                reason=r.reason,
+            )
+            for r in rows
+        ]
+
+    def cost_summary(self, by: str = "lane", limit_runs: int | None = None) -> list[dict[str, Any]]:
+        """Calls, tokens and cost of model exchanges grouped by run, repo, lane, model or kind.
+
+        Args:
+            by: one of COST_GROUPS.
+            limit_runs: only the newest N runs.
+
+        Raises:
+            ValueError: an unknown grouping.
+        """
+        if by not in COST_GROUPS:
+            raise ValueError(f"group by one of {', '.join(COST_GROUPS)}")
+        col = evidence.c.run_id if by == "run" else evidence.c[by]
+        query = (
+            sa.select(
+                col.label("key"),
+                sa.func.count(sa.distinct(evidence.c.run_id)).label("runs"),
+                sa.func.sum(evidence.c.calls).label("calls"),
+                sa.func.sum(evidence.c.input_tokens).label("input_tokens"),
+                sa.func.sum(evidence.c.output_tokens).label("output_tokens"),
+                sa.func.sum(evidence.c.cached_tokens).label("cached_tokens"),
+                sa.func.sum(evidence.c.cost_usd).label("cost_usd"),
+            )
+            .where(evidence.c.calls > 0)
+            .group_by(col)
+            .order_by(sa.func.sum(evidence.c.cost_usd).desc(), col)
+        )
+        if limit_runs is not None:
+            newest = sa.select(runs.c.id).order_by(runs.c.created_at.desc()).limit(limit_runs)
+            query = query.where(evidence.c.run_id.in_(newest.scalar_subquery()))
+        try:
+            with self._engine.connect() as conn:
+                rows = list(conn.execute(query))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read costs: {_first_line(exc)}") from None
+        return [
+            {
+                by: r.key or "(none)",
+                "runs": int(r.runs),
+                "calls": int(r.calls or 0),
+                "input_tokens": int(r.input_tokens or 0),
+                "output_tokens": int(r.output_tokens or 0),
+                "cached_tokens": int(r.cached_tokens or 0),
+                "cost_usd": round(float(r.cost_usd or 0.0), 6),
+            }
+            for r in rows
+        ]
 
     def close(self) -> None:
         """Dispose of the connection pool."""

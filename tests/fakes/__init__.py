@@ -1,0 +1,1 @@
+"""Fakes that run real protocols on loopback: an LLM server (OpenAI-compatible and Anthropic)."""

@@ -1,0 +1,293 @@
+"""A fake LLM server on loopback speaking OpenAI Chat Completions and Anthropic Messages.
+
+Replies are scripted per (kind, lane): kind is what the request is for, read from the
+prompt the way a model would read it ("lane", "reviewer", "critic", "coordinator",
+"repair"); lane is the lane name for lane calls. A script entry is a Reply or a callable
+returning one. Latency, HTTP errors, Retry-After, garbage and hangs are injected by the
+Reply. Every request is recorded for assertions, and a wrong API key gets a 401, as the
+real services answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["FakeLLM", "Recorded", "Reply", "lane_reply"]
+
+_LANE = re.compile(r"# Your task: the ([a-z-]+) lane")
+
+
+@dataclass
+class Reply:
+    """One scripted answer.
+
+    `content` is JSON-encoded into the reply text (or the Anthropic tool input); `text`
+    sends raw text instead (garbage, fenced JSON). `status` != 200 sends an error body.
+    `delay` sleeps before answering; `hang` never answers (the client times out);
+    `drop` closes the connection without an answer.
+    """
+
+    content: Any = None
+    text: str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    usage: tuple[int, int, int] | None = None  # input, output, cached; None = computed
+    omit_usage: bool = False
+    hang: bool = False
+    drop: bool = False
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A request the fake received."""
+
+    api: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    kind: str
+    lane: str
+    last_user: str
+    prompt: str
+
+
+Script = Reply | Callable[["Recorded"], Reply]
+
+
+def lane_reply(*findings: dict[str, Any], notes: list[dict[str, str]] | None = None, **extra: Any) -> Reply:
+    """A lane answer with the given findings."""
+    return Reply({"findings": list(findings), "notes": notes or [], "summary": "", **extra})
+
+
+def _classify(last: str) -> tuple[str, str]:
+    m = _LANE.search(last)
+    if m:
+        return "lane", m.group(1)
+    if "Your previous reply could not be used" in last:
+        return "repair", ""
+    if "# Your task: verify findings" in last:
+        return "reviewer", ""
+    if "# Your task: challenge severe findings" in last:
+        return "critic", ""
+    if "# Your task: coordinate the lanes" in last:
+        return "coordinator", ""
+    return "other", ""
+
+
+def _confirm_all(req: Recorded) -> Reply:
+    ids = [int(n) for n in re.findall(r"## Finding (\d+):", req.last_user)]
+    verdict = "CONFIRMED" if req.kind == "reviewer" else "UPHELD"
+    return Reply({"judgements": [{"id": i, "verdict": verdict, "reason": "checked"} for i in ids]})
+
+
+class FakeLLM:
+    """Start with `with FakeLLM() as llm:`; `llm.url` is the OpenAI base URL, `llm.anthropic_url` Anthropic's."""
+
+    def __init__(self, *, key: str = "sk-test-key", latency: float = 0.0) -> None:
+        self.key = key
+        self.latency = latency
+        self.requests: list[Recorded] = []
+        self._scripts: dict[tuple[str, str], deque[Script]] = defaultdict(deque)
+        self._defaults: dict[tuple[str, str], Script] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # scripting -----------------------------------------------------------------
+    def script(self, kind: str, lane: str = "", *replies: Script) -> None:
+        """Queue replies for (kind, lane); used in order, then the default applies."""
+        with self._lock:
+            self._scripts[(kind, lane)].extend(replies)
+
+    def default(self, kind: str, lane: str, reply: Script) -> None:
+        """The reply for (kind, lane) once its queue is empty."""
+        with self._lock:
+            self._defaults[(kind, lane)] = reply
+
+    def _next(self, req: Recorded) -> Reply:
+        with self._lock:
+            for key in ((req.kind, req.lane), (req.kind, "")):
+                queue = self._scripts.get(key)
+                if queue:
+                    item = queue.popleft()
+                    break
+            else:
+                item = self._defaults.get((req.kind, req.lane)) or self._defaults.get((req.kind, ""))
+        if item is None:
+            if req.kind in ("reviewer", "critic"):
+                return _confirm_all(req)
+            if req.kind == "coordinator":
+                return Reply({"focus": {}, "summary": "a change"})
+            return lane_reply()
+        return item(req) if callable(item) else item
+
+    def calls(self, kind: str | None = None, lane: str | None = None) -> list[Recorded]:
+        """Recorded requests, filtered."""
+        return [
+            r for r in self.requests if (kind is None or r.kind == kind) and (lane is None or r.lane == lane)
+        ]
+
+    # server --------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """OpenAI-compatible base URL (…/v1)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def anthropic_url(self) -> str:
+        """Anthropic base URL (the client appends /v1/messages)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> FakeLLM:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("content-length") or 0)
+        raw = h.rfile.read(length)
+        api = "anthropic" if h.path.endswith("/v1/messages") else "openai"
+        if h.path not in ("/v1/chat/completions", "/v1/messages"):
+            return self._send(h, 404, {"error": {"message": f"no route {h.path}"}})
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self._send(h, 400, {"error": {"message": "body is not JSON"}})
+        given = (
+            h.headers.get("x-api-key")
+            if api == "anthropic"
+            else (h.headers.get("authorization") or "").removeprefix("Bearer ")
+        )
+        if given != self.key:
+            return self._send(
+                h, 401, {"error": {"type": "authentication_error", "message": "invalid x-api-key"}}
+            )
+        if api == "anthropic" and h.headers.get("anthropic-version") != "2023-06-01":
+            return self._send(h, 400, {"error": {"message": "anthropic-version header required"}})
+        texts = _texts(body, api)
+        last_user = texts[-1] if texts else ""
+        kind, lane = _classify(last_user)
+        req = Recorded(api, h.path, dict(h.headers), body, kind, lane, last_user, "\n".join(texts))
+        with self._lock:
+            self.requests.append(req)
+        reply = self._next(req)
+        if self.latency or reply.delay:
+            time.sleep(self.latency + reply.delay)
+        if reply.hang:
+            time.sleep(30)
+            return None
+        if reply.drop:
+            h.close_connection = True
+            h.connection.close()
+            return None
+        if reply.status != 200:
+            return self._send(
+                h, reply.status, {"error": {"message": f"injected {reply.status}"}}, reply.headers
+            )
+        text = reply.text if reply.text is not None else json.dumps(reply.content)
+        prompt_tokens = sum(len(t) for t in texts) // 4
+        in_tok, out_tok, cached = reply.usage or (prompt_tokens, len(text) // 4, 0)
+        if api == "openai":
+            payload: dict[str, Any] = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "model": body.get("model"),
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                ],
+            }
+            if not reply.omit_usage:
+                payload["usage"] = {
+                    "prompt_tokens": in_tok,
+                    "completion_tokens": out_tok,
+                    "total_tokens": in_tok + out_tok,
+                    "prompt_tokens_details": {"cached_tokens": cached},
+                }
+        else:
+            tools = body.get("tools")
+            if tools and reply.text is None:
+                block: dict[str, Any] = {
+                    "type": "tool_use",
+                    "id": "toolu_1",
+                    "name": tools[0]["name"],
+                    "input": reply.content,
+                }
+            else:
+                block = {"type": "text", "text": text}
+            payload = {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "model": body.get("model"),
+                "content": [block],
+                "stop_reason": "tool_use" if block["type"] == "tool_use" else "end_turn",
+            }
+            if not reply.omit_usage:
+                payload["usage"] = {
+                    "input_tokens": in_tok - cached,
+                    "output_tokens": out_tok,
+                    "cache_read_input_tokens": cached,
+                    "cache_creation_input_tokens": 0,
+                }
+        return self._send(h, 200, payload, reply.headers)
+
+    @staticmethod
+    def _send(
+        h: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(payload).encode()
+        h.send_response(status)
+        h.send_header("content-type", "application/json")
+        h.send_header("content-length", str(len(data)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data)
+
+
+def _texts(body: dict[str, Any], api: str) -> list[str]:
+    """Every message text in order (system first); the last one is the last user turn."""
+    out: list[str] = []
+    if api == "anthropic":
+        for block in body.get("system") or []:
+            out.append(block.get("text", ""))
+        for m in body.get("messages", []):
+            for block in m.get("content", []):
+                if isinstance(block, dict):
+                    out.append(block.get("text", ""))
+    else:
+        for m in body.get("messages", []):
+            out.append(m.get("content") or "")
+    return out
