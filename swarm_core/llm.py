@@ -53,17 +53,17 @@ def parse_json_object(text: str) -> dict[str, Any]:
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     for candidate in candidates:
-        for variant in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
-            start = variant.find("{")
-            while start != -1:
+        start = candidate.find("{")
+        while start != -1:
+            # The outermost object first; a trailing comma (a common model slip) is forgiven.
+            for variant in (candidate[start:], _TRAILING_COMMA.sub(r"\1", candidate[start:])):
                 try:
-                    value, _ = decoder.raw_decode(variant, start)
+                    value, _ = decoder.raw_decode(variant)
                 except json.JSONDecodeError:
-                    start = variant.find("{", start + 1)
                     continue
                 if isinstance(value, dict):
                     return value
-                start = variant.find("{", start + 1)
+            start = candidate.find("{", start + 1)
     snippet = text.strip().replace("\n", " ")[:80]
     raise ValueError(f"no JSON object in the reply (starts {snippet!r})" if snippet else "empty reply")
 

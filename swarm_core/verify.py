@@ -177,7 +177,9 @@ def deduplicate(findings: Iterable[Finding]) -> list[Finding]:
             if (f.severity.rank, f.confidence) > (kept.severity.rank, kept.confidence)
             else (kept, f)
         )
-        extra = tuple(dict.fromkeys((*best.also_reported_by, other.rule, *other.also_reported_by)))
+        # Two lanes' model findings share a rule name; name the other lane instead.
+        other_name = other.rule if other.rule != best.rule else f"{other.lane.value} lane"
+        extra = tuple(dict.fromkeys((*best.also_reported_by, other_name, *other.also_reported_by)))
         merged[key] = replace(best, also_reported_by=tuple(r for r in extra if r != best.rule))
     return list(merged.values())
 

@@ -178,13 +178,13 @@ async def run_model_lane(
             await _run(lane, owned, job, selection, focus, previous, model_findings, outcome)
     except LimitReached as exc:
         status, note = LaneStatus.CUT, f"cut: {exc}"
+    except ModelSelectionError as exc:
+        status, note = LaneStatus.FAILED, f"no model: {exc}"
+    except ProviderError as exc:  # before TimeoutError: ProviderTimeout is one too
+        status, note = LaneStatus.FAILED, f"model call failed: {exc}"
     except TimeoutError:
         status = LaneStatus.CUT
         note = f"cut: lane timeout ({job.config.llm.limits.lane_timeout_seconds:g} s)"
-    except ModelSelectionError as exc:
-        status, note = LaneStatus.FAILED, f"no model: {exc}"
-    except ProviderError as exc:
-        status, note = LaneStatus.FAILED, f"model call failed: {exc}"
     except Exception as exc:  # boundary: a lane's bug never loses the review
         status, note = LaneStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"
     for f in model_findings:

@@ -100,6 +100,7 @@ def endpoints_from_env(env: Mapping[str, str]) -> dict[str, Endpoint]:
             api_key=SecretStr(key) if key else None,
             structured=known.structured,
             key_env=known.key_env,
+            configured=bool(env.get(known.base_env) or (name == "ollama" and env.get("OLLAMA_HOST"))),
         )
     return out
 
@@ -126,9 +127,9 @@ class ProviderPool:
         self._adapters: dict[str, Provider] = {}
 
     def available(self, provider: str) -> bool:
-        """True when the provider is known and has the key it needs."""
+        """True when the operator set the provider up (see Endpoint.usable): the router's candidates."""
         ep = self.endpoints.get(provider)
-        return ep is not None and ep.has_key
+        return ep is not None and ep.usable
 
     def secrets(self) -> frozenset[str]:
         """Every configured key, so evidence and logs can be redacted."""

@@ -86,11 +86,21 @@ class Endpoint:
     structured: bool = True
     key_env: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    configured: bool = False
 
     @property
     def has_key(self) -> bool:
         """True when a key is set (or the endpoint needs none, like a local Ollama)."""
         return self.api_key is not None or not self.key_env
+
+    @property
+    def usable(self) -> bool:
+        """True when the operator set this provider up: a key, or a base URL for a keyless local server.
+
+        The router only chooses among usable providers; a model named explicitly is
+        tried whenever it has the key it needs.
+        """
+        return self.api_key is not None or (not self.key_env and self.configured)
 
 
 class Provider(Protocol):
