@@ -95,7 +95,7 @@ class ModelCaller:
         pool: the providers.
         table: prices for usage → cost.
         guard: the run's guardrails.
-        redact: applied to every text stored as evidence.
+        redact: applied to every text sent to a model and every text stored as evidence.
         max_tokens, temperature, timeout_s: per-call settings.
     """
 
@@ -158,6 +158,8 @@ class ModelCaller:
         self, kind: str, lane: str, model: str, messages: Sequence[Message], schema: dict[str, Any], name: str
     ) -> tuple[str, dict[str, Any] | None, Usage]:
         provider, model_id = self.pool.get(model)
+        # Everything sent is redacted here, in one place: found secrets never reach a provider.
+        messages = [Message(m.role, self.redact(m.content), m.cache) for m in messages]
         request = CompletionRequest(
             model=model_id,
             messages=tuple(messages),

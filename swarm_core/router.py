@@ -52,6 +52,7 @@ MODE_WEIGHTS: dict[str, tuple[float, float, float]] = {
 }
 
 _DEFAULT_QUALITY = 50
+_QUALITY_STEP = 4.0  # score points lost per quality point below the best candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +214,9 @@ class Router:
     def rank(self, task: str, est_in: int, est_out: int, mode: str) -> list[tuple[float, ModelInfo, float]]:
         """(score, model, estimated cost) for viable candidates, best first (the seed's scoring).
 
-        Cost score: the cheapest candidate scores 100, others 100 × cheapest / cost on a
-        log scale so that a 10× price difference costs 50 points; quality from the table;
-        speed is tokens/s capped at 100.
+        Each dimension scores 0-100 relative to the other candidates, so that a mode's
+        weights mean what they say: cost 100 for the cheapest, minus 50 per tenfold price;
+        quality 100 for the best, minus 4 per point below it; speed is tokens/s capped at 100.
         """
         pool = []
         for m in self.candidates():
@@ -230,13 +231,15 @@ class Router:
         if not pool:
             return []
         cheapest = min(c for _, c in pool)
+        best_quality = max(m.quality_for(task) for m, _ in pool)
         w_cost, w_quality, w_speed = MODE_WEIGHTS[mode]
         scored = []
         for m, cost in pool:
             ratio = (cost / cheapest) if cheapest > 0 else (1.0 if cost == 0 else math.inf)
             cost_score = max(0.0, 100.0 - 50.0 * math.log10(ratio)) if ratio != math.inf else 0.0
             speed_score = min(100.0, m.tokens_per_s)
-            total = w_cost * cost_score + w_quality * m.quality_for(task) + w_speed * speed_score
+            quality_score = max(0.0, 100.0 - _QUALITY_STEP * (best_quality - m.quality_for(task)))
+            total = w_cost * cost_score + w_quality * quality_score + w_speed * speed_score
             scored.append((total, m, cost))
         scored.sort(key=lambda t: (-t[0], t[2], t[1].name))
         return scored

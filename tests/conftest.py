@@ -69,3 +69,12 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The CLI reads SWARM_DATA_DIR; tests must never write to the user's data directory.
     monkeypatch.setenv("SWARM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("SWARM_MODEL", raising=False)
+    # A developer's real provider keys must never be used (or billed) by a test.
+    from swarm_core.providers import KNOWN_PROVIDERS
+
+    for known in KNOWN_PROVIDERS.values():
+        for name in (known.key_env, known.base_env):
+            if name:
+                monkeypatch.delenv(name, raising=False)
+    for name in ("OLLAMA_HOST", "SWARM_MODELS_FILE", "SWARM_REDIS_URL", "SWARM_SECRETS_FILE"):
+        monkeypatch.delenv(name, raising=False)

@@ -152,25 +152,23 @@ class ProviderPool:
             raise ProviderAuthError(f"model {model!r} needs {ep.key_env}; set it in the environment")
         adapter = self._adapters.get(provider)
         if adapter is None:
-            if self._client is None:
-                limits = httpx.Limits(max_connections=self._max_connections)
-                self._client = httpx.AsyncClient(transport=self._transport, limits=limits)
             adapter = (
-                AnthropicProvider(ep, self._client)
+                AnthropicProvider(ep, self._http)
                 if ep.kind == "anthropic"
-                else OpenAIProvider(ep, self._client)
+                else OpenAIProvider(ep, self._http)
             )
             self._adapters[provider] = adapter
         return adapter, model_id
 
-    def with_endpoint(self, endpoint: Endpoint) -> ProviderPool:
-        """A new pool with one endpoint replaced (same transport)."""
-        endpoints = {**self.endpoints, endpoint.name: endpoint}
-        return ProviderPool(endpoints, transport=self._transport, max_connections=self._max_connections)
+    def _http(self) -> httpx.AsyncClient:
+        """The shared client, created in the running event loop on first use."""
+        if self._client is None:
+            limits = httpx.Limits(max_connections=self._max_connections)
+            self._client = httpx.AsyncClient(transport=self._transport, limits=limits)
+        return self._client
 
     async def aclose(self) -> None:
-        """Close the shared HTTP client."""
+        """Close the shared HTTP client (a later call opens a new one; adapters keep what they learnt)."""
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-            self._adapters.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ ANTHROPIC_VERSION = "2023-06-01"
 class AnthropicProvider:
     """POST {base_url}/v1/messages. The constructor does no I/O."""
 
-    def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient) -> None:
+    def __init__(self, endpoint: Endpoint, client: Callable[[], httpx.AsyncClient]) -> None:
         self.endpoint = endpoint
         self._client = client
 
@@ -68,7 +69,7 @@ class AnthropicProvider:
         url = self.endpoint.base_url.rstrip("/") + "/v1/messages"
         who = f"{self.endpoint.name} ({self.endpoint.base_url})"
         data = await send(
-            self._client,
+            self._client(),
             url,
             headers=self._headers(),
             body=self._body(request),

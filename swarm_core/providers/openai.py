@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,13 +14,13 @@ __all__ = ["OpenAIProvider"]
 
 
 class OpenAIProvider:
-    """POST {base_url}/chat/completions. The constructor does no I/O.
+    """POST {base_url}/chat/completions. The constructor does no I/O; `client` gives the shared HTTP client.
 
     Structured output uses `response_format: json_schema` when the endpoint supports it;
     a server that rejects the field (400) is asked again without it, and remembered.
     """
 
-    def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient) -> None:
+    def __init__(self, endpoint: Endpoint, client: Callable[[], httpx.AsyncClient]) -> None:
         self.endpoint = endpoint
         self._client = client
         self._structured = endpoint.structured
@@ -54,7 +55,7 @@ class OpenAIProvider:
         while True:
             try:
                 data = await send(
-                    self._client,
+                    self._client(),
                     url,
                     headers=self._headers(),
                     body=self._body(request, structured),

@@ -92,7 +92,7 @@ def _confirm_all(req: Recorded) -> Reply:
 class FakeLLM:
     """Start with `with FakeLLM() as llm:`; `llm.url` is the OpenAI base URL, `llm.anthropic_url` Anthropic's."""
 
-    def __init__(self, *, key: str = "sk-test-key", latency: float = 0.0) -> None:
+    def __init__(self, *, key: str | None = "sk-test-key", latency: float = 0.0) -> None:
         self.key = key
         self.latency = latency
         self.requests: list[Recorded] = []
@@ -190,7 +190,7 @@ class FakeLLM:
             if api == "anthropic"
             else (h.headers.get("authorization") or "").removeprefix("Bearer ")
         )
-        if given != self.key:
+        if self.key is not None and given != self.key:  # None: a keyless local server
             return self._send(
                 h, 401, {"error": {"type": "authentication_error", "message": "invalid x-api-key"}}
             )
