@@ -14,6 +14,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
+from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -39,9 +40,16 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)\n\s*```", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 
+@cache
 def prompt(name: str) -> str:
-    """A prompt file from swarm_core/prompts (data, not code)."""
+    """A prompt file from swarm_core/prompts (data, not code); read once per process."""
     return resources.files("swarm_core.prompts").joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    # Generating a JSON schema costs milliseconds; a lane asks for the same one every call.
+    return model.model_json_schema()
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
@@ -198,7 +206,7 @@ class ModelCaller:
     async def _ask_model(
         self, kind: str, lane: str, model: str, messages: Sequence[Message], schema: type[M]
     ) -> tuple[M, Usage]:
-        json_schema = schema.model_json_schema()
+        json_schema = _schema_of(schema)
         name = schema.__name__.lower()
         text, data, usage = await self._complete(kind, lane, model, messages, json_schema, name)
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -122,14 +123,20 @@ def _row(name: str, raw: Any, origin: str) -> ModelInfo:
         raise ConfigError(f"{origin}: {name}: {exc}") from None
 
 
+@cache
+def _packaged() -> dict[str, Any]:
+    text = resources.files("swarm_core.data").joinpath("models.yml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
 def load_table(override_text: str | None = None, origin: str = "models file") -> ModelTable:
     """The packaged table, with an operator's YAML entries replacing (or `null` removing) rows.
 
     Raises:
         ConfigError: the override is not valid YAML or a row is malformed.
     """
-    text = resources.files("swarm_core.data").joinpath("models.yml").read_text(encoding="utf-8")
-    raw: dict[str, Any] = dict(yaml.safe_load(text))
+    raw: dict[str, Any] = dict(_packaged())
     if override_text:
         try:
             extra = yaml.safe_load(override_text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -92,9 +93,15 @@ def _confirm_all(req: Recorded) -> Reply:
 class FakeLLM:
     """Start with `with FakeLLM() as llm:`; `llm.url` is the OpenAI base URL, `llm.anthropic_url` Anthropic's."""
 
-    def __init__(self, *, key: str | None = "sk-test-key", latency: float = 0.0) -> None:
+    def __init__(
+        self, *, key: str | None = "sk-test-key", latency: float = 0.0, prefix_cache: bool = False
+    ) -> None:
         self.key = key
         self.latency = latency
+        # Like OpenAI's automatic caching: a repeated message prefix of >= 1024 tokens is
+        # reported as cached input (at message granularity).
+        self.prefix_cache = prefix_cache
+        self._seen_prefixes: set[int] = set()
         self.requests: list[Recorded] = []
         self._scripts: dict[tuple[str, str], deque[Script]] = defaultdict(deque)
         self._defaults: dict[tuple[str, str], Script] = {}
@@ -161,6 +168,12 @@ class FakeLLM:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes; without this, Nagle's algorithm
+                # and delayed ACKs add ~40 ms to every reply, as with any naive server.
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self) -> None:
                 fake._handle(self)
 
@@ -218,7 +231,7 @@ class FakeLLM:
             )
         text = reply.text if reply.text is not None else json.dumps(reply.content)
         prompt_tokens = sum(len(t) for t in texts) // 4
-        in_tok, out_tok, cached = reply.usage or (prompt_tokens, len(text) // 4, 0)
+        in_tok, out_tok, cached = reply.usage or (prompt_tokens, len(text) // 4, self._cached(texts))
         if api == "openai":
             payload: dict[str, Any] = {
                 "id": "chatcmpl-fake",
@@ -263,6 +276,16 @@ class FakeLLM:
                 }
         return self._send(h, 200, payload, reply.headers)
 
+    def _cached(self, texts: list[str]) -> int:
+        if not self.prefix_cache:
+            return 0
+        keys = [hash(tuple(texts[:k])) for k in range(1, len(texts))]
+        with self._lock:
+            hit = max((k for k, key in enumerate(keys, 1) if key in self._seen_prefixes), default=0)
+            self._seen_prefixes.update(keys)
+        tokens = sum(len(t) for t in texts[:hit]) // 4
+        return tokens if tokens >= 1024 else 0
+
     @staticmethod
     def _send(
         h: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str] | None = None
@@ -291,3 +314,24 @@ def _texts(body: dict[str, Any], api: str) -> list[str]:
         for m in body.get("messages", []):
             out.append(m.get("content") or "")
     return out
+
+
+def main() -> None:
+    """Serve in a process of its own (benchmarks): `python -m tests.fakes.llm --latency 0.5 [--finding JSON]`."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--finding", help="JSON of one finding every lane returns")
+    parser.add_argument("--prefix-cache", action="store_true")
+    args = parser.parse_args()
+    with FakeLLM(latency=args.latency, prefix_cache=args.prefix_cache) as fake:
+        if args.finding:
+            fake.default("lane", "", lane_reply(json.loads(args.finding)))
+        print(fake.url, flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+
+
+if __name__ == "__main__":
+    main()
