@@ -99,3 +99,16 @@ def test_merge_is_pure():
 )
 def test_path_globs(pattern, path, ok):
     assert path_matches(pattern, path) is ok
+
+
+def test_readme_config_example_is_valid():
+    import re
+
+    from swarm_core.config import parse_config
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if b.startswith("version: 1")]
+    config = parse_config(block, "README.md")
+    assert config.models.mode == "balanced" and config.models.lanes == {"security": "anthropic/claude-sonnet-4-5"}
+    assert config.llm.limits.max_cost_usd == 2.0 and config.models.rules[0].when.lane == "security"

@@ -231,7 +231,11 @@ class FakeLLM:
             )
         text = reply.text if reply.text is not None else json.dumps(reply.content)
         prompt_tokens = sum(len(t) for t in texts) // 4
-        in_tok, out_tok, cached = reply.usage or (prompt_tokens, len(text) // 4, self._cached(texts))
+        in_tok, out_tok, cached = reply.usage or (
+            prompt_tokens,
+            len(text) // 4,
+            self._cached(str(body.get("model")), texts),
+        )
         if api == "openai":
             payload: dict[str, Any] = {
                 "id": "chatcmpl-fake",
@@ -276,10 +280,10 @@ class FakeLLM:
                 }
         return self._send(h, 200, payload, reply.headers)
 
-    def _cached(self, texts: list[str]) -> int:
+    def _cached(self, model: str, texts: list[str]) -> int:
         if not self.prefix_cache:
             return 0
-        keys = [hash(tuple(texts[:k])) for k in range(1, len(texts))]
+        keys = [hash((model, *texts[:k])) for k in range(1, len(texts))]  # a cache per model
         with self._lock:
             hit = max((k for k, key in enumerate(keys, 1) if key in self._seen_prefixes), default=0)
             self._seen_prefixes.update(keys)
