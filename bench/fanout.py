@@ -47,7 +47,15 @@ class Server:
 
     def __init__(self, latency: float) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.llm", "--latency", str(latency), "--finding", json.dumps(FINDING)],
+            [
+                sys.executable,
+                "-m",
+                "tests.fakes.llm",
+                "--latency",
+                str(latency),
+                "--finding",
+                json.dumps(FINDING),
+            ],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -96,7 +104,9 @@ def measure(latency: float, lanes: list[str], runs: int) -> tuple[float, float, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     one_wall, one_lanes, one_calls = measure(0.5, ["correctness"], args.runs)
@@ -110,8 +120,10 @@ def main() -> None:
     zero_wall, zero_lanes, zero_calls = measure(0.0, LANES, max(args.runs, 10))
     print()
     print(f"latency 0 ms, six lanes, {zero_calls} calls, median of {max(args.runs, 10)} reviews")
-    print(f"orchestration overhead per review (analyzers excluded): {zero_wall * 1000:.1f} ms "
-          f"(lanes stage {zero_lanes * 1000:.1f} ms) (target < 100 ms): {'PASS' if zero_wall < 0.1 else 'FAIL'}")
+    print(
+        f"orchestration overhead per review (analyzers excluded): {zero_wall * 1000:.1f} ms "
+        f"(lanes stage {zero_lanes * 1000:.1f} ms) (target < 100 ms): {'PASS' if zero_wall < 0.1 else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Reports, per review: model calls, prompt tokens, the share of prompt tokens that
 shared prefix (system prompt + diff context, byte-identical across the lanes of a chunk),
 what a provider with automatic prefix caching reports as cached (the fake server mimics
 OpenAI: a repeated message prefix of 1,024+ tokens), and the cost at the model table's
-prices with and without that caching. Every provider in the table is pointed at the fake
+prices with and without that caching. Each router mode runs twice: with cache affinity
+off (the baseline: each lane gets its own best model) and on (the default). Every provider in the table is pointed at the fake
 server, so the router chooses among all of them. Needs the pylint mirror:
 
     python bench/tokens.py [--repo /work/.mirror/pylint-dev+pylint/repo]
@@ -45,7 +46,7 @@ def _blocks(body: dict) -> list[tuple[str, bool]]:
     return [(text, n < 2) for n, text in enumerate(flat)]
 
 
-def run(repo: Path, mode: str | None, model: str | None) -> None:
+def run(repo: Path, mode: str | None, model: str | None, affinity: float = 5.0) -> None:
     with FakeLLM(prefix_cache=True) as llm:
         llm.default("lane", "", lane_reply())
         env: dict[str, str] = {}
@@ -55,7 +56,7 @@ def run(repo: Path, mode: str | None, model: str | None) -> None:
             env[known.base_env] = llm.anthropic_url if known.kind == "anthropic" else llm.url
             if name in ("ollama", "vllm", "llamacpp"):
                 env.pop(known.base_env)  # local servers: not set up, so never chosen
-        overrides = {"models": {"mode": mode}} if mode else {}
+        overrides = {"models": {"mode": mode, "cache_affinity": affinity}} if mode else {}
         orch = Orchestrator(
             merge(SwarmConfig(), overrides),
             model=model,
@@ -72,31 +73,50 @@ def run(repo: Path, mode: str | None, model: str | None) -> None:
         u = review.usage
         table = load_table()
         no_cache = sum(
-            (table.get(e.model).cost(e.usage.input_tokens, e.usage.output_tokens, 0) if table.get(e.model) else 0.0)
+            (
+                table.get(e.model).cost(e.usage.input_tokens, e.usage.output_tokens, 0)
+                if table.get(e.model)
+                else 0.0
+            )
             for e in review.exchanges
         )
         models = Counter(lr.model for lr in review.lanes)
-        label = mode or f"fixed {model}"
+        label = (
+            (f"{mode} mode" + ("" if affinity else ", cache affinity off (baseline)"))
+            if mode
+            else f"fixed {model}"
+        )
         print(f"\n== {label}: lanes on {', '.join(f'{m} x{n}' for m, n in models.items())}")
-        print(f"diff: {len(change.diff.files)} files, +{change.diff.additions} -{change.diff.deletions}; "
-              f"chunks: {len([e for e in review.exchanges if e.kind == 'context'])}")
-        print(f"calls {u.calls}; prompt tokens {prompt:,} (provider-reported input {u.input_tokens:,}); "
-              f"output {u.output_tokens:,}")
+        print(
+            f"diff: {len(change.diff.files)} files, +{change.diff.additions} -{change.diff.deletions}; "
+            f"chunks: {len([e for e in review.exchanges if e.kind == 'context'])}"
+        )
+        print(
+            f"calls {u.calls}; prompt tokens {prompt:,} (provider-reported input {u.input_tokens:,}); "
+            f"output {u.output_tokens:,}"
+        )
         print(f"shared prefix: {shared:,} tokens = {shared / prompt:.1%} of prompt tokens")
-        print(f"reported cached: {u.cached_tokens:,} = {u.cached_tokens / max(1, u.input_tokens):.1%} of input")
+        print(
+            f"reported cached: {u.cached_tokens:,} = {u.cached_tokens / max(1, u.input_tokens):.1%} of input"
+        )
         print(f"cost per review: ${no_cache:.4f} without caching, ${u.cost_usd:.4f} with prefix caching")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repo", type=Path, default=Path("/work/.mirror/pylint-dev+pylint/repo"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "pylint"
         # A work tree-less clone of the bare mirror (from_git wants a repository, not a bare dir).
-        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(args.repo), str(work)], check=True)
+        subprocess.run(
+            ["git", "clone", "-q", "--shared", "--no-checkout", str(args.repo), str(work)], check=True
+        )
         run(work, None, "openai/gpt-4.1-mini")
         for mode in ("cost", "balanced", "quality"):
+            run(work, mode, None, affinity=0.0)
             run(work, mode, None)
 
 

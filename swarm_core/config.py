@@ -190,6 +190,13 @@ class ModelsConfig(_Section):
     max_cost_per_task: float | None = Field(default=None, gt=0)
     min_quality: int | None = Field(default=None, ge=0, le=100)
     privacy: Privacy = Field(default="low", description="high: only models that run locally")
+    cache_affinity: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=100.0,
+        description="routed lanes share one model when it scores within this many points of "
+        "their best, so one prompt cache serves them (0: off)",
+    )
     rules: tuple[RoutingRule, ...] = ()
 
     @field_validator("lanes")

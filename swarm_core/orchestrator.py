@@ -26,7 +26,7 @@ from swarm_core.errors import LimitReached, MemoryStoreError, ModelSelectionErro
 from swarm_core.guardrails import Guard
 from swarm_core.lanes import LANE_FOCUS, LLM_DISABLED_NOTE, assign
 from swarm_core.lanes.context import repo_instructions, shared_messages
-from swarm_core.lanes.model import LaneJob, LaneOutcome, run_model_lane
+from swarm_core.lanes.model import LaneJob, LaneOutcome, estimate_tokens_for, run_model_lane
 from swarm_core.lanes.schema import CoordinatorReply
 from swarm_core.llm import ModelCaller, prompt
 from swarm_core.memory import MemoryBackend, RunMemory
@@ -40,7 +40,7 @@ from swarm_core.models import (
     Usage,
 )
 from swarm_core.providers import Message, ProviderPool
-from swarm_core.router import ModelTable, Router, load_table
+from swarm_core.router import ModelTable, Router, Selection, load_table
 from swarm_core.sources import ChangeSet
 from swarm_core.verify import known_names, verdict_for, verify
 
@@ -240,6 +240,7 @@ class _ModelRun:
         self.omitted: list[tuple[str, str]] = []
         self.counts: Counter[str] = Counter()
         self.memory_dump: tuple[tuple[str, str], ...] = ()
+        self.selections: dict[str, Selection | ModelSelectionError] = {}
 
     @property
     def exchanges(self) -> list[Exchange]:
@@ -294,6 +295,8 @@ class _ModelRun:
         focus: dict[str, str] = {}
         if mode == "hierarchical":
             focus = await self._coordinate(job, [lr.lane for lr in active])
+        est_in, est_out = estimate_tokens_for(job)
+        self.selections = self.orch.router.select_lanes([lr.lane.value for lr in active], est_in, est_out)
         results: dict[Lane, LaneResult] = {}
         if mode == "sequential":
             previous: list[str] = []
@@ -316,7 +319,10 @@ class _ModelRun:
 
     async def _lane(self, lr: LaneResult, job: LaneJob, focus: str, previous: str) -> LaneOutcome:
         _emit(self.on_event, "lane", lr.lane.value, "started")
-        out = await run_model_lane(lr.lane, lr.findings, job, focus=focus, previous=previous)
+        selection = self.selections.get(lr.lane.value)
+        out = await run_model_lane(
+            lr.lane, lr.findings, job, focus=focus, previous=previous, selection=selection
+        )
         self._absorb(out)
         r = out.result
         detail = f"{len(r.findings)} finding(s), {r.usage.calls} call(s), ${r.usage.cost_usd:.4f}"

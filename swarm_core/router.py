@@ -9,7 +9,8 @@ one-line reason and a fallback chain used when a provider call fails.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -302,6 +303,61 @@ class Router:
         raise ModelSelectionError(
             "no model configured: set SWARM_MODEL (for example openai/gpt-4.1-mini) or models.mode"
         )
+
+    def select_lanes(
+        self, lanes: Sequence[str], est_in: int = 8000, est_out: int = 1000, *, margin: float | None = None
+    ) -> dict[str, Selection | ModelSelectionError]:
+        """Every lane's model at once, with cache affinity.
+
+        Providers cache a prompt prefix per model, and the lanes of a review share a long
+        prefix (the diff). So among lanes the router picks by mode, those whose scores put
+        one model within `margin` points (default `models.cache_affinity`) of their best all
+        get that model: one cache serves them. Lanes fixed by a rule or by config are left
+        alone. An error is returned in place, for the lane to report.
+        """
+        out: dict[str, Selection | ModelSelectionError] = {}
+        for lane in lanes:
+            try:
+                out[lane] = self.select(lane, est_in, est_out)
+            except ModelSelectionError as exc:
+                out[lane] = exc
+        mode = self.policy.mode
+        margin = self.policy.cache_affinity if margin is None else margin
+        if mode is None or margin <= 0:
+            return out
+        near: dict[str, dict[str, float]] = {}
+        for lane in lanes:
+            chosen = out[lane]
+            if not isinstance(chosen, Selection) or not chosen.reason.startswith(f"{mode} mode"):
+                continue
+            ranked = self.rank(LANE_TASKS.get(lane, "code-review"), est_in, est_out, mode)
+            best = ranked[0][0]
+            near[lane] = {m.name: score for score, m, _ in ranked if score >= best - margin}
+        if len(near) < 2:
+            return out
+        votes = Counter(name for scores in near.values() for name in scores)
+        # Most lanes first; then the model most lanes chose anyway (fewest changes); then score.
+        already = Counter(sel.model for lane in near if isinstance(sel := out[lane], Selection))
+        shared = max(
+            votes,
+            key=lambda name: (votes[name], already[name], sum(s.get(name, 0.0) for s in near.values())),
+        )
+        if votes[shared] < 2:
+            return out
+        for lane, scores in near.items():
+            chosen = out[lane]
+            if shared not in scores or not isinstance(chosen, Selection) or chosen.model == shared:
+                continue
+            info = self.table.models[shared]
+            task = LANE_TASKS.get(lane, "code-review")
+            gap = max(scores.values()) - scores[shared]
+            reason = (
+                f"{mode} mode: {shared} is within {gap:.0f} point(s) of the best for {task} and "
+                f"shares the cached prompt prefix with {votes[shared] - 1} other lane(s)"
+            )
+            rest = tuple(m for m in (chosen.model, *chosen.fallbacks) if m != shared)
+            out[lane] = Selection(shared, reason, info.cost(est_in, est_out), info.quality_for(task), rest)
+        return out
 
     def _fixed(
         self, model: str, why: str, task: str, est_in: int, est_out: int, fallbacks: tuple[str, ...]

@@ -110,5 +110,7 @@ def test_readme_config_example_is_valid():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if b.startswith("version: 1")]
     config = parse_config(block, "README.md")
-    assert config.models.mode == "balanced" and config.models.lanes == {"security": "anthropic/claude-sonnet-4-5"}
+    assert config.models.mode == "balanced" and config.models.lanes == {
+        "security": "anthropic/claude-sonnet-4-5"
+    }
     assert config.llm.limits.max_cost_usd == 2.0 and config.models.rules[0].when.lane == "security"

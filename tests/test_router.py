@@ -149,3 +149,30 @@ def test_bad_operator_table_is_a_clear_config_error(text: str, message: str) -> 
 def test_unknown_lane_in_models_config() -> None:
     with pytest.raises(ValueError, match="unknown lane 'style'"):
         ModelsConfig.model_validate({"lanes": {"style": "openai/gpt-4.1"}})
+
+
+LANES = ["correctness", "security", "dependencies", "docs-intent", "tests", "performance-architecture"]
+
+
+def test_cache_affinity_puts_close_lanes_on_one_model() -> None:
+    off = router(mode="quality", cache_affinity=0).select_lanes(LANES)
+    on = router(mode="quality").select_lanes(LANES)
+    models_off = {lane: s.model for lane, s in off.items() if not isinstance(s, Exception)}
+    assert len(set(models_off.values())) == 2  # each lane's own best: Sonnet and Opus
+    chosen = {s.model for s in on.values() if not isinstance(s, Exception)}
+    assert chosen == {"anthropic/claude-sonnet-4-5"}  # the model most lanes chose anyway
+    moved = [lane for lane in LANES if models_off[lane] != "anthropic/claude-sonnet-4-5"]
+    for lane in moved:
+        sel = on[lane]
+        assert not isinstance(sel, Exception)
+        assert "shares the cached prompt prefix with 5 other lane(s)" in sel.reason
+        assert sel.fallbacks[0] == "anthropic/claude-opus-4-1"
+
+
+def test_cache_affinity_leaves_fixed_lanes_and_errors_alone() -> None:
+    r = router(mode="balanced", lanes={"security": "openai/gpt-4.1"})
+    out = r.select_lanes(LANES)
+    sec = out["security"]
+    assert not isinstance(sec, Exception) and sec.model == "openai/gpt-4.1"
+    failing = router(available=set(), mode="cost").select_lanes(["tests"])
+    assert isinstance(failing["tests"], ModelSelectionError)

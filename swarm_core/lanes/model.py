@@ -37,7 +37,7 @@ from swarm_core.router import Router, Selection
 from swarm_core.sources import Contents
 from swarm_core.verify import check_symbols, relocate
 
-__all__ = ["LaneJob", "LaneOutcome", "run_model_lane"]
+__all__ = ["LaneJob", "LaneOutcome", "estimate_tokens_for", "run_model_lane"]
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 _SUSPICIOUS_CONFIDENCE = 0.59
@@ -68,7 +68,8 @@ class LaneOutcome:
     dropped: list[str] = field(default_factory=list)
 
 
-def _estimate(job: LaneJob) -> tuple[int, int]:
+def estimate_tokens_for(job: LaneJob) -> tuple[int, int]:
+    """(input, output) tokens one lane call is expected to take, for the router's estimates."""
     tokens = sum(len(m.content) for _, msgs in job.chunks for m in msgs) // 4 + 800
     return tokens, job.config.llm.max_output_tokens // 2
 
@@ -163,19 +164,28 @@ async def run_model_lane(
     *,
     focus: str = "",
     previous: str = "",
+    selection: Selection | ModelSelectionError | None = None,
 ) -> LaneOutcome:
-    """Run one lane with its model; never raises (a failure becomes a FAILED or CUT LaneResult)."""
+    """Run one lane with its model; never raises (a failure becomes a FAILED or CUT LaneResult).
+
+    `selection` is the router's choice made for all lanes at once (cache affinity); None
+    asks the router for this lane alone.
+    """
     started = time.perf_counter()
     outcome = LaneOutcome(LaneResult(lane, LaneStatus.OK))
     model_findings: list[Finding] = []
-    selection: Selection | None = None
+    chosen: Selection | None = None
     status = LaneStatus.OK
     note = ""
     try:
-        est_in, est_out = _estimate(job)
-        selection = job.router.select(lane.value, est_in, est_out)
+        if isinstance(selection, ModelSelectionError):
+            raise selection
+        if selection is None:
+            est_in, est_out = estimate_tokens_for(job)
+            selection = job.router.select(lane.value, est_in, est_out)
+        chosen = selection
         async with asyncio.timeout(job.config.llm.limits.lane_timeout_seconds):
-            await _run(lane, owned, job, selection, focus, previous, model_findings, outcome)
+            await _run(lane, owned, job, chosen, focus, previous, model_findings, outcome)
     except LimitReached as exc:
         status, note = LaneStatus.CUT, f"cut: {exc}"
     except ModelSelectionError as exc:
@@ -196,8 +206,8 @@ async def run_model_lane(
         status,
         (*owned, *kept),
         note=note or (outcome.summary[:300] if outcome.summary else ""),
-        model=selection.model if selection else "",
-        model_reason=selection.reason if selection else "",
+        model=chosen.model if chosen else "",
+        model_reason=chosen.reason if chosen else "",
         usage=usage,
         duration_s=round(time.perf_counter() - started, 3),
     )
