@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -98,15 +99,22 @@ class SqlMemory:
         self._engine = engine
         self._clock = clock
         self._ready = False
+        # Lanes call from several threads at once; one SQLite connection (an in-memory
+        # database) must not be used concurrently, and the table is created only once.
+        self._lock = threading.Lock()
 
     def _ensure(self) -> None:
         if not self._ready:
             _metadata.create_all(self._engine)
             self._ready = True
 
+    def _locked(self, fn: Any, *args: Any) -> Any:
+        with self._lock:
+            return fn(*args)
+
     async def _run(self, fn: Any, *args: Any) -> Any:
         try:
-            return await asyncio.to_thread(fn, *args)
+            return await asyncio.to_thread(self._locked, fn, *args)
         except SQLAlchemyError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise MemoryStoreError(f"swarm memory (SQL) failed: {first}") from None

@@ -131,7 +131,7 @@ def test_flags_route_and_cap(llm: FakeLLM) -> None:
         env=env,
     )
     data = json.loads(capped.stdout)
-    assert {lane["status"] for lane in data["lanes"]} == {"cut"}
+    assert {lane["status"] for lane in data["lanes"]} == {"cut"}, data["lanes"]
     assert any("max_cost_usd" in n for n in data["notes"])
     assert data["verdict"] == "BLOCK"  # the analyzers' findings are still reported
 
