@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from swarm_core.errors import MemoryStoreError
+from swarm_core.store.schema import memory_table, metadata
 
 __all__ = [
     "MemoryBackend",
@@ -75,19 +76,6 @@ def _dump(value: Any) -> str:
         raise MemoryStoreError(f"memory values must be JSON: {exc}") from None
 
 
-_metadata = sa.MetaData()
-memory_table = sa.Table(
-    "memory",
-    _metadata,
-    sa.Column("namespace", sa.String(128), primary_key=True),
-    sa.Column("key", sa.String(512), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("created_by", sa.String(128), nullable=False, default=""),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("expires_at", sa.Float, index=True),
-)
-
-
 class SqlMemory:
     """Memory in a SQL database through SQLAlchemy; calls run in a worker thread.
 
@@ -105,7 +93,7 @@ class SqlMemory:
 
     def _ensure(self) -> None:
         if not self._ready:
-            _metadata.create_all(self._engine)
+            metadata.create_all(self._engine, tables=[memory_table])
             self._ready = True
 
     def _locked(self, fn: Any, *args: Any) -> Any:

@@ -30,3 +30,17 @@ def rules(review: Review, prefix: str = "") -> list[tuple[str, int | None, str]]
 
 def only(review: Review, prefix: str) -> list[Finding]:
     return [f for f in review.findings if f.rule.startswith(prefix)]
+
+
+def reset_database(url: str) -> None:
+    """Drop every swarm table and the migration stamp: a clean slate on a shared test database."""
+    import sqlalchemy as sa
+
+    from swarm_core.store.runs import normalize_url
+    from swarm_core.store.schema import metadata
+
+    engine = sa.create_engine(normalize_url(url))
+    metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()

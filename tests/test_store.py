@@ -10,6 +10,7 @@ from swarm_core.errors import RunNotFound, StoreError
 from swarm_core.models import Finding, Lane, Review, Severity, Verdict
 from swarm_core.render import review_to_dict
 from swarm_core.store import open_store, sqlite_url
+from tests.helpers import reset_database
 
 REVIEW = Review(
     source="repo main..HEAD",
@@ -41,13 +42,7 @@ def _urls() -> list[str]:
 def store(request, tmp_path):
     url = sqlite_url(tmp_path / "data") if request.param == "sqlite" else request.param
     if url.startswith("postgres"):
-        import sqlalchemy as sa
-
-        from swarm_core.store.runs import metadata, normalize_url
-
-        engine = sa.create_engine(normalize_url(url))
-        metadata.drop_all(engine)  # a clean slate for this test's assertions
-        engine.dispose()
+        reset_database(url)  # a clean slate for this test's assertions
     s = open_store(url)
     yield s
     s.close()
@@ -82,3 +77,29 @@ def test_unopenable_store(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="cannot open the run store"):
         open_store(sqlite_url(blocker / "sub"))
+
+
+def test_migrations_adopt_a_database_made_without_them(tmp_path):
+    """A swarm 0.1 database (tables from create_all, no alembic stamp) is upgraded in place."""
+    import sqlalchemy as sa
+
+    from swarm_core.store.migrate import HEAD
+    from swarm_core.store.schema import findings, runs
+
+    url = sqlite_url(tmp_path / "old")
+    (tmp_path / "old").mkdir()
+    engine = sa.create_engine(url)
+    sa.MetaData().create_all(engine)
+    runs.create(engine)
+    findings.create(engine)
+    engine.dispose()
+    store = open_store(url)
+    run_id = store.save_review(REVIEW)
+    assert store.get_evidence(run_id) == []
+    store.close()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+        names = set(sa.inspect(conn).get_table_names())
+    engine.dispose()
+    assert {"runs", "findings", "evidence", "memory", "deliveries", "jobs"} <= names

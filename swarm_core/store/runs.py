@@ -16,78 +16,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from swarm_core.errors import RunNotFound, StoreError
 from swarm_core.models import Exchange, Review, Usage
 from swarm_core.render.json import review_from_dict, review_to_dict
+from swarm_core.store.migrate import migrate
+from swarm_core.store.schema import evidence, findings, runs
 
 __all__ = ["COST_GROUPS", "RunStore", "RunSummary", "SqlRunStore", "StoredRun", "open_store", "sqlite_url"]
 
-metadata = sa.MetaData()
-
-runs = sa.Table(
-    "runs",
-    metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("created_at", sa.Float, nullable=False, index=True),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("base", sa.String(64)),
-    sa.Column("head", sa.String(64)),
-    sa.Column("verdict", sa.String(32), nullable=False),
-    sa.Column("findings", sa.Integer, nullable=False),
-    sa.Column("counts", sa.Text, nullable=False),
-    sa.Column("duration_s", sa.Float, nullable=False),
-    sa.Column("review", sa.Text, nullable=False),
-)
-
-findings = sa.Table(
-    "findings",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "run_id",
-        sa.String(32),
-        sa.ForeignKey("runs.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    sa.Column("fingerprint", sa.String(40), nullable=False, index=True),
-    sa.Column("path", sa.Text, nullable=False),
-    sa.Column("line", sa.Integer),
-    sa.Column("severity", sa.String(16), nullable=False),
-    sa.Column("lane", sa.String(32), nullable=False),
-    sa.Column("rule", sa.String(200), nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-)
-
-
-evidence = sa.Table(
-    "evidence",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "run_id",
-        sa.String(32),
-        sa.ForeignKey("runs.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False, index=True),
-    sa.Column("repo", sa.Text, nullable=False, default=""),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("lane", sa.String(64), nullable=False),
-    sa.Column("model", sa.String(200), nullable=False),
-    sa.Column("prompt_hash", sa.String(32), nullable=False),
-    sa.Column("calls", sa.Integer, nullable=False),
-    sa.Column("input_tokens", sa.Integer, nullable=False),
-    sa.Column("output_tokens", sa.Integer, nullable=False),
-    sa.Column("cached_tokens", sa.Integer, nullable=False),
-    sa.Column("cost_usd", sa.Float, nullable=False),
-    sa.Column("estimated", sa.Boolean, nullable=False),
-    sa.Column("latency_s", sa.Float, nullable=False),
-    sa.Column("outcome", sa.String(64), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("request", sa.Text, nullable=False),
-    sa.Column("response", sa.Text, nullable=False),
-)
 
 COST_GROUPS = ("run", "repo", "lane", "model", "kind")
 
@@ -192,7 +125,7 @@ class SqlRunStore:
             engine = sa.create_engine(url)
             if engine.dialect.name == "sqlite":
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
-            metadata.create_all(engine)
+            migrate(engine)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open the run store at {_safe(url)}: {_first_line(exc)}") from None
         return cls(engine)

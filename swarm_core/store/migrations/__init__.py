@@ -1,0 +1,1 @@
+"""Alembic migrations of swarm's database (one revision per schema change)."""

@@ -1,0 +1,1 @@
+"""Migration revisions, applied in order by `swarm_core.store.migrate`."""

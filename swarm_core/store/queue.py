@@ -1,0 +1,439 @@
+"""The durable job queue and the delivery log (DESIGN §6): SQLite by default, Postgres at scale.
+
+- A job is claimed with a lease; a worker that dies loses its lease and the job runs again.
+  On Postgres candidates are read with `FOR UPDATE SKIP LOCKED`; everywhere the claim
+  itself is a conditional UPDATE, so two workers never hold one job at the same time.
+- Jobs with one key (a pull request) run one at a time, and a newer job supersedes the
+  queued ones with its key (a new push replaces a review nobody started yet).
+- At most `per_installation` jobs of one installation run at once.
+- A failed attempt is retried with exponential backoff until `max_attempts`.
+- Recording a webhook delivery and enqueueing its job happen in one transaction, keyed
+  by (hook id, delivery GUID): a redelivery is recognised and enqueues nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from swarm_core.errors import StoreError
+from swarm_core.store.schema import deliveries, jobs
+
+__all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "SUPERSEDED", "Delivery", "Job", "JobQueue"]
+
+QUEUED, RUNNING, DONE, FAILED, SUPERSEDED = "queued", "running", "done", "failed", "superseded"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed (or inspected) job."""
+
+    id: str
+    kind: str
+    key: str
+    installation_id: int | None
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    max_attempts: int
+    lease_owner: str | None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A webhook delivery as recorded: `duplicate` when it had been accepted before."""
+
+    hook_id: str
+    guid: str
+    event: str
+    action: str
+    installation_id: int | None
+    repo: str
+    outcome: str
+    job_id: str | None
+    duplicate: bool = False
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        key=row.key,
+        installation_id=row.installation_id,
+        payload=json.loads(row.payload),
+        status=row.status,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        lease_owner=row.lease_owner,
+        error=row.error,
+    )
+
+
+class JobQueue:
+    """Jobs and deliveries on a SQLAlchemy engine (tables made by the store's migrations).
+
+    Args:
+        engine: SQLite or Postgres.
+        clock: wall-clock seconds (tests pass a fake).
+        backoff_s: first retry delay; doubled per attempt.
+    """
+
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], float] = time.time, backoff_s: float = 5.0
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._backoff = backoff_s
+        self._pg = engine.dialect.name == "postgresql"
+
+    def _tx(self, what: str, fn: Callable[[Connection], Any]) -> Any:
+        try:
+            with self._engine.begin() as conn:
+                return fn(conn)
+        except SQLAlchemyError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"job queue: cannot {what}: {first}") from None
+
+    # enqueue ------------------------------------------------------------------
+    def _insert(
+        self,
+        conn: Connection,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        installation_id: int | None,
+        supersede: bool,
+        max_attempts: int,
+    ) -> str:
+        now = self._clock()
+        if supersede:
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.key == key, jobs.c.kind == kind, jobs.c.status == QUEUED)
+                .values(status=SUPERSEDED, updated_at=now)
+            )
+        job_id = uuid.uuid4().hex
+        conn.execute(
+            jobs.insert().values(
+                id=job_id,
+                kind=kind,
+                key=key,
+                installation_id=installation_id,
+                payload=json.dumps(payload, separators=(",", ":")),
+                status=QUEUED,
+                attempts=0,
+                max_attempts=max_attempts,
+                run_after=now,
+                created_at=now,
+                updated_at=now,
+                error="",
+                result="",
+            )
+        )
+        return job_id
+
+    def enqueue(
+        self,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        *,
+        installation_id: int | None = None,
+        supersede: bool = False,
+        max_attempts: int = 5,
+    ) -> str:
+        """Add a job; with `supersede`, queued jobs of the same kind and key are marked superseded."""
+        return str(
+            self._tx(
+                "enqueue",
+                lambda c: self._insert(c, kind, key, payload, installation_id, supersede, max_attempts),
+            )
+        )
+
+    def record_delivery(
+        self,
+        *,
+        hook_id: str,
+        guid: str,
+        event: str,
+        action: str,
+        installation_id: int | None,
+        repo: str,
+        job: tuple[str, str, dict[str, Any], bool] | None,
+        outcome: str,
+    ) -> Delivery:
+        """Record a delivery and enqueue its job (kind, key, payload, supersede) atomically.
+
+        A delivery seen before is not recorded again and enqueues nothing; the first record
+        is returned with `duplicate=True`.
+        """
+
+        def work(conn: Connection) -> Delivery:
+            job_id = None
+            if job is not None:
+                kind, key, payload, supersede = job
+                job_id = self._insert(conn, kind, key, payload, installation_id, supersede, 5)
+            conn.execute(
+                deliveries.insert().values(
+                    hook_id=hook_id,
+                    guid=guid,
+                    received_at=self._clock(),
+                    event=event,
+                    action=action,
+                    installation_id=installation_id,
+                    repo=repo,
+                    outcome=outcome,
+                    job_id=job_id,
+                )
+            )
+            return Delivery(hook_id, guid, event, action, installation_id, repo, outcome, job_id)
+
+        try:
+            with self._engine.begin() as conn:
+                return work(conn)
+        except IntegrityError:
+            pass  # the (hook, GUID) key exists: a redelivery; the transaction rolled back
+        except SQLAlchemyError as exc:
+            raise StoreError(f"job queue: cannot record the delivery: {str(exc).splitlines()[0]}") from None
+        row = self._tx(
+            "read the delivery",
+            lambda c: c.execute(
+                sa.select(deliveries).where(deliveries.c.hook_id == hook_id, deliveries.c.guid == guid)
+            ).one(),
+        )
+        return Delivery(
+            row.hook_id,
+            row.guid,
+            row.event,
+            row.action,
+            row.installation_id,
+            row.repo,
+            row.outcome,
+            row.job_id,
+            duplicate=True,
+        )
+
+    # claim --------------------------------------------------------------------
+    def claim(
+        self, worker: str, *, lease_s: float = 300.0, per_installation: int = 4, kinds: tuple[str, ...] = ()
+    ) -> Job | None:
+        """Take the oldest runnable job, or None.
+
+        Runnable: queued (or running with an expired lease: its worker died), due, no other
+        job with its key holding a live lease, and its installation under the cap.
+        """
+        job: Job | None = self._tx(
+            "claim a job", lambda c: self._claim(c, worker, lease_s, per_installation, kinds)
+        )
+        return job
+
+    def _claim(
+        self, conn: Connection, worker: str, lease_s: float, per_installation: int, kinds: tuple[str, ...]
+    ) -> Job | None:
+        now = self._clock()
+        live = sa.and_(jobs.c.status == RUNNING, jobs.c.lease_expires > now)
+        busy_keys = sa.select(jobs.c.key).where(live)
+        busy_installations = (
+            sa.select(jobs.c.installation_id)
+            .where(live, jobs.c.installation_id.is_not(None))
+            .group_by(jobs.c.installation_id)
+            .having(sa.func.count() >= per_installation)
+        )
+        runnable = sa.or_(
+            jobs.c.status == QUEUED,
+            sa.and_(jobs.c.status == RUNNING, jobs.c.lease_expires <= now),
+        )
+        query = (
+            sa.select(jobs.c.id, jobs.c.status, jobs.c.lease_expires)
+            .where(
+                runnable,
+                jobs.c.run_after <= now,
+                jobs.c.key.not_in(busy_keys),
+                sa.or_(jobs.c.installation_id.is_(None), jobs.c.installation_id.not_in(busy_installations)),
+            )
+            .order_by(jobs.c.run_after, jobs.c.created_at)
+            .limit(8)
+        )
+        if kinds:
+            query = query.where(jobs.c.kind.in_(kinds))
+        if self._pg:
+            query = query.with_for_update(skip_locked=True, of=jobs)
+        for cand in conn.execute(query).all():
+            key = conn.execute(sa.select(jobs.c.key).where(jobs.c.id == cand.id)).scalar_one()
+            if (
+                self._pg
+                and not conn.execute(
+                    sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": key}
+                ).scalar()
+            ):
+                continue  # another worker is claiming a job with this key right now
+            taken = conn.execute(
+                jobs.update()
+                .where(
+                    jobs.c.id == cand.id,
+                    jobs.c.status == cand.status,
+                    jobs.c.lease_expires.is_(None)
+                    if cand.lease_expires is None
+                    else jobs.c.lease_expires == cand.lease_expires,
+                )
+                .values(
+                    status=RUNNING,
+                    lease_owner=worker,
+                    lease_expires=now + lease_s,
+                    attempts=jobs.c.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            if taken.rowcount != 1:
+                continue
+            # Holding the write lock now, a job with the same key that another worker took
+            # since our read is visible: give this one back (one job per key at a time).
+            rival = conn.execute(
+                sa.select(sa.func.count()).where(
+                    jobs.c.key == key,
+                    jobs.c.id != cand.id,
+                    jobs.c.status == RUNNING,
+                    jobs.c.lease_expires > now,
+                )
+            ).scalar()
+            if rival:
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id == cand.id)
+                    .values(
+                        status=cand.status,
+                        lease_owner=None,
+                        lease_expires=cand.lease_expires,
+                        attempts=jobs.c.attempts - 1,
+                    )
+                )
+                continue
+            row = conn.execute(sa.select(jobs).where(jobs.c.id == cand.id)).one()
+            return _job(row)
+        return None
+
+    # while running --------------------------------------------------------------
+    def _owned(self, job_id: str, worker: str) -> Any:
+        return sa.and_(jobs.c.id == job_id, jobs.c.lease_owner == worker, jobs.c.status == RUNNING)
+
+    def heartbeat(self, job_id: str, worker: str, lease_s: float = 300.0) -> bool:
+        """Extend the lease; False when the job is no longer this worker's (it must stop)."""
+        now = self._clock()
+        done = self._tx(
+            "extend a lease",
+            lambda c: (
+                c.execute(
+                    jobs.update().where(self._owned(job_id, worker)).values(lease_expires=now + lease_s)
+                ).rowcount
+            ),
+        )
+        return bool(done)
+
+    def complete(self, job_id: str, worker: str, result: dict[str, Any] | None = None) -> bool:
+        """Mark done; False when the lease was lost meanwhile (another worker has the job)."""
+        now = self._clock()
+        text = json.dumps(result or {})
+        return bool(
+            self._tx(
+                "complete a job",
+                lambda c: (
+                    c.execute(
+                        jobs.update()
+                        .where(self._owned(job_id, worker))
+                        .values(
+                            status=DONE, lease_owner=None, lease_expires=None, result=text, updated_at=now
+                        )
+                    ).rowcount
+                ),
+            )
+        )
+
+    def fail(self, job_id: str, worker: str, error: str, *, retry: bool = True) -> str | None:
+        """Record a failed attempt: back to the queue with backoff, or FAILED for good.
+
+        Returns the new status, or None when the lease was lost meanwhile.
+        """
+
+        def work(conn: Connection) -> str | None:
+            row = conn.execute(sa.select(jobs).where(self._owned(job_id, worker))).one_or_none()
+            if row is None:
+                return None
+            now = self._clock()
+            again = retry and row.attempts < row.max_attempts
+            status = QUEUED if again else FAILED
+            delay = self._backoff * (2 ** max(0, row.attempts - 1))
+            conn.execute(
+                jobs.update()
+                .where(self._owned(job_id, worker))
+                .values(
+                    status=status,
+                    lease_owner=None,
+                    lease_expires=None,
+                    run_after=now + delay if again else row.run_after,
+                    error=error[:2000],
+                    updated_at=now,
+                )
+            )
+            return status
+
+        result: str | None = self._tx("fail a job", work)
+        return result
+
+    # inspection -------------------------------------------------------------------
+    def get(self, job_id: str) -> Job | None:
+        """A job by id."""
+        row = self._tx(
+            "read a job", lambda c: c.execute(sa.select(jobs).where(jobs.c.id == job_id)).one_or_none()
+        )
+        return None if row is None else _job(row)
+
+    def superseded(self, job_id: str, key: str) -> bool:
+        """True when a newer job of the same kind and key has been enqueued since this one."""
+
+        def work(conn: Connection) -> bool:
+            mine = conn.execute(
+                sa.select(jobs.c.created_at, jobs.c.kind).where(jobs.c.id == job_id)
+            ).one_or_none()
+            if mine is None:
+                return False
+            newer = conn.execute(
+                sa.select(sa.func.count()).where(
+                    jobs.c.key == key,
+                    jobs.c.kind == mine.kind,
+                    jobs.c.created_at > mine.created_at,
+                    jobs.c.status.in_((QUEUED, RUNNING)),
+                )
+            ).scalar()
+            return bool(newer)
+
+        return bool(self._tx("check for newer jobs", work))
+
+    def depth(self) -> dict[str, int]:
+        """Jobs per status."""
+        rows = self._tx(
+            "count jobs",
+            lambda c: c.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all(),
+        )
+        return {status: int(n) for status, n in rows}
+
+    def deliveries(self, limit: int = 50) -> list[Delivery]:
+        """The newest recorded deliveries."""
+        rows = self._tx(
+            "read deliveries",
+            lambda c: c.execute(
+                sa.select(deliveries).order_by(deliveries.c.received_at.desc()).limit(limit)
+            ).all(),
+        )
+        return [
+            Delivery(r.hook_id, r.guid, r.event, r.action, r.installation_id, r.repo, r.outcome, r.job_id)
+            for r in rows
+        ]

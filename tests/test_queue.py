@@ -1,0 +1,180 @@
+"""The job queue and delivery log on SQLite and Postgres: leases, supersede, per-key and per-installation limits."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from swarm_core.store import open_store, sqlite_url
+from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, SUPERSEDED, JobQueue
+from swarm_core.store.runs import normalize_url
+from tests.helpers import reset_database
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _urls() -> list[str]:
+    urls = ["sqlite"]
+    if os.environ.get("SWARM_TEST_DATABASE_URL"):
+        urls.append(os.environ["SWARM_TEST_DATABASE_URL"])
+    return urls
+
+
+@pytest.fixture(params=_urls())
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "data")
+    reset_database(request.param)
+    return normalize_url(request.param)
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[sa.Engine]:
+    open_store(url).close()  # migrations
+    engine = open_store(url).engine
+    yield engine
+    engine.dispose()
+
+
+def test_claim_complete_and_lease_expiry(engine: sa.Engine) -> None:
+    clock = Clock()
+    q = JobQueue(engine, clock=clock)
+    job_id = q.enqueue("review", "pr:o/r#1", {"n": 1}, installation_id=7)
+    job = q.claim("w1", lease_s=60)
+    assert job is not None and (job.id, job.attempts, job.payload, job.status) == (
+        job_id,
+        1,
+        {"n": 1},
+        RUNNING,
+    )
+    assert q.claim("w2") is None  # the only job is held
+    clock.now += 61  # w1 died: its lease ran out
+    again = q.claim("w2", lease_s=60)
+    assert again is not None and again.id == job_id and again.attempts == 2
+    assert q.complete(job_id, "w1") is False  # w1 lost the lease; its late result is refused
+    assert q.heartbeat(job_id, "w2", lease_s=60) is True
+    assert q.complete(job_id, "w2", {"run": "abc"}) is True
+    assert q.get(job_id).status == DONE and q.claim("w3") is None
+
+
+def test_retry_with_backoff_then_failed(engine: sa.Engine) -> None:
+    clock = Clock()
+    q = JobQueue(engine, clock=clock, backoff_s=10)
+    job_id = q.enqueue("review", "k", {}, max_attempts=2)
+    assert q.claim("w") is not None
+    assert q.fail(job_id, "w", "GitHub 502") == QUEUED
+    assert q.claim("w") is None  # not due for 10 s
+    clock.now += 10
+    assert q.claim("w") is not None
+    assert q.fail(job_id, "w", "GitHub 502 again") == FAILED
+    job = q.get(job_id)
+    assert job.status == FAILED and job.error == "GitHub 502 again" and job.attempts == 2
+    other = q.enqueue("review", "k2", {})
+    q.claim("w")
+    assert q.fail(other, "w", "bad payload", retry=False) == FAILED
+    assert q.fail(other, "w", "again") is None  # no longer this worker's
+
+
+def test_newer_push_supersedes_the_queued_review(engine: sa.Engine) -> None:
+    clock = Clock()
+    q = JobQueue(engine, clock=clock)
+    first = q.enqueue("review", "pr:o/r#1", {"sha": "a"}, supersede=True)
+    second = q.enqueue("review", "pr:o/r#1", {"sha": "b"}, supersede=True)
+    command = q.enqueue("command", "pr:o/r#1", {"body": "/swarm help"})
+    assert q.get(first).status == SUPERSEDED
+    job = q.claim("w")
+    assert job is not None and job.id == second and job.payload == {"sha": "b"}
+    assert q.claim("w2") is None  # the command waits: one job per pull request at a time
+    clock.now += 1
+    third = q.enqueue("review", "pr:o/r#1", {"sha": "c"}, supersede=True)
+    assert q.superseded(second, "pr:o/r#1") is True  # the running review learns it is stale
+    assert q.get(third).status == QUEUED
+    q.complete(second, "w")
+    assert {q.claim("w").id, q.claim("w2")} == {command, None}
+    assert q.depth() == {SUPERSEDED: 1, DONE: 1, RUNNING: 1, QUEUED: 1}
+
+
+def test_per_installation_cap(engine: sa.Engine) -> None:
+    q = JobQueue(engine, clock=Clock())
+    for n in range(3):
+        q.enqueue("review", f"pr:o/r#{n}", {}, installation_id=1)
+    q.enqueue("review", "pr:x/y#1", {}, installation_id=2)
+    got = [q.claim(f"w{n}", per_installation=2) for n in range(4)]
+    assert Counter(j.installation_id for j in got if j) == {1: 2, 2: 1}
+    assert got[3] is None
+
+
+def test_deliveries_are_recorded_once_with_their_job(engine: sa.Engine) -> None:
+    q = JobQueue(engine, clock=Clock())
+    args = {
+        "hook_id": "42",
+        "guid": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "event": "pull_request",
+        "action": "opened",
+        "installation_id": 9,
+        "repo": "o/r",
+        "outcome": "queued",
+        "job": ("review", "pr:o/r#1", {"n": 1}, True),
+    }
+    first = q.record_delivery(**args)
+    again = q.record_delivery(**args)
+    assert not first.duplicate and first.job_id is not None
+    assert again.duplicate and again.job_id == first.job_id
+    assert q.depth() == {QUEUED: 1}
+    other_hook = q.record_delivery(**{**args, "hook_id": "43"})
+    assert not other_hook.duplicate  # the same event for another hook is another delivery
+    ignored = q.record_delivery(**{**args, "guid": "g2", "job": None, "outcome": "ignored: labeled"})
+    assert ignored.job_id is None
+    assert [d.outcome for d in q.deliveries()][-1] in ("queued", "ignored: labeled")
+
+
+def test_concurrent_workers_never_run_one_job_twice(url: str, engine: sa.Engine) -> None:
+    q = JobQueue(engine)
+    keys = [f"pr:o/r#{n % 10}" for n in range(60)]
+    for n, key in enumerate(keys):
+        q.enqueue("review", key, {"n": n})
+    runs: list[str] = []
+    live: Counter[str] = Counter()
+    problems: list[str] = []
+    lock = threading.Lock()
+
+    def worker(name: str) -> None:
+        own = open_store(url).engine
+        wq = JobQueue(own)
+        idle = 0
+        while idle < 3:
+            job = wq.claim(name, lease_s=30, per_installation=100)
+            if job is None:
+                idle += 1
+                continue
+            idle = 0
+            with lock:
+                live[job.key] += 1
+                if live[job.key] > 1:
+                    problems.append(f"two jobs of {job.key} at once")
+                runs.append(job.id)
+            with lock:
+                live[job.key] -= 1
+            assert wq.complete(job.id, name)
+        own.dispose()
+
+    threads = [threading.Thread(target=worker, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert problems == []
+    assert len(runs) == 60 and len(set(runs)) == 60
+    assert q.depth() == {DONE: 60}
