@@ -12,7 +12,12 @@ from tests.conftest import ROOT
 
 
 def _core_modules() -> list[str]:
-    return sorted(m.name for m in pkgutil.walk_packages(swarm_core.__path__, "swarm_core."))
+    # Migration scripts run inside alembic's context, never by import.
+    return sorted(
+        m.name
+        for m in pkgutil.walk_packages(swarm_core.__path__, "swarm_core.")
+        if not m.name.startswith("swarm_core.store.migrations")
+    )
 
 
 def test_core_imports_no_web_framework():
