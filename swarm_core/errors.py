@@ -16,7 +16,14 @@
     │   └── MalformedOutput       the reply did not parse as the requested JSON, even after a repair
     ├── ModelSelectionError  no model satisfies the router's constraints, or a model name is unknown
     ├── LimitReached         a run's guardrail (calls, tokens, cost, wall time) stopped further calls
-    └── MemoryStoreError     swarm memory cannot be read or written
+    ├── MemoryStoreError     swarm memory cannot be read or written
+    └── GitHubError          GitHub answered with an error (status attached)
+        ├── GitHubAuthError       401: bad credentials or an expired token
+        ├── GitHubForbidden       403 without rate limiting: the App lacks a permission
+        ├── GitHubNotFound        404 (or 410): no such repository, pull request or file
+        ├── GitHubValidation      422: GitHub refused the request body
+        ├── GitHubRateLimited     primary or secondary rate limit (403/429), wait `retry_after`
+        └── GitHubUnavailable     5xx or no answer: transient
 
 Every message is one line that says what failed and what to do about it; the command-line
 face prints it without a traceback.
@@ -28,6 +35,13 @@ __all__ = [
     "AnalyzerError",
     "ConfigError",
     "DiffError",
+    "GitHubAuthError",
+    "GitHubError",
+    "GitHubForbidden",
+    "GitHubNotFound",
+    "GitHubRateLimited",
+    "GitHubUnavailable",
+    "GitHubValidation",
     "LaneError",
     "LimitReached",
     "MalformedOutput",
@@ -138,3 +152,48 @@ class LimitReached(SwarmError):
 
 class MemoryStoreError(SwarmError):
     """Swarm memory (SQLite, Postgres or Redis) cannot be read or written."""
+
+
+class GitHubError(SwarmError):
+    """GitHub answered with an error.
+
+    Attributes:
+        status: the HTTP status (None when no answer arrived).
+        retry_after: seconds to wait before retrying, when GitHub said.
+        retryable: True for rate limits and 5xx.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class GitHubAuthError(GitHubError, PermissionError):
+    """401: bad credentials, an expired token, or a JWT GitHub refused."""
+
+
+class GitHubForbidden(GitHubError, PermissionError):
+    """403 without rate limiting: the token lacks a permission (a read-only token, say)."""
+
+
+class GitHubNotFound(GitHubError, LookupError):
+    """404 or 410: the repository, pull request, file or comment does not exist (or is hidden)."""
+
+
+class GitHubValidation(GitHubError, ValueError):
+    """422: GitHub refused the body (a comment outside the diff, a body over 65,536 characters)."""
+
+
+class GitHubRateLimited(GitHubError):
+    """A primary or secondary rate limit: wait `retry_after` seconds."""
+
+    retryable = True
+
+
+class GitHubUnavailable(GitHubError):
+    """5xx, or GitHub could not be reached."""
+
+    retryable = True

@@ -1,0 +1,290 @@
+"""The GitHub REST client: PyGithub (App JWT → installation token, retries, rate limits), one request path.
+
+Every call goes through `GitHubClient.request`, which turns PyGithub's exceptions into
+swarm's GitHubError tree in one place. Calls block: async callers run them in a thread
+(`asyncio.to_thread`), never on the event loop. Idempotent methods (GET, PATCH, PUT,
+DELETE) are retried by PyGithub on 5xx and rate limits; a POST is retried here only
+after a rate-limit answer, which GitHub sends before doing anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import github
+from github import Auth, GithubException, GithubRetry
+from github.Requester import Requester
+
+from swarm_core.errors import (
+    GitHubAuthError,
+    GitHubError,
+    GitHubForbidden,
+    GitHubNotFound,
+    GitHubRateLimited,
+    GitHubUnavailable,
+    GitHubValidation,
+)
+
+__all__ = ["API_VERSION", "GitHubClient", "PullRequest", "parse_link"]
+
+API_VERSION = "2022-11-28"
+MAX_FILES = 3000
+_LINK = re.compile(r'<([^>]+)>;\s*rel="([a-z]+)"')
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    """What the engine needs to know about a pull request."""
+
+    repo: str
+    number: int
+    title: str
+    body: str
+    head_sha: str
+    base_sha: str
+    head_ref: str
+    base_ref: str
+    draft: bool
+    author: str
+    author_type: str
+    state: str
+    default_branch: str
+    head_repo: str
+
+
+def parse_link(header: str | None) -> dict[str, str]:
+    """The `link` header as {rel: url} (RULES 32); empty when absent."""
+    return {rel: url for url, rel in _LINK.findall(header or "")}
+
+
+def _error(exc: GithubException, what: str) -> GitHubError:
+    status = exc.status
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or "").strip()
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        message += ": " + (first if isinstance(first, str) else str(first.get("message") or first))
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    text = f"GitHub answered {status} to {what}" + (f": {message}" if message else "")
+    rate_limited = status == 429 or (
+        status == 403
+        and (
+            "rate limit" in message.lower()
+            or headers.get("x-ratelimit-remaining") == "0"
+            or "retry-after" in headers
+        )
+    )
+    if rate_limited:
+        return GitHubRateLimited(text, status=status, retry_after=_retry_after(headers))
+    if status == 401:
+        return GitHubAuthError(text, status=status)
+    if status == 403:
+        return GitHubForbidden(text, status=status)
+    if status in (404, 410):
+        return GitHubNotFound(text, status=status)
+    if status == 422:
+        return GitHubValidation(text, status=status)
+    if status >= 500:
+        return GitHubUnavailable(text, status=status)
+    return GitHubError(text, status=status)
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    if "retry-after" in headers:
+        try:
+            return max(0.0, float(headers["retry-after"]))
+        except ValueError:
+            return None
+    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+        try:
+            return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
+        except ValueError:
+            return None
+    return 60.0  # a secondary limit with no hint: wait at least a minute (RULES 30)
+
+
+class GitHubClient:
+    """GitHub REST calls for one installation (or one token). The constructor does no I/O.
+
+    Args:
+        requester: PyGithub's requester, already authenticated.
+        sleep: used between POST retries after a rate limit (tests pass a fast one).
+        max_wait_s: longest rate-limit wait before giving up (the job is retried later).
+    """
+
+    def __init__(
+        self, requester: Requester, *, sleep: Callable[[float], None] = time.sleep, max_wait_s: float = 60.0
+    ) -> None:
+        self._requester = requester
+        self._sleep = sleep
+        self._max_wait = max_wait_s
+        self.rate_remaining: int | None = None
+
+    @staticmethod
+    def _github(auth: Auth.Auth, api_url: str, retries: int) -> github.Github:
+        retry = GithubRetry(
+            total=retries, backoff_factor=0.5, allowed_methods=_IDEMPOTENT, max_rate_limit_wait=60
+        )
+        return github.Github(
+            auth=auth,
+            base_url=api_url.rstrip("/"),
+            retry=retry,
+            timeout=30,
+            per_page=100,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            user_agent="swarm-review",
+        )
+
+    @classmethod
+    def for_installation(
+        cls, app_id: int | str, private_key: str, installation_id: int, api_url: str, *, retries: int = 3
+    ) -> GitHubClient:
+        """A client acting as the App's installation: JWT (RS256, iat 60 s back, exp 5 min) → token.
+
+        PyGithub caches the installation token and mints a new one before it expires.
+        """
+        app = Auth.AppAuth(app_id, private_key, jwt_expiry=300, jwt_issued_at=-60)
+        gh = cls._github(app.get_installation_auth(installation_id), api_url, retries)
+        return cls(gh.requester)
+
+    @classmethod
+    def for_token(cls, token: str, api_url: str, *, retries: int = 3) -> GitHubClient:
+        """A client with a plain token (GITHUB_TOKEN in Actions and the CLI)."""
+        return cls(cls._github(Auth.Token(token), api_url, retries).requester)
+
+    # the one request path ----------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        accept: str = "application/vnd.github+json",
+        what: str = "",
+    ) -> tuple[dict[str, Any], Any]:
+        """One REST call → (headers, decoded body); raises a GitHubError subclass."""
+        headers = {"Accept": accept, "X-GitHub-Api-Version": API_VERSION}
+        label = what or f"{method} {path}"
+        attempt = 0
+        while True:
+            try:
+                out_headers, data = self._requester.requestJsonAndCheck(
+                    method, path, parameters=params, headers=headers, input=body
+                )
+            except GithubException as exc:
+                err = _error(exc, label)
+                if (
+                    method not in _IDEMPOTENT
+                    and isinstance(err, GitHubRateLimited)
+                    and attempt < 2
+                    and (err.retry_after or 0) <= self._max_wait
+                ):
+                    attempt += 1
+                    self._sleep(err.retry_after or 1.0)
+                    continue
+                raise err from None
+            except OSError as exc:  # requests' connection errors derive from OSError
+                raise GitHubUnavailable(f"cannot reach GitHub for {label}: {exc}") from None
+            remaining = {k.lower(): v for k, v in out_headers.items()}.get("x-ratelimit-remaining")
+            if remaining is not None and remaining.isdigit():
+                self.rate_remaining = int(remaining)
+            return out_headers, data
+
+    def paginate(
+        self, path: str, *, key: str | None = None, limit: int = 10_000, what: str = ""
+    ) -> Iterator[Any]:
+        """Every item of a list endpoint, following `link: rel="next"` verbatim (RULES 32)."""
+        url: str | None = path
+        params: dict[str, Any] | None = {"per_page": 100}
+        seen = 0
+        while url:
+            headers, data = self.request("GET", url, params=params, what=what or f"GET {path}")
+            items = data.get(key, []) if key and isinstance(data, dict) else data
+            for item in items or []:
+                yield item
+                seen += 1
+                if seen >= limit:
+                    return
+            url = parse_link({k.lower(): v for k, v in headers.items()}.get("link")).get("next")
+            params = None  # the next link carries its own query
+
+    # reading ----------------------------------------------------------------------
+    def pull_request(self, repo: str, number: int) -> PullRequest:
+        """A pull request's metadata and its repository's default branch."""
+        _, pr = self.request("GET", f"/repos/{repo}/pulls/{number}", what=f"reading {repo}#{number}")
+        head, base = pr.get("head") or {}, pr.get("base") or {}
+        user = pr.get("user") or {}
+        base_repo = base.get("repo") or {}
+        return PullRequest(
+            repo=repo,
+            number=number,
+            title=str(pr.get("title") or ""),
+            body=str(pr.get("body") or ""),
+            head_sha=str(head.get("sha", "")),
+            base_sha=str(base.get("sha", "")),
+            head_ref=str(head.get("ref", "")),
+            base_ref=str(base.get("ref", "")),
+            draft=bool(pr.get("draft")),
+            author=str(user.get("login", "")),
+            author_type=str(user.get("type", "")),
+            state=str(pr.get("state", "")),
+            default_branch=str(base_repo.get("default_branch") or base.get("ref") or "main"),
+            head_repo=str((head.get("repo") or {}).get("full_name") or repo),
+        )
+
+    def pull_diff(self, repo: str, number: int) -> bytes:
+        """The pull request's unified diff (`application/vnd.github.diff`)."""
+        _, data = self.request(
+            "GET",
+            f"/repos/{repo}/pulls/{number}",
+            accept="application/vnd.github.diff",
+            what=f"the diff of {repo}#{number}",
+        )
+        text = data.get("data", "") if isinstance(data, dict) else (data or "")
+        return str(text).encode("utf-8", "surrogateescape")
+
+    def changed_files(self, repo: str, number: int) -> list[dict[str, Any]]:
+        """The pull request's files (paginated, at most 3,000 as GitHub lists)."""
+        return list(self.paginate(f"/repos/{repo}/pulls/{number}/files", limit=MAX_FILES))
+
+    def file(self, repo: str, path: str, ref: str) -> bytes | None:
+        """A file's bytes at a ref, or None when it does not exist there or is over 1 MB."""
+        try:
+            _, data = self.request(
+                "GET", f"/repos/{repo}/contents/{path}", params={"ref": ref}, what=f"{path} at {ref[:12]}"
+            )
+        except GitHubNotFound:
+            return None
+        if not isinstance(data, dict) or data.get("type") != "file" or data.get("encoding") != "base64":
+            return None
+        return base64.b64decode(data.get("content") or "")
+
+    def permission(self, repo: str, user: str) -> str:
+        """A user's permission on the repository: admin, maintain, write, triage, read or none."""
+        try:
+            _, data = self.request(
+                "GET", f"/repos/{repo}/collaborators/{user}/permission", what=f"{user}'s permission"
+            )
+        except GitHubNotFound:
+            return "none"
+        role = str(data.get("role_name") or "") if isinstance(data, dict) else ""
+        perm = str(data.get("permission") or "none") if isinstance(data, dict) else "none"
+        return role if role in ("maintain", "triage") else perm
+
+    # writing ----------------------------------------------------------------------
+    def post(self, path: str, body: dict[str, Any], what: str) -> Any:
+        """POST JSON; the decoded answer."""
+        return self.request("POST", path, body=body, what=what)[1]
+
+    def patch(self, path: str, body: dict[str, Any], what: str) -> Any:
+        """PATCH JSON; the decoded answer."""
+        return self.request("PATCH", path, body=body, what=what)[1]
