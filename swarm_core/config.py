@@ -146,9 +146,12 @@ class LimitsConfig(_Section):
 
 
 class ReviewConfig(_Section):
-    """How findings are published."""
+    """How findings are published, and which pull requests the App reviews by itself."""
 
     max_inline_comments: int = Field(default=30, ge=0)
+    auto: bool = Field(default=True, description="review pull requests on open and on every push")
+    drafts: bool = Field(default=False, description="also review draft pull requests automatically")
+    bots: bool = Field(default=False, description="also review pull requests opened by bots")
 
 
 RouterMode = Literal["cost", "quality", "balanced", "speed"]

@@ -187,7 +187,7 @@ class Orchestrator:
             suppressed=suppressed,
             timings=timings,
             title=change.title,
-            repo=change.repo_root.name if change.repo_root is not None else "",
+            repo=change.repo or (change.repo_root.name if change.repo_root is not None else ""),
             usage=usage,
             verification=dict(sorted(counts.items())),
             exchanges=exchanges,

@@ -69,6 +69,7 @@ class ChangeSet:
     title: str = ""
     description: str = ""
     notes: tuple[str, ...] = field(default=())
+    repo: str = ""
 
 
 class GitRepo:

@@ -252,6 +252,13 @@ class GitHubClient:
         text = data.get("data", "") if isinstance(data, dict) else (data or "")
         return str(text).encode("utf-8", "surrogateescape")
 
+    def merge_base(self, repo: str, base: str, head: str) -> str:
+        """The merge base of two commits: the base side of a pull request's three-dot diff."""
+        _, data = self.request(
+            "GET", f"/repos/{repo}/compare/{base}...{head}", params={"per_page": 1}, what="comparing commits"
+        )
+        return str(((data or {}).get("merge_base_commit") or {}).get("sha") or base)
+
     def changed_files(self, repo: str, number: int) -> list[dict[str, Any]]:
         """The pull request's files (paginated, at most 3,000 as GitHub lists)."""
         return list(self.paginate(f"/repos/{repo}/pulls/{number}/files", limit=MAX_FILES))

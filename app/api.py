@@ -1,0 +1,206 @@
+"""The HTTP API (the seed's server mode): runs, reviews, swarm memory; health, readiness and metrics.
+
+`/api/*` needs `Authorization: Bearer $SWARM_API_TOKEN` (with no token configured the API
+is off: it fails closed) and allows 100 requests a minute per client address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from swarm_core.errors import RunNotFound, StoreError
+from swarm_core.github.events import pr_key
+from swarm_core.render.json import review_to_dict
+from swarm_core.store.schema import deliveries
+
+__all__ = ["RateLimiter", "router"]
+
+_API_NS = "api"
+
+
+class RateLimiter:
+    """A sliding one-minute window per key."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._lock = threading.Lock()
+        self._hits: dict[str, deque[float]] = {}
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Record a hit; False when the key is over its budget."""
+        t = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= t - 60:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                return False
+            hits.append(t)
+            return True
+
+
+def _guard(request: Request) -> None:
+    settings = request.app.state.settings
+    client = request.client.host if request.client else "unknown"
+    if not request.app.state.limiter.allow(client):
+        raise HTTPException(429, "rate limit: 100 requests per minute", headers={"Retry-After": "60"})
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    if not token:
+        raise HTTPException(403, "the API is off: set SWARM_API_TOKEN to turn it on")
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+router = APIRouter()
+api = APIRouter(prefix="/api", dependencies=[Depends(_guard)])
+
+
+class ReviewRequest(BaseModel):
+    """Ask for a review of a pull request in a repository the App is installed on."""
+
+    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    pr: int = Field(gt=0)
+
+
+class MemoryValue(BaseModel):
+    """A swarm memory value with an optional TTL."""
+
+    value: Any
+    ttl: float | None = Field(default=None, gt=0)
+
+
+@api.get("/runs")
+async def list_runs(request: Request, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest runs."""
+    rows = await asyncio.to_thread(request.app.state.store.list_runs, max(1, min(limit, 500)))
+    return [r.to_dict() for r in rows]
+
+
+@api.get("/runs/{run_id}")
+async def get_run(request: Request, run_id: str) -> dict[str, Any]:
+    """One run: the review (findings), its evidence and cost."""
+    store = request.app.state.store
+    try:
+        stored = await asyncio.to_thread(store.get_run, run_id)
+        exchanges = await asyncio.to_thread(store.get_evidence, stored.summary.id)
+    except RunNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {
+        "review": review_to_dict(stored.review),
+        "cost": stored.review.usage.to_dict(),
+        "evidence": [
+            {
+                "kind": e.kind,
+                "lane": e.lane,
+                "model": e.model,
+                "prompt_hash": e.prompt_hash,
+                "usage": e.usage.to_dict(),
+                "latency_s": e.latency_s,
+                "outcome": e.outcome,
+                "reason": e.reason,
+            }
+            for e in exchanges
+        ],
+    }
+
+
+@api.post("/reviews", status_code=202)
+async def request_review(request: Request, body: ReviewRequest) -> dict[str, Any]:
+    """Queue a review of a pull request (the installation is known from the repository's deliveries)."""
+    store = request.app.state.store
+
+    def installation() -> int | None:
+        query = (
+            sa.select(deliveries.c.installation_id)
+            .where(deliveries.c.repo == body.repo, deliveries.c.installation_id.is_not(None))
+            .order_by(deliveries.c.received_at.desc())
+            .limit(1)
+        )
+        with store.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        return int(value) if value is not None else None
+
+    inst = await asyncio.to_thread(installation)
+    if inst is None:
+        raise HTTPException(
+            404, f"swarm has received no webhook from {body.repo}: is the App installed there?"
+        )
+    payload = {"installation_id": inst, "repo": body.repo, "number": body.pr, "trigger": "api", "rerun": True}
+    job_id = await asyncio.to_thread(
+        request.app.state.queue.enqueue, "review", pr_key(body.repo, body.pr), payload, installation_id=inst
+    )
+    if request.app.state.wake is not None:
+        request.app.state.wake.set()
+    return {"job": job_id}
+
+
+@api.get("/memory/{key:path}")
+async def memory_get(request: Request, key: str) -> dict[str, Any]:
+    """A swarm memory value."""
+    entry = await request.app.state.memory.get(_API_NS, key)
+    if entry is None:
+        raise HTTPException(404, f"no memory key {key!r}")
+    return {"key": key, "value": entry.value, "created_at": entry.created_at, "expires_at": entry.expires_at}
+
+
+@api.put("/memory/{key:path}")
+async def memory_put(request: Request, key: str, body: MemoryValue) -> dict[str, Any]:
+    """Store a swarm memory value."""
+    await request.app.state.memory.set(_API_NS, key, body.value, ttl=body.ttl, created_by="api")
+    return {"key": key, "stored": True}
+
+
+@api.delete("/memory/{key:path}")
+async def memory_delete(request: Request, key: str) -> dict[str, Any]:
+    """Remove a swarm memory value."""
+    return {"key": key, "deleted": await request.app.state.memory.delete(_API_NS, key)}
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> dict[str, Any]:
+    """The database answers."""
+    try:
+        depth = await asyncio.to_thread(request.app.state.queue.depth)
+    except StoreError as exc:
+        raise HTTPException(503, f"database unavailable: {exc}") from None
+    return {"status": "ready", "queue": depth}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(request: Request) -> str:
+    """Prometheus metrics: deliveries, queue depth, job latency, model tokens and cost, GitHub rate limit."""
+    state = request.app.state
+    try:
+        for status, n in (await asyncio.to_thread(state.queue.depth)).items():
+            state.metrics.gauge("jobs", n, status=status)
+        for row in await asyncio.to_thread(state.store.cost_summary, "model"):
+            state.metrics.gauge(
+                "llm_tokens", row["input_tokens"] + row["output_tokens"], model=str(row["model"])
+            )
+            state.metrics.gauge("llm_cost_usd", row["cost_usd"], model=str(row["model"]))
+        state.metrics.gauge("store_up", 1)
+    except StoreError:
+        state.metrics.gauge("store_up", 0)
+    for inst, remaining in state.rate_remaining().items():
+        state.metrics.gauge("github_rate_limit_remaining", remaining, installation=str(inst))
+    return str(state.metrics.render())
+
+
+router.include_router(api)

@@ -1,0 +1,150 @@
+"""The App: `create_app(settings)` builds the FastAPI application with its store, queue and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from app import api, webhooks
+from app.metrics import Metrics
+from app.settings import Settings
+from app.worker import Worker
+from swarm_core import __version__
+from swarm_core.config import SwarmConfig
+from swarm_core.errors import ConfigError
+from swarm_core.github.client import GitHubClient
+from swarm_core.github.handlers import Services
+from swarm_core.memory import SqlMemory
+from swarm_core.models import Review
+from swarm_core.orchestrator import Orchestrator
+from swarm_core.providers import ProviderPool, endpoints_from_env
+from swarm_core.sources import ChangeSet
+from swarm_core.store import SqlRunStore, open_store, sqlite_url
+from swarm_core.store.queue import Job, JobQueue
+
+__all__ = ["build_services", "create_app", "open_database"]
+
+
+def open_database(settings: Settings) -> SqlRunStore:
+    """The store at SWARM_DATABASE_URL, or the embedded SQLite file under SWARM_DATA_DIR."""
+    if settings.database_url:
+        return open_store(settings.database_url)
+    if settings.data_dir is None:
+        import platformdirs
+
+        data_dir = Path(platformdirs.user_data_dir("swarm", appauthor=False))
+    else:
+        data_dir = settings.data_dir.expanduser()
+    return open_store(sqlite_url(data_dir))
+
+
+def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> Services:
+    """Real services: App installation clients (cached, tokens refreshed by PyGithub) and the engine."""
+    clients: dict[int, GitHubClient] = {}
+
+    def client_for(installation_id: int | None) -> GitHubClient:
+        if installation_id is None:
+            raise ValueError("the job has no installation id")
+        if installation_id not in clients:
+            if settings.github_app_id is None:
+                raise ConfigError("GITHUB_APP_ID is not set")
+            clients[installation_id] = GitHubClient.for_installation(
+                settings.github_app_id, settings.private_key(), installation_id, settings.github_api_url
+            )
+        return clients[installation_id]
+
+    memory = SqlMemory(store.engine)
+
+    async def review(config: SwarmConfig, change: ChangeSet) -> Review:
+        providers = ProviderPool(endpoints_from_env(dict(os.environ)))
+        orch = Orchestrator(config, model=settings.model, providers=providers, memory=memory)
+        return await orch.review(change)
+
+    services = Services(clients=client_for, store=store, queue=queue, review=review, state=memory)
+    services.client_cache = clients  # type: ignore[attr-defined]
+    return services
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: SqlRunStore | None = None,
+    services: Services | None = None,
+    workers: int = 1,
+    poll_s: float = 1.0,
+) -> FastAPI:
+    """The App. With `workers` > 0 it runs in-process workers, so one process is a complete install."""
+    store = store if store is not None else open_database(settings)
+    queue = JobQueue(store.engine)
+    services = services if services is not None else build_services(settings, store, queue)
+    metrics = Metrics()
+    stop = asyncio.Event()
+
+    def done(job: Job, seconds: float, outcome: str) -> None:
+        metrics.count("jobs_finished_total", kind=job.kind, outcome=outcome)
+        metrics.count("job_seconds_sum", seconds, kind=job.kind)
+
+    pool = [
+        Worker(
+            queue,
+            services,
+            lease_s=settings.lease_seconds,
+            per_installation=settings.per_installation,
+            poll_s=poll_s,
+            on_done=done,
+        )
+        for _ in range(workers)
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop.clear()
+        tasks = [asyncio.create_task(w.run(stop), name=w.name) for w in pool]
+        try:
+            yield
+        finally:
+            stop.set()
+            for w in pool:
+                w.wake.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            store.close()
+
+    app = FastAPI(title="swarm", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.queue = queue
+    app.state.services = services
+    app.state.memory = services.state
+    app.state.metrics = metrics
+    app.state.limiter = api.RateLimiter(settings.api_rate_per_minute)
+    app.state.workers = pool
+    app.state.wake = _Wake(pool) if pool else None
+    cache: dict[int, GitHubClient] = getattr(services, "client_cache", {})
+    app.state.rate_remaining = _rates(cache)
+    app.include_router(webhooks.router)
+    app.include_router(api.router)
+    return app
+
+
+class _Wake:
+    """Wakes the in-process workers when a job is enqueued (they also poll)."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self._workers = workers
+
+    def set(self) -> None:
+        for w in self._workers:
+            w.wake.set()
+
+
+def _rates(cache: dict[int, GitHubClient]) -> Callable[[], dict[int, Any]]:
+    def read() -> dict[int, Any]:
+        return {inst: c.rate_remaining for inst, c in cache.items() if c.rate_remaining is not None}
+
+    return read

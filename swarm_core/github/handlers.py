@@ -1,0 +1,216 @@
+"""What a worker does with a job: review a pull request, or answer a `/swarm` command.
+
+Dependencies come in as `Services` (a GitHub client per installation, the store, the
+queue, an orchestrator factory, and a small state store for pause/resume), so the same
+handlers serve the App's workers and the tests. GitHub calls block and run in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from swarm_core.config import SwarmConfig, merge
+from swarm_core.errors import DiffError, GitHubError
+from swarm_core.github.client import GitHubClient, PullRequest
+from swarm_core.github.commands import HELP, parse_command
+from swarm_core.github.publisher import Publisher
+from swarm_core.github.source import change_from_pr, repo_config
+from swarm_core.memory import MemoryBackend
+from swarm_core.models import Review
+from swarm_core.store.queue import Job, JobQueue
+from swarm_core.store.runs import SqlRunStore
+
+__all__ = ["ALLOWED", "Services", "handle_job"]
+
+ALLOWED = frozenset({"admin", "maintain", "write"})
+_STATE_NS = "pr-state"
+_NOT_YET = {
+    "issue": "Issue analysis (`/swarm issue`) is not available in this version of swarm yet.",
+    "council": "The council (`/swarm council`) is not available in this version of swarm yet.",
+}
+
+
+@dataclass
+class Services:
+    """What the handlers need, injected."""
+
+    clients: Callable[[int | None], GitHubClient]
+    store: SqlRunStore
+    queue: JobQueue
+    review: Callable[[SwarmConfig, Any], Awaitable[Review]]
+    state: MemoryBackend
+
+
+async def _gh(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def handle_job(job: Job, services: Services) -> dict[str, Any]:
+    """Run one job; returns what happened (stored as the job's result).
+
+    Raises:
+        GitHubError, SwarmError: the job failed (the worker decides whether to retry).
+        ValueError: an unknown job kind (never retried).
+    """
+    if job.kind == "review":
+        return await review_pull_request(job, services, job.payload)
+    if job.kind == "command":
+        return await run_command(job, services, job.payload)
+    raise ValueError(f"unknown job kind {job.kind!r}")
+
+
+async def _paused(services: Services, key: str) -> bool:
+    entry = await services.state.get(_STATE_NS, key)
+    return bool(entry and entry.value == "paused")
+
+
+async def review_pull_request(
+    job: Job,
+    services: Services,
+    payload: dict[str, Any],
+    *,
+    explicit: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Review one pull request and publish the result (idempotently)."""
+    client = services.clients(payload.get("installation_id"))
+    repo, number = str(payload["repo"]), int(payload["number"])
+    pr: PullRequest = await _gh(client.pull_request, repo, number)
+    rerun = explicit or bool(payload.get("rerun"))
+    if pr.state != "open":
+        return {"skipped": f"pull request is {pr.state}"}
+    wanted = str(payload.get("head_sha") or "")
+    if wanted and wanted != pr.head_sha and not rerun:
+        return {"skipped": "stale: the pull request has a newer head; its own job reviews it"}
+    config, problem = await _gh(repo_config, client, repo, pr.default_branch)
+    if overrides:
+        if "instructions" in overrides:  # add to the repository's instructions, never replace them
+            own = [i.model_dump() for i in config.instructions]
+            overrides = {**overrides, "instructions": own + list(overrides["instructions"])}
+        config = merge(config, overrides)
+    if not rerun:
+        if not config.review.auto:
+            return {"skipped": "review.auto is off in the repository config"}
+        if pr.draft and not config.review.drafts:
+            return {"skipped": "draft pull request (review.drafts is off)"}
+        if (pr.author_type == "Bot" or pr.author.endswith("[bot]")) and not config.review.bots:
+            return {"skipped": "opened by a bot (review.bots is off)"}
+        if await _paused(services, job.key):
+            return {"skipped": "automatic reviews are paused (/swarm resume)"}
+    publisher = Publisher(client, config)
+    check = await _gh(publisher.start, pr, rerun=rerun)
+    if services.queue.superseded(job.id, job.key):
+        await _gh(
+            publisher.close_check, pr, check[0], "neutral", "Superseded", "A newer push is being reviewed."
+        )
+        return {"skipped": "superseded by a newer push", "check_run_id": check[0]}
+    try:
+        change = await _gh(change_from_pr, client, pr, config)
+    except DiffError as exc:
+        await _gh(
+            publisher.close_check,
+            pr,
+            check[0],
+            "neutral",
+            "Not reviewed",
+            f"swarm could not review this diff: {exc}",
+        )
+        return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
+    review: Review = await services.review(config, change)
+    if problem:
+        review = replace(review, notes=(*review.notes, f"The repository config was ignored: {problem}"))
+    run_id = await asyncio.to_thread(services.store.save_review, review)
+    review = review.with_run_id(run_id)
+    result = await _gh(publisher.publish, pr, review, check)
+    return {
+        "run_id": run_id,
+        "verdict": review.verdict.value,
+        "check_run_id": result.check_run_id,
+        "review_id": result.review_id,
+        "summary_comment_id": result.summary_comment_id,
+        "inline_posted": result.inline_posted,
+        "inline_already": result.inline_already,
+        "resolved": len(result.resolved),
+        "fallback": result.fallback,
+    }
+
+
+def _reply_marker(comment_id: Any) -> str:
+    return f"<!-- swarm:reply={comment_id} -->"
+
+
+async def _reply(client: GitHubClient, repo: str, number: int, comment_id: Any, text: str) -> int:
+    """Answer a command once: a retried job finds its earlier answer by marker."""
+    marker = _reply_marker(comment_id)
+    for c in await _gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
+        if marker in str(c.get("body") or ""):
+            return int(c["id"])
+    data = await _gh(
+        client.post, f"/repos/{repo}/issues/{number}/comments", {"body": f"{text}\n\n{marker}"}, "replying"
+    )
+    return int(data["id"])
+
+
+async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> dict[str, Any]:
+    """Answer a `/swarm` command: the author must have write access (asked of GitHub, not the payload)."""
+    command = parse_command(str(payload.get("body") or ""))
+    if command is None:
+        return {"skipped": "no command"}
+    client = services.clients(payload.get("installation_id"))
+    repo, number, author = str(payload["repo"]), int(payload["number"]), str(payload.get("author") or "")
+    comment_id = payload.get("comment_id")
+    permission = await _gh(client.permission, repo, author)
+    if permission not in ALLOWED:
+        await _reply(
+            client,
+            repo,
+            number,
+            comment_id,
+            f"@{author} thanks! Only people with write access to this repository can run swarm commands "
+            f"(your access: {permission}).",
+        )
+        return {"refused": author, "permission": permission}
+    if comment_id is not None:
+        try:
+            await _gh(
+                client.post,
+                f"/repos/{repo}/issues/comments/{comment_id}/reactions",
+                {"content": "eyes"},
+                "reacting",
+            )
+        except GitHubError:
+            pass  # a missing reaction is cosmetic; the command still runs
+    if command.error or command.name == "help":
+        prefix = f"{command.error}.\n\n" if command.error else ""
+        await _reply(client, repo, number, comment_id, prefix + HELP)
+        return {"command": "help", "error": command.error}
+    if command.name in ("pause", "resume"):
+        await services.state.set(
+            _STATE_NS, job.key, "paused" if command.name == "pause" else "active", created_by=author
+        )
+        text = (
+            "Automatic reviews of this pull request are paused; `/swarm resume` turns them back on."
+            if command.name == "pause"
+            else "Automatic reviews of this pull request are back on."
+        )
+        await _reply(client, repo, number, comment_id, text)
+        return {"command": command.name}
+    if command.name in _NOT_YET:
+        await _reply(client, repo, number, comment_id, _NOT_YET[command.name])
+        return {"command": command.name, "available": False}
+    if not payload.get("is_pr"):
+        await _reply(client, repo, number, comment_id, "`/swarm pr-review` works on pull requests only.")
+        return {"command": command.name, "skipped": "not a pull request"}
+    overrides: dict[str, Any] = {}
+    if "--council" in command.flags:
+        overrides["llm"] = {"council": True}
+    if command.text:
+        # From a person with write access: their instruction for this review (still quoted to models).
+        overrides["instructions"] = [{"path": "**", "text": command.text}]
+    result = await review_pull_request(
+        job, services, {**payload, "rerun": True}, explicit=True, overrides=overrides
+    )
+    return {"command": command.name, **result}

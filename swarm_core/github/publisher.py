@@ -1,0 +1,306 @@
+"""The idempotent publisher (DESIGN §4): one check run per head SHA, one review, one sticky summary.
+
+Every posted item carries a finding's fingerprint, and the publisher reads what is
+already on the pull request before it writes:
+
+- inline comments whose fingerprint is already on the PR are not posted again (a retried
+  job, a redelivered webhook, a new push);
+- the summary comment is found by its hidden marker and edited in place; it remembers
+  the fingerprints it reported, so findings a new push fixed are listed as resolved;
+- the check run for the head SHA is reused (annotations are appended only once), except
+  on an explicit re-run, which gets a new check run as GitHub expects (RULES 19).
+
+A comment is posted inline only where the diff model says the line is commentable, so
+GitHub never answers 422 for a line outside the diff; if it still refuses the review,
+the review is posted again with every finding in its body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from swarm_core.config import SwarmConfig
+from swarm_core.errors import GitHubValidation
+from swarm_core.github.client import GitHubClient, PullRequest
+from swarm_core.models import Finding, Review, Severity, Side
+from swarm_core.render.markdown import (
+    GITHUB_BODY_LIMIT,
+    SUMMARY_MARKER,
+    render_inline_comment,
+    render_summary,
+)
+
+__all__ = ["CHECK_NAME", "CHECK_TEXT_LIMIT", "PublishResult", "Publisher", "conclusion_for"]
+
+CHECK_NAME = "swarm"
+CHECK_TEXT_LIMIT = 65_535
+ANNOTATION_BATCH = 50
+_FP = re.compile(r"<!-- swarm:fp=([0-9a-f]{8,40}) -->")
+_STATE = re.compile(r"<!-- swarm:state=(\{.*?\}) -->", re.S)
+_LEVEL = {
+    Severity.CRITICAL: "failure",
+    Severity.HIGH: "failure",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "notice",
+}
+_TRUNCATED = (
+    "\n\n… truncated to fit GitHub's limit; the full report is in the sticky summary and `swarm runs show`."
+)
+
+
+@dataclass
+class PublishResult:
+    """What the publisher did."""
+
+    check_run_id: int | None = None
+    review_id: int | None = None
+    summary_comment_id: int | None = None
+    inline_posted: int = 0
+    inline_already: int = 0
+    in_body: int = 0
+    resolved: list[str] = field(default_factory=list)
+    annotations: int = 0
+    fallback: str = ""
+
+
+def conclusion_for(review: Review, config: SwarmConfig) -> str:
+    """failure when a confirmed finding reaches `fail_on`, else success."""
+    return "failure" if review.fails(config.fail_threshold) else "success"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(_TRUNCATED)] + _TRUNCATED
+
+
+def _annotation(f: Finding) -> dict[str, Any] | None:
+    if f.line is None or f.side is not Side.RIGHT:
+        return None
+    return {
+        "path": f.path,
+        "start_line": f.line,
+        "end_line": f.last_line or f.line,
+        "annotation_level": _LEVEL[f.severity],
+        "title": _clip(f"{f.severity.value.upper()} {f.rule}: {f.title}", 255),
+        "message": _clip(f.message or f.title, 60_000),
+    }
+
+
+def _comment(f: Finding) -> dict[str, Any]:
+    body = _clip(render_inline_comment(f), GITHUB_BODY_LIMIT - 64)
+    out: dict[str, Any] = {"path": f.path, "line": f.last_line or f.line, "side": f.side.value, "body": body}
+    if f.end_line is not None and f.line is not None and f.end_line != f.line:
+        out["start_line"] = f.line
+        out["start_side"] = f.side.value
+    return out
+
+
+class Publisher:
+    """Publishes one review of one pull request. Blocking (GitHub calls): run it in a thread."""
+
+    def __init__(self, client: GitHubClient, config: SwarmConfig, *, check_name: str = CHECK_NAME) -> None:
+        self.client = client
+        self.config = config
+        self.check_name = check_name
+
+    # check run ------------------------------------------------------------------------
+    def start(self, pr: PullRequest, *, rerun: bool = False) -> tuple[int, bool]:
+        """The check run for the head SHA, set to in_progress: (id, annotations already posted)."""
+        _, data = self.client.request(
+            "GET",
+            f"/repos/{pr.repo}/commits/{pr.head_sha}/check-runs",
+            params={"check_name": self.check_name, "per_page": 100},
+            what="listing check runs",
+        )
+        runs = [r for r in (data or {}).get("check_runs", []) if r.get("name") == self.check_name]
+        if runs and not rerun:
+            newest = max(runs, key=lambda r: int(r["id"]))
+            annotated = int((newest.get("output") or {}).get("annotations_count") or 0) > 0
+            self.client.patch(
+                f"/repos/{pr.repo}/check-runs/{newest['id']}",
+                {"status": "in_progress"},
+                "updating the check run",
+            )
+            return int(newest["id"]), annotated
+        created = self.client.post(
+            f"/repos/{pr.repo}/check-runs",
+            {
+                "name": self.check_name,
+                "head_sha": pr.head_sha,
+                "status": "in_progress",
+                "external_id": f"{pr.repo}#{pr.number}",
+                "output": {"title": "Reviewing…", "summary": "swarm is reviewing this change."},
+            },
+            "creating the check run",
+        )
+        return int(created["id"]), False
+
+    def finish_check(self, pr: PullRequest, check_id: int, review: Review, *, annotated: bool) -> int:
+        """Annotations in batches of 50 (appended by GitHub), then the conclusion; returns how many."""
+        counts = review.counts()
+        title = (
+            f"{review.verdict.value}: " + ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
+            if any(counts.values())
+            else f"{review.verdict.value}: no findings"
+        )
+        summary = _clip(render_summary(review), CHECK_TEXT_LIMIT)
+        notes = "\n".join(f"- {n}" for n in review.notes)
+        text = _clip(notes, CHECK_TEXT_LIMIT) if notes else None
+        annotations = [] if annotated else [a for a in map(_annotation, review.confirmed()) if a is not None]
+        path = f"/repos/{pr.repo}/check-runs/{check_id}"
+        for start in range(0, len(annotations), ANNOTATION_BATCH):
+            batch = annotations[start : start + ANNOTATION_BATCH]
+            partial = {"title": title[:255], "summary": summary, "annotations": batch}
+            self.client.patch(path, {"output": partial}, "adding check run annotations")
+        output: dict[str, Any] = {"title": title[:255], "summary": summary}
+        if text:
+            output["text"] = text
+        self.client.patch(
+            path,
+            {
+                "status": "completed",
+                "conclusion": conclusion_for(review, self.config),
+                "completed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "output": output,
+            },
+            "completing the check run",
+        )
+        return len(annotations)
+
+    def close_check(self, pr: PullRequest, check_id: int, conclusion: str, title: str, summary: str) -> None:
+        """Complete a check run without a review (superseded, skipped, failed)."""
+        self.client.patch(
+            f"/repos/{pr.repo}/check-runs/{check_id}",
+            {
+                "status": "completed",
+                "conclusion": conclusion,
+                "completed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "output": {"title": title[:255], "summary": _clip(summary, CHECK_TEXT_LIMIT)},
+            },
+            "completing the check run",
+        )
+
+    # review -----------------------------------------------------------------------------
+    def posted_fingerprints(self, pr: PullRequest) -> set[str]:
+        """Fingerprints of swarm's inline comments already on the pull request."""
+        found: set[str] = set()
+        for c in self.client.paginate(
+            f"/repos/{pr.repo}/pulls/{pr.number}/comments", what="listing review comments"
+        ):
+            found.update(_FP.findall(str(c.get("body") or "")))
+        return found
+
+    def post_review(self, pr: PullRequest, review: Review, result: PublishResult) -> None:
+        """One review with the new inline comments (capped), the rest listed in its body."""
+        already = self.posted_fingerprints(pr)
+        fresh = [f for f in review.confirmed() if f.anchored and f.fingerprint not in already]
+        result.inline_already = sum(1 for f in review.confirmed() if f.anchored and f.fingerprint in already)
+        cap = self.config.review.max_inline_comments
+        inline, overflow = fresh[:cap], fresh[cap:]
+        if not inline and not overflow:
+            return
+        body = self._review_body(review, len(inline), overflow)
+        payload: dict[str, Any] = {
+            "commit_id": pr.head_sha,
+            "event": "COMMENT",
+            "body": body,
+            "comments": [_comment(f) for f in inline],
+        }
+        try:
+            data = self.client.post(
+                f"/repos/{pr.repo}/pulls/{pr.number}/reviews", payload, "posting the review"
+            )
+        except GitHubValidation as exc:
+            # GitHub refused a comment position; never lose the findings: all go in the body.
+            result.fallback = f"inline comments refused ({exc}); posted in the review body"
+            payload = {
+                "commit_id": pr.head_sha,
+                "event": "COMMENT",
+                "body": self._review_body(review, 0, fresh),
+            }
+            data = self.client.post(
+                f"/repos/{pr.repo}/pulls/{pr.number}/reviews", payload, "posting the review"
+            )
+            inline, overflow = [], fresh
+        result.review_id = int(data.get("id") or 0) or None
+        result.inline_posted = len(inline)
+        result.in_body = len(overflow)
+
+    @staticmethod
+    def _review_body(review: Review, inline: int, overflow: Sequence[Finding]) -> str:
+        parts = [
+            f"🐝 **swarm**: {review.verdict.value} — {inline} inline comment(s); "
+            "the summary comment has the full report."
+        ]
+        if overflow:
+            parts += ["", f"{len(overflow)} more finding(s), not posted inline:", ""]
+            for f in overflow:
+                parts.append(
+                    f"- `{f.location()}` [{f.severity.value}] {f.title} <!-- swarm:fp={f.fingerprint} -->"
+                )
+        return _clip("\n".join(parts), GITHUB_BODY_LIMIT - 64)
+
+    # sticky summary -----------------------------------------------------------------------
+    def find_summary(self, pr: PullRequest) -> tuple[int | None, str]:
+        """swarm's sticky summary comment on the PR: (id, body), or (None, "")."""
+        for c in self.client.paginate(
+            f"/repos/{pr.repo}/issues/{pr.number}/comments", what="listing comments"
+        ):
+            body = str(c.get("body") or "")
+            user = c.get("user") or {}
+            if SUMMARY_MARKER in body and str(user.get("type", "")) == "Bot":
+                return int(c["id"]), body
+        return None, ""
+
+    def upsert_summary(self, pr: PullRequest, review: Review, result: PublishResult) -> None:
+        """Edit the sticky summary in place (or create it), listing findings fixed since last time."""
+        comment_id, old = self.find_summary(pr)
+        previous: dict[str, str] = {}
+        m = _STATE.search(old)
+        if m:
+            try:
+                previous = dict(json.loads(m.group(1)).get("fps", {}))
+            except (ValueError, AttributeError):
+                previous = {}
+        current = {f.fingerprint: f"{f.location()} {f.title}"[:120] for f in review.confirmed()}
+        resolved = [desc for fp, desc in previous.items() if fp not in current]
+        result.resolved = resolved
+        extra = ""
+        if resolved:
+            rows = "\n".join(f"- ✅ ~~{_escape(desc)}~~" for desc in resolved[:50])
+            extra = f"\n\n**Resolved since the last review** ({len(resolved)}):\n{rows}"
+        state = json.dumps(
+            {"fps": dict(list(current.items())[:300])}, ensure_ascii=False, separators=(",", ":")
+        )
+        state_marker = f"\n<!-- swarm:state={state.replace('-->', '—>')} -->"
+        budget = GITHUB_BODY_LIMIT - len(state_marker) - len(extra) - 256
+        body = render_summary(review, max_chars=budget) + extra + state_marker
+        if comment_id is None:
+            data = self.client.post(
+                f"/repos/{pr.repo}/issues/{pr.number}/comments", {"body": body}, "posting the summary"
+            )
+            result.summary_comment_id = int(data["id"])
+        else:
+            if old != body:
+                self.client.patch(
+                    f"/repos/{pr.repo}/issues/comments/{comment_id}", {"body": body}, "updating the summary"
+                )
+            result.summary_comment_id = comment_id
+
+    # all of it ---------------------------------------------------------------------------
+    def publish(self, pr: PullRequest, review: Review, check: tuple[int, bool] | None) -> PublishResult:
+        """Review, sticky summary, then the check run's conclusion (last: it is what CI waits on)."""
+        result = PublishResult(check_run_id=check[0] if check else None)
+        self.post_review(pr, review, result)
+        self.upsert_summary(pr, review, result)
+        if check is not None:
+            result.annotations = self.finish_check(pr, check[0], review, annotated=check[1])
+        return result
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")

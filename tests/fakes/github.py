@@ -1,0 +1,598 @@
+"""A fake GitHub REST server on loopback that enforces GitHub's rules (shared/github/RULES.md).
+
+- Every request must match an operation of GitHub's OpenAPI description, and every body
+  must validate against it (a mismatch is a 422 and recorded in `violations`).
+- App auth: the JWT must be RS256, signed by the App's key, `iat` in the past and
+  `exp - iat` at most 11 minutes; installation tokens expire after an hour.
+- Review comments must sit on lines of the diff (multi-line ranges within one hunk),
+  bodies at most 65,536 characters: otherwise 422 with GitHub's messages (RULES 24, 27).
+- Rate-limit headers on every answer; list endpoints are paginated with `link` headers.
+- Faults on demand: `fail(method, path_regex, status, headers, times)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+
+from tests.fakes.openapi import find_operation, validate_body
+
+__all__ = ["FakeGitHub", "Pull", "Request"]
+
+MAX_BODY = 65536
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
+
+
+@dataclass
+class Pull:
+    """A pull request the fake knows: its metadata, diff and the files at base and head."""
+
+    number: int
+    title: str
+    body: str
+    diff: str
+    base_files: dict[str, str]
+    head_files: dict[str, str]
+    head_sha: str = field(default_factory=lambda: uuid.uuid4().hex + "a" * 8)
+    base_sha: str = field(default_factory=lambda: uuid.uuid4().hex + "b" * 8)
+    author: str = "octocat"
+    author_type: str = "User"
+    draft: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request the fake received."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    status: int
+
+
+def _ranges(diff: str) -> dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
+    """Per file: (RIGHT hunk ranges, LEFT hunk ranges), computed independently of swarm's diff model."""
+    out: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+    for section in re.split(r"^diff --git ", diff, flags=re.M)[1:]:
+        m = re.search(r"^\+\+\+ b/(.+)$", section, re.M) or re.search(r"^--- a/(.+)$", section, re.M)
+        if not m:
+            continue
+        right, left = [], []
+        for h in _HUNK.finditer(section):
+            ls, ll, rs, rl = int(h[1]), int(h[2] or 1), int(h[3]), int(h[4] or 1)
+            right.append((rs, rs + rl - 1))
+            left.append((ls, ls + ll - 1))
+        out[m.group(1)] = (right, left)
+    return out
+
+
+class FakeGitHub:
+    """`with FakeGitHub(private_key_pem=...) as gh:`; `gh.url` is the API base URL."""
+
+    def __init__(self, *, app_id: int = 4242, public_key: str | None = None, per_page_cap: int = 100) -> None:
+        self.app_id = app_id
+        self.public_key = public_key
+        self.per_page_cap = per_page_cap
+        self.lock = threading.Lock()
+        self.requests: list[Request] = []
+        self.violations: list[str] = []
+        self.tokens: dict[str, float] = {}
+        self.static_tokens: set[str] = set()
+        self.repos: dict[str, dict[str, Any]] = {}
+        self.pulls: dict[tuple[str, int], Pull] = {}
+        self.check_runs: list[dict[str, Any]] = []
+        self.reviews: list[dict[str, Any]] = []
+        self.review_comments: list[dict[str, Any]] = []
+        self.issue_comments: list[dict[str, Any]] = []
+        self.reactions: list[dict[str, Any]] = []
+        self.permissions: dict[str, str] = {}
+        self.rate_remaining = 4999
+        self._faults: list[list[Any]] = []
+        self._ids = iter(range(1000, 10**9))
+        self._server: ThreadingHTTPServer | None = None
+
+    # state --------------------------------------------------------------------------
+    def add_repo(
+        self, full_name: str, *, default_branch: str = "main", files: dict[str, str] | None = None
+    ) -> None:
+        """A repository with files on its default branch (the repo config lives there)."""
+        self.repos[full_name] = {
+            "default_branch": default_branch,
+            "files": {default_branch: dict(files or {})},
+        }
+
+    def add_pull(self, repo: str, pull: Pull) -> Pull:
+        """A pull request; its base and head files become readable at their SHAs."""
+        self.pulls[(repo, pull.number)] = pull
+        files = self.repos[repo]["files"]
+        files[pull.base_sha] = pull.base_files
+        files[pull.head_sha] = pull.head_files
+        return pull
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        body: Any = None,
+    ) -> None:
+        """The next `times` requests matching method and path (a regex) get this answer."""
+        with self.lock:
+            self._faults.append([method, re.compile(path), status, headers or {}, times, body])
+
+    def posted(self, method: str, pattern: str) -> list[Request]:
+        """Successful requests matching method and a path regex."""
+        return [
+            r for r in self.requests if r.method == method and re.search(pattern, r.path) and r.status < 300
+        ]
+
+    # server ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FakeGitHub:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._handle(self, "POST")
+
+            def do_PATCH(self) -> None:
+                fake._handle(self, "PATCH")
+
+            def do_PUT(self) -> None:
+                fake._handle(self, "PUT")
+
+            def do_DELETE(self) -> None:
+                fake._handle(self, "DELETE")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    # plumbing -----------------------------------------------------------------------------
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        raw: str | None = None,
+    ) -> int:
+        data = raw.encode() if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
+        h.send_response(status)
+        h.send_header(
+            "content-type",
+            "text/plain; charset=utf-8" if raw is not None else "application/json; charset=utf-8",
+        )
+        h.send_header("content-length", str(len(data)))
+        with self.lock:
+            remaining = self.rate_remaining = max(0, self.rate_remaining - 1)
+        h.send_header("x-ratelimit-limit", "5000")
+        h.send_header("x-ratelimit-remaining", str(remaining))
+        h.send_header("x-ratelimit-used", str(5000 - remaining))
+        h.send_header("x-ratelimit-reset", str(int(time.time()) + 3600))
+        h.send_header("x-ratelimit-resource", "core")
+        h.send_header("x-github-api-version-selected", "2022-11-28")
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data)
+        return status
+
+    def _error(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        message: str,
+        errors: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> int:
+        body: dict[str, Any] = {
+            "message": message,
+            "documentation_url": "https://docs.github.com/rest",
+            "status": str(status),
+        }
+        if errors is not None:
+            body["errors"] = errors
+        return self._send(h, status, body, headers)
+
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        split = urlsplit(h.path)
+        path, query = split.path, parse_qs(split.query)
+        length = int(h.headers.get("content-length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        body: Any = None
+        status = 500
+        try:
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    status = self._error(h, 400, "Problems parsing JSON")
+                    return
+            status = self._dispatch(h, method, path, query, body)
+        finally:
+            with self.lock:
+                self.requests.append(Request(method, path, query, dict(h.headers), body, status))
+
+    def _fault(self, method: str, path: str) -> tuple[int, dict[str, str], Any] | None:
+        with self.lock:
+            for fault in self._faults:
+                if fault[0] == method and fault[1].search(path) and fault[4] > 0:
+                    fault[4] -= 1
+                    return fault[2], fault[3], fault[5]
+        return None
+
+    def _auth(self, h: BaseHTTPRequestHandler, path: str) -> str | None:
+        """None when authorised, else the 401 message."""
+        header = h.headers.get("authorization") or ""
+        scheme, _, cred = header.partition(" ")
+        if path.startswith("/app"):
+            if scheme.lower() != "bearer":
+                return "A JSON web token could not be decoded"
+            try:
+                claims = jwt.decode(
+                    cred, self.public_key, algorithms=["RS256"], options={"verify_iat": False}
+                )
+            except jwt.PyJWTError as exc:
+                return f"A JSON web token could not be decoded ({exc})"
+            now = time.time()
+            if claims.get("iat", now + 1) > now or claims.get("exp", 0) - claims["iat"] > 660:
+                return "'Expiration time' claim ('exp') is too far in the future"
+            if str(claims.get("iss")) != str(self.app_id):
+                return "Integration not found"
+            return None
+        with self.lock:
+            expires = self.tokens.get(cred)
+        if cred in self.static_tokens or (expires is not None and expires > time.time()):
+            return None
+        return "Bad credentials"
+
+    def _dispatch(
+        self, h: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> int:
+        template = find_operation(method, path)
+        if template is None:
+            return self._error(h, 404, "Not Found")
+        problems = validate_body(method, template, body)
+        if problems:
+            self.violations.append(f"{method} {template}: {problems}")
+            return self._error(h, 422, "Invalid request.", [{"message": p} for p in problems])
+        denied = self._auth(h, path)
+        if denied:
+            return self._error(h, 401, denied)
+        fault = self._fault(method, path)
+        if fault is not None:
+            st, headers, fbody = fault
+            if fbody is not None:
+                return self._send(h, st, fbody, headers)
+            message = (
+                "You have exceeded a secondary rate limit." if st in (403, 429) and headers else "injected"
+            )
+            return self._error(h, st, message, headers=headers)
+        parts = path.strip("/").split("/")
+        handler = getattr(
+            self,
+            "_"
+            + re.sub(r"[{}]", "", template).strip("/").replace("/", "_").replace("-", "_")
+            + "_"
+            + method.lower(),
+            None,
+        )
+        if handler is None:
+            return self._error(h, 404, f"the fake does not implement {method} {template}")
+        return int(handler(h, parts, query, body))
+
+    # endpoints ----------------------------------------------------------------------------
+    def _app_installations_installation_id_access_tokens_post(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        token = "ghs_" + uuid.uuid4().hex
+        expires = time.time() + 3600
+        with self.lock:
+            self.tokens[token] = expires
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+        return self._send(
+            h,
+            201,
+            {
+                "token": token,
+                "expires_at": at,
+                "permissions": {"pull_requests": "write", "checks": "write"},
+                "repository_selection": "all",
+            },
+        )
+
+    def _repo(self, parts: list[str]) -> str:
+        return f"{parts[1]}/{parts[2]}"
+
+    def _pull(self, h: Any, parts: list[str]) -> Pull | None:
+        return self.pulls.get((self._repo(parts), int(parts[4])))
+
+    def _repos_owner_repo_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        repo = self.repos.get(self._repo(parts))
+        if repo is None:
+            return self._error(h, 404, "Not Found")
+        return self._send(h, 200, {"full_name": self._repo(parts), "default_branch": repo["default_branch"]})
+
+    def _repos_owner_repo_pulls_pull_number_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        pull = self._pull(h, parts)
+        if pull is None:
+            return self._error(h, 404, "Not Found")
+        if "diff" in (h.headers.get("accept") or ""):
+            return self._send(h, 200, None, raw=pull.diff)
+        repo = self._repo(parts)
+        return self._send(
+            h,
+            200,
+            {
+                "number": pull.number,
+                "title": pull.title,
+                "body": pull.body,
+                "state": "open",
+                "draft": pull.draft,
+                "user": {"login": pull.author, "type": pull.author_type},
+                "head": {"sha": pull.head_sha, "ref": "feature", "repo": {"full_name": repo}},
+                "base": {
+                    "sha": pull.base_sha,
+                    "ref": "main",
+                    "repo": {"full_name": repo, "default_branch": self.repos[repo]["default_branch"]},
+                },
+            },
+        )
+
+    def _page(self, h: Any, path: str, q: dict[str, list[str]], items: list[Any]) -> int:
+        per_page = min(int((q.get("per_page") or ["30"])[0]), self.per_page_cap)
+        page = int((q.get("page") or ["1"])[0])
+        chunk = items[(page - 1) * per_page : page * per_page]
+        links = []
+        last = max(1, -(-len(items) // per_page))
+        if page < last:
+            links.append(
+                f'<{self.url}{path}?{urlencode({"per_page": per_page, "page": page + 1})}>; rel="next"'
+            )
+            links.append(f'<{self.url}{path}?{urlencode({"per_page": per_page, "page": last})}>; rel="last"')
+        return self._send(h, 200, chunk, {"link": ", ".join(links)} if links else None)
+
+    def _repos_owner_repo_pulls_pull_number_files_get(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        pull = self._pull(h, parts)
+        if pull is None:
+            return self._error(h, 404, "Not Found")
+        files = [{"filename": f, "status": "modified"} for f in _ranges(pull.diff)]
+        return self._page(h, "/" + "/".join(parts), q, files)
+
+    def _repos_owner_repo_contents_path_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        repo = self.repos.get(self._repo(parts))
+        ref = (q.get("ref") or [None])[0]
+        if repo is None:
+            return self._error(h, 404, "Not Found")
+        files = repo["files"].get(ref or repo["default_branch"], {})
+        path = "/".join(parts[4:])
+        if path not in files:
+            return self._error(h, 404, "Not Found")
+        content = base64.b64encode(files[path].encode()).decode()
+        return self._send(h, 200, {"type": "file", "encoding": "base64", "path": path, "content": content})
+
+    def _repos_owner_repo_collaborators_username_permission_get(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        perm = self.permissions.get(parts[4], "read")
+        return self._send(h, 200, {"permission": perm, "role_name": perm, "user": {"login": parts[4]}})
+
+    def _repos_owner_repo_check_runs_post(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        run = {
+            "id": next(self._ids),
+            "repo": self._repo(parts),
+            **body,
+            "annotations": list((body.get("output") or {}).get("annotations") or []),
+        }
+        with self.lock:
+            self.check_runs.append(run)
+        return self._send(h, 201, {k: v for k, v in run.items() if k != "repo"})
+
+    def _repos_owner_repo_check_runs_check_run_id_patch(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        run_id = int(parts[4])
+        with self.lock:
+            run = next((r for r in self.check_runs if r["id"] == run_id), None)
+            if run is None:
+                return self._error(h, 404, "Not Found")
+            annotations = (body.get("output") or {}).get("annotations") or []
+            run.update({k: v for k, v in body.items() if k != "output"})
+            if "output" in body:
+                run["output"] = {k: v for k, v in body["output"].items() if k != "annotations"}
+            run["annotations"] = run["annotations"] + list(annotations)  # appended (RULES 18)
+        return self._send(h, 200, {"id": run_id, "status": run.get("status")})
+
+    def _repos_owner_repo_commits_ref_check_runs_get(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        sha, name = parts[4], (q.get("check_name") or [None])[0]
+        runs = [r for r in self.check_runs if r["head_sha"] == sha and (name is None or r["name"] == name)]
+        return self._send(
+            h,
+            200,
+            {
+                "total_count": len(runs),
+                "check_runs": [
+                    {"id": r["id"], "name": r["name"], "status": r.get("status", "queued"), "head_sha": sha}
+                    for r in runs
+                ],
+            },
+        )
+
+    def _repos_owner_repo_pulls_pull_number_reviews_post(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        pull = self._pull(h, parts)
+        if pull is None:
+            return self._error(h, 404, "Not Found")
+        if len(body.get("body") or "") > MAX_BODY:
+            return self._error(
+                h,
+                422,
+                "Validation Failed",
+                [
+                    {
+                        "resource": "PullRequestReview",
+                        "code": "custom",
+                        "field": "body",
+                        "message": "Body is too long (maximum is 65536 characters)",
+                    }
+                ],
+            )
+        if body.get("event") in ("REQUEST_CHANGES", "COMMENT") and not body.get("body"):
+            return self._error(h, 422, "Unprocessable Entity", ["Body is required"])
+        ranges = _ranges(pull.diff)
+        for c in body.get("comments") or []:
+            problem = self._comment_problem(ranges, c)
+            if problem:
+                return self._error(h, 422, "Unprocessable Entity", [problem])  # all or nothing (RULES 24)
+        review_id = next(self._ids)
+        with self.lock:
+            self.reviews.append({"id": review_id, "pull": pull.number, **body})
+            for c in body.get("comments") or []:
+                self.review_comments.append(
+                    {"id": next(self._ids), "pull": pull.number, "pull_request_review_id": review_id, **c}
+                )
+        return self._send(h, 200, {"id": review_id, "state": "COMMENTED", "body": body.get("body", "")})
+
+    @staticmethod
+    def _comment_problem(ranges: dict[str, Any], c: dict[str, Any]) -> str | None:
+        if c["path"] not in ranges:
+            return "Pull request review thread path is invalid"
+        if len(c.get("body") or "") > MAX_BODY:
+            return "Body is too long (maximum is 65536 characters)"
+        if "line" not in c:
+            return None if "position" in c else "Pull request review thread line must be part of the diff"
+        right, left = ranges[c["path"]]
+        spans = left if c.get("side") == "LEFT" else right
+        line = c["line"]
+        hunk = next((i for i, (a, b) in enumerate(spans) if a <= line <= b), None)
+        if hunk is None:
+            return "Pull request review thread line must be part of the diff"
+        if "start_line" in c:
+            a, _b = spans[hunk]
+            if not a <= c["start_line"] <= line:
+                return "Pull request review thread start line must be part of the same hunk as the line."
+        return None
+
+    def _repos_owner_repo_pulls_pull_number_comments_get(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        number = int(parts[4])
+        items = [
+            {"id": c["id"], "body": c["body"], "path": c["path"], "line": c.get("line")}
+            for c in self.review_comments
+            if c["pull"] == number
+        ]
+        return self._page(h, "/" + "/".join(parts), q, items)
+
+    def _repos_owner_repo_issues_issue_number_comments_get(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        number = int(parts[4])
+        items = [
+            dict(c) for c in self.issue_comments if c["issue"] == number and c["repo"] == self._repo(parts)
+        ]
+        return self._page(h, "/" + "/".join(parts), q, items)
+
+    def _repos_owner_repo_issues_issue_number_comments_post(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        if len(body["body"]) > MAX_BODY:
+            return self._error(
+                h,
+                422,
+                "Validation Failed",
+                [
+                    {
+                        "resource": "IssueComment",
+                        "code": "unprocessable",
+                        "field": "data",
+                        "message": "Body is too long (maximum is 65536 characters)",
+                    }
+                ],
+            )
+        comment = {
+            "id": next(self._ids),
+            "repo": self._repo(parts),
+            "issue": int(parts[4]),
+            "body": body["body"],
+            "user": {"login": "swarm-review[bot]", "type": "Bot"},
+        }
+        with self.lock:
+            self.issue_comments.append(comment)
+        return self._send(h, 201, comment)
+
+    def _repos_owner_repo_issues_comments_comment_id_patch(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        if len(body["body"]) > MAX_BODY:
+            return self._error(
+                h,
+                422,
+                "Validation Failed",
+                [
+                    {
+                        "resource": "IssueComment",
+                        "code": "unprocessable",
+                        "field": "data",
+                        "message": "Body is too long (maximum is 65536 characters)",
+                    }
+                ],
+            )
+        cid = int(parts[5])
+        with self.lock:
+            comment = next((c for c in self.issue_comments if c["id"] == cid), None)
+            if comment is None:
+                return self._error(h, 404, "Not Found")
+            comment["body"] = body["body"]
+        return self._send(h, 200, comment)
+
+    def _repos_owner_repo_issues_comments_comment_id_reactions_post(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        with self.lock:
+            self.reactions.append({"comment_id": int(parts[5]), "content": body["content"]})
+        return self._send(h, 201, {"id": next(self._ids), "content": body["content"]})
+
+    def comments_on(self, number: int) -> Iterator[dict[str, Any]]:
+        """Issue comments on a pull request or issue."""
+        return (c for c in self.issue_comments if c["issue"] == number)
