@@ -74,7 +74,11 @@ def test_pull_request_events_enqueue_a_superseding_review() -> None:
             "ignored: payload has no repository or installation",
         ),
         ("push", "push/payload.json", "ignored: event push"),
-        ("check_run", "check_run/completed.payload.json", "ignored: payload has no repository or installation"),
+        (
+            "check_run",
+            "check_run/completed.payload.json",
+            "ignored: payload has no repository or installation",
+        ),
     ],
 )
 def test_routing_ignores_what_it_should(event: str, name: str, outcome: str) -> None:

@@ -153,12 +153,13 @@ class GitHubClient:
         """
         app = Auth.AppAuth(app_id, private_key, jwt_expiry=300, jwt_issued_at=-60)
         gh = cls._github(app.get_installation_auth(installation_id), api_url, retries)
-        return cls(gh.requester)
+        # A requester pinned to the API version; its auth (token minting included) uses it too.
+        return cls(gh.requester.withApiVersion(API_VERSION))
 
     @classmethod
     def for_token(cls, token: str, api_url: str, *, retries: int = 3) -> GitHubClient:
         """A client with a plain token (GITHUB_TOKEN in Actions and the CLI)."""
-        return cls(cls._github(Auth.Token(token), api_url, retries).requester)
+        return cls(cls._github(Auth.Token(token), api_url, retries).requester.withApiVersion(API_VERSION))
 
     # the one request path ----------------------------------------------------------
     def request(

@@ -451,7 +451,13 @@ class FakeGitHub:
             {
                 "total_count": len(runs),
                 "check_runs": [
-                    {"id": r["id"], "name": r["name"], "status": r.get("status", "queued"), "head_sha": sha}
+                    {
+                        "id": r["id"],
+                        "name": r["name"],
+                        "status": r.get("status", "queued"),
+                        "head_sha": sha,
+                        "output": {"annotations_count": len(r["annotations"])},
+                    }
                     for r in runs
                 ],
             },
@@ -592,6 +598,15 @@ class FakeGitHub:
         with self.lock:
             self.reactions.append({"comment_id": int(parts[5]), "content": body["content"]})
         return self._send(h, 201, {"id": next(self._ids), "content": body["content"]})
+
+    def _repos_owner_repo_compare_basehead_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        _base, _, head = parts[4].partition("...")
+        pull = next(
+            (p for (r, _n), p in self.pulls.items() if r == self._repo(parts) and p.head_sha == head), None
+        )
+        if pull is None:
+            return self._error(h, 404, "Not Found")
+        return self._send(h, 200, {"merge_base_commit": {"sha": pull.base_sha}, "status": "ahead"})
 
     def comments_on(self, number: int) -> Iterator[dict[str, Any]]:
         """Issue comments on a pull request or issue."""

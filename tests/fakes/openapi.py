@@ -44,7 +44,8 @@ def _spec() -> dict[str, Any]:
 def _routes() -> list[tuple[str, re.Pattern[str], str]]:
     out = []
     for template, ops in _spec()["paths"].items():
-        pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+        escaped = re.escape(template).replace(r"\{path\}", ".+")  # a file path may hold slashes
+        pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", escaped) + "$")
         for method in ops:
             if method in ("get", "post", "patch", "put", "delete"):
                 out.append((method.upper(), pattern, template))

@@ -1,0 +1,334 @@
+"""The GitHub App end to end: signed webhooks → queue → worker → engine → the fake GitHub server."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import load_settings
+from swarm_core.github.signature import sign
+from swarm_core.store.queue import DONE, JobQueue
+from tests.conftest import SHARED, Repo, git
+from tests.fakes.github import FakeGitHub, Pull
+
+PAYLOADS = SHARED / "github" / "octokit-webhooks" / "payload-examples" / "api.github.com"
+SECRET = "test-webhook-secret"
+REPO = "Codertocat/Hello-World"
+
+BASE = "import subprocess\n\n\ndef status(name):\n    return subprocess.run(['systemctl', 'status', name])\n"
+HEAD = (
+    "import subprocess\n\n\ndef status(name):\n    return subprocess.run(['systemctl', 'status', name])\n\n\n"
+    "def restart(name):\n    return subprocess.call('systemctl restart ' + name, shell=True)\n"
+)
+HEAD2 = (
+    "import subprocess\n\n\ndef status(name):\n    return subprocess.run(['systemctl', 'status', name])\n\n\n"
+    "def restart(name):\n    return subprocess.call(['systemctl', 'restart', name])\n\n\n"
+    "def stop(name):\n    return subprocess.call('systemctl stop ' + name, shell=True)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def app_key() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def diff_of(tmp: Path, base: dict[str, str], head: dict[str, str]) -> str:
+    tmp.mkdir(parents=True, exist_ok=True)
+    repo = Repo(tmp)
+    repo.commit(base)
+    repo.commit(head)
+    return git(tmp, "diff", "HEAD~1", "HEAD")
+
+
+@pytest.fixture
+def github(app_key: tuple[str, str], tmp_path: Path) -> Iterator[FakeGitHub]:
+    with FakeGitHub(app_id=4242, public_key=app_key[1]) as fake:
+        fake.add_repo(REPO, files={".github/swarm.yml": "fail_on: high\n"})
+        fake.permissions.update({"Codertocat": "admin", "stranger": "read"})
+        yield fake
+    assert fake.violations == []  # every request body matched GitHub's OpenAPI description
+
+
+def opened_payload(action: str = "opened", head_sha: str | None = None) -> dict[str, Any]:
+    p = json.loads((PAYLOADS / f"pull_request/{action}.payload.json").read_text())
+    if head_sha:
+        p["pull_request"]["head"]["sha"] = head_sha
+    return p
+
+
+def add_pull(github: FakeGitHub, tmp: Path, head: str, head_sha: str) -> Pull:
+    pull = Pull(
+        number=2,
+        title="Restart services",
+        body="Adds restart().",
+        diff=diff_of(tmp, {"svc.py": BASE}, {"svc.py": head}),
+        base_files={"svc.py": BASE},
+        head_files={"svc.py": head},
+        head_sha=head_sha,
+        base_sha="b" * 40,
+    )
+    return github.add_pull(REPO, pull)
+
+
+@pytest.fixture
+def client(github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path) -> Iterator[TestClient]:
+    settings = load_settings(
+        {
+            "GITHUB_APP_ID": "4242",
+            "GITHUB_PRIVATE_KEY": app_key[0],
+            "GITHUB_WEBHOOK_SECRET": SECRET,
+            "GITHUB_API_URL": github.url,
+            "SWARM_DATA_DIR": str(tmp_path / "data"),
+            "SWARM_API_TOKEN": "api-token",
+        }
+    )
+    app = create_app(settings, workers=1, poll_s=0.05)
+    with TestClient(app) as c:
+        yield c
+
+
+def deliver(
+    client: TestClient, event: str, payload: dict[str, Any], guid: str, *, secret: str = SECRET
+) -> Any:
+    body = json.dumps(payload).encode()
+    return client.post(
+        "/github/webhook",
+        content=body,
+        headers={
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": guid,
+            "X-GitHub-Hook-ID": "1",
+            "X-Hub-Signature-256": sign(secret, body),
+            "Content-Type": "application/json",
+        },
+    )
+
+
+def drain(client: TestClient, timeout: float = 30.0) -> dict[str, int]:
+    queue: JobQueue = client.app.state.queue  # type: ignore[attr-defined]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        depth = queue.depth()
+        if not depth.get("queued") and not depth.get("running"):
+            return depth
+        time.sleep(0.05)
+    raise AssertionError(f"jobs did not finish: {queue.depth()}")
+
+
+def test_pull_request_opened_is_reviewed_on_github(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    r = deliver(client, "pull_request", opened_payload(), "d-1")
+    assert r.status_code == 202 and r.json()["outcome"] == "queued: review"
+    assert drain(client) == {DONE: 1}
+    # Check run: created in progress, annotated, completed with the config's fail_on (high).
+    (run,) = github.check_runs
+    assert run["name"] == "swarm" and run["head_sha"] == head_sha
+    assert run["status"] == "completed" and run["conclusion"] == "failure"
+    assert any(a["path"] == "svc.py" and a["start_line"] == 9 for a in run["annotations"])
+    assert run["output"]["title"].startswith("REQUEST_CHANGES")
+    # One review with inline comments on commentable lines only.
+    (review,) = github.reviews
+    assert review["event"] == "COMMENT" and review["commit_id"] == head_sha
+    assert review["comments"] and all(c["path"] == "svc.py" for c in review["comments"])
+    assert all("<!-- swarm:fp=" in c["body"] for c in review["comments"])
+    # One sticky summary.
+    (summary,) = list(github.comments_on(2))
+    assert summary["body"].startswith("## 🐝 swarm review: ✋ REQUEST CHANGES")
+    assert "<!-- swarm:summary -->" in summary["body"] and "<!-- swarm:state=" in summary["body"]
+    # The run is stored and the API shows it.
+    runs = client.get("/api/runs", headers={"Authorization": "Bearer api-token"}).json()
+    assert runs[0]["source"] == f"{REPO}#2"
+    # The JWT and the installation token were used as GitHub requires.
+    assert github.posted("POST", r"/app/installations/1/access_tokens")
+    assert all(r.headers.get("X-GitHub-Api-Version") == "2022-11-28" for r in github.requests)
+
+
+def test_redelivery_and_retry_post_nothing_twice(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    deliver(client, "pull_request", opened_payload(), "d-1")
+    drain(client)
+    again = deliver(client, "pull_request", opened_payload(), "d-1")
+    assert again.status_code == 202 and again.json()["duplicate"] is True
+    # A different delivery of the same push (say, a retried job after a crash) re-runs the review…
+    deliver(client, "pull_request", opened_payload("reopened", head_sha), "d-2")
+    drain(client)
+    # …but nothing is posted twice: no second review, one summary edited in place, one check run.
+    assert len(github.reviews) == 1
+    assert len(list(github.comments_on(2))) == 1
+    assert len(github.check_runs) == 1 and len(github.check_runs[0]["annotations"]) > 0
+    annotations = github.check_runs[0]["annotations"]
+    assert len({(a["path"], a["start_line"], a["title"]) for a in annotations}) == len(annotations)
+
+
+def test_new_push_posts_only_new_findings_and_marks_fixed_ones_resolved(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    first_sha = opened_payload()["pull_request"]["head"]["sha"]
+    pull = add_pull(github, tmp_path / "r", HEAD, first_sha)
+    deliver(client, "pull_request", opened_payload(), "d-1")
+    drain(client)
+    first_review_paths = [(c["path"], c["line"]) for c in github.reviews[0]["comments"]]
+    assert ("svc.py", 9) in first_review_paths
+    second_sha = "c" * 40
+    pull.head_sha = second_sha
+    pull.head_files = {"svc.py": HEAD2}
+    pull.diff = diff_of(tmp_path / "r2", {"svc.py": BASE}, {"svc.py": HEAD2})
+    github.repos[REPO]["files"][second_sha] = pull.head_files
+    deliver(client, "pull_request", opened_payload("synchronize", second_sha), "d-3")
+    drain(client)
+    assert len(github.reviews) == 2
+    fps = [re.findall(r"swarm:fp=(\w+)", c["body"])[0] for c in github.reviews[0]["comments"]]
+    second = github.reviews[1]["comments"]
+    assert ("svc.py", 13) in [(c["path"], c["line"]) for c in second]  # the new shell=True
+    assert not any(fp in c["body"] for fp in fps for c in second)  # nothing posted before is repeated
+    (summary,) = list(github.comments_on(2))
+    assert "Resolved since the last review" in summary["body"] and "svc.py:9" in summary["body"]
+    assert len(github.check_runs) == 2  # one per head SHA
+
+
+def test_commands_need_write_access_and_answer_once(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    p = json.loads((PAYLOADS / "issue_comment/created.with-installation.payload.json").read_text())
+    p["issue"]["number"] = 2
+    p["issue"]["pull_request"] = {"url": "x"}
+    p["comment"]["body"] = "/swarm help"
+    p["comment"]["user"]["login"] = "stranger"
+    deliver(client, "issue_comment", p, "c-1")
+    drain(client)
+    (reply,) = list(github.comments_on(2))
+    assert "Only people with write access" in reply["body"] and "@stranger" in reply["body"]
+    p["comment"]["user"]["login"] = "Codertocat"
+    p["comment"]["id"] = 99
+    deliver(client, "issue_comment", p, "c-2")
+    drain(client)
+    replies = list(github.comments_on(2))
+    assert len(replies) == 2 and "swarm commands" in replies[1]["body"]
+    assert {"comment_id": 99, "content": "eyes"} in github.reactions
+    p["comment"]["body"] = "/swarm pr-review --council"
+    p["comment"]["id"] = 100
+    deliver(client, "issue_comment", p, "c-3")
+    drain(client)
+    assert len(github.reviews) == 1 and len(github.check_runs) == 1
+    p["comment"]["body"] = "/swarm council is this design right?"
+    p["comment"]["id"] = 101
+    deliver(client, "issue_comment", p, "c-4")
+    drain(client)
+    assert "not available in this version" in list(github.comments_on(2))[-1]["body"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({}, b"{}", 401),
+        ({"X-Hub-Signature-256": "sha256=" + "0" * 64}, b"{}", 401),
+        ({"X-Hub-Signature-256": sign(SECRET, b"{not json")}, b"{not json", 400),
+        ({"X-Hub-Signature-256": sign(SECRET, b"[1]")}, b"[1]", 400),
+    ],
+)
+def test_bad_deliveries_are_refused_and_lose_nothing(
+    client: TestClient, headers: dict[str, str], body: bytes, status: int
+) -> None:
+    r = client.post(
+        "/github/webhook",
+        content=body,
+        headers={
+            "X-GitHub-Event": "pull_request",
+            "X-GitHub-Delivery": "x",
+            "Content-Type": "application/json",
+            **headers,
+        },
+    )
+    assert r.status_code == status
+    assert client.app.state.queue.depth() == {}  # type: ignore[attr-defined]
+
+
+def test_form_encoded_ping_and_unknown_events(client: TestClient) -> None:
+    from urllib.parse import urlencode
+
+    ping = (PAYLOADS / "ping/payload.json").read_text()
+    body = urlencode({"payload": ping}).encode()
+    r = client.post(
+        "/github/webhook",
+        content=body,
+        headers={
+            "X-GitHub-Event": "ping",
+            "X-GitHub-Delivery": "p-1",
+            "X-Hub-Signature-256": sign(SECRET, body),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert r.status_code == 200 and r.json()["outcome"] == "pong"
+    r = deliver(client, "star", {"action": "created"}, "s-1")
+    assert r.status_code == 202 and r.json()["outcome"] == "ignored: event star created"
+
+
+def test_oversized_body_is_refused(client: TestClient) -> None:
+    big = b'{"a": "' + b"x" * (26 * 1024 * 1024) + b'"}'
+    r = client.post(
+        "/github/webhook",
+        content=big,
+        headers={
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": "b",
+            "X-Hub-Signature-256": sign(SECRET, big),
+        },
+    )
+    assert r.status_code == 413
+
+
+def test_no_secret_configured_fails_closed(tmp_path: Path) -> None:
+    app = create_app(load_settings({"SWARM_DATA_DIR": str(tmp_path)}), workers=0)
+    with TestClient(app) as c:
+        r = c.post("/github/webhook", content=b"{}", headers={"X-Hub-Signature-256": sign("", b"{}")})
+    assert r.status_code == 401 and "no webhook secret" in r.json()["error"]
+
+
+def test_api_auth_rate_limit_memory_and_health(client: TestClient) -> None:
+    assert client.get("/api/runs").status_code == 401
+    assert client.get("/api/runs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    auth = {"Authorization": "Bearer api-token"}
+    assert (
+        client.put(
+            "/api/memory/team/style", json={"value": {"tabs": False}, "ttl": 60}, headers=auth
+        ).status_code
+        == 200
+    )
+    assert client.get("/api/memory/team/style", headers=auth).json()["value"] == {"tabs": False}
+    assert client.delete("/api/memory/team/style", headers=auth).json()["deleted"] is True
+    assert client.get("/api/memory/team/style", headers=auth).status_code == 404
+    assert client.post("/api/reviews", json={"repo": "o/r", "pr": 1}, headers=auth).status_code == 404
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["status"] == "ready"
+    assert (
+        "swarm_deliveries_total" in client.get("/metrics").text or client.get("/metrics").status_code == 200
+    )
+    codes = [client.get("/api/runs", headers=auth).status_code for _ in range(100)]
+    assert 429 in codes
