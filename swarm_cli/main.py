@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,8 @@ from rich.console import Console
 from swarm_core import __version__
 from swarm_core.config import CONFIG_PATH, SwarmConfig, load_config, merge
 from swarm_core.errors import ConfigError, StoreError, SwarmError
+from swarm_core.github.client import GitHubClient, PullRequest
+from swarm_core.github.source import change_from_pr, repo_config
 from swarm_core.memory import MemoryBackend, SqlMemory, memory_engine, open_memory
 from swarm_core.models import Exchange, Review, Severity
 from swarm_core.orchestrator import Orchestrator
@@ -195,6 +198,11 @@ def cli() -> None:
     "--max-cost", type=click.FloatRange(min=0, min_open=True), help="Cap the run's model spend (USD)."
 )
 @click.option("--no-llm", is_flag=True, help="Deterministic lanes only, even with a model configured.")
+@click.option(
+    "--pr",
+    "pr_ref",
+    help="Review a GitHub pull request: URL or owner/repo#N (uses GITHUB_TOKEN, GITHUB_API_URL).",
+)
 def pr_review(
     source: str | None,
     repo: Path | None,
@@ -212,6 +220,7 @@ def pr_review(
     council: bool,
     max_cost: float | None,
     no_llm: bool,
+    pr_ref: str | None,
 ) -> int:
     """Review a change: a git range (default), a patch file (--patch), or a diff on stdin (-).
 
@@ -220,12 +229,19 @@ def pr_review(
       swarm pr-review --patch examples/leaky-deploy.patch
       swarm pr-review --repo . --base main
       git diff main | swarm pr-review - --format json
+      swarm pr-review --pr https://github.com/owner/repo/pull/42
     """
+    if pr_ref is not None and (source is not None or patch_file is not None or base or head):
+        raise click.UsageError("--pr reviews a pull request on GitHub; do not combine it with a local source")
     if source not in (None, "-"):
         raise click.UsageError(f"unexpected argument {source!r}; use --patch FILE, or - for stdin")
     if source == "-" and patch_file is not None:
         raise click.UsageError("give either - (stdin) or --patch FILE, not both")
-    config, _origin = _load_config(config_path, repo if repo is not None else Path())
+    github_pr = None
+    if pr_ref is not None:
+        github_pr, config = _github_pr(pr_ref, config_path)
+    else:
+        config, _origin = _load_config(config_path, repo if repo is not None else Path())
     overrides: dict[str, Any] = {}
     if fail_on is not None:
         overrides["fail_on"] = fail_on.lower()
@@ -244,7 +260,10 @@ def pr_review(
         config = merge(config, overrides)
     max_bytes = config.limits.max_diff_bytes
     change: ChangeSet
-    if source == "-":
+    if github_pr is not None:
+        client, pr = github_pr
+        change = change_from_pr(client, pr, config)
+    elif source == "-":
         data = _read_limited(sys.stdin.buffer, max_bytes, "the diff on stdin")
         change = from_patch(data, "stdin", repo_path=repo, base=base, max_diff_bytes=max_bytes)
     elif patch_file is not None:
@@ -293,6 +312,29 @@ def pr_review(
             store.close()
     _emit(review, fmt, output)
     return EXIT_FINDINGS if review.fails(config.fail_threshold) else 0
+
+
+_PR_URL = re.compile(r"^https?://[^/]+/([\w.-]+/[\w.-]+)/pull/(\d+)/?$")
+_PR_REF = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
+
+
+def _github_pr(ref: str, config_path: Path | None) -> tuple[tuple[GitHubClient, PullRequest], SwarmConfig]:
+    """The client and pull request for --pr, and the config (from the default branch unless --config)."""
+    m = _PR_URL.match(ref.strip()) or _PR_REF.match(ref.strip())
+    if m is None:
+        raise click.UsageError(f"--pr {ref!r}: give a pull request URL or owner/repo#N")
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    if not token:
+        raise ConfigError("--pr needs GITHUB_TOKEN (a token that can read the repository)")
+    api_url = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+    client = GitHubClient.for_token(token, api_url)
+    pr = client.pull_request(m.group(1), int(m.group(2)))
+    if config_path is not None:
+        return (client, pr), load_config(config_path)
+    config, problem = repo_config(client, pr.repo, pr.default_branch)
+    if problem:
+        raise ConfigError(problem)
+    return (client, pr), config
 
 
 @cli.group()
@@ -488,6 +530,87 @@ def config_check(path: Path | None, repo: Path) -> int:
         return 0
     load_config(target)
     click.echo(f"ok: {target} is valid")
+    return 0
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    "worker_count",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="In-process workers.",
+)
+def serve(host: str, port: int, worker_count: int) -> int:
+    """Run the GitHub App: webhook receiver, HTTP API and in-process workers (a complete install).
+
+    Settings come from the environment: GITHUB_APP_ID, GITHUB_PRIVATE_KEY or
+    GITHUB_PRIVATE_KEY_PATH, GITHUB_WEBHOOK_SECRET, GITHUB_API_URL, SWARM_DATABASE_URL
+    (default: SQLite under SWARM_DATA_DIR), SWARM_API_TOKEN.
+    """
+    import uvicorn
+
+    from app.main import create_app
+    from app.settings import load_settings
+
+    settings = load_settings()
+    settings.require_app()
+    application = create_app(settings, workers=worker_count)
+    click.echo(
+        f"swarm {__version__}: serving on http://{host}:{port} with {worker_count} worker(s)", err=True
+    )
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+    return 0
+
+
+@cli.command()
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60), help="Seconds between polls."
+)
+def worker(concurrency: int, poll: float) -> int:
+    """Run workers only, against SWARM_DATABASE_URL; start as many as you like on as many machines."""
+    import asyncio
+    import signal
+
+    from app.main import build_services, open_database
+    from app.settings import load_settings
+    from app.worker import Worker
+    from swarm_core.store.queue import JobQueue
+
+    settings = load_settings()
+    settings.require_app()
+    store = open_database(settings)
+    queue = JobQueue(store.engine)
+    services = build_services(settings, store, queue)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        pool = [
+            Worker(
+                queue,
+                services,
+                lease_s=settings.lease_seconds,
+                per_installation=settings.per_installation,
+                poll_s=poll,
+            )
+            for _ in range(concurrency)
+        ]
+        click.echo(
+            f"swarm {__version__}: {concurrency} worker(s) on {store.engine.url.render_as_string()}", err=True
+        )
+        await asyncio.gather(*(w.run(stop) for w in pool))
+
+    try:
+        asyncio.run(run())
+    finally:
+        store.close()
     return 0
 
 

@@ -332,3 +332,157 @@ def test_api_auth_rate_limit_memory_and_health(client: TestClient) -> None:
     )
     codes = [client.get("/api/runs", headers=auth).status_code for _ in range(100)]
     assert 429 in codes
+
+
+def test_github_errors_are_handled_without_losing_the_review(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    # A 502 on a read is retried by the client; a secondary rate limit on the review POST
+    # is waited out (Retry-After) and the POST sent again; a 422 would fall back to the body.
+    github.fail("GET", r"/pulls/2$", 502)
+    github.fail("POST", r"/pulls/2/reviews$", 403, headers={"Retry-After": "1"})
+    deliver(client, "pull_request", opened_payload(), "e-1")
+    assert drain(client) == {DONE: 1}
+    assert len(github.reviews) == 1 and github.check_runs[0]["status"] == "completed"
+    rate_limited = [r for r in github.requests if r.path.endswith("/reviews")]
+    assert [r.status for r in rate_limited] == [403, 200]
+
+
+def test_review_refused_with_422_falls_back_to_the_body(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    github.fail(
+        "POST",
+        r"/pulls/2/reviews$",
+        422,
+        body={
+            "message": "Unprocessable Entity",
+            "errors": ["Pull request review thread line must be part of the diff"],
+        },
+    )
+    deliver(client, "pull_request", opened_payload(), "e-2")
+    assert drain(client) == {DONE: 1}
+    (review,) = github.reviews
+    assert "comments" not in review and "svc.py:9" in review["body"] and "swarm:fp=" in review["body"]
+
+
+@pytest.mark.parametrize(("status", "final"), [(404, "failed"), (403, "failed"), (500, "queued")])
+def test_github_refusals_fail_or_retry_the_job(
+    client: TestClient, github: FakeGitHub, tmp_path: Path, status: int, final: str
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    github.fail("GET", r"/pulls/2$", status, times=10)
+    r = deliver(client, "pull_request", opened_payload(), f"f-{status}")
+    job_id = r.json()["job"]
+    queue: JobQueue = client.app.state.queue  # type: ignore[attr-defined]
+    deadline = time.time() + 20
+    while time.time() < deadline and queue.get(job_id).attempts == 0:
+        time.sleep(0.05)
+    while time.time() < deadline and queue.get(job_id).status == "running":
+        time.sleep(0.05)
+    job = queue.get(job_id)
+    assert job.status == final and f"GitHub answered {status}" in job.error
+    assert github.reviews == []
+
+
+def test_a_worker_that_dies_mid_job_loses_its_lease_and_the_job_runs_once_more(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    queue: JobQueue = client.app.state.queue  # type: ignore[attr-defined]
+    for w in client.app.state.workers:  # type: ignore[attr-defined]
+        w.lease_s = 600
+    # A dead worker holds the job with a lease that is about to run out.
+    payload = route_job(opened_payload())
+    job_id = queue.enqueue("review", "pr:Codertocat/Hello-World#2", payload, installation_id=1)
+    dead = queue.claim("dead-worker", lease_s=0.3)
+    assert dead is not None and dead.id == job_id
+    time.sleep(0.4)
+    client.app.state.wake.set()  # type: ignore[attr-defined]
+    assert drain(client) == {DONE: 1}
+    job = queue.get(job_id)
+    assert job.attempts == 2 and job.lease_owner is None
+    assert queue.complete(job_id, "dead-worker") is False  # the dead worker's late result is refused
+    assert len(github.reviews) == 1
+
+
+def route_job(payload: dict[str, Any]) -> dict[str, Any]:
+    from swarm_core.github.events import route
+
+    decision = route("pull_request", payload)
+    assert decision.job is not None
+    return decision.job[2]
+
+
+def test_pr_review_from_the_cli_with_a_token(github: FakeGitHub, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    github.static_tokens.add("ghp_cli")
+    env = {**os.environ, "GITHUB_TOKEN": "ghp_cli", "GITHUB_API_URL": github.url}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swarm_cli",
+            "pr-review",
+            "--pr",
+            f"https://github.com/{REPO}/pull/2",
+            "--format",
+            "json",
+            "--no-store",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr  # fail_on: high from the default branch's config
+    data = json.loads(result.stdout)
+    assert data["source"] == f"{REPO}#2" and data["verdict"] == "REQUEST_CHANGES"
+    assert github.reviews == [] and github.check_runs == []  # the CLI only reads
+    bad = subprocess.run(
+        [sys.executable, "-m", "swarm_cli", "pr-review", "--pr", "not-a-ref"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "give a pull request URL or owner/repo#N" in bad.stderr
+
+
+def test_serve_refuses_to_start_without_its_settings(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "swarm_cli", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "swarm: config error: missing setting(s): GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, "
+        "GITHUB_WEBHOOK_SECRET (see README: GitHub App)"
+    )

@@ -35,6 +35,7 @@ __all__ = ["API_VERSION", "GitHubClient", "PullRequest", "parse_link"]
 API_VERSION = "2022-11-28"
 MAX_FILES = 3000
 _LINK = re.compile(r'<([^>]+)>;\s*rel="([a-z]+)"')
+_RETRIES = re.compile(r"too many (\d{3}) error responses")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -193,7 +194,12 @@ class GitHubClient:
                     self._sleep(err.retry_after or 1.0)
                     continue
                 raise err from None
-            except OSError as exc:  # requests' connection errors derive from OSError
+            except OSError as exc:  # requests' connection and retry errors derive from OSError
+                m = _RETRIES.search(str(exc))
+                if m:
+                    raise GitHubUnavailable(
+                        f"GitHub answered {m.group(1)} to {label} on every retry", status=int(m.group(1))
+                    ) from None
                 raise GitHubUnavailable(f"cannot reach GitHub for {label}: {exc}") from None
             remaining = {k.lower(): v for k, v in out_headers.items()}.get("x-ratelimit-remaining")
             if remaining is not None and remaining.isdigit():
