@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from app import api, webhooks
 from app.metrics import Metrics
 from app.settings import Settings
-from app.worker import Worker
+from app.worker import Worker, worker_pool
 from swarm_core import __version__
 from swarm_core.config import SwarmConfig
 from swarm_core.errors import ConfigError
@@ -90,17 +90,7 @@ def create_app(
         metrics.count("jobs_finished_total", kind=job.kind, outcome=outcome)
         metrics.count("job_seconds_sum", seconds, kind=job.kind)
 
-    pool = [
-        Worker(
-            queue,
-            services,
-            lease_s=settings.lease_seconds,
-            per_installation=settings.per_installation,
-            poll_s=poll_s,
-            on_done=done,
-        )
-        for _ in range(workers)
-    ]
+    pool = worker_pool(queue, services, settings, workers, poll_s=poll_s, on_done=done)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

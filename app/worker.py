@@ -20,7 +20,7 @@ from swarm_core.errors import GitHubError, StoreError
 from swarm_core.github.handlers import Services, handle_job
 from swarm_core.store.queue import Job, JobQueue
 
-__all__ = ["Worker", "retryable"]
+__all__ = ["Worker", "retryable", "worker_pool"]
 
 log = logging.getLogger("swarm.worker")
 
@@ -113,3 +113,26 @@ class Worker:
                 for w in waiters:
                     w.cancel()
                 await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def worker_pool(
+    queue: JobQueue,
+    services: Services,
+    settings: Any,
+    count: int,
+    *,
+    poll_s: float = 1.0,
+    on_done: Callable[[Job, float, str], None] | None = None,
+) -> list[Worker]:
+    """`count` workers with the settings' lease and per-installation cap."""
+    return [
+        Worker(
+            queue,
+            services,
+            lease_s=settings.lease_seconds,
+            per_installation=settings.per_installation,
+            poll_s=poll_s,
+            on_done=on_done,
+        )
+        for _ in range(count)
+    ]

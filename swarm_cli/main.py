@@ -578,7 +578,7 @@ def worker(concurrency: int, poll: float) -> int:
 
     from app.main import build_services, open_database
     from app.settings import load_settings
-    from app.worker import Worker
+    from app.worker import worker_pool
     from swarm_core.store.queue import JobQueue
 
     settings = load_settings()
@@ -592,16 +592,7 @@ def worker(concurrency: int, poll: float) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        pool = [
-            Worker(
-                queue,
-                services,
-                lease_s=settings.lease_seconds,
-                per_installation=settings.per_installation,
-                poll_s=poll,
-            )
-            for _ in range(concurrency)
-        ]
+        pool = worker_pool(queue, services, settings, concurrency, poll_s=poll)
         click.echo(
             f"swarm {__version__}: {concurrency} worker(s) on {store.engine.url.render_as_string()}", err=True
         )
