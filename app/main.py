@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import api, webhooks
+from app.intake import DeliveryWriter
 from app.metrics import Metrics
 from app.settings import Settings
 from app.worker import Worker, worker_pool
@@ -90,6 +91,7 @@ def create_app(
         metrics.count("jobs_finished_total", kind=job.kind, outcome=outcome)
         metrics.count("job_seconds_sum", seconds, kind=job.kind)
 
+    intake = DeliveryWriter(queue, inline=store.engine.dialect.name == "sqlite")
     pool = worker_pool(queue, services, settings, workers, poll_s=poll_s, on_done=done)
 
     @asynccontextmanager
@@ -99,6 +101,7 @@ def create_app(
         try:
             yield
         finally:
+            await intake.close()
             stop.set()
             for w in pool:
                 w.wake.set()
@@ -109,6 +112,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.queue = queue
+    app.state.intake = intake
     app.state.services = services
     app.state.memory = services.state
     app.state.metrics = metrics

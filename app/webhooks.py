@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -24,11 +23,11 @@ def _problem(status: int, message: str) -> JSONResponse:
 
 
 def _parse(body: bytes, content_type: str) -> Any:
-    """JSON, or form-encoded with the JSON in the `payload` field (RULES 4)."""
+    """JSON, or form-encoded with the JSON in the `payload` field (RULES 4); orjson parses fast."""
     if content_type.startswith("application/x-www-form-urlencoded"):
         fields = parse_qs(body.decode("utf-8"), strict_parsing=False)
-        return json.loads(fields["payload"][0])
-    return json.loads(body)
+        return orjson.loads(fields["payload"][0])
+    return orjson.loads(body)
 
 
 @router.post("/github/webhook", status_code=202)
@@ -57,7 +56,7 @@ async def webhook(request: Request) -> JSONResponse:
     content_type = request.headers.get("content-type", "application/json")
     try:
         payload = _parse(body, content_type)
-    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError):  # orjson.JSONDecodeError is a ValueError
         state.metrics.count("deliveries_total", outcome="malformed")
         return _problem(400, "the body is not a JSON webhook payload")
     if not isinstance(payload, dict):
@@ -70,8 +69,7 @@ async def webhook(request: Request) -> JSONResponse:
         else ""
     )
     try:
-        delivery = await asyncio.to_thread(
-            state.queue.record_delivery,
+        delivery = await state.intake.record(
             hook_id=request.headers.get("x-github-hook-id", ""),
             guid=guid,
             event=event,

@@ -13,7 +13,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from swarm_core.errors import GitHubError, StoreError
@@ -46,7 +46,9 @@ class Worker:
         per_installation: int = 4,
         poll_s: float = 1.0,
         on_done: Callable[[Job, float, str], None] | None = None,
+        handler: Callable[[Job, Services], Awaitable[dict[str, Any]]] = handle_job,
     ) -> None:
+        self.handler = handler
         self.queue = queue
         self.services = services
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -80,7 +82,7 @@ class Worker:
         beat = asyncio.create_task(self._heartbeat(job))
         outcome = "done"
         try:
-            result: dict[str, Any] = await handle_job(job, self.services)
+            result: dict[str, Any] = await self.handler(job, self.services)
         except Exception as exc:  # boundary: one job's failure never stops the worker
             again = retryable(exc)
             message = f"{type(exc).__name__}: {exc}"

@@ -178,3 +178,28 @@ def test_concurrent_workers_never_run_one_job_twice(url: str, engine: sa.Engine)
     assert problems == []
     assert len(runs) == 60 and len(set(runs)) == 60
     assert q.depth() == {DONE: 60}
+
+
+def test_a_batch_of_deliveries_is_one_transaction_with_duplicates_and_supersede(engine: sa.Engine) -> None:
+    q = JobQueue(engine, clock=Clock())
+
+    def item(guid: str, sha: str, key: str = "pr:o/r#1") -> dict:
+        return {
+            "hook_id": "1",
+            "guid": guid,
+            "event": "pull_request",
+            "action": "synchronize",
+            "installation_id": 1,
+            "repo": "o/r",
+            "outcome": "queued",
+            "job": ("review", key, {"sha": sha}, True),
+        }
+
+    first = q.record_deliveries([item("a", "1"), item("b", "2"), item("a", "1"), item("c", "3", "pr:o/r#2")])
+    assert [d.duplicate for d in first] == [False, False, True, False]
+    assert first[2].job_id == first[0].job_id
+    assert q.get(first[0].job_id).status == SUPERSEDED  # the same PR's newer push in the batch wins
+    assert q.get(first[1].job_id).status == QUEUED and q.get(first[3].job_id).status == QUEUED
+    again = q.record_deliveries([item("b", "2"), item("d", "4")])
+    assert again[0].duplicate and not again[1].duplicate
+    assert q.get(first[1].job_id).status == SUPERSEDED and q.depth() == {QUEUED: 2, SUPERSEDED: 2}

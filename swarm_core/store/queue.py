@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from swarm_core.errors import StoreError
 from swarm_core.store.schema import deliveries, jobs
@@ -176,51 +176,140 @@ class JobQueue:
         A delivery seen before is not recorded again and enqueues nothing; the first record
         is returned with `duplicate=True`.
         """
+        args = {
+            "hook_id": hook_id,
+            "guid": guid,
+            "event": event,
+            "action": action,
+            "installation_id": installation_id,
+            "repo": repo,
+            "job": job,
+            "outcome": outcome,
+        }
+        return self.record_deliveries([args])[0]
 
-        def work(conn: Connection) -> Delivery:
-            job_id = None
-            if job is not None:
-                kind, key, payload, supersede = job
-                job_id = self._insert(conn, kind, key, payload, installation_id, supersede, 5)
-            conn.execute(
-                deliveries.insert().values(
-                    hook_id=hook_id,
-                    guid=guid,
-                    received_at=self._clock(),
-                    event=event,
-                    action=action,
-                    installation_id=installation_id,
-                    repo=repo,
-                    outcome=outcome,
-                    job_id=job_id,
+    def record_deliveries(self, items: list[dict[str, Any]]) -> list[Delivery]:
+        """Record many deliveries (the arguments of `record_delivery`) in ONE transaction.
+
+        Group commit: the webhook receiver batches concurrent deliveries so the database
+        syncs once per batch, and the batch costs a few statements, not a few per delivery.
+        A delivery seen before (in an earlier batch or earlier in this one) is a duplicate;
+        of several new jobs with one key in a batch, all but the newest are superseded.
+        """
+        return list(self._tx("record deliveries", lambda c: self._record_batch(c, items)))
+
+    def _record_batch(self, conn: Connection, items: list[dict[str, Any]]) -> list[Delivery]:
+        now = self._clock()
+        rows: list[dict[str, Any]] = []
+        first: dict[tuple[str, str], int] = {}
+        for n, item in enumerate(items):
+            ident = (item["hook_id"], item["guid"])
+            first.setdefault(ident, n)
+            rows.append(
+                {
+                    "hook_id": item["hook_id"],
+                    "guid": item["guid"],
+                    "received_at": now,
+                    "event": item["event"],
+                    "action": item["action"],
+                    "installation_id": item["installation_id"],
+                    "repo": item["repo"],
+                    "outcome": item["outcome"],
+                    "job_id": uuid.uuid4().hex if item["job"] is not None else None,
+                }
+            )
+        unique = [rows[n] for n in sorted(first.values())]
+        stmt = self._insert_ignore(deliveries).returning(deliveries.c.hook_id, deliveries.c.guid)
+        inserted = {(r.hook_id, r.guid) for r in conn.execute(stmt, unique)}
+        fresh = [
+            (items[n], rows[n])
+            for ident, n in first.items()
+            if ident in inserted and items[n]["job"] is not None
+        ]
+        if fresh:
+            self._insert_jobs(conn, fresh, now)
+        out: list[Delivery] = []
+        for n, row in enumerate(rows):
+            ident = (row["hook_id"], row["guid"])
+            if ident in inserted and first[ident] == n:
+                out.append(
+                    Delivery(
+                        row["hook_id"],
+                        row["guid"],
+                        row["event"],
+                        row["action"],
+                        row["installation_id"],
+                        row["repo"],
+                        row["outcome"],
+                        row["job_id"],
+                    )
+                )
+                continue
+            old = conn.execute(
+                sa.select(deliveries).where(deliveries.c.hook_id == ident[0], deliveries.c.guid == ident[1])
+            ).one()
+            out.append(
+                Delivery(
+                    old.hook_id,
+                    old.guid,
+                    old.event,
+                    old.action,
+                    old.installation_id,
+                    old.repo,
+                    old.outcome,
+                    old.job_id,
+                    duplicate=True,
                 )
             )
-            return Delivery(hook_id, guid, event, action, installation_id, repo, outcome, job_id)
+        return out
 
-        try:
-            with self._engine.begin() as conn:
-                return work(conn)
-        except IntegrityError:
-            pass  # the (hook, GUID) key exists: a redelivery; the transaction rolled back
-        except SQLAlchemyError as exc:
-            raise StoreError(f"job queue: cannot record the delivery: {str(exc).splitlines()[0]}") from None
-        row = self._tx(
-            "read the delivery",
-            lambda c: c.execute(
-                sa.select(deliveries).where(deliveries.c.hook_id == hook_id, deliveries.c.guid == guid)
-            ).one(),
-        )
-        return Delivery(
-            row.hook_id,
-            row.guid,
-            row.event,
-            row.action,
-            row.installation_id,
-            row.repo,
-            row.outcome,
-            row.job_id,
-            duplicate=True,
-        )
+    def _insert_jobs(
+        self, conn: Connection, fresh: list[tuple[dict[str, Any], dict[str, Any]]], now: float
+    ) -> None:
+        """The jobs of newly recorded deliveries: one supersede UPDATE per key, one INSERT for all."""
+        newest: dict[tuple[str, str], str] = {}
+        for item, row in fresh:
+            kind, key, _payload, supersede = item["job"]
+            if supersede:
+                newest[(kind, key)] = row["job_id"]
+        for kind, key in newest:
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.key == key, jobs.c.kind == kind, jobs.c.status == QUEUED)
+                .values(status=SUPERSEDED, updated_at=now)
+            )
+        values = []
+        for item, row in fresh:
+            kind, key, payload, supersede = item["job"]
+            stale = supersede and newest[(kind, key)] != row["job_id"]
+            values.append(
+                {
+                    "id": row["job_id"],
+                    "kind": kind,
+                    "key": key,
+                    "installation_id": item["installation_id"],
+                    "payload": json.dumps(payload, separators=(",", ":")),
+                    "status": SUPERSEDED if stale else QUEUED,
+                    "attempts": 0,
+                    "max_attempts": 5,
+                    "run_after": now,
+                    "created_at": now,
+                    "updated_at": now,
+                    "error": "",
+                    "result": "",
+                }
+            )
+        conn.execute(jobs.insert(), values)
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING on SQLite and Postgres."""
+        if self._pg:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
 
     # claim --------------------------------------------------------------------
     def claim(
