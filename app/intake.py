@@ -18,8 +18,11 @@ __all__ = ["DeliveryWriter"]
 class DeliveryWriter:
     """Batches `record_delivery` calls. Start it lazily in the running loop; `close` drains it."""
 
-    def __init__(self, queue: JobQueue, *, max_batch: int = 256, inline: bool = False) -> None:
+    def __init__(
+        self, queue: JobQueue, *, max_batch: int = 256, inline: bool = False, min_batch: int = 16
+    ) -> None:
         self._queue = queue
+        self._min_batch = min_batch
         # A local SQLite commit takes well under a millisecond: running it on the event loop
         # saves a thread hop per batch. A network database is always written from a thread.
         self._inline = inline
@@ -43,6 +46,12 @@ class DeliveryWriter:
             batch = [await self._pending.get()]
             while len(batch) < self._max and not self._pending.empty():
                 batch.append(self._pending.get_nowait())
+            if len(batch) < self._min_batch:
+                # Under load, one event-loop turn lets the requests already read queue up:
+                # a fuller batch costs one commit instead of several.
+                await asyncio.sleep(0)
+                while len(batch) < self._max and not self._pending.empty():
+                    batch.append(self._pending.get_nowait())
             try:
                 if self._inline:
                     results = self._queue.record_deliveries([d for d, _ in batch])
