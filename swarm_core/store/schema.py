@@ -127,4 +127,6 @@ jobs = sa.Table(
     sa.Column("error", sa.Text, nullable=False, default=""),
     sa.Column("result", sa.Text, nullable=False, default=""),
     sa.Index("ix_jobs_claim", "status", "run_after"),
+    # Supersede and the one-per-key rule look up queued or running jobs of one key.
+    sa.Index("ix_jobs_key_status", "key", "status"),
 )
