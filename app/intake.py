@@ -19,22 +19,34 @@ class DeliveryWriter:
     """Batches `record_delivery` calls. Start it lazily in the running loop; `close` drains it."""
 
     def __init__(
-        self, queue: JobQueue, *, max_batch: int = 256, inline: bool = False, min_batch: int = 16
+        self,
+        queue: JobQueue,
+        *,
+        max_batch: int = 256,
+        inline: bool = False,
+        min_batch: int = 16,
+        writers: int = 1,
     ) -> None:
         self._queue = queue
         self._min_batch = min_batch
+        # A network database takes concurrent transactions: while one batch waits on its
+        # round trips, the next is being written. SQLite has one writer.
+        self._writers = 1 if inline else max(1, writers)
         # A local SQLite commit takes well under a millisecond: running it on the event loop
         # saves a thread hop per batch. A network database is always written from a thread.
         self._inline = inline
         self._max = max_batch
         self._pending: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Delivery]]] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def record(self, **delivery: Any) -> Delivery:
         """Record one delivery (and enqueue its job); returns once it is committed."""
-        if self._task is None or self._task.done():
+        if not self._tasks or all(t.done() for t in self._tasks):
             self._pending = asyncio.Queue()
-            self._task = asyncio.create_task(self._run(), name="swarm-delivery-writer")
+            self._tasks = [
+                asyncio.create_task(self._run(), name=f"swarm-delivery-writer-{n}")
+                for n in range(self._writers)
+            ]
         assert self._pending is not None
         future: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
         await self._pending.put((delivery, future))
@@ -68,7 +80,7 @@ class DeliveryWriter:
 
     async def close(self) -> None:
         """Stop the writer (pending requests have already been answered or will error)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []

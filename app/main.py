@@ -91,7 +91,8 @@ def create_app(
         metrics.count("jobs_finished_total", kind=job.kind, outcome=outcome)
         metrics.count("job_seconds_sum", seconds, kind=job.kind)
 
-    intake = DeliveryWriter(queue, inline=store.engine.dialect.name == "sqlite")
+    sqlite = store.engine.dialect.name == "sqlite"
+    intake = DeliveryWriter(queue, inline=sqlite, writers=1 if sqlite else 3)
     pool = worker_pool(queue, services, settings, workers, poll_s=poll_s, on_done=done)
 
     @asynccontextmanager

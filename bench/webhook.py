@@ -18,12 +18,15 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -86,8 +89,10 @@ def free_port() -> int:
 def start(kind: str, data: Path, db: str | None) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {**os.environ, "BENCH_DATA": str(data), "BENCH_DB": db or "", "PYTHONPATH": str(ROOT)}
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []  # server on CPU 0, wrk on CPU 1
     proc = subprocess.Popen(
         [
+            *pin,
             sys.executable,
             "-m",
             "uvicorn",
@@ -113,8 +118,19 @@ def start(kind: str, data: Path, db: str | None) -> tuple[subprocess.Popen[bytes
 
 
 def wrk(port: int, seconds: int, lua: Path, env: dict[str, str]) -> dict[str, float]:
+    pin = ["taskset", "-c", "1"] if shutil.which("taskset") else []
     out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(lua), f"http://127.0.0.1:{port}"],
+        [
+            *pin,
+            "wrk",
+            "-t1",
+            "-c32",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(lua),
+            f"http://127.0.0.1:{port}",
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
@@ -223,6 +239,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--open-seconds", type=float, default=30)
     parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--postgres",
         default=os.environ.get("SWARM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -238,29 +255,38 @@ def main() -> None:
         lua = tmpd / "hook.lua"
         lua.write_text(LUA)
         env = {"BENCH_BODY": str(tmpd / "body.json"), "BENCH_SIG": sig}
-        print(f"payload: pull_request.opened, {len(body):,} bytes, signed; wrk -t1 -c32 -d{args.duration}s")
+        print(
+            f"payload: pull_request.opened, {len(body):,} bytes, signed; wrk -t1 -c32 -d{args.duration}s; "
+            f"median of {args.rounds} interleaved rounds (every round's req/s in brackets); "
+            "server pinned to CPU 0, wrk to CPU 1"
+        )
         print(f"{'server':34}{'req/s':>10}{'ratio':>8}{'p50':>10}{'p99':>10}{'non-2xx':>9}")
-        rows = []
-        for label, kind, db in (
+        servers = (
             ("bare FastAPI 202 (ceiling)", "bare_app", None),
             ("swarm intake, SQLite", "swarm_app", None),
             ("swarm intake, Postgres", "swarm_app", args.postgres),
-        ):
-            data = tmpd / kind / ("pg" if db else "sqlite")
-            data.mkdir(parents=True, exist_ok=True)
-            if db:
-                reset_pg(db)
-            proc, port = start(kind, data, db)
-            try:
-                res = wrk(port, args.duration, lua, env)
-            finally:
-                proc.terminate()
-                proc.wait()
-            rows.append((label, res))
-        ceiling = rows[0][1]["rps"]
-        for label, res in rows:
+        )
+        runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in servers}
+        for round_no in range(args.rounds):
+            for label, kind, db in servers:
+                data = tmpd / f"{kind}-{round_no}" / ("pg" if db else "sqlite")
+                data.mkdir(parents=True, exist_ok=True)
+                if db:
+                    reset_pg(db)
+                proc, port = start(kind, data, db)
+                try:
+                    runs[label].append(wrk(port, args.duration, lua, env))
+                finally:
+                    proc.terminate()
+                    proc.wait()
+        ceiling = statistics.median(r["rps"] for r in runs[servers[0][0]])
+        for label, _, _ in servers:
+            rps = statistics.median(r["rps"] for r in runs[label])
+            mid = sorted(runs[label], key=lambda r: r["rps"])[len(runs[label]) // 2]
+            every = "/".join(f"{r['rps']:.0f}" for r in runs[label])
+            non2xx = sum(int(r["non2xx"]) for r in runs[label])
             print(
-                f"{label:34}{res['rps']:>10.0f}{res['rps'] / ceiling:>7.2f}x{res['p50']:>10}{res['p99']:>10}{res['non2xx']:>9}"
+                f"{label:34}{rps:>10.0f}{rps / ceiling:>7.2f}x{mid['p50']:>10}{mid['p99']:>10}{non2xx:>9}  ({every})"
             )
         print()
         print(

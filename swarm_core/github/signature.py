@@ -11,7 +11,7 @@ __all__ = ["sign", "verify"]
 def sign(secret: str | bytes, body: bytes) -> str:
     """The `X-Hub-Signature-256` value GitHub sends for this body."""
     key = secret.encode() if isinstance(secret, str) else secret
-    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac.digest(key, body, hashlib.sha256).hex()
 
 
 def verify(secret: str | bytes | None, body: bytes, header: str | None) -> bool:

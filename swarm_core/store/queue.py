@@ -63,6 +63,10 @@ class Delivery:
     duplicate: bool = False
 
 
+class _SeenBefore(Exception):
+    """A delivery of a fast-path batch was recorded before: redo the batch the general way."""
+
+
 def _job(row: Any) -> Job:
     return Job(
         id=row.id,
@@ -196,7 +200,96 @@ class JobQueue:
         A delivery seen before (in an earlier batch or earlier in this one) is a duplicate;
         of several new jobs with one key in a batch, all but the newest are superseded.
         """
+        if not self._pg and len({(i["hook_id"], i["guid"]) for i in items}) == len(items):
+            try:
+                return list(self._tx("record deliveries", lambda c: self._record_batch_sqlite(c, items)))
+            except _SeenBefore:
+                pass  # rolled back; the general path sorts out the redeliveries
         return list(self._tx("record deliveries", lambda c: self._record_batch(c, items)))
+
+    def _record_batch_sqlite(self, conn: Connection, items: list[dict[str, Any]]) -> list[Delivery]:
+        """The common case on SQLite, with pre-written SQL: every delivery of the batch is new.
+
+        The intake's hot path: it skips statement building, which costs more than SQLite
+        itself. Raises _SeenBefore (the transaction rolls back) when a delivery was
+        recorded before.
+        """
+        now = self._clock()
+        rows = []
+        out = []
+        newest: dict[tuple[str, str], str] = {}
+        for item in items:
+            job_id = uuid.uuid4().hex if item["job"] is not None else None
+            rows.append(
+                (
+                    item["hook_id"],
+                    item["guid"],
+                    now,
+                    item["event"],
+                    item["action"],
+                    item["installation_id"],
+                    item["repo"],
+                    item["outcome"],
+                    job_id,
+                )
+            )
+            out.append(
+                Delivery(
+                    item["hook_id"],
+                    item["guid"],
+                    item["event"],
+                    item["action"],
+                    item["installation_id"],
+                    item["repo"],
+                    item["outcome"],
+                    job_id,
+                )
+            )
+            if job_id is not None and item["job"][3]:
+                newest[(item["job"][0], item["job"][1])] = job_id
+        done = conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO deliveries (hook_id, guid, received_at, event, action, installation_id, "
+            "repo, outcome, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        ).rowcount
+        if done != len(rows):
+            raise _SeenBefore
+        for kind, key in newest:
+            conn.exec_driver_sql(
+                "UPDATE jobs SET status = ?, updated_at = ? WHERE key = ? AND kind = ? AND status = ?",
+                (SUPERSEDED, now, key, kind, QUEUED),
+            )
+        job_rows = []
+        for item, d in zip(items, out, strict=True):
+            if d.job_id is None:
+                continue
+            kind, key, payload, supersede = item["job"]
+            stale = supersede and newest[(kind, key)] != d.job_id
+            job_rows.append(
+                (
+                    d.job_id,
+                    kind,
+                    key,
+                    item["installation_id"],
+                    json.dumps(payload, separators=(",", ":")),
+                    SUPERSEDED if stale else QUEUED,
+                    0,
+                    5,
+                    now,
+                    now,
+                    now,
+                    "",
+                    "",
+                )
+            )
+        if job_rows:
+            conn.exec_driver_sql(
+                "INSERT INTO jobs (id, kind, key, installation_id, payload, status, attempts, max_attempts, "
+                "run_after, created_at, updated_at, error, result) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                job_rows,
+            )
+        return out
 
     def _record_batch(self, conn: Connection, items: list[dict[str, Any]]) -> list[Delivery]:
         now = self._clock()
