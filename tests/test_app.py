@@ -486,3 +486,43 @@ def test_serve_refuses_to_start_without_its_settings(tmp_path: Path) -> None:
         "swarm: config error: missing setting(s): GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, "
         "GITHUB_WEBHOOK_SECRET (see README: GitHub App)"
     )
+
+
+def test_pagination_finds_the_sticky_summary_on_a_later_page(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    github.per_page_cap = 1  # one item per page: every list is followed through its link headers
+    for n in range(3):
+        github.issue_comments.append(
+            {
+                "id": 900 + n,
+                "repo": REPO,
+                "issue": 2,
+                "body": f"human {n}",
+                "user": {"login": "x", "type": "User"},
+            }
+        )
+    deliver(client, "pull_request", opened_payload(), "g-1")
+    drain(client)
+    deliver(client, "pull_request", opened_payload("reopened", head_sha), "g-2")
+    drain(client)
+    summaries = [c for c in github.comments_on(2) if "<!-- swarm:summary -->" in c["body"]]
+    assert len(summaries) == 1 and len(github.reviews) == 1
+    pages = [r for r in github.requests if r.path.endswith("/issues/2/comments") and r.method == "GET"]
+    assert any(r.query.get("page") == ["4"] for r in pages)
+
+
+def test_a_diff_too_large_for_github_is_rebuilt_from_the_files_list(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    pull = add_pull(github, tmp_path / "r", HEAD, head_sha)
+    pull.diff_too_large = True
+    deliver(client, "pull_request", opened_payload(), "h-1")
+    assert drain(client) == {DONE: 1}
+    (review,) = github.reviews
+    assert any(c["path"] == "svc.py" and c["line"] == 9 for c in review["comments"])
+    (summary,) = list(github.comments_on(2))
+    assert "rebuilt from the per-file patches" in summary["body"]

@@ -266,6 +266,37 @@ class GitHubClient:
         )
         return str(((data or {}).get("merge_base_commit") or {}).get("sha") or base)
 
+    def pull_diff_from_files(self, repo: str, number: int) -> tuple[bytes, list[str]]:
+        """The diff rebuilt from the files list, for pull requests too large for the diff media type.
+
+        GitHub answers 406 to `application/vnd.github.diff` past its size limits; the files
+        list (up to 3,000 files) still carries each file's patch, except for binary and very
+        large files, which are returned as the second value so the review can list them.
+        """
+        parts: list[str] = []
+        missing: list[str] = []
+        for f in self.changed_files(repo, number):
+            path = str(f.get("filename", ""))
+            patch = f.get("patch")
+            if not path:
+                continue
+            if not isinstance(patch, str) or not patch:
+                missing.append(path)
+                continue
+            status = str(f.get("status", "modified"))
+            old = str(f.get("previous_filename") or path)
+            head = [f"diff --git a/{old} b/{path}"]
+            if status == "added":
+                head += ["new file mode 100644", "--- /dev/null", f"+++ b/{path}"]
+            elif status == "removed":
+                head += ["deleted file mode 100644", f"--- a/{old}", "+++ /dev/null"]
+            else:
+                if old != path:
+                    head += [f"rename from {old}", f"rename to {path}"]
+                head += [f"--- a/{old}", f"+++ b/{path}"]
+            parts.append("\n".join(head) + "\n" + patch.rstrip("\n") + "\n")
+        return "".join(parts).encode("utf-8", "surrogateescape"), missing
+
     def changed_files(self, repo: str, number: int) -> list[dict[str, Any]]:
         """The pull request's files (paginated, at most 3,000 as GitHub lists)."""
         return list(self.paginate(f"/repos/{repo}/pulls/{number}/files", limit=MAX_FILES))

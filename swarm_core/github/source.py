@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from swarm_core.config import CONFIG_PATH, SwarmConfig, parse_config
 from swarm_core.diff import Diff, FileStatus, decode_text, parse_diff
-from swarm_core.errors import ConfigError
+from swarm_core.errors import ConfigError, GitHubError
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.models import Side
 from swarm_core.sources import ChangeSet
@@ -91,7 +91,19 @@ def change_from_pr(client: GitHubClient, pr: PullRequest, config: SwarmConfig) -
     Raises:
         DiffError: the diff is not a diff or is over limits.max_diff_bytes.
     """
-    raw = client.pull_diff(pr.repo, pr.number)
+    notes: tuple[str, ...] = ()
+    try:
+        raw = client.pull_diff(pr.repo, pr.number)
+    except GitHubError as exc:
+        if exc.status not in (406, 422):
+            raise
+        raw, missing = client.pull_diff_from_files(pr.repo, pr.number)
+        notes = (
+            "GitHub would not produce this pull request's diff (too large); it was rebuilt from the "
+            "per-file patches"
+            + (f", and {len(missing)} file(s) without a patch were not reviewed" if missing else "")
+            + ".",
+        )
     diff = parse_diff(raw, max_bytes=config.limits.max_diff_bytes)
     base = client.merge_base(pr.repo, pr.base_sha, pr.head_sha)
     contents = GitHubContents(client, pr.repo, base, pr.head_sha, diff, config.limits.max_file_bytes)
@@ -111,4 +123,5 @@ def change_from_pr(client: GitHubClient, pr: PullRequest, config: SwarmConfig) -
         title=pr.title,
         description=pr.body,
         repo=pr.repo,
+        notes=notes,
     )

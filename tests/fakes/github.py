@@ -49,6 +49,7 @@ class Pull:
     author: str = "octocat"
     author_type: str = "User"
     draft: bool = False
+    diff_too_large: bool = False
 
 
 @dataclass(frozen=True)
@@ -353,6 +354,8 @@ class FakeGitHub:
         if pull is None:
             return self._error(h, 404, "Not Found")
         if "diff" in (h.headers.get("accept") or ""):
+            if pull.diff_too_large:
+                return self._error(h, 406, "Sorry, the diff exceeded the maximum number of lines (20000)")
             return self._send(h, 200, None, raw=pull.diff)
         repo = self._repo(parts)
         return self._send(
@@ -393,7 +396,23 @@ class FakeGitHub:
         pull = self._pull(h, parts)
         if pull is None:
             return self._error(h, 404, "Not Found")
-        files = [{"filename": f, "status": "modified"} for f in _ranges(pull.diff)]
+        files = []
+        for section in re.split(r"^diff --git ", pull.diff, flags=re.M)[1:]:
+            m = re.search(r"^\+\+\+ b/(.+)$", section, re.M) or re.search(r"^--- a/(.+)$", section, re.M)
+            if not m:
+                continue
+            status = (
+                "added"
+                if "\nnew file mode" in section
+                else "removed"
+                if "\ndeleted file mode" in section
+                else "modified"
+            )
+            at = section.find("\n@@")
+            entry: dict[str, Any] = {"filename": m.group(1), "status": status}
+            if at != -1:
+                entry["patch"] = section[at + 1 :].rstrip("\n")
+            files.append(entry)
         return self._page(h, "/" + "/".join(parts), q, files)
 
     def _repos_owner_repo_contents_path_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
