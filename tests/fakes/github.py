@@ -92,6 +92,7 @@ class FakeGitHub:
         self.violations: list[str] = []
         self.tokens: dict[str, float] = {}
         self.static_tokens: set[str] = set()
+        self.read_only_tokens: set[str] = set()  # a fork's GITHUB_TOKEN: reads only
         self.repos: dict[str, dict[str, Any]] = {}
         self.pulls: dict[tuple[str, int], Pull] = {}
         self.check_runs: list[dict[str, Any]] = []
@@ -295,6 +296,9 @@ class FakeGitHub:
         denied = self._auth(h, path)
         if denied:
             return self._error(h, 401, denied)
+        token = (h.headers.get("authorization") or "").partition(" ")[2]
+        if method != "GET" and token in self.read_only_tokens:
+            return self._error(h, 403, "Resource not accessible by integration")
         fault = self._fault(method, path)
         if fault is not None:
             st, headers, fbody = fault

@@ -1,0 +1,295 @@
+"""`swarm action`: act on the workflow's event with the same engine and publisher as the App.
+
+- pull_request / pull_request_target (or workflow_dispatch with a PR number): review the
+  pull request through the API (never by running code from the PR head) and publish a
+  check run, a review and the sticky summary, idempotently across re-runs;
+- issue_comment: the App's `/swarm` commands, with the same write-access check;
+- issues: issue analysis (not available in this version: said in the summary).
+
+It always writes the job summary, step outputs, up to 10 error and 10 warning annotations
+and the SARIF file. A token that cannot write (fork pull requests, Dependabot, restricted
+permissions) is detected by GitHub's 403 on the first write: then nothing that needs write
+is attempted, the summary says so, and the job does not fail for that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from action.env import ActionEnv
+from action.outputs import annotation_commands, counts_json, write_outputs, write_summary
+from swarm_core.config import SwarmConfig, load_config, merge, parse_config
+from swarm_core.diff import decode_text
+from swarm_core.errors import ConfigError, GitHubError, GitHubForbidden, GitHubNotFound
+from swarm_core.github.client import GitHubClient, PullRequest
+from swarm_core.github.events import installation_id, pr_key
+from swarm_core.github.handlers import Services, run_command
+from swarm_core.github.publisher import Publisher, PublishResult
+from swarm_core.github.source import change_from_pr, repo_config
+from swarm_core.memory import SqlMemory
+from swarm_core.models import Lane, Review
+from swarm_core.orchestrator import Orchestrator
+from swarm_core.providers import ProviderPool, endpoints_from_env
+from swarm_core.render.markdown import render_summary
+from swarm_core.render.sarif import to_sarif
+from swarm_core.sources import ChangeSet
+from swarm_core.store import open_store, sqlite_url
+from swarm_core.store.queue import Job, JobQueue
+
+__all__ = ["ActionResult", "run_action"]
+
+READ_ONLY_NOTE = (
+    "This run's token cannot write to the pull request (a fork, Dependabot, or restricted "
+    "`permissions:`), so swarm published the job summary, annotations and SARIF only."
+)
+
+
+@dataclass
+class ActionResult:
+    """What the run did, for the exit code and the tests."""
+
+    exit_code: int
+    review: Review | None = None
+    published: PublishResult | None = None
+    read_only: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _event(env: ActionEnv) -> dict[str, Any]:
+    try:
+        data = json.loads(env.event_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"GITHUB_EVENT_PATH {env.event_path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"GITHUB_EVENT_PATH {env.event_path}: not a JSON event payload ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"GITHUB_EVENT_PATH {env.event_path}: the payload must be a JSON object")
+    return data
+
+
+def _client(env: ActionEnv) -> GitHubClient:
+    if env.token is None:
+        raise ConfigError(
+            "no GitHub token: pass `github-token` (default `${{ github.token }}`) or set GITHUB_TOKEN"
+        )
+    return GitHubClient.for_token(env.token.get_secret_value(), env.api_url)
+
+
+def _config(env: ActionEnv, client: GitHubClient, pr: PullRequest) -> tuple[SwarmConfig, str | None]:
+    """The repository config from the default branch (the input `config` names another path there)."""
+    if env.config:
+        local = Path(env.config)
+        data = client.file(pr.repo, env.config, pr.default_branch)
+        if data is not None:
+            return parse_config(decode_text(data), f"{env.config}@{pr.default_branch}"), None
+        if local.is_file():
+            # Not on the default branch (a brand-new config): the workspace copy, as the CLI would.
+            return load_config(local), None
+        raise ConfigError(
+            f"input config: {env.config} is neither on {pr.default_branch} nor in the workspace"
+        )
+    return repo_config(client, pr.repo, pr.default_branch)
+
+
+def _overrides(env: ActionEnv) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if env.fail_on:
+        out["fail_on"] = env.fail_on
+    if env.lanes:
+        known = {lane.value for lane in Lane}
+        unknown = sorted(set(env.lanes) - known)
+        if unknown:
+            raise ConfigError(
+                f"input lanes: unknown lane {unknown[0]!r}; lanes are {', '.join(sorted(known))}"
+            )
+        out["lanes"] = {lane.value: lane.value in env.lanes for lane in Lane}
+    return out
+
+
+def _engine(env: ActionEnv) -> Any:
+    async def review(config: SwarmConfig, change: ChangeSet) -> Review:
+        providers = ProviderPool(endpoints_from_env(dict(os.environ)))
+        return await Orchestrator(config, model=env.model, providers=providers).review(change)
+
+    return review
+
+
+def _pr_number(env: ActionEnv, event: dict[str, Any]) -> int | None:
+    if env.pr is not None:
+        return env.pr
+    pr = event.get("pull_request")
+    if isinstance(pr, dict) and isinstance(pr.get("number"), int):
+        return int(pr["number"])
+    inputs = event.get("inputs")
+    if isinstance(inputs, dict) and str(inputs.get("pr") or "").isdigit():
+        return int(inputs["pr"])
+    return None
+
+
+def _publish(
+    env: ActionEnv, client: GitHubClient, pr: PullRequest, review: Review, config: SwarmConfig
+) -> tuple[PublishResult, bool]:
+    """Publish what `post` asks for; a 403 means a read-only token: stop writing, say so."""
+    publisher = Publisher(client, config)
+    result = PublishResult()
+    try:
+        check = publisher.start(pr) if "check" in env.post else None
+        if check is not None:
+            result.check_run_id = check[0]
+        if "review" in env.post:
+            publisher.post_review(pr, review, result)
+        if "summary" in env.post:
+            publisher.upsert_summary(pr, review, result)
+        if check is not None:
+            result.annotations = publisher.finish_check(pr, check[0], review, annotated=check[1])
+    except (GitHubForbidden, GitHubNotFound) as exc:
+        # 403 "Resource not accessible by integration"; 404 where a read-only token cannot see the endpoint.
+        result.fallback = str(exc)
+        return result, True
+    return result, False
+
+
+def _review_pr(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult:
+    number = _pr_number(env, event)
+    if number is None:
+        raise ConfigError(f"event {env.event_name}: no pull request to review (give the `pr` input)")
+    repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
+    client = _client(env)
+    pr = client.pull_request(repo, number)
+    config, problem = _config(env, client, pr)
+    overrides = _overrides(env)
+    if overrides:
+        config = merge(config, overrides)
+    change = change_from_pr(client, pr, config)
+    review = asyncio.run(_engine(env)(config, change))
+    notes = [f"The repository config was ignored: {problem}"] if problem else []
+    published, read_only = _publish(env, client, pr, review, config)
+    if read_only:
+        notes.append(READ_ONLY_NOTE)
+    result = _finish(env, review, published, read_only, notes, out, repo=repo, number=number)
+    result.exit_code = 1 if review.fails(config.fail_threshold) else 0
+    return result
+
+
+def _finish(
+    env: ActionEnv,
+    review: Review,
+    published: PublishResult | None,
+    read_only: bool,
+    notes: list[str],
+    out: TextIO,
+    *,
+    repo: str,
+    number: int,
+) -> ActionResult:
+    summary = render_summary(review)
+    if notes:
+        summary += "\n\n" + "\n\n".join(f"> ℹ️ {n}" for n in notes)
+    write_summary(env.step_summary, summary)
+    for line in annotation_commands(review):
+        print(line, file=out)
+    sarif_path = env.sarif_file or (env.runner_temp or Path()) / "swarm.sarif"
+    sarif_path.parent.mkdir(parents=True, exist_ok=True)
+    sarif_path.write_text(json.dumps(to_sarif(review), indent=2), encoding="utf-8")
+    counts = review.counts()
+    review_url = ""
+    if published is not None and published.review_id:
+        review_url = f"{env.server_url}/{repo}/pull/{number}#pullrequestreview-{published.review_id}"
+    write_outputs(
+        env.output,
+        {
+            "verdict": review.verdict.value,
+            "findings": str(len(review.confirmed())),
+            "critical": str(counts["critical"]),
+            "high": str(counts["high"]),
+            "counts": counts_json(review),
+            "sarif-file": str(sarif_path),
+            "review-url": review_url,
+        },
+    )
+    return ActionResult(0, review, published, read_only, notes)
+
+
+def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult:
+    raw_comment, raw_issue = event.get("comment"), event.get("issue")
+    comment: dict[str, Any] = raw_comment if isinstance(raw_comment, dict) else {}
+    issue: dict[str, Any] = raw_issue if isinstance(raw_issue, dict) else {}
+    if event.get("action") != "created" or not comment:
+        write_summary(env.step_summary, "swarm: nothing to do for this comment event.")
+        return ActionResult(0)
+    client = _client(env)
+    temp = env.runner_temp or Path()
+    store = open_store(sqlite_url(temp / f"swarm-{uuid.uuid4().hex[:8]}"))
+    try:
+        queue = JobQueue(store.engine)
+        services = Services(
+            clients=lambda _inst: client,
+            store=store,
+            queue=queue,
+            review=_engine(env),
+            state=SqlMemory(store.engine),
+        )
+        repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
+        number = int(issue.get("number") or 0)
+        payload = {
+            "installation_id": installation_id(event),
+            "repo": repo,
+            "number": number,
+            "is_pr": "pull_request" in issue,
+            "comment_id": comment.get("id"),
+            "author": str((comment.get("user") or {}).get("login", "")),
+            "body": str(comment.get("body") or ""),
+        }
+        job = Job(uuid.uuid4().hex, "command", pr_key(repo, number), None, payload, "running", 1, 1, "action")
+        try:
+            result = asyncio.run(run_command(job, services, payload))
+        except (GitHubForbidden, GitHubNotFound) as exc:
+            write_summary(env.step_summary, f"swarm could not answer the command: {exc}\n\n{READ_ONLY_NOTE}")
+            return ActionResult(0, read_only=True, notes=[READ_ONLY_NOTE])
+    finally:
+        store.close()
+    write_summary(env.step_summary, f"swarm ran the comment command: `{json.dumps(result)[:2000]}`")
+    return ActionResult(0, notes=[json.dumps(result)])
+
+
+def run_action(env: ActionEnv, *, out: TextIO = sys.stdout) -> ActionResult:
+    """Act on the event. Raises ConfigError for what the workflow author must fix."""
+    started = time.perf_counter()
+    event = _event(env)
+    name = env.event_name
+    mode = env.mode
+    if mode == "auto":
+        mode = {
+            "pull_request": "review",
+            "pull_request_target": "review",
+            "workflow_dispatch": "review",
+            "issue_comment": "command",
+            "issues": "issue",
+        }.get(name, "")
+    if not mode:
+        raise ConfigError(
+            f"event {name!r} is not supported: use pull_request, pull_request_target, issue_comment, "
+            "issues or workflow_dispatch (or set the `mode` input)"
+        )
+    if mode == "command":
+        result = _command(env, event, out)
+    elif mode in ("issue", "council"):
+        write_summary(
+            env.step_summary, f"swarm: `{mode}` mode is not available in this version of swarm yet."
+        )
+        result = ActionResult(0, notes=[f"{mode} mode is not available yet"])
+    else:
+        try:
+            result = _review_pr(env, event, out)
+        except GitHubError as exc:
+            raise ConfigError(f"GitHub refused the review: {exc}") from None
+    print(f"swarm action: done in {time.perf_counter() - started:.2f} s", file=sys.stderr)
+    return result
