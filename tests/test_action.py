@@ -237,3 +237,25 @@ def test_example_workflows_pass_actionlint(workflow: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     readme = (ROOT / "README.md").read_text()
     assert workflow.read_text().strip() in readme  # the README shows exactly these workflows
+
+
+def test_outputs_summary_and_annotation_limits(tmp_path: Path) -> None:
+    from action.outputs import SUMMARY_LIMIT, annotation_commands, write_outputs, write_summary
+    from swarm_core.models import Finding, Lane, Review, Severity, Verdict
+
+    out = tmp_path / "out"
+    write_outputs(out, {"verdict": "BLOCK", "notes": "line one\nline two\nSWARM_x"})
+    assert _outputs(out) == {"verdict": "BLOCK", "notes": "line one\nline two\nSWARM_x"}
+    summary = tmp_path / "summary"
+    write_summary(summary, "é" * SUMMARY_LIMIT)
+    text = summary.read_text()
+    assert len(text.encode()) <= SUMMARY_LIMIT + 1 and "cut to GitHub's 1 MiB limit" in text
+    findings = tuple(
+        Finding(f"f{n}.py", n + 1, sev, Lane.SECURITY, "c", "r", f"t{n}: 100%, a:b\nnext")
+        for n, sev in enumerate([Severity.HIGH] * 12 + [Severity.LOW] * 12)
+    )
+    review = Review("x", None, None, Verdict.REQUEST_CHANGES, findings, (), (), 1, 1, 0)
+    lines = annotation_commands(review)
+    assert sum(line.startswith("::error ") for line in lines) == 10
+    assert sum(line.startswith("::warning ") for line in lines) == 10
+    assert lines[0] == "::error file=f0.py,line=1,title=HIGH r::t0: 100%25, a:b%0Anext"
