@@ -122,7 +122,7 @@ def create_app(
     app.state.wake = _Wake(pool) if pool else None
     cache: dict[int, GitHubClient] = getattr(services, "client_cache", {})
     app.state.rate_remaining = _rates(cache)
-    app.include_router(webhooks.router)
+    app.router.routes.append(webhooks.ROUTE)
     app.include_router(api.router)
     return app
 
