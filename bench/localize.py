@@ -117,7 +117,7 @@ def main() -> None:
                 json.dumps({"id": iid, "gold": g, "top": rank[:10], "seconds": round(elapsed, 3)}) + "\n"
             )
     n = len(chosen)
-    print(f"{n} SWE-bench Verified instances from {len(set(tasks[i]['repo'] for i in chosen))} repositories")
+    print(f"{n} SWE-bench Verified instances from {len({tasks[i]['repo'] for i in chosen})} repositories")
     print(f"{'method':30}" + "".join(f"{'Acc@' + str(k):>9}" for k in KS) + f"{'MRR':>8}")
     labels = {
         "bm25": "BM25 (baseline)",

@@ -179,7 +179,8 @@ class RepoIndex:
             meta, _, raw_path = entry.partition(b"\t")
             _mode, kind, raw_sha, size = meta.split()
             path = raw_path.decode("utf-8", "replace")
-            if kind != b"blob" or size == b"-" or int(size) > _MAX_FILE or not _indexable(path):
+            # A size that is not a number: the object is absent (a partial mirror); skip it.
+            if kind != b"blob" or not size.isdigit() or int(size) > _MAX_FILE or not _indexable(path):
                 continue
             blob = raw_sha.decode()
             cached = cache.get(blob, path)
