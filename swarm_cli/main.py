@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -603,6 +604,119 @@ def worker(concurrency: int, poll: float) -> int:
     finally:
         store.close()
     return 0
+
+
+@cli.command("issue")
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path(), show_default=True)
+@click.option("--ref", default="HEAD", show_default=True, help="Commit to analyse the repository at.")
+@click.option(
+    "--text",
+    "text_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Issue text file (first line: title).",
+)
+@click.option("--issue", "issue_ref", help="A GitHub issue: URL or owner/repo#N (uses GITHUB_TOKEN).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["terminal", "markdown", "json"]),
+    default="terminal",
+    show_default=True,
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100))
+def issue_command(
+    repo: Path,
+    ref: str,
+    text_file: Path | None,
+    issue_ref: str | None,
+    fmt: str,
+    output: Path | None,
+    top: int,
+) -> int:
+    """Analyse an issue: symptoms, stack frames, and where the fault most likely is (files, functions).
+
+    \b
+    Examples:
+      swarm issue --repo . --text bug.md
+      swarm issue --repo . --issue https://github.com/owner/repo/issues/7 --format json
+    """
+    from swarm_core.issue.index import RepoIndex
+    from swarm_core.issue.intake import parse_issue
+    from swarm_core.issue.localize import localize
+    from swarm_core.issue.report import issue_to_dict, issue_to_markdown
+
+    if (text_file is None) == (issue_ref is None):
+        raise click.UsageError("give exactly one of --text FILE or --issue URL|owner/repo#N")
+    comments: tuple[str, ...] = ()
+    if text_file is not None:
+        try:
+            raw = text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {text_file}: {exc}") from None
+        title, _, body = raw.partition("\n")
+    else:
+        title, body, comments = _github_issue(str(issue_ref))
+    from swarm_core.sources import GitRepo
+
+    top_dir = GitRepo(repo).check()
+    try:
+        index = RepoIndex.from_git(top_dir, ref)
+    except subprocess.CalledProcessError:
+        raise ConfigError(f"--ref {ref!r} is not a commit in {top_dir}") from None
+    intake = parse_issue(title, body, comments)
+    loc = localize(intake, "\n".join((title, body, *comments)), index, top=top)
+    model = None
+    if fmt == "json":
+        text = (
+            json.dumps(issue_to_dict(intake, loc, ref=ref, model=model), indent=2, ensure_ascii=False) + "\n"
+        )
+    elif fmt == "markdown":
+        text = issue_to_markdown(intake, loc, ref=ref, model=model)
+    else:
+        text = _issue_terminal(intake, loc)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    return 0
+
+
+def _issue_terminal(intake: Any, loc: Any) -> str:
+    from swarm_core.issue.report import NO_MODEL_NOTE
+
+    lines = [f"swarm issue: {intake.title}", ""]
+    for label in ("observed", "expected", "reproduction", "environment"):
+        value = getattr(intake, label)
+        lines.append(f"  {label:<13}{value.splitlines()[0][:100] if value else '(not stated)'}")
+    lines += ["", "most likely files:"]
+    for n, f in enumerate(loc.files, 1):
+        lines.append(f"  {n:>2}. {f.path}  [{f.confidence:.2f}]  {'; '.join(f.evidence[:2])}")
+    if loc.functions:
+        lines += ["", "most likely functions:"]
+        for n, fn in enumerate(loc.functions[:10], 1):
+            lines.append(f"  {n:>2}. {fn.path}::{fn.name} (lines {fn.start}-{fn.end})")
+    lines += ["", NO_MODEL_NOTE]
+    return "\n".join(lines) + "\n"
+
+
+_ISSUE_URL = re.compile(r"^https?://[^/]+/([\w.-]+/[\w.-]+)/issues/(\d+)/?$")
+
+
+def _github_issue(ref: str) -> tuple[str, str, tuple[str, ...]]:
+    m = _ISSUE_URL.match(ref.strip()) or _PR_REF.match(ref.strip())
+    if m is None:
+        raise click.UsageError(f"--issue {ref!r}: give an issue URL or owner/repo#N")
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    if not token:
+        raise ConfigError("--issue needs GITHUB_TOKEN (a token that can read the repository)")
+    client = GitHubClient.for_token(token, os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    repo, number = m.group(1), int(m.group(2))
+    _, data = client.request("GET", f"/repos/{repo}/issues/{number}", what=f"reading {repo}#{number}")
+    comments = tuple(
+        str(c.get("body") or "") for c in client.paginate(f"/repos/{repo}/issues/{number}/comments", limit=50)
+    )
+    return str(data.get("title") or ""), str(data.get("body") or ""), comments
 
 
 @cli.command("action")

@@ -112,10 +112,12 @@ def localize(intake: Intake, text: str, index: RepoIndex, *, top: int = 20) -> L
             defs[path] += weight
             evidence[path].append(f"defines `{name}`")
     frames: dict[str, float] = defaultdict(float)
-    depth = len(intake.frames)
-    for n, frame in enumerate(intake.frames):
-        for path in _match_path(index, frame.file):
-            frames[path] += 1.0 + n / max(1, depth)  # later (inner) frames weigh more
+    in_repo = [(frame, _match_path(index, frame.file)) for frame in intake.frames]
+    in_repo = [(frame, hits) for frame, hits in in_repo if hits]
+    for n, (frame, hits) in enumerate(in_repo):
+        innermost = n == len(in_repo) - 1  # where the error surfaced, within the repository
+        for path in hits:
+            frames[path] += 2.0 if innermost else 0.5 + 0.5 * n / max(1, len(in_repo))
             evidence[path].append(f"stack frame {frame.file}:{frame.line} in {frame.function}")
     modules: dict[str, float] = defaultdict(float)
     for ident in intake.identifiers:
@@ -166,6 +168,7 @@ def _functions(
     query = Counter(tokens(text))
     named = {i.rsplit(".", 1)[-1] for i in intake.identifiers}
     framed = {f.function.rsplit(".", 1)[-1] for f in intake.frames}
+    innermost = intake.frames[-1].function.rsplit(".", 1)[-1] if intake.frames else ""
     out: list[FunctionRank] = []
     for rank, f in enumerate(files):
         doc = index.docs[f.path]
@@ -173,6 +176,8 @@ def _functions(
         for d in doc.defs:
             body = "\n".join(lines[d.start - 1 : d.end])
             score, why = _function_score(d, body, query, named, framed, index)
+            if d.name == innermost:
+                score += 3.0  # where the error surfaced
             if score <= 0:
                 continue
             out.append(
