@@ -141,6 +141,11 @@ class BlobCache:
     def put(self, sha: str, doc: FileDoc) -> None:
         self._docs[sha] = doc
 
+    def retain(self, shas: set[str]) -> None:
+        """Forget every blob not in `shas` (the newest tree): memory stays at one tree's worth."""
+        for sha in [s for s in self._docs if s not in shas]:
+            del self._docs[sha]
+
 
 class RepoIndex:
     """BM25 over a repository's text files at one commit."""
@@ -173,6 +178,7 @@ class RepoIndex:
         ).stdout
         wanted: list[tuple[str, str]] = []
         docs: dict[str, FileDoc] = {}
+        current: set[str] = set()
         for entry in listing.split(b"\0"):
             if not entry:
                 continue
@@ -183,6 +189,7 @@ class RepoIndex:
             if kind != b"blob" or not size.isdigit() or int(size) > _MAX_FILE or not _indexable(path):
                 continue
             blob = raw_sha.decode()
+            current.add(blob)
             cached = cache.get(blob, path)
             if cached is not None:
                 docs[path] = cached
@@ -193,6 +200,7 @@ class RepoIndex:
                 doc = _doc(path, data.decode("utf-8", "replace"))
                 cache.put(blob, doc)
                 docs[path] = doc
+        cache.retain(current)
         return cls(docs)
 
     def idf(self, term: str) -> float:
