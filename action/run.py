@@ -31,7 +31,7 @@ from swarm_core.diff import decode_text
 from swarm_core.errors import ConfigError, GitHubError, GitHubForbidden, GitHubNotFound
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.events import installation_id, pr_key
-from swarm_core.github.handlers import Services, run_command
+from swarm_core.github.handlers import Services, analyze_issue, run_command
 from swarm_core.github.publisher import Publisher, PublishResult
 from swarm_core.github.source import change_from_pr, repo_config
 from swarm_core.memory import SqlMemory
@@ -260,6 +260,54 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
     return ActionResult(0, notes=[json.dumps(result)])
 
 
+def _issue(env: ActionEnv, event: dict[str, Any], *, explicit: bool) -> ActionResult:
+    """Issue analysis on `issues` events: when `mode: issue` is set, or the config's issues.auto_analyze."""
+    raw = event.get("issue")
+    issue: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if not issue.get("number"):
+        raise ConfigError(f"event {env.event_name}: no issue in the payload")
+    client = _client(env)
+    temp = env.runner_temp or Path()
+    store = open_store(sqlite_url(temp / f"swarm-{uuid.uuid4().hex[:8]}"))
+    try:
+        services = Services(
+            clients=lambda _inst: client,
+            store=store,
+            queue=JobQueue(store.engine),
+            review=_engine(env),
+            state=SqlMemory(store.engine),
+            cache_dir=temp / "swarm-checkouts",
+        )
+        repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
+        payload = {"installation_id": None, "repo": repo, "number": int(issue["number"])}
+        job = Job(
+            uuid.uuid4().hex,
+            "issue",
+            pr_key(repo, int(issue["number"])),
+            None,
+            payload,
+            "running",
+            1,
+            1,
+            "action",
+        )
+        try:
+            result = asyncio.run(analyze_issue(job, services, payload, explicit=explicit))
+        except (GitHubForbidden, GitHubNotFound) as exc:
+            write_summary(
+                env.step_summary, f"swarm could not post the issue analysis: {exc}\n\n{READ_ONLY_NOTE}"
+            )
+            return ActionResult(0, read_only=True, notes=[READ_ONLY_NOTE])
+    finally:
+        store.close()
+    if "skipped" in result:
+        write_summary(env.step_summary, f"swarm: issue analysis skipped ({result['skipped']}).")
+    else:
+        files = ", ".join(f"`{p}`" for p in result.get("top_files", []))
+        write_summary(env.step_summary, f"swarm analysed issue #{result['issue']}: most likely {files}.")
+    return ActionResult(0, notes=[json.dumps(result)])
+
+
 def run_action(env: ActionEnv, *, out: TextIO = sys.stdout) -> ActionResult:
     """Act on the event. Raises ConfigError for what the workflow author must fix."""
     started = time.perf_counter()
@@ -281,11 +329,13 @@ def run_action(env: ActionEnv, *, out: TextIO = sys.stdout) -> ActionResult:
         )
     if mode == "command":
         result = _command(env, event, out)
-    elif mode in ("issue", "council"):
+    elif mode == "issue":
+        result = _issue(env, event, explicit=env.mode == "issue")
+    elif mode == "council":
         write_summary(
-            env.step_summary, f"swarm: `{mode}` mode is not available in this version of swarm yet."
+            env.step_summary, "swarm: `council` mode is not available in this version of swarm yet."
         )
-        result = ActionResult(0, notes=[f"{mode} mode is not available yet"])
+        result = ActionResult(0, notes=["council mode is not available yet"])
     else:
         try:
             result = _review_pr(env, event, out)

@@ -154,6 +154,12 @@ class ReviewConfig(_Section):
     bots: bool = Field(default=False, description="also review pull requests opened by bots")
 
 
+class IssuesConfig(_Section):
+    """Issue analysis (`/swarm issue`)."""
+
+    auto_analyze: bool = Field(default=False, description="analyse every new issue automatically")
+
+
 RouterMode = Literal["cost", "quality", "balanced", "speed"]
 Privacy = Literal["low", "medium", "high"]
 
@@ -264,6 +270,7 @@ class SwarmConfig(_Section):
     review: ReviewConfig = ReviewConfig()
     models: ModelsConfig = ModelsConfig()
     llm: LlmConfig = LlmConfig()
+    issues: IssuesConfig = IssuesConfig()
 
     @field_validator("severity_threshold", mode="before")
     @classmethod

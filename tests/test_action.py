@@ -188,10 +188,17 @@ def test_bad_input_is_a_clear_message(
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_issue_events_are_answered_without_failing(tmp_path: Path) -> None:
+def test_issue_events_are_analysed_when_asked(github: FakeGitHub, tmp_path: Path) -> None:
     payload = json.loads((PAYLOADS / "issues/opened.payload.json").read_text())
-    result, summary, _ = action(tmp_path, None, "issues", payload)
-    assert result.returncode == 0 and "not available in this version" in summary
+    payload["issue"]["number"] = 3
+    github.repos[REPO]["files"]["main"].update({"svc.py": HEAD})
+    github.issues[(REPO, 3)] = {"title": "restart fails", "body": "`restart` runs a broken shell command"}
+    result, summary, _ = action(tmp_path, github, "issues", payload)
+    assert result.returncode == 0 and "issue analysis skipped (issues.auto_analyze is off" in summary
+    result, summary, _ = action(tmp_path, github, "issues", payload, mode="issue")
+    assert result.returncode == 0, result.stderr
+    assert "most likely `svc.py`" in summary
+    assert len([c for c in github.comments_on(3) if "<!-- swarm:issue -->" in c["body"]]) == 1
 
 
 def test_action_yml_obeys_the_composite_rules() -> None:

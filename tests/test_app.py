@@ -526,3 +526,53 @@ def test_a_diff_too_large_for_github_is_rebuilt_from_the_files_list(
     assert any(c["path"] == "svc.py" and c["line"] == 9 for c in review["comments"])
     (summary,) = list(github.comments_on(2))
     assert "rebuilt from the per-file patches" in summary["body"]
+
+
+ISSUE_BODY = (
+    "Calling `restart` on a unit with spaces in its name runs a broken shell command.\n\n"
+    "### Expected behavior\nThe unit restarts.\n"
+)
+
+
+def test_swarm_issue_command_posts_one_sticky_analysis(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    github.repos[REPO]["files"]["main"].update(
+        {"svc.py": HEAD, "docs/index.rst": "Services.\n", "util.py": "X = 1\n"}
+    )
+    github.issues[(REPO, 5)] = {"title": "restart breaks on unit names with spaces", "body": ISSUE_BODY}
+    p = json.loads((PAYLOADS / "issue_comment/created.with-installation.payload.json").read_text())
+    p["issue"]["number"] = 5
+    p["issue"].pop("pull_request", None)
+    p["comment"]["body"] = "/swarm issue --trace"
+    deliver(client, "issue_comment", p, "i-1")
+    assert drain(client) == {DONE: 1}
+    analysis = [c for c in github.comments_on(5) if "<!-- swarm:issue -->" in c["body"]]
+    assert len(analysis) == 1
+    assert "| 1 | `svc.py` |" in analysis[0]["body"] and "defines `restart`" in analysis[0]["body"]
+    assert "**Expected**: The unit restarts." in analysis[0]["body"]
+    assert any("`--trace` (a proposed patch)" in c["body"] for c in github.comments_on(5))
+    p["comment"]["id"] += 1
+    p["comment"]["body"] = "/swarm issue"
+    deliver(client, "issue_comment", p, "i-2")
+    drain(client)
+    assert (
+        len([c for c in github.comments_on(5) if "<!-- swarm:issue -->" in c["body"]]) == 1
+    )  # edited in place
+
+
+def test_new_issues_are_analysed_only_when_configured(client: TestClient, github: FakeGitHub) -> None:
+    github.repos[REPO]["files"]["main"].update({"svc.py": HEAD})
+    github.issues[(REPO, 1)] = {"title": "restart is broken", "body": ISSUE_BODY}
+    payload = json.loads((PAYLOADS / "issues/opened.payload.json").read_text())
+    payload["installation"] = {"id": 1}
+    payload["repository"]["full_name"] = REPO
+    payload["issue"]["number"] = 1
+    r = deliver(client, "issues", payload, "n-1")
+    assert r.json()["outcome"] == "queued: issue analysis"
+    drain(client)
+    assert list(github.comments_on(1)) == []  # issues.auto_analyze is off by default
+    github.repos[REPO]["files"]["main"][".github/swarm.yml"] = "issues:\n  auto_analyze: true\n"
+    deliver(client, "issues", payload, "n-2")
+    drain(client)
+    assert len([c for c in github.comments_on(1) if "<!-- swarm:issue -->" in c["body"]]) == 1

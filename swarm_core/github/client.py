@@ -297,6 +297,20 @@ class GitHubClient:
             parts.append("\n".join(head) + "\n" + patch.rstrip("\n") + "\n")
         return "".join(parts).encode("utf-8", "surrogateescape"), missing
 
+    def commit_sha(self, repo: str, ref: str) -> str:
+        """The commit a branch or tag points at."""
+        _, data = self.request("GET", f"/repos/{repo}/commits/{ref}", what=f"resolving {ref}")
+        return str((data or {}).get("sha") or "")
+
+    def download_tarball(self, repo: str, ref: str, dest: str) -> None:
+        """Save the repository's tarball at `ref` to a file (GitHub redirects to its archive host)."""
+        try:
+            self._requester.getFile(f"/repos/{repo}/tarball/{ref}", dest)
+        except GithubException as exc:
+            raise _error(exc, f"downloading {repo}@{ref}") from None
+        except OSError as exc:
+            raise GitHubUnavailable(f"cannot download {repo}@{ref}: {exc}") from None
+
     def changed_files(self, repo: str, number: int) -> list[dict[str, Any]]:
         """The pull request's files (paginated, at most 3,000 as GitHub lists)."""
         return list(self.paginate(f"/repos/{repo}/pulls/{number}/files", limit=MAX_FILES))

@@ -56,7 +56,7 @@ def route(event: str, payload: Mapping[str, Any]) -> Route:
         return Route("pong")
     if event == "installation":
         return Route(f"recorded: installation {action}")
-    if event in ("pull_request", "issue_comment", "check_run") and (not repo or inst is None):
+    if event in ("pull_request", "issue_comment", "check_run", "issues") and (not repo or inst is None):
         return Route("ignored: payload has no repository or installation")
     if event == "pull_request":
         return _pull_request(action, repo, inst, payload)
@@ -64,6 +64,17 @@ def route(event: str, payload: Mapping[str, Any]) -> Route:
         return _comment(action, repo, inst, payload)
     if event == "check_run":
         return _check_run(action, repo, inst, payload)
+    if event == "issues":
+        issue = _obj(payload, "issue")
+        if action != "opened" or not issue.get("number"):
+            return Route(f"ignored: issues {action}")
+        job = {
+            "installation_id": inst,
+            "repo": repo,
+            "number": int(issue["number"]),
+            "trigger": "issues.opened",
+        }
+        return Route("queued: issue analysis", ("issue", pr_key(repo, int(issue["number"])), job, False))
     return Route(f"ignored: event {event or '(none)'} {action}".rstrip())
 
 

@@ -8,8 +8,10 @@ handlers serve the App's workers and the tests. GitHub calls block and run in th
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from swarm_core.config import SwarmConfig, merge
@@ -18,19 +20,27 @@ from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.commands import HELP, parse_command
 from swarm_core.github.publisher import Publisher
 from swarm_core.github.source import change_from_pr, repo_config
+from swarm_core.issue.checkout import checkout
+from swarm_core.issue.index import RepoIndex
+from swarm_core.issue.intake import parse_issue
+from swarm_core.issue.localize import localize
+from swarm_core.issue.report import ISSUE_MARKER, issue_to_markdown
 from swarm_core.memory import MemoryBackend
 from swarm_core.models import Review
 from swarm_core.store.queue import Job, JobQueue
 from swarm_core.store.runs import SqlRunStore
 
-__all__ = ["ALLOWED", "Services", "handle_job"]
+__all__ = ["ALLOWED", "Services", "analyze_issue", "handle_job"]
 
 ALLOWED = frozenset({"admin", "maintain", "write"})
 _STATE_NS = "pr-state"
 _NOT_YET = {
-    "issue": "Issue analysis (`/swarm issue`) is not available in this version of swarm yet.",
     "council": "The council (`/swarm council`) is not available in this version of swarm yet.",
 }
+_NEEDS_MODEL = (
+    "`--trace` (a proposed patch) and the reproduction test need a model; this analysis is the "
+    "deterministic intake and localization."
+)
 
 
 @dataclass
@@ -42,6 +52,7 @@ class Services:
     queue: JobQueue
     review: Callable[[SwarmConfig, Any], Awaitable[Review]]
     state: MemoryBackend
+    cache_dir: Path | None = None  # repository checkouts for issue analysis (default: a temp dir)
 
 
 async def _gh(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -59,6 +70,8 @@ async def handle_job(job: Job, services: Services) -> dict[str, Any]:
         return await review_pull_request(job, services, job.payload)
     if job.kind == "command":
         return await run_command(job, services, job.payload)
+    if job.kind == "issue":
+        return await analyze_issue(job, services, job.payload)
     raise ValueError(f"unknown job kind {job.kind!r}")
 
 
@@ -201,6 +214,11 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
     if command.name in _NOT_YET:
         await _reply(client, repo, number, comment_id, _NOT_YET[command.name])
         return {"command": command.name, "available": False}
+    if command.name == "issue":
+        result = await analyze_issue(job, services, payload, explicit=True)
+        if "--trace" in command.flags:
+            await _reply(client, repo, number, comment_id, _NEEDS_MODEL)
+        return {"command": "issue", **result}
     if not payload.get("is_pr"):
         await _reply(client, repo, number, comment_id, "`/swarm pr-review` works on pull requests only.")
         return {"command": command.name, "skipped": "not a pull request"}
@@ -214,3 +232,56 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
         job, services, {**payload, "rerun": True}, explicit=True, overrides=overrides
     )
     return {"command": command.name, **result}
+
+
+async def analyze_issue(
+    job: Job, services: Services, payload: dict[str, Any], *, explicit: bool = False
+) -> dict[str, Any]:
+    """Analyse an issue at the default branch and post (or edit) one sticky issue comment."""
+    client = services.clients(payload.get("installation_id"))
+    repo, number = str(payload["repo"]), int(payload["number"])
+    _, meta = await _gh(client.request, "GET", f"/repos/{repo}", what=f"reading {repo}")
+    branch = str((meta or {}).get("default_branch") or "main")
+    config, _problem = await _gh(repo_config, client, repo, branch)
+    if not explicit and not config.issues.auto_analyze:
+        return {"skipped": "issues.auto_analyze is off in the repository config"}
+    _, issue = await _gh(
+        client.request, "GET", f"/repos/{repo}/issues/{number}", what=f"reading {repo}#{number}"
+    )
+    comments = [
+        str(c.get("body") or "")
+        for c in await _gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments", limit=30)))
+        if "<!-- swarm:" not in str(c.get("body") or "")
+    ]
+    cache = services.cache_dir or Path(tempfile.gettempdir()) / "swarm-checkouts"
+    root, sha = await _gh(checkout, client, repo, branch, cache)
+    index = await asyncio.to_thread(RepoIndex.from_directory, root)
+    title, body = str(issue.get("title") or ""), str(issue.get("body") or "")
+    intake = parse_issue(title, body, tuple(comments))
+    loc = localize(intake, "\n".join((title, body, *comments)), index)
+    text = issue_to_markdown(intake, loc, ref=sha)
+    existing = None
+    for c in await _gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
+        if ISSUE_MARKER in str(c.get("body") or "") and str((c.get("user") or {}).get("type", "")) == "Bot":
+            existing = c
+            break
+    if existing is None:
+        data = await _gh(
+            client.post, f"/repos/{repo}/issues/{number}/comments", {"body": text}, "posting the analysis"
+        )
+        comment_id = int(data["id"])
+    else:
+        comment_id = int(existing["id"])
+        if existing.get("body") != text:
+            await _gh(
+                client.patch,
+                f"/repos/{repo}/issues/comments/{comment_id}",
+                {"body": text},
+                "updating the analysis",
+            )
+    return {
+        "issue": number,
+        "commit": sha,
+        "comment_id": comment_id,
+        "top_files": [f.path for f in loc.files[:5]],
+    }

@@ -168,6 +168,21 @@ class RepoIndex:
         return cls({p: _doc(p, t) for p, t in files.items() if _indexable(p)})
 
     @classmethod
+    def from_directory(cls, root: Path) -> RepoIndex:
+        """An index of the text files under a directory (an extracted tarball); links are not followed."""
+        docs: dict[str, FileDoc] = {}
+        for path in sorted(root.rglob("*")):
+            if path.is_symlink() or not path.is_file():
+                continue
+            rel = path.relative_to(root).as_posix()
+            if any(part.startswith(".") for part in rel.split("/")) or not _indexable(rel):
+                continue
+            if path.stat().st_size > _MAX_FILE:
+                continue
+            docs[rel] = _doc(rel, path.read_bytes().decode("utf-8", "replace"))
+        return cls(docs)
+
+    @classmethod
     def from_git(cls, repo: Path, ref: str, cache: BlobCache | None = None) -> RepoIndex:
         """An index of the text files of `ref` in a git repository (a bare one works too)."""
         cache = cache if cache is not None else BlobCache()

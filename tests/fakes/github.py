@@ -101,6 +101,7 @@ class FakeGitHub:
         self.issue_comments: list[dict[str, Any]] = []
         self.reactions: list[dict[str, Any]] = []
         self.permissions: dict[str, str] = {}
+        self.issues: dict[tuple[str, int], dict[str, Any]] = {}
         self.rate_remaining = 4999
         self._faults: list[list[Any]] = []
         self._ids = iter(range(1000, 10**9))
@@ -630,6 +631,44 @@ class FakeGitHub:
         if pull is None:
             return self._error(h, 404, "Not Found")
         return self._send(h, 200, {"merge_base_commit": {"sha": pull.base_sha}, "status": "ahead"})
+
+    def _repos_owner_repo_commits_ref_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        repo = self.repos.get(self._repo(parts))
+        if repo is None or parts[4] not in repo["files"]:
+            return self._error(h, 404, "No commit found for SHA")
+        sha = repo.setdefault("shas", {}).setdefault(parts[4], uuid.uuid4().hex + "0" * 8)
+        repo["files"].setdefault(sha, repo["files"][parts[4]])
+        return self._send(h, 200, {"sha": sha})
+
+    def _repos_owner_repo_tarball_ref_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        import io
+        import tarfile
+
+        repo = self.repos.get(self._repo(parts))
+        files = (repo or {}).get("files", {}).get(parts[4])
+        if files is None:
+            return self._error(h, 404, "Not Found")
+        buf = io.BytesIO()
+        top = f"{parts[1]}-{parts[2]}-{parts[4][:7]}"
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            for name, text in files.items():
+                data = text.encode()
+                info = tarfile.TarInfo(f"{top}/{name}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        payload = buf.getvalue()
+        h.send_response(200)
+        h.send_header("content-type", "application/x-gzip")
+        h.send_header("content-length", str(len(payload)))
+        h.end_headers()
+        h.wfile.write(payload)
+        return 200
+
+    def _repos_owner_repo_issues_issue_number_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        issue = self.issues.get((self._repo(parts), int(parts[4])))
+        if issue is None:
+            return self._error(h, 404, "Not Found")
+        return self._send(h, 200, {"number": int(parts[4]), **issue})
 
     def comments_on(self, number: int) -> Iterator[dict[str, Any]]:
         """Issue comments on a pull request or issue."""
