@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from action.env import ActionEnv
 from action.outputs import annotation_commands, counts_json, write_outputs, write_summary
 from swarm_core.config import SwarmConfig, load_config, merge, parse_config
+from swarm_core.council import convene
 from swarm_core.diff import decode_text
 from swarm_core.errors import ConfigError, GitHubError, GitHubForbidden, GitHubNotFound
 from swarm_core.github.client import GitHubClient, PullRequest
@@ -120,6 +121,14 @@ def _engine(env: ActionEnv) -> Any:
         return await Orchestrator(config, model=env.model, providers=providers).review(change)
 
     return review
+
+
+def _council(env: ActionEnv) -> Any:
+    async def council(config: SwarmConfig, question: str, context: str, kind: str) -> Any:
+        pool = ProviderPool(endpoints_from_env(dict(os.environ)))
+        return await convene(question, context, config, pool, model=env.model, kind=kind)
+
+    return council
 
 
 def _pr_number(env: ActionEnv, event: dict[str, Any]) -> int | None:
@@ -236,6 +245,7 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
             queue=queue,
             review=_engine(env),
             state=SqlMemory(store.engine),
+            council=_council(env),
         )
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
         number = int(issue.get("number") or 0)

@@ -18,6 +18,7 @@ from app.settings import Settings
 from app.worker import Worker, worker_pool
 from swarm_core import __version__
 from swarm_core.config import SwarmConfig
+from swarm_core.council import CouncilResult, convene
 from swarm_core.errors import ConfigError
 from swarm_core.github.client import GitHubClient
 from swarm_core.github.handlers import Services
@@ -67,7 +68,13 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
         orch = Orchestrator(config, model=settings.model, providers=providers, memory=memory)
         return await orch.review(change)
 
-    services = Services(clients=client_for, store=store, queue=queue, review=review, state=memory)
+    async def council(config: SwarmConfig, question: str, context: str, kind: str) -> CouncilResult:
+        pool = ProviderPool(endpoints_from_env(dict(os.environ)))
+        return await convene(question, context, config, pool, model=settings.model, kind=kind)
+
+    services = Services(
+        clients=client_for, store=store, queue=queue, review=review, state=memory, council=council
+    )
     services.client_cache = clients  # type: ignore[attr-defined]
     return services
 

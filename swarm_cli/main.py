@@ -719,6 +719,70 @@ def _github_issue(ref: str) -> tuple[str, str, tuple[str, ...]]:
     return str(data.get("title") or ""), str(data.get("body") or ""), comments
 
 
+@cli.command("council")
+@click.argument("question")
+@click.option(
+    "--context",
+    "context_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A file of context (a design doc, a diff).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (members, models).",
+)
+@click.option("--model", help="Default model for the members (default: SWARM_MODEL).")
+@click.option(
+    "--pr-verdict", is_flag=True, help="Answer APPROVE / CONCERNS / REJECT instead of FOR / AGAINST / MIXED."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True
+)
+def council_command(
+    question: str,
+    context_file: Path | None,
+    config_path: Path | None,
+    model: str | None,
+    pr_verdict: bool,
+    fmt: str,
+) -> int:
+    """Ask the council: members answer independently, disagreements get a rebuttal, a moderator decides."""
+    import asyncio
+    import dataclasses
+
+    from swarm_core.council import convene, council_to_markdown
+
+    config = load_config(config_path) if config_path else SwarmConfig()
+    context = ""
+    if context_file is not None:
+        try:
+            context = context_file.read_text(encoding="utf-8")[:20_000]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {context_file}: {exc}") from None
+    default = model or os.environ.get("SWARM_MODEL") or None
+    pool = ProviderPool(endpoints_from_env(provider_env()))
+    result = asyncio.run(
+        convene(
+            question,
+            context,
+            config,
+            pool,
+            model=default,
+            table=_model_table(),
+            kind="pr" if pr_verdict else "open",
+        )
+    )
+    if fmt == "json":
+        data = dataclasses.asdict(result)
+        data["usage"] = result.usage.to_dict()
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(council_to_markdown(result), nl=False)
+    return 0 if not result.error else 1
+
+
 @cli.command("action")
 def action_command() -> int:
     """Run inside GitHub Actions (action.yml calls this): act on the workflow's event.

@@ -154,6 +154,38 @@ class ReviewConfig(_Section):
     bots: bool = Field(default=False, description="also review pull requests opened by bots")
 
 
+class CouncilMember(_Section):
+    """One council member: a name, a role (its lens) and optionally its own model."""
+
+    name: str = Field(min_length=1, max_length=40)
+    role: str = Field(min_length=1, max_length=600)
+    model: str | None = None
+
+
+DEFAULT_COUNCIL = (
+    CouncilMember(name="advocate", role="Make the strongest honest case FOR the proposal or change."),
+    CouncilMember(
+        name="challenger", role="Find what is wrong, risky or missing; argue AGAINST unless it holds."
+    ),
+    CouncilMember(
+        name="domain-expert",
+        role="Judge it as a senior engineer of this codebase: correctness, maintainability, operations.",
+    ),
+)
+
+
+class CouncilConfig(_Section):
+    """The council (`/swarm council`): members answer alone, disagreements get one rebuttal round."""
+
+    members: tuple[CouncilMember, ...] = DEFAULT_COUNCIL
+    moderator: str | None = Field(
+        default=None, description="model of the moderator (default: the default model)"
+    )
+    disagreement: float = Field(
+        default=0.4, ge=0, le=1, description="confidence spread that also counts as disagreement"
+    )
+
+
 class IssuesConfig(_Section):
     """Issue analysis (`/swarm issue`)."""
 
@@ -271,6 +303,7 @@ class SwarmConfig(_Section):
     models: ModelsConfig = ModelsConfig()
     llm: LlmConfig = LlmConfig()
     issues: IssuesConfig = IssuesConfig()
+    council: CouncilConfig = CouncilConfig()
 
     @field_validator("severity_threshold", mode="before")
     @classmethod

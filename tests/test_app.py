@@ -241,7 +241,7 @@ def test_commands_need_write_access_and_answer_once(
     p["comment"]["id"] = 101
     deliver(client, "issue_comment", p, "c-4")
     drain(client)
-    assert "not available in this version" in list(github.comments_on(2))[-1]["body"]
+    assert "The council needs a model" in list(github.comments_on(2))[-1]["body"]
 
 
 @pytest.mark.parametrize(
@@ -576,3 +576,35 @@ def test_new_issues_are_analysed_only_when_configured(client: TestClient, github
     deliver(client, "issues", payload, "n-2")
     drain(client)
     assert len([c for c in github.comments_on(1) if "<!-- swarm:issue -->" in c["body"]]) == 1
+
+
+def test_swarm_council_posts_the_members_and_the_verdict(
+    github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.llm import FakeLLM
+
+    with FakeLLM() as llm:
+        monkeypatch.setenv("OPENAI_API_KEY", llm.key or "")
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        settings = load_settings(
+            {
+                "GITHUB_APP_ID": "4242",
+                "GITHUB_PRIVATE_KEY": app_key[0],
+                "GITHUB_WEBHOOK_SECRET": SECRET,
+                "GITHUB_API_URL": github.url,
+                "SWARM_DATA_DIR": str(tmp_path / "data"),
+                "SWARM_MODEL": "openai/gpt-4.1-mini",
+            }
+        )
+        github.issues[(REPO, 9)] = {"title": "Switch to gRPC?", "body": "We make 3 REST calls per request."}
+        with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
+            p = json.loads((PAYLOADS / "issue_comment/created.with-installation.payload.json").read_text())
+            p["issue"]["number"] = 9
+            p["issue"].pop("pull_request", None)
+            p["comment"]["body"] = "@swarm council should we switch to gRPC?"
+            deliver(c, "issue_comment", p, "k-1")
+            assert drain(c) == {DONE: 1}
+        (reply,) = list(github.comments_on(9))
+        assert "## 🐝 swarm council" in reply["body"] and "**Verdict: FOR**" in reply["body"]
+        assert reply["body"].count("<details>") == 3 and "<!-- swarm:council -->" in reply["body"]
+        assert len(llm.calls("council")) == 3 and len(llm.calls("moderator")) == 1

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from swarm_core.config import SwarmConfig, merge
-from swarm_core.errors import DiffError, GitHubError
+from swarm_core.council import NEEDS_MODEL, CouncilResult, council_to_markdown
+from swarm_core.errors import DiffError, GitHubError, ModelSelectionError
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.commands import HELP, parse_command
 from swarm_core.github.publisher import Publisher
@@ -25,6 +26,7 @@ from swarm_core.issue.index import RepoIndex
 from swarm_core.issue.intake import parse_issue
 from swarm_core.issue.localize import localize
 from swarm_core.issue.report import ISSUE_MARKER, issue_to_markdown
+from swarm_core.lanes.context import untrusted
 from swarm_core.memory import MemoryBackend
 from swarm_core.models import Review
 from swarm_core.store.queue import Job, JobQueue
@@ -34,9 +36,7 @@ __all__ = ["ALLOWED", "Services", "analyze_issue", "handle_job"]
 
 ALLOWED = frozenset({"admin", "maintain", "write"})
 _STATE_NS = "pr-state"
-_NOT_YET = {
-    "council": "The council (`/swarm council`) is not available in this version of swarm yet.",
-}
+_NOT_YET: dict[str, str] = {}
 _NEEDS_MODEL = (
     "`--trace` (a proposed patch) and the reproduction test need a model; this analysis is the "
     "deterministic intake and localization."
@@ -53,6 +53,7 @@ class Services:
     review: Callable[[SwarmConfig, Any], Awaitable[Review]]
     state: MemoryBackend
     cache_dir: Path | None = None  # repository checkouts for issue analysis (default: a temp dir)
+    council: Callable[[SwarmConfig, str, str, str], Awaitable[CouncilResult]] | None = None
 
 
 async def _gh(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -211,6 +212,8 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
         )
         await _reply(client, repo, number, comment_id, text)
         return {"command": command.name}
+    if command.name == "council":
+        return await _council(services, client, payload, command.text, job)
     if command.name in _NOT_YET:
         await _reply(client, repo, number, comment_id, _NOT_YET[command.name])
         return {"command": command.name, "available": False}
@@ -285,3 +288,27 @@ async def analyze_issue(
         "comment_id": comment_id,
         "top_files": [f.path for f in loc.files[:5]],
     }
+
+
+async def _council(
+    services: Services, client: GitHubClient, payload: dict[str, Any], question: str, job: Job
+) -> dict[str, Any]:
+    """`/swarm council <question>`: the members' judgement, posted once as a reply."""
+    repo, number, comment_id = str(payload["repo"]), int(payload["number"]), payload.get("comment_id")
+    if services.council is None:
+        await _reply(client, repo, number, comment_id, NEEDS_MODEL)
+        return {"command": "council", "skipped": "no model"}
+    _, meta = await _gh(client.request, "GET", f"/repos/{repo}", what=f"reading {repo}")
+    config, _problem = await _gh(repo_config, client, repo, str((meta or {}).get("default_branch") or "main"))
+    _, issue = await _gh(
+        client.request, "GET", f"/repos/{repo}/issues/{number}", what=f"reading {repo}#{number}"
+    )
+    kind = "pr" if payload.get("is_pr") else "open"
+    context = untrusted("thread", f"{issue.get('title') or ''}\n\n{issue.get('body') or ''}")
+    try:
+        result = await services.council(config, question, context, kind)
+    except ModelSelectionError as exc:
+        await _reply(client, repo, number, comment_id, str(exc))
+        return {"command": "council", "skipped": str(exc)}
+    await _reply(client, repo, number, comment_id, council_to_markdown(result))
+    return {"command": "council", "verdict": result.verdict, "members": len(result.members)}

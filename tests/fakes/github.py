@@ -666,6 +666,9 @@ class FakeGitHub:
 
     def _repos_owner_repo_issues_issue_number_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         issue = self.issues.get((self._repo(parts), int(parts[4])))
+        pull = self.pulls.get((self._repo(parts), int(parts[4])))
+        if issue is None and pull is not None:  # every pull request is an issue too
+            issue = {"title": pull.title, "body": pull.body, "pull_request": {"url": "x"}}
         if issue is None:
             return self._error(h, 404, "Not Found")
         return self._send(h, 200, {"number": int(parts[4]), **issue})

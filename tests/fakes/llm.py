@@ -69,10 +69,22 @@ def lane_reply(*findings: dict[str, Any], notes: list[dict[str, str]] | None = N
     return Reply({"findings": list(findings), "notes": notes or [], "summary": "", **extra})
 
 
+_COUNCIL = re.compile(r"# Council: your position as ([\w-]+)")
+_REBUTTAL = re.compile(r"# Council rebuttal as ([\w-]+)")
+
+
 def _classify(last: str) -> tuple[str, str]:
     m = _LANE.search(last)
     if m:
         return "lane", m.group(1)
+    m = _COUNCIL.search(last)
+    if m:
+        return "council", m.group(1)
+    m = _REBUTTAL.search(last)
+    if m:
+        return "rebuttal", m.group(1)
+    if "# Council moderator" in last:
+        return "moderator", ""
     if "Your previous reply could not be used" in last:
         return "repair", ""
     if "# Your task: verify findings" in last:
@@ -134,6 +146,18 @@ class FakeLLM:
                 return _confirm_all(req)
             if req.kind == "coordinator":
                 return Reply({"focus": {}, "summary": "a change"})
+            if req.kind == "council":
+                return Reply(
+                    {"stance": "FOR", "position": "Do it.", "arguments": ["simple"], "confidence": 0.7}
+                )
+            if req.kind == "rebuttal":
+                return Reply(
+                    {"response": "MAINTAIN", "stance": "AGAINST", "argument": "still", "confidence": 0.6}
+                )
+            if req.kind == "moderator":
+                return Reply(
+                    {"verdict": "FOR", "recommendation": "Go ahead.", "rationale": ["r"], "dissent": []}
+                )
             return lane_reply()
         return item(req) if callable(item) else item
 
