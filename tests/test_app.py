@@ -89,18 +89,22 @@ def add_pull(github: FakeGitHub, tmp: Path, head: str, head_sha: str) -> Pull:
     return github.add_pull(REPO, pull)
 
 
-@pytest.fixture
-def client(github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path) -> Iterator[TestClient]:
-    settings = load_settings(
+def app_settings(github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path, **extra: str) -> Any:
+    return load_settings(
         {
             "GITHUB_APP_ID": "4242",
             "GITHUB_PRIVATE_KEY": app_key[0],
             "GITHUB_WEBHOOK_SECRET": SECRET,
             "GITHUB_API_URL": github.url,
             "SWARM_DATA_DIR": str(tmp_path / "data"),
-            "SWARM_API_TOKEN": "api-token",
+            **extra,
         }
     )
+
+
+@pytest.fixture
+def client(github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path) -> Iterator[TestClient]:
+    settings = app_settings(github, app_key, tmp_path, SWARM_API_TOKEN="api-token")
     app = create_app(settings, workers=1, poll_s=0.05)
     with TestClient(app) as c:
         yield c
@@ -586,16 +590,7 @@ def test_swarm_council_posts_the_members_and_the_verdict(
     with FakeLLM() as llm:
         monkeypatch.setenv("OPENAI_API_KEY", llm.key or "")
         monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
-        settings = load_settings(
-            {
-                "GITHUB_APP_ID": "4242",
-                "GITHUB_PRIVATE_KEY": app_key[0],
-                "GITHUB_WEBHOOK_SECRET": SECRET,
-                "GITHUB_API_URL": github.url,
-                "SWARM_DATA_DIR": str(tmp_path / "data"),
-                "SWARM_MODEL": "openai/gpt-4.1-mini",
-            }
-        )
+        settings = app_settings(github, app_key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini")
         github.issues[(REPO, 9)] = {"title": "Switch to gRPC?", "body": "We make 3 REST calls per request."}
         with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
             p = json.loads((PAYLOADS / "issue_comment/created.with-installation.payload.json").read_text())
