@@ -35,6 +35,7 @@ from swarm_core.github.events import installation_id, pr_key
 from swarm_core.github.handlers import Services, analyze_issue, run_command
 from swarm_core.github.publisher import Publisher, PublishResult
 from swarm_core.github.source import change_from_pr, repo_config
+from swarm_core.issue.spec import specify_with
 from swarm_core.memory import SqlMemory
 from swarm_core.models import Lane, Review
 from swarm_core.orchestrator import Orchestrator
@@ -129,6 +130,18 @@ def _council(env: ActionEnv) -> Any:
         return await convene(question, context, config, pool, model=env.model, kind=kind)
 
     return council
+
+
+def _specify(env: ActionEnv) -> Any:
+    async def specify(
+        intake: Any, text: str, loc: Any, index: Any, config: SwarmConfig, trace: bool, repro: bool
+    ) -> Any:
+        pool = ProviderPool(endpoints_from_env(dict(os.environ)))
+        return await specify_with(
+            intake, text, loc, index, config, pool, model=env.model, trace=trace, repro=repro
+        )
+
+    return specify
 
 
 def _pr_number(env: ActionEnv, event: dict[str, Any]) -> int | None:
@@ -246,6 +259,8 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
             review=_engine(env),
             state=SqlMemory(store.engine),
             council=_council(env),
+            specify=_specify(env),
+            cache_dir=temp / "swarm-checkouts",
         )
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
         number = int(issue.get("number") or 0)
@@ -287,6 +302,7 @@ def _issue(env: ActionEnv, event: dict[str, Any], *, explicit: bool) -> ActionRe
             review=_engine(env),
             state=SqlMemory(store.engine),
             cache_dir=temp / "swarm-checkouts",
+            specify=_specify(env),
         )
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
         payload = {"installation_id": None, "repo": repo, "number": int(issue["number"])}

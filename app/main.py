@@ -22,6 +22,7 @@ from swarm_core.council import CouncilResult, convene
 from swarm_core.errors import ConfigError
 from swarm_core.github.client import GitHubClient
 from swarm_core.github.handlers import Services
+from swarm_core.issue.spec import specify_with
 from swarm_core.memory import SqlMemory
 from swarm_core.models import Review
 from swarm_core.orchestrator import Orchestrator
@@ -33,17 +34,19 @@ from swarm_core.store.queue import Job, JobQueue
 __all__ = ["build_services", "create_app", "open_database"]
 
 
+def _data_dir(settings: Settings) -> Path:
+    if settings.data_dir is None:
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("swarm", appauthor=False))
+    return settings.data_dir.expanduser()
+
+
 def open_database(settings: Settings) -> SqlRunStore:
     """The store at SWARM_DATABASE_URL, or the embedded SQLite file under SWARM_DATA_DIR."""
     if settings.database_url:
         return open_store(settings.database_url)
-    if settings.data_dir is None:
-        import platformdirs
-
-        data_dir = Path(platformdirs.user_data_dir("swarm", appauthor=False))
-    else:
-        data_dir = settings.data_dir.expanduser()
-    return open_store(sqlite_url(data_dir))
+    return open_store(sqlite_url(_data_dir(settings)))
 
 
 def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> Services:
@@ -72,8 +75,23 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
         pool = ProviderPool(endpoints_from_env(dict(os.environ)))
         return await convene(question, context, config, pool, model=settings.model, kind=kind)
 
+    async def specify(
+        intake: Any, text: str, loc: Any, index: Any, config: SwarmConfig, trace: bool, repro: bool
+    ) -> Any:
+        pool = ProviderPool(endpoints_from_env(dict(os.environ)))
+        return await specify_with(
+            intake, text, loc, index, config, pool, model=settings.model, trace=trace, repro=repro
+        )
+
     services = Services(
-        clients=client_for, store=store, queue=queue, review=review, state=memory, council=council
+        clients=client_for,
+        store=store,
+        queue=queue,
+        review=review,
+        state=memory,
+        council=council,
+        specify=specify,
+        cache_dir=_data_dir(settings) / "checkouts",
     )
     services.client_cache = clients  # type: ignore[attr-defined]
     return services

@@ -625,6 +625,13 @@ def worker(concurrency: int, poll: float) -> int:
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--model", help="Model for the fix specification (default: SWARM_MODEL; none: localization only)."
+)
+@click.option(
+    "--trace", is_flag=True, help="Also propose a patch (checked with git apply --check and a parser)."
+)
+@click.option("--no-repro", is_flag=True, help="Do not propose a reproduction test.")
 def issue_command(
     repo: Path,
     ref: str,
@@ -633,6 +640,9 @@ def issue_command(
     fmt: str,
     output: Path | None,
     top: int,
+    model: str | None,
+    trace: bool,
+    no_repro: bool,
 ) -> int:
     """Analyse an issue: symptoms, stack frames, and where the fault most likely is (files, functions).
 
@@ -665,16 +675,42 @@ def issue_command(
     except subprocess.CalledProcessError:
         raise ConfigError(f"--ref {ref!r} is not a commit in {top_dir}") from None
     intake = parse_issue(title, body, comments)
-    loc = localize(intake, "\n".join((title, body, *comments)), index, top=top)
-    model = None
-    if fmt == "json":
-        text = (
-            json.dumps(issue_to_dict(intake, loc, ref=ref, model=model), indent=2, ensure_ascii=False) + "\n"
+    full = "\n".join((title, body, *comments))
+    loc = localize(intake, full, index, top=top)
+    default_model = model or os.environ.get("SWARM_MODEL") or None
+    if trace and default_model is None:
+        raise ConfigError("--trace needs a model: set SWARM_MODEL or pass --model")
+    spec = None
+    if default_model is not None:
+        import asyncio
+
+        from swarm_core.issue.spec import specify_with
+
+        config, _origin = _load_config(None, top_dir)
+        pool = ProviderPool(endpoints_from_env(provider_env()))
+        spec = asyncio.run(
+            specify_with(
+                intake,
+                full,
+                loc,
+                index,
+                config,
+                pool,
+                model=default_model,
+                table=_model_table(),
+                trace=trace,
+                repro=not no_repro,
+            )
         )
+    if fmt == "json":
+        data = issue_to_dict(intake, loc, ref=ref, model=default_model, spec=spec)
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif fmt == "markdown":
-        text = issue_to_markdown(intake, loc, ref=ref, model=model)
+        text = issue_to_markdown(intake, loc, ref=ref, model=default_model, spec=spec)
     else:
         text = _issue_terminal(intake, loc)
+        if spec is not None:
+            text += "\n" + issue_to_markdown(intake, loc, spec=spec).split("### Root cause and fix", 1)[-1]
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -191,3 +191,133 @@ def test_cli_issue_json(make_repo: Any, tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "is not a commit" in bad.stderr
+
+
+SPEC = {
+    "rerank": [
+        {"path": "pkg/core/steps.py", "reason": "raises the error"},
+        {"path": "not/a/candidate.py", "reason": "x"},
+    ],
+    "hypotheses": [
+        {
+            "cause": "step() rejects negative input",
+            "files": ["pkg/core/steps.py"],
+            "falsify": "call step(-1)",
+        },
+        {"cause": "main passes a bad value", "files": ["pkg/core/engine.py"], "falsify": "log x in main"},
+    ],
+    "strategy": "Accept negative numbers in step().",
+    "acceptance": ["Given x = -1, when step(x) runs, then it returns 1"],
+}
+GOOD_PATCH = (
+    "--- a/pkg/core/steps.py\n+++ b/pkg/core/steps.py\n@@ -1,4 +1,4 @@\n def step(x):\n"
+    "     if x < 0:\n-        raise ValueError('bad')\n+        return -x\n     return x\n"
+)
+BROKEN_PATCH = (
+    "--- a/pkg/core/steps.py\n+++ b/pkg/core/steps.py\n@@ -1,4 +1,4 @@\n def step(x):\n"
+    "     if x < 0:\n-        raise ValueError('bad')\n+        return (-x\n     return x\n"
+)
+
+
+def _spec_run(
+    make_repo: Any, tmp_path: Path, patch: str, *args: str
+) -> tuple[subprocess.CompletedProcess[str], Any]:
+    import os
+
+    from tests.fakes.llm import FakeLLM, Reply
+
+    repo = _repo(make_repo)
+    issue = tmp_path / "issue.md"
+    issue.write_text("ValueError from step\n" + PY_TRACE)
+    with FakeLLM() as llm:
+        llm.script("issue-spec", "", Reply(SPEC))
+        llm.script("issue-trace", "", Reply({"patch": patch, "explanation": "negate instead of raising"}))
+        llm.script(
+            "issue-repro",
+            "",
+            Reply(
+                {"path": "tests/test_steps.py", "code": "def test_negative():\n    assert step(-1) == 1\n"}
+            ),
+        )
+        env = {
+            **os.environ,
+            "OPENAI_API_KEY": llm.key or "",
+            "OPENAI_BASE_URL": llm.url,
+            "SWARM_MODEL": "openai/gpt-4.1-mini",
+        }
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "swarm_cli",
+                "issue",
+                "--repo",
+                str(repo.path),
+                "--text",
+                str(issue),
+                "--format",
+                "json",
+                *args,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return out, llm
+
+
+def test_fix_specification_and_a_checked_patch_with_a_model(make_repo: Any, tmp_path: Path) -> None:
+    out, llm = _spec_run(make_repo, tmp_path, GOOD_PATCH, "--trace")
+    assert out.returncode == 0, out.stderr
+    spec = json.loads(out.stdout)["spec"]
+    assert spec["rerank"] == [
+        {"path": "pkg/core/steps.py", "reason": "raises the error"}
+    ]  # only real candidates
+    assert [h["cause"] for h in spec["hypotheses"]] == [
+        "step() rejects negative input",
+        "main passes a bad value",
+    ]
+    assert spec["patch"]["applies"] is True and spec["patch"]["explanation"] == "negate instead of raising"
+    assert spec["reproduction_test"]["path"] == "tests/test_steps.py"
+    (spec_call,) = llm.calls("issue-spec")
+    assert '<untrusted name="issue">' in spec_call.last_user and "pkg/core/steps.py" in spec_call.last_user
+
+
+def test_a_patch_that_does_not_parse_is_rejected(make_repo: Any, tmp_path: Path) -> None:
+    out, _ = _spec_run(make_repo, tmp_path, BROKEN_PATCH, "--trace", "--no-repro")
+    spec = json.loads(out.stdout)["spec"]
+    assert spec["patch"]["applies"] is False and "does not parse" in spec["patch"]["reason"]
+    assert spec["reproduction_test"] is None
+
+
+def test_a_patch_that_does_not_apply_is_rejected(make_repo: Any, tmp_path: Path) -> None:
+    wrong = GOOD_PATCH.replace("     if x < 0:", "     if x <= 0:")
+    out, _ = _spec_run(make_repo, tmp_path, wrong, "--trace", "--no-repro")
+    patch = json.loads(out.stdout)["spec"]["patch"]
+    assert patch["applies"] is False and patch["reason"].startswith("git apply --check")
+
+
+def test_trace_without_a_model_is_a_usage_error(make_repo: Any, tmp_path: Path) -> None:
+    repo = _repo(make_repo)
+    issue = tmp_path / "issue.md"
+    issue.write_text("x\ny")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swarm_cli",
+            "issue",
+            "--repo",
+            str(repo.path),
+            "--text",
+            str(issue),
+            "--trace",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 2 and "--trace needs a model" in out.stderr

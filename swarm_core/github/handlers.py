@@ -54,6 +54,8 @@ class Services:
     state: MemoryBackend
     cache_dir: Path | None = None  # repository checkouts for issue analysis (default: a temp dir)
     council: Callable[[SwarmConfig, str, str, str], Awaitable[CouncilResult]] | None = None
+    # (intake, text, localization, index, config, trace, repro) → FixSpec or None (no model)
+    specify: Callable[..., Awaitable[Any]] | None = None
 
 
 async def _gh(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -218,8 +220,11 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
         await _reply(client, repo, number, comment_id, _NOT_YET[command.name])
         return {"command": command.name, "available": False}
     if command.name == "issue":
-        result = await analyze_issue(job, services, payload, explicit=True)
-        if "--trace" in command.flags:
+        trace = "--trace" in command.flags
+        result = await analyze_issue(
+            job, services, payload, explicit=True, trace=trace, repro="--no-repro" not in command.flags
+        )
+        if trace and not result.get("model"):
             await _reply(client, repo, number, comment_id, _NEEDS_MODEL)
         return {"command": "issue", **result}
     if not payload.get("is_pr"):
@@ -238,7 +243,13 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
 
 
 async def analyze_issue(
-    job: Job, services: Services, payload: dict[str, Any], *, explicit: bool = False
+    job: Job,
+    services: Services,
+    payload: dict[str, Any],
+    *,
+    explicit: bool = False,
+    trace: bool = False,
+    repro: bool = True,
 ) -> dict[str, Any]:
     """Analyse an issue at the default branch and post (or edit) one sticky issue comment."""
     client = services.clients(payload.get("installation_id"))
@@ -261,8 +272,12 @@ async def analyze_issue(
     index = await asyncio.to_thread(RepoIndex.from_directory, root)
     title, body = str(issue.get("title") or ""), str(issue.get("body") or "")
     intake = parse_issue(title, body, tuple(comments))
-    loc = localize(intake, "\n".join((title, body, *comments)), index)
-    text = issue_to_markdown(intake, loc, ref=sha)
+    full = "\n".join((title, body, *comments))
+    loc = localize(intake, full, index)
+    spec = None
+    if services.specify is not None:
+        spec = await services.specify(intake, full, loc, index, config, trace, repro)
+    text = issue_to_markdown(intake, loc, ref=sha, spec=spec)
     existing = None
     for c in await _gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
         if ISSUE_MARKER in str(c.get("body") or "") and str((c.get("user") or {}).get("type", "")) == "Bot":
@@ -287,6 +302,7 @@ async def analyze_issue(
         "commit": sha,
         "comment_id": comment_id,
         "top_files": [f.path for f in loc.files[:5]],
+        "model": spec.model if spec is not None else None,
     }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from swarm_core.issue.intake import Intake
 from swarm_core.issue.localize import Localization
+from swarm_core.issue.spec import FixSpec
 
 __all__ = ["ISSUE_MARKER", "NO_MODEL_NOTE", "issue_to_dict", "issue_to_markdown"]
 
@@ -16,14 +17,38 @@ NO_MODEL_NOTE = (
 )
 
 
-def issue_to_dict(
-    intake: Intake, loc: Localization, *, ref: str = "", model: str | None = None
-) -> dict[str, Any]:
-    """JSON-ready analysis; files and functions in rank order."""
+def _spec_dict(spec: FixSpec | None) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    patch = spec.patch
     return {
+        "model": spec.model,
+        "error": spec.error,
+        "rerank": [{"path": p, "reason": r} for p, r in spec.rerank],
+        "hypotheses": [{"cause": c, "files": list(f), "falsify": x} for c, f, x in spec.hypotheses],
+        "strategy": spec.strategy,
+        "acceptance": list(spec.acceptance),
+        "patch": None
+        if patch is None
+        else {
+            "diff": patch.diff,
+            "explanation": patch.explanation,
+            "applies": patch.applies,
+            "reason": patch.reason,
+        },
+        "reproduction_test": None if spec.repro is None else {"path": spec.repro[0], "code": spec.repro[1]},
+    }
+
+
+def issue_to_dict(
+    intake: Intake, loc: Localization, *, ref: str = "", model: str | None = None, spec: FixSpec | None = None
+) -> dict[str, Any]:
+    """JSON-ready analysis; files and functions in rank order (`spec` when a model was used)."""
+    return {
+        "spec": _spec_dict(spec),
         "ref": ref,
         "model": model,
-        "note": NO_MODEL_NOTE if model is None else "",
+        "note": NO_MODEL_NOTE if model is None and spec is None else "",
         "intake": {
             "title": intake.title,
             "observed": intake.observed,
@@ -65,10 +90,39 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:200]
 
 
-def issue_to_markdown(intake: Intake, loc: Localization, *, ref: str = "", model: str | None = None) -> str:
+def _spec_markdown(spec: FixSpec) -> list[str]:
+    out = ["", f"### Root cause and fix (model: `{spec.model}`)", ""]
+    if spec.error:
+        return [*out, f"The model part failed: {spec.error}; the localization above stands."]
+    for n, (cause, files, falsify) in enumerate(spec.hypotheses, 1):
+        where = f" ({', '.join(f'`{f}`' for f in files)})" if files else ""
+        out.append(f"{n}. **{_cell(cause)}**{where}. _Falsify_: {_cell(falsify) or '—'}")
+    if spec.strategy:
+        out += ["", f"**Fix strategy**: {spec.strategy}"]
+    if spec.acceptance:
+        out += ["", "**Acceptance criteria**:", *(f"- {a}" for a in spec.acceptance)]
+    if spec.patch is not None:
+        if spec.patch.applies:
+            out += ["", "<details><summary>Proposed patch (applies cleanly, parses)</summary>", "", "```diff"]
+            out += [spec.patch.diff.rstrip(), "```", "", spec.patch.explanation, "", "</details>"]
+        else:
+            out += ["", f"A proposed patch was rejected: {spec.patch.reason}."]
+    if spec.repro is not None:
+        out += [
+            "",
+            f"<details><summary>Proposed reproduction test: `{spec.repro[0]}` (not run)</summary>",
+            "",
+        ]
+        out += ["```python", spec.repro[1].rstrip(), "```", "", "</details>"]
+    return out
+
+
+def issue_to_markdown(
+    intake: Intake, loc: Localization, *, ref: str = "", model: str | None = None, spec: FixSpec | None = None
+) -> str:
     """The sticky issue comment (edited in place on a re-run)."""
     out = ["## 🐝 swarm issue analysis", ""]
-    if model is None:
+    if model is None and spec is None:
         out += [f"> ℹ️ {NO_MODEL_NOTE}", ""]
     out += ["### Symptoms", ""]
     for label, value in (
@@ -95,5 +149,7 @@ def issue_to_markdown(intake: Intake, loc: Localization, *, ref: str = "", model
                 f"| {n} | `{fn.path}::{fn.name}` | {fn.start}-{fn.end} "
                 f"| {_cell(', '.join(fn.evidence)) or 'text similarity'} |"
             )
+    if spec is not None:
+        out += _spec_markdown(spec)
     out += ["", ISSUE_MARKER]
     return "\n".join(out) + "\n"

@@ -85,6 +85,13 @@ def _classify(last: str) -> tuple[str, str]:
         return "rebuttal", m.group(1)
     if "# Council moderator" in last:
         return "moderator", ""
+    for heading, kind in (
+        ("# Your task: specify the fix", "issue-spec"),
+        ("# Your task: propose a patch", "issue-trace"),
+        ("# Your task: propose a reproduction test", "issue-repro"),
+    ):
+        if heading in last:
+            return kind, ""
     if "Your previous reply could not be used" in last:
         return "repair", ""
     if "# Your task: verify findings" in last:
