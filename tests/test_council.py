@@ -174,3 +174,11 @@ def test_cli_council(llm: FakeLLM) -> None:
         check=False,
     )
     assert none.returncode == 2 and "The council needs a model" in none.stderr
+
+
+def test_a_member_that_times_out_fails_alone(llm: FakeLLM) -> None:
+    llm.script("council", "challenger", Reply(hang=True))
+    result = council(llm, {"llm": {"limits": {"call_timeout_seconds": 0.3, "retries": 1}}})
+    (failed,) = [m for m in result.members if m.error]
+    assert failed.name == "challenger" and "did not answer within 0.3 s" in failed.error
+    assert result.verdict == "FOR" and not result.error  # two members are enough
