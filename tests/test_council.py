@@ -34,7 +34,9 @@ def council(llm: FakeLLM, overrides: dict[str, Any] | None = None, kind: str = "
     async def fast(_: float) -> None:
         return None
 
-    caller = ModelCaller(pool, table, Guard(config.llm.limits, sleep=fast))
+    caller = ModelCaller(
+        pool, table, Guard(config.llm.limits, sleep=fast), timeout_s=config.llm.limits.call_timeout_seconds
+    )
 
     async def go():
         try:
