@@ -29,8 +29,9 @@ class DeliveryWriter:
     ) -> None:
         self._queue = queue
         self._min_batch = min_batch
-        # A network database takes concurrent transactions: while one batch waits on its
-        # round trips, the next is being written. SQLite has one writer.
+        # One writer by default: concurrent batches that supersede jobs of the same pull
+        # request lock the same rows, and on Postgres that can deadlock (a 1 s wait, then an
+        # error for the whole batch). Raise `writers` only for traffic spread over many PRs.
         self._writers = 1 if inline else max(1, writers)
         # A local SQLite commit takes well under a millisecond: running it on the event loop
         # saves a thread hop per batch. A network database is always written from a thread.
