@@ -63,6 +63,12 @@ class Delivery:
     duplicate: bool = False
 
 
+def _rows_sql(rows: int, width: int) -> str:
+    """`(%s, …), (%s, …)` for a multi-row VALUES list (psycopg placeholders)."""
+    one = "(" + ", ".join(["%s"] * width) + ")"
+    return ", ".join([one] * rows)
+
+
 class _SeenBefore(Exception):
     """A delivery of a fast-path batch was recorded before: redo the batch the general way."""
 
@@ -248,19 +254,27 @@ class JobQueue:
             if job_id is not None and item["job"][3]:
                 newest[(item["job"][0], item["job"][1])] = job_id
         ph = "%s" if self._pg else "?"  # the driver's own placeholder: psycopg or sqlite3
-        done = conn.exec_driver_sql(
-            "INSERT INTO deliveries (hook_id, guid, received_at, event, action, installation_id, "
-            f"repo, outcome, job_id) VALUES ({', '.join([ph] * 9)}) ON CONFLICT DO NOTHING",
-            rows,
-        ).rowcount
+        columns = "hook_id, guid, received_at, event, action, installation_id, repo, outcome, job_id"
+        if self._pg:
+            # One multi-row statement: one round trip for the whole batch.
+            done = conn.exec_driver_sql(
+                f"INSERT INTO deliveries ({columns}) VALUES {_rows_sql(len(rows), 9)} ON CONFLICT DO NOTHING",
+                tuple(v for r in rows for v in r),
+            ).rowcount
+        else:
+            done = conn.exec_driver_sql(
+                f"INSERT INTO deliveries ({columns}) VALUES ({', '.join([ph] * 9)}) ON CONFLICT DO NOTHING",
+                rows,
+            ).rowcount
         if done != len(rows):
             raise _SeenBefore
-        for kind, key in newest:
-            conn.exec_driver_sql(
-                f"UPDATE jobs SET status = {ph}, updated_at = {ph} "
-                f"WHERE key = {ph} AND kind = {ph} AND status = {ph}",
-                (SUPERSEDED, now, key, kind, QUEUED),
-            )
+        if not self._pg:
+            for kind, key in newest:
+                conn.exec_driver_sql(
+                    f"UPDATE jobs SET status = {ph}, updated_at = {ph} "
+                    f"WHERE key = {ph} AND kind = {ph} AND status = {ph}",
+                    (SUPERSEDED, now, key, kind, QUEUED),
+                )
         job_rows = []
         for item, d in zip(items, out, strict=True):
             if d.job_id is None:
@@ -284,12 +298,30 @@ class JobQueue:
                     "",
                 )
             )
-        if job_rows:
+        job_columns = (
+            "id, kind, key, installation_id, payload, status, attempts, max_attempts, "
+            "run_after, created_at, updated_at, error, result"
+        )
+        if job_rows and self._pg:
+            # Supersede and insert in one statement (a data-modifying CTE): one round trip.
+            keys = list(newest)
+            supersede = ""
+            params: list[Any] = []
+            if keys:
+                pairs = ", ".join(["(%s, %s)"] * len(keys))
+                supersede = (
+                    "WITH superseded AS (UPDATE jobs SET status = %s, updated_at = %s "
+                    f"WHERE status = %s AND (key, kind) IN ({pairs})) "
+                )
+                params += [SUPERSEDED, now, QUEUED, *(v for kind, key in keys for v in (key, kind))]
+            params += [v for r in job_rows for v in r]
             conn.exec_driver_sql(
-                "INSERT INTO jobs (id, kind, key, installation_id, payload, status, attempts, max_attempts, "
-                "run_after, created_at, updated_at, error, result) "
-                f"VALUES ({', '.join([ph] * 13)})",
-                job_rows,
+                f"{supersede}INSERT INTO jobs ({job_columns}) VALUES {_rows_sql(len(job_rows), 13)}",
+                tuple(params),
+            )
+        elif job_rows:
+            conn.exec_driver_sql(
+                f"INSERT INTO jobs ({job_columns}) VALUES ({', '.join([ph] * 13)})", job_rows
             )
         return out
 
