@@ -27,7 +27,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from swarm_core.errors import StoreError
 from swarm_core.store.schema import deliveries, jobs
 
-__all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "SUPERSEDED", "Delivery", "Job", "JobQueue"]
+__all__ = [
+    "DONE",
+    "FAILED",
+    "QUEUED",
+    "RUNNING",
+    "SUPERSEDED",
+    "Delivery",
+    "Job",
+    "JobQueue",
+    "SeenBefore",
+    "Statement",
+    "plan_fast_batch",
+]
 
 QUEUED, RUNNING, DONE, FAILED, SUPERSEDED = "queued", "running", "done", "failed", "superseded"
 
@@ -63,13 +75,142 @@ class Delivery:
     duplicate: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One pre-written statement of a fast batch; `expect`: the row count it must report."""
+
+    sql: str
+    params: Any
+    many: bool = False
+    expect: int | None = None
+
+
+def plan_fast_batch(
+    items: list[dict[str, Any]], now: float, *, pg: bool
+) -> tuple[list[Delivery], list[Statement]]:
+    """The statements that record a batch of new deliveries and their jobs (pure).
+
+    Postgres: a multi-row insert of the deliveries, then the supersede and the job inserts
+    in one data-modifying CTE (two round trips). SQLite: executemany and one UPDATE per key.
+    """
+    rows: list[tuple[Any, ...]] = []
+    out: list[Delivery] = []
+    newest: dict[tuple[str, str], str] = {}
+    for item in items:
+        job_id = uuid.uuid4().hex if item["job"] is not None else None
+        rows.append(
+            (
+                item["hook_id"],
+                item["guid"],
+                now,
+                item["event"],
+                item["action"],
+                item["installation_id"],
+                item["repo"],
+                item["outcome"],
+                job_id,
+            )
+        )
+        out.append(
+            Delivery(
+                item["hook_id"],
+                item["guid"],
+                item["event"],
+                item["action"],
+                item["installation_id"],
+                item["repo"],
+                item["outcome"],
+                job_id,
+            )
+        )
+        if job_id is not None and item["job"][3]:
+            newest[(item["job"][0], item["job"][1])] = job_id
+    job_rows = []
+    for item, d in zip(items, out, strict=True):
+        if d.job_id is None:
+            continue
+        kind, key, payload, supersede = item["job"]
+        stale = supersede and newest[(kind, key)] != d.job_id
+        job_rows.append(
+            (
+                d.job_id,
+                kind,
+                key,
+                item["installation_id"],
+                json.dumps(payload, separators=(",", ":")),
+                SUPERSEDED if stale else QUEUED,
+                0,
+                5,
+                now,
+                now,
+                now,
+                "",
+                "",
+            )
+        )
+    columns = "hook_id, guid, received_at, event, action, installation_id, repo, outcome, job_id"
+    job_columns = (
+        "id, kind, key, installation_id, payload, status, attempts, max_attempts, "
+        "run_after, created_at, updated_at, error, result"
+    )
+    statements: list[Statement] = []
+    if pg:
+        statements.append(
+            Statement(
+                f"INSERT INTO deliveries ({columns}) VALUES {_rows_sql(len(rows), 9)} ON CONFLICT DO NOTHING",
+                tuple(v for r in rows for v in r),
+                expect=len(rows),
+            )
+        )
+        if job_rows:
+            supersede = ""
+            params: list[Any] = []
+            if newest:
+                pairs = ", ".join(["(%s, %s)"] * len(newest))
+                supersede = (
+                    "WITH superseded AS (UPDATE jobs SET status = %s, updated_at = %s "
+                    f"WHERE status = %s AND (key, kind) IN ({pairs})) "
+                )
+                params += [SUPERSEDED, now, QUEUED, *(v for kind, key in newest for v in (key, kind))]
+            params += [v for r in job_rows for v in r]
+            statements.append(
+                Statement(
+                    f"{supersede}INSERT INTO jobs ({job_columns}) VALUES {_rows_sql(len(job_rows), 13)}",
+                    tuple(params),
+                )
+            )
+        return out, statements
+    statements.append(
+        Statement(
+            f"INSERT INTO deliveries ({columns}) VALUES ({', '.join(['?'] * 9)}) ON CONFLICT DO NOTHING",
+            rows,
+            many=True,
+            expect=len(rows),
+        )
+    )
+    for kind, key in newest:
+        statements.append(
+            Statement(
+                "UPDATE jobs SET status = ?, updated_at = ? WHERE key = ? AND kind = ? AND status = ?",
+                (SUPERSEDED, now, key, kind, QUEUED),
+            )
+        )
+    if job_rows:
+        statements.append(
+            Statement(
+                f"INSERT INTO jobs ({job_columns}) VALUES ({', '.join(['?'] * 13)})", job_rows, many=True
+            )
+        )
+    return out, statements
+
+
 def _rows_sql(rows: int, width: int) -> str:
     """`(%s, …), (%s, …)` for a multi-row VALUES list (psycopg placeholders)."""
     one = "(" + ", ".join(["%s"] * width) + ")"
     return ", ".join([one] * rows)
 
 
-class _SeenBefore(Exception):
+class SeenBefore(Exception):
     """A delivery of a fast-path batch was recorded before: redo the batch the general way."""
 
 
@@ -209,7 +350,7 @@ class JobQueue:
         if len({(i["hook_id"], i["guid"]) for i in items}) == len(items):
             try:
                 return list(self._tx("record deliveries", lambda c: self._record_batch_fast(c, items)))
-            except _SeenBefore:
+            except SeenBefore:
                 pass  # rolled back; the general path sorts out the redeliveries
         return list(self._tx("record deliveries", lambda c: self._record_batch(c, items)))
 
@@ -217,112 +358,14 @@ class JobQueue:
         """The common case, with pre-written SQL: every delivery of the batch is new.
 
         The intake's hot path: it skips SQLAlchemy's statement building, which costs more
-        than the database itself. Raises _SeenBefore (the transaction rolls back) when a delivery was
-        recorded before.
+        than the database itself. Raises SeenBefore (the transaction rolls back) when a
+        delivery was recorded before.
         """
-        now = self._clock()
-        rows = []
-        out = []
-        newest: dict[tuple[str, str], str] = {}
-        for item in items:
-            job_id = uuid.uuid4().hex if item["job"] is not None else None
-            rows.append(
-                (
-                    item["hook_id"],
-                    item["guid"],
-                    now,
-                    item["event"],
-                    item["action"],
-                    item["installation_id"],
-                    item["repo"],
-                    item["outcome"],
-                    job_id,
-                )
-            )
-            out.append(
-                Delivery(
-                    item["hook_id"],
-                    item["guid"],
-                    item["event"],
-                    item["action"],
-                    item["installation_id"],
-                    item["repo"],
-                    item["outcome"],
-                    job_id,
-                )
-            )
-            if job_id is not None and item["job"][3]:
-                newest[(item["job"][0], item["job"][1])] = job_id
-        ph = "%s" if self._pg else "?"  # the driver's own placeholder: psycopg or sqlite3
-        columns = "hook_id, guid, received_at, event, action, installation_id, repo, outcome, job_id"
-        if self._pg:
-            # One multi-row statement: one round trip for the whole batch.
-            done = conn.exec_driver_sql(
-                f"INSERT INTO deliveries ({columns}) VALUES {_rows_sql(len(rows), 9)} ON CONFLICT DO NOTHING",
-                tuple(v for r in rows for v in r),
-            ).rowcount
-        else:
-            done = conn.exec_driver_sql(
-                f"INSERT INTO deliveries ({columns}) VALUES ({', '.join([ph] * 9)}) ON CONFLICT DO NOTHING",
-                rows,
-            ).rowcount
-        if done != len(rows):
-            raise _SeenBefore
-        if not self._pg:
-            for kind, key in newest:
-                conn.exec_driver_sql(
-                    f"UPDATE jobs SET status = {ph}, updated_at = {ph} "
-                    f"WHERE key = {ph} AND kind = {ph} AND status = {ph}",
-                    (SUPERSEDED, now, key, kind, QUEUED),
-                )
-        job_rows = []
-        for item, d in zip(items, out, strict=True):
-            if d.job_id is None:
-                continue
-            kind, key, payload, supersede = item["job"]
-            stale = supersede and newest[(kind, key)] != d.job_id
-            job_rows.append(
-                (
-                    d.job_id,
-                    kind,
-                    key,
-                    item["installation_id"],
-                    json.dumps(payload, separators=(",", ":")),
-                    SUPERSEDED if stale else QUEUED,
-                    0,
-                    5,
-                    now,
-                    now,
-                    now,
-                    "",
-                    "",
-                )
-            )
-        job_columns = (
-            "id, kind, key, installation_id, payload, status, attempts, max_attempts, "
-            "run_after, created_at, updated_at, error, result"
-        )
-        if job_rows and self._pg:
-            # Supersede and insert in one statement (a data-modifying CTE): one round trip.
-            keys = list(newest)
-            supersede = ""
-            params: list[Any] = []
-            if keys:
-                pairs = ", ".join(["(%s, %s)"] * len(keys))
-                supersede = (
-                    "WITH superseded AS (UPDATE jobs SET status = %s, updated_at = %s "
-                    f"WHERE status = %s AND (key, kind) IN ({pairs})) "
-                )
-                params += [SUPERSEDED, now, QUEUED, *(v for kind, key in keys for v in (key, kind))]
-            params += [v for r in job_rows for v in r]
-            conn.exec_driver_sql(
-                f"{supersede}INSERT INTO jobs ({job_columns}) VALUES {_rows_sql(len(job_rows), 13)}",
-                tuple(params),
-            )
-        elif job_rows:
-            conn.exec_driver_sql(
-                f"INSERT INTO jobs ({job_columns}) VALUES ({', '.join([ph] * 13)})", job_rows
-            )
+        out, statements = plan_fast_batch(items, self._clock(), pg=self._pg)
+        for st in statements:
+            done = conn.exec_driver_sql(st.sql, st.params).rowcount
+            if st.expect is not None and done != st.expect:
+                raise SeenBefore
         return out
 
     def _record_batch(self, conn: Connection, items: list[dict[str, Any]]) -> list[Delivery]:
