@@ -819,6 +819,116 @@ def council_command(
     return 0 if not result.error else 1
 
 
+@cli.group()
+def agents() -> None:
+    """Agents: the built-in lanes and council members, and those defined under `agents:`."""
+
+
+@agents.command("list")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["terminal", "json"]), default="terminal", show_default=True
+)
+def agents_list(config_path: Path | None, fmt: str) -> int:
+    """Each agent, its backend, and the model the router would pick, with the reason."""
+    from swarm_core.agents import agent_table
+    from swarm_core.router import Router
+
+    config = load_config(config_path) if config_path else SwarmConfig()
+    pool = ProviderPool(endpoints_from_env(provider_env()))
+    router = Router(
+        _model_table(), config.models, pool.available, default=os.environ.get("SWARM_MODEL") or None
+    )
+    rows = agent_table(config, router)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        click.echo(f"{r['name']:<26}{r['backend']:<10}{r['model']:<32}{r['reason']}")
+    return 0
+
+
+@cli.command("exec")
+@click.option("--task", required=True, help="What the agents should do.")
+@click.option("--agents", "agent_names", required=True, help="Comma-separated agent names.")
+@click.option(
+    "--mode",
+    type=click.Choice(["parallel", "sequential", "hierarchical"]),
+    default="parallel",
+    show_default=True,
+)
+@click.option("--coordinator", help="The lead agent in hierarchical mode.")
+@click.option("--optimize", type=click.Choice(["cost", "quality", "balanced", "speed"]))
+@click.option(
+    "--max-cost", type=click.FloatRange(min=0, min_open=True), help="Cap the run's model spend (USD)."
+)
+@click.option("--model", help="Default model (default: SWARM_MODEL).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["terminal", "json"]), default="terminal", show_default=True
+)
+def exec_command(
+    task: str,
+    agent_names: str,
+    mode: str,
+    coordinator: str | None,
+    optimize: str | None,
+    max_cost: float | None,
+    model: str | None,
+    config_path: Path | None,
+    fmt: str,
+) -> int:
+    """Run a task on agents and print each one's result, status, time, tokens and cost."""
+    import asyncio
+
+    from swarm_core.agents import OpenCode, run_agents
+
+    config = load_config(config_path) if config_path else SwarmConfig()
+    overrides: dict[str, Any] = {}
+    if optimize:
+        overrides["models"] = {"mode": optimize}
+    if max_cost is not None:
+        overrides["llm"] = {"limits": {"max_cost_usd": max_cost}}
+    if os.environ.get("OPENCODE_URL"):
+        overrides["opencode_url"] = os.environ["OPENCODE_URL"]
+    if overrides:
+        config = merge(config, overrides)
+    names = [n.strip() for n in agent_names.split(",") if n.strip()]
+    if mode == "hierarchical" and (not coordinator or coordinator not in names):
+        raise click.UsageError("--mode hierarchical needs --coordinator NAME, one of --agents")
+    pool = ProviderPool(endpoints_from_env(provider_env()))
+    opencode = OpenCode(config.opencode_url, password=os.environ.get("OPENCODE_SERVER_PASSWORD") or None)
+
+    async def go() -> list[Any]:
+        try:
+            return await run_agents(
+                task,
+                names,
+                config,
+                pool,
+                model=model or os.environ.get("SWARM_MODEL") or None,
+                mode=mode,
+                coordinator=coordinator,
+                table=_model_table(),
+                opencode=opencode,
+            )
+        finally:
+            await opencode.aclose()
+
+    results = asyncio.run(go())
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            u = r.usage
+            click.echo(
+                f"== {r.name} [{r.backend}] {r.status} in {r.duration_s:.2f} s, "
+                f"{u.input_tokens + u.output_tokens} tokens, ${u.cost_usd:.4f} {r.model}"
+            )
+            click.echo(r.output if r.status == "ok" else f"   {r.error}")
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
 @cli.command("action")
 def action_command() -> int:
     """Run inside GitHub Actions (action.yml calls this): act on the workflow's event.

@@ -154,6 +154,9 @@ class ReviewConfig(_Section):
     bots: bool = Field(default=False, description="also review pull requests opened by bots")
 
 
+RouterMode = Literal["cost", "quality", "balanced", "speed"]
+
+
 class CouncilMember(_Section):
     """One council member: a name, a role (its lens) and optionally its own model."""
 
@@ -186,13 +189,29 @@ class CouncilConfig(_Section):
     )
 
 
+class AgentConfig(_Section):
+    """An agent: a role, a backend, a model (or router mode), a tool whitelist and limits."""
+
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[\w.-]+$")
+    role: str = Field(min_length=1, max_length=4000, description="the system prompt")
+    backend: Literal["llm", "opencode"] = "llm"
+    model: str | None = None
+    mode: RouterMode | None = None
+    tools: tuple[str, ...] = Field(
+        default=(), description="tools the agent may use (opencode); empty: read-only"
+    )
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=4096, ge=64)
+    min_quality: int | None = Field(default=None, ge=0, le=100)
+    timeout_seconds: float = Field(default=300.0, gt=0)
+
+
 class IssuesConfig(_Section):
     """Issue analysis (`/swarm issue`)."""
 
     auto_analyze: bool = Field(default=False, description="analyse every new issue automatically")
 
 
-RouterMode = Literal["cost", "quality", "balanced", "speed"]
 Privacy = Literal["low", "medium", "high"]
 
 
@@ -304,6 +323,8 @@ class SwarmConfig(_Section):
     llm: LlmConfig = LlmConfig()
     issues: IssuesConfig = IssuesConfig()
     council: CouncilConfig = CouncilConfig()
+    agents: tuple[AgentConfig, ...] = ()
+    opencode_url: str = Field(default="http://127.0.0.1:4096", description="where `opencode serve` listens")
 
     @field_validator("severity_threshold", mode="before")
     @classmethod

@@ -194,7 +194,7 @@ def test_environment_names_users_expect() -> None:
     eps = endpoints_from_env(
         {
             "OPENAI_BASE_URL": "http://vllm:8000/v1",
-            "OPENROUTER_API_KEY": "or-key",
+            "OPENROUTER_API_KEY": "or-key-0123456789",
             "OLLAMA_HOST": "gpu-box:11434",
         }
     )
@@ -203,7 +203,7 @@ def test_environment_names_users_expect() -> None:
     assert eps["ollama"].base_url == "http://gpu-box:11434/v1" and eps["ollama"].usable
     assert eps["anthropic"].base_url == "https://api.anthropic.com" and not eps["anthropic"].usable
     assert not eps["vllm"].usable  # a keyless local server counts only once its URL is set
-    assert ProviderPool(eps).secrets() == frozenset({"or-key"})
+    assert ProviderPool(eps).secrets() == frozenset({"or-key-0123456789"})
 
 
 def test_retry_after_as_http_date() -> None:

@@ -133,9 +133,10 @@ class ProviderPool:
 
     def secrets(self) -> frozenset[str]:
         """Every configured key, so evidence and logs can be redacted."""
-        return frozenset(
-            ep.api_key.get_secret_value() for ep in self.endpoints.values() if ep.api_key is not None
-        )
+        # A key shorter than 8 characters is not a real credential (and redacting it would
+        # mangle ordinary text), so only longer ones are kept.
+        keys = (ep.api_key.get_secret_value() for ep in self.endpoints.values() if ep.api_key is not None)
+        return frozenset(k for k in keys if len(k) >= 8)
 
     def get(self, model: str) -> tuple[Provider, str]:
         """The adapter for a `provider/model` name and the model id to send.

@@ -267,6 +267,8 @@ class FakeLLM:
             len(text) // 4,
             self._cached(str(body.get("model")), texts),
         )
+        if api == "openai" and body.get("stream"):
+            return self._stream(h, body, text, in_tok, out_tok, cached)
         if api == "openai":
             payload: dict[str, Any] = {
                 "id": "chatcmpl-fake",
@@ -310,6 +312,56 @@ class FakeLLM:
                     "cache_creation_input_tokens": 0,
                 }
         return self._send(h, 200, payload, reply.headers)
+
+    def _stream(
+        self,
+        h: BaseHTTPRequestHandler,
+        body: dict[str, Any],
+        text: str,
+        in_tok: int,
+        out_tok: int,
+        cached: int,
+    ) -> None:
+        """An OpenAI streaming answer (server-sent events), as SDK clients such as OpenCode's ask for."""
+        base = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "model": body.get("model"),
+            "created": int(time.time()),
+        }
+        chunks = [
+            {
+                **base,
+                "choices": [
+                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                ],
+            },
+            *(
+                {
+                    **base,
+                    "choices": [{"index": 0, "delta": {"content": text[i : i + 40]}, "finish_reason": None}],
+                }
+                for i in range(0, len(text), 40)
+            ),
+            {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+            {
+                **base,
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": in_tok,
+                    "completion_tokens": out_tok,
+                    "total_tokens": in_tok + out_tok,
+                    "prompt_tokens_details": {"cached_tokens": cached},
+                },
+            },
+        ]
+        data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+        raw = data.encode()
+        h.send_response(200)
+        h.send_header("content-type", "text/event-stream")
+        h.send_header("content-length", str(len(raw)))
+        h.end_headers()
+        h.wfile.write(raw)
 
     def _cached(self, model: str, texts: list[str]) -> int:
         if not self.prefix_cache:

@@ -1,0 +1,237 @@
+"""Agents on the LLM backend and on a real OpenCode server (`opencode serve`) driven by the fake model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from swarm_core.agents import OpenCode, built_in_agents, run_agents
+from swarm_core.config import SwarmConfig, merge
+from swarm_core.providers import ProviderPool, endpoints_from_env
+from tests.conftest import ROOT
+from tests.fakes.llm import FakeLLM, Reply
+
+OPENCODE = ROOT / ".ci" / "node" / "node_modules" / ".bin" / "opencode"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`opencode serve` whose only provider is the fake OpenAI-compatible server."""
+
+    def __init__(self, llm: FakeLLM, tmp: Path) -> None:
+        self.port = _port()
+        config = {
+            "$schema": "https://opencode.ai/config.json",
+            "provider": {
+                "fake": {
+                    "npm": "@ai-sdk/openai-compatible",
+                    "name": "Fake",
+                    "options": {"baseURL": llm.url, "apiKey": "unused"},
+                    "models": {"test-model": {"name": "Test model"}},
+                }
+            },
+            "model": "fake/test-model",
+            "autoupdate": False,
+        }
+        (tmp / "home").mkdir()
+        (tmp / "work").mkdir()
+        (tmp / "opencode.json").write_text(json.dumps(config))
+        env = {
+            **os.environ,
+            "HOME": str(tmp / "home"),
+            "OPENCODE_CONFIG": str(tmp / "opencode.json"),
+            "OPENCODE_DISABLE_MODELS_FETCH": "1",
+            "OPENCODE_DISABLE_AUTOUPDATE": "1",
+            "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+            "OPENCODE_DISABLE_SHARE": "1",
+        }
+        self.proc = subprocess.Popen(
+            [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
+            cwd=tmp / "work",
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if httpx.get(self.url + "/global/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("opencode serve did not start")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLLM]:
+    with FakeLLM(key=None) as fake:
+        fake.default("other", "", Reply(text="The answer is 42."))
+        yield fake
+
+
+@pytest.fixture
+def opencode_server(llm: FakeLLM, tmp_path: Path) -> Iterator[Server]:
+    if not OPENCODE.exists():
+        pytest.skip("the OpenCode server is not installed: npm is missing (.ci/run installs opencode-ai)")
+    server = Server(llm, tmp_path)
+    yield server
+    server.kill()
+
+
+def _config(url: str) -> SwarmConfig:
+    return merge(
+        SwarmConfig(),
+        {
+            "opencode_url": url,
+            "agents": [
+                {
+                    "name": "explorer",
+                    "role": "You read code and answer questions.",
+                    "backend": "opencode",
+                    "model": "fake/test-model",
+                },
+                {
+                    "name": "writer",
+                    "role": "You summarise.",
+                    "backend": "opencode",
+                    "model": "fake/test-model",
+                    "timeout_seconds": 8,
+                },
+            ],
+        },
+    )
+
+
+def run(config: SwarmConfig, names: list[str], **kw: Any) -> list[Any]:
+    pool = ProviderPool(endpoints_from_env({}))
+    return asyncio.run(run_agents("What is 6*7?", names, config, pool, **kw))
+
+
+def test_opencode_agent_end_to_end(opencode_server: Server, llm: FakeLLM) -> None:
+    (result,) = run(_config(opencode_server.url), ["explorer"])
+    assert result.status == "ok", result.error
+    assert result.output == "The answer is 42." and result.model == "fake/test-model"
+    assert result.usage.input_tokens > 0 and result.usage.output_tokens > 0
+    assert len(llm.calls()) == 1 and llm.requests[0].body["model"] == "test-model"
+    # The agent's role went along as the system prompt; read-only tools unless whitelisted.
+    assert "You read code and answer questions." in llm.requests[0].prompt
+
+    async def leftovers() -> list[dict[str, Any]]:
+        oc = OpenCode(opencode_server.url)
+        try:
+            return [s for s in await oc.sessions() if str(s.get("title", "")).startswith("swarm:")]
+        finally:
+            await oc.aclose()
+
+    assert asyncio.run(leftovers()) == []  # the session was deleted
+
+
+def test_a_killed_server_mid_task_is_a_failed_result_not_a_hang(
+    opencode_server: Server, llm: FakeLLM
+) -> None:
+    llm.default("other", "", Reply(text="late", delay=10))
+    config = _config(opencode_server.url)
+    started = time.perf_counter()
+
+    async def go() -> Any:
+        pool = ProviderPool(endpoints_from_env({}))
+        task = asyncio.create_task(run_agents("slow task", ["writer"], config, pool))
+        await asyncio.sleep(2)
+        opencode_server.kill()
+        return await task
+
+    (result,) = asyncio.run(go())
+    assert result.status == "failed" and time.perf_counter() - started < 20
+    assert "ProviderError" in result.error or "TimeoutError" in result.error
+
+
+def test_sessions_left_by_a_crash_are_cleaned_up(opencode_server: Server) -> None:
+    async def go() -> tuple[int, int]:
+        oc = OpenCode(opencode_server.url)
+        try:
+            async with httpx.AsyncClient(base_url=opencode_server.url) as c:
+                await c.post("/session", json={"title": "swarm:explorer"})
+                await c.post("/session", json={"title": "someone else's"})
+            removed = await oc.cleanup()
+            left = [s for s in await oc.sessions() if str(s.get("title", "")).startswith("swarm:")]
+            return removed, len(left)
+        finally:
+            await oc.aclose()
+
+    assert asyncio.run(go()) == (1, 0)
+
+
+def test_llm_backend_modes(llm: FakeLLM) -> None:
+    llm.default("other", "", Reply({"result": "done"}))
+    pool_env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": llm.url}
+    config = SwarmConfig()
+
+    def go(**kw: Any) -> list[Any]:
+        return asyncio.run(
+            run_agents(
+                "Review the plan",
+                ["correctness", "security"],
+                config,
+                ProviderPool(endpoints_from_env(pool_env)),
+                model="openai/gpt-4.1-mini",
+                **kw,
+            )
+        )
+
+    results = go()
+    assert [(r.name, r.status, r.output) for r in results] == [
+        ("correctness", "ok", "done"),
+        ("security", "ok", "done"),
+    ]
+    assert all(r.usage.calls == 1 for r in results)
+    llm.requests.clear()
+    go(mode="sequential")
+    assert "Result of correctness:\ndone" in llm.requests[1].prompt
+    llm.requests.clear()
+    go(mode="hierarchical", coordinator="security")
+    assert "Split this task" in llm.requests[0].prompt and "Your lead says:\ndone" in llm.requests[1].prompt
+
+
+def test_built_in_agents_and_cli_list() -> None:
+    names = set(built_in_agents(SwarmConfig()))
+    assert {"correctness", "security", "advocate", "challenger", "domain-expert"} <= names
+    out = subprocess.run(
+        [sys.executable, "-m", "swarm_cli", "agents", "list", "--format", "json"],
+        cwd=ROOT,
+        env={**os.environ, "SWARM_MODEL": "openai/gpt-4.1-mini"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    assert rows["security"]["model"] == "openai/gpt-4.1-mini" and rows["security"]["backend"] == "llm"
+    bad = subprocess.run(
+        [sys.executable, "-m", "swarm_cli", "exec", "--task", "x", "--agents", "nobody"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "unknown agent 'nobody'" in bad.stderr
