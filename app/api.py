@@ -167,6 +167,97 @@ async def memory_delete(request: Request, key: str) -> dict[str, Any]:
     return {"key": key, "deleted": await request.app.state.memory.delete(_API_NS, key)}
 
 
+class AgentIn(BaseModel):
+    """An agent spawned at run time (POST /api/agents)."""
+
+    name: str = Field(pattern=r"^[\w.-]+$", max_length=60)
+    role: str = Field(min_length=1, max_length=4000)
+    backend: str = "llm"
+    model: str | None = None
+    tools: list[str] = Field(default_factory=list)
+
+
+class ExecuteIn(BaseModel):
+    """POST /api/execute."""
+
+    task: str = Field(min_length=1, max_length=20_000)
+    agents: list[str] = Field(min_length=1, max_length=20)
+    mode: str = Field(default="parallel", pattern="^(parallel|sequential|hierarchical)$")
+    coordinator: str | None = None
+
+
+def _spawned(request: Request) -> dict[str, Any]:
+    spawned: dict[str, Any] = request.app.state.agents
+    return spawned
+
+
+def _agent_config(request: Request) -> Any:
+    from swarm_core.config import SwarmConfig, merge
+
+    extra = [a.model_dump() for a in _spawned(request).values()]
+    return merge(SwarmConfig(), {"agents": extra}) if extra else SwarmConfig()
+
+
+@api.get("/agents")
+async def list_agents(request: Request) -> list[dict[str, str]]:
+    """The built-in agents and those spawned through the API, with the model each would use."""
+    import os
+
+    from swarm_core.agents import agent_table
+    from swarm_core.providers import ProviderPool, endpoints_from_env
+    from swarm_core.router import Router, load_table
+
+    config = _agent_config(request)
+    pool = ProviderPool(endpoints_from_env(dict(os.environ)))
+    router = Router(load_table(), config.models, pool.available, default=request.app.state.settings.model)
+    return [
+        {**row, "spawned": str(row["name"] in _spawned(request)).lower()}
+        for row in agent_table(config, router)
+    ]
+
+
+@api.post("/agents", status_code=201)
+async def spawn_agent(request: Request, body: AgentIn) -> dict[str, Any]:
+    """Define an agent for this server's lifetime."""
+    if body.backend not in ("llm", "opencode"):
+        raise HTTPException(422, "backend must be llm or opencode")
+    _spawned(request)[body.name] = body
+    return {"agent": body.name, "created": True}
+
+
+@api.delete("/agents/{name}")
+async def delete_agent(request: Request, name: str) -> dict[str, Any]:
+    """Remove an agent spawned through the API (built-in agents cannot be removed)."""
+    if _spawned(request).pop(name, None) is None:
+        raise HTTPException(404, f"no spawned agent {name!r}")
+    return {"agent": name, "deleted": True}
+
+
+@api.post("/execute")
+async def execute(request: Request, body: ExecuteIn) -> list[dict[str, Any]]:
+    """Run a task on agents and return each one's result, status, time, tokens and cost."""
+    import os
+
+    from swarm_core.agents import run_agents
+    from swarm_core.errors import SwarmError
+    from swarm_core.providers import ProviderPool, endpoints_from_env
+
+    pool = ProviderPool(endpoints_from_env(dict(os.environ)))
+    try:
+        results = await run_agents(
+            body.task,
+            body.agents,
+            _agent_config(request),
+            pool,
+            model=request.app.state.settings.model,
+            mode=body.mode,
+            coordinator=body.coordinator,
+        )
+    except SwarmError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return [r.to_dict() for r in results]
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     """The process is up."""

@@ -151,6 +151,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.limiter = api.RateLimiter(settings.api_rate_per_minute)
     app.state.workers = pool
+    app.state.agents = {}  # agents spawned through POST /api/agents, for this process's lifetime
     app.state.wake = _Wake(pool) if pool else None
     cache: dict[int, GitHubClient] = getattr(services, "client_cache", {})
     app.state.rate_remaining = _rates(cache)

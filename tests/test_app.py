@@ -603,3 +603,58 @@ def test_swarm_council_posts_the_members_and_the_verdict(
         assert "## 🐝 swarm council" in reply["body"] and "**Verdict: FOR**" in reply["body"]
         assert reply["body"].count("<details>") == 3 and "<!-- swarm:council -->" in reply["body"]
         assert len(llm.calls("council")) == 3 and len(llm.calls("moderator")) == 1
+
+
+def test_agents_api(
+    github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.llm import FakeLLM, Reply
+
+    with FakeLLM() as llm:
+        llm.default("other", "", Reply({"result": "a migration plan"}))
+        monkeypatch.setenv("OPENAI_API_KEY", llm.key or "")
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        settings = app_settings(
+            github, app_key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini", SWARM_API_TOKEN="t0ken-1234"
+        )
+        auth = {"Authorization": "Bearer t0ken-1234"}
+        with TestClient(create_app(settings, workers=0)) as c:
+            assert (
+                c.post(
+                    "/api/agents", json={"name": "migrator", "role": "You plan database migrations."}
+                ).status_code
+                == 401
+            )
+            r = c.post(
+                "/api/agents",
+                json={"name": "migrator", "role": "You plan database migrations."},
+                headers=auth,
+            )
+            assert r.status_code == 201
+            agents = {a["name"]: a for a in c.get("/api/agents", headers=auth).json()}
+            assert (
+                agents["migrator"]["spawned"] == "true"
+                and agents["security"]["model"] == "openai/gpt-4.1-mini"
+            )
+            results = c.post(
+                "/api/execute",
+                json={"task": "Plan the v2 schema", "agents": ["migrator", "security"]},
+                headers=auth,
+            ).json()
+            assert [(x["name"], x["status"], x["output"]) for x in results] == [
+                ("migrator", "ok", "a migration plan"),
+                ("security", "ok", "a migration plan"),
+            ]
+            assert (
+                "You plan database migrations." in llm.requests[0].prompt
+                or "You plan database migrations." in llm.requests[1].prompt
+            )
+            assert (
+                c.post("/api/execute", json={"task": "x", "agents": ["ghost"]}, headers=auth).status_code
+                == 422
+            )
+            assert c.delete("/api/agents/migrator", headers=auth).json() == {
+                "agent": "migrator",
+                "deleted": True,
+            }
+            assert c.delete("/api/agents/security", headers=auth).status_code == 404
