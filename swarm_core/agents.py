@@ -115,6 +115,8 @@ class OpenCode:
         self.base_url = base_url
         self.retries = retries
         self.backoff_s = backoff_s
+        self._healthy_until = 0.0
+        self._cleanup: set[asyncio.Task[None]] = set()
 
     async def _call(self, method: str, path: str, *, timeout: float = 30.0, **kwargs: Any) -> httpx.Response:
         for attempt in range(self.retries):
@@ -133,8 +135,11 @@ class OpenCode:
         raise ProviderError(f"opencode at {self.base_url} is unreachable")
 
     async def health(self) -> None:
-        """Raise ProviderError unless the server answers its health check."""
+        """Raise ProviderError unless the server answers its health check (cached for 10 s)."""
+        if time.monotonic() < self._healthy_until:
+            return
         await self._call("GET", "/global/health", timeout=5)
+        self._healthy_until = time.monotonic() + 10.0
 
     async def sessions(self) -> list[dict[str, Any]]:
         """The server's sessions."""
@@ -170,10 +175,10 @@ class OpenCode:
                 await self._call("POST", f"/session/{sid}/message", json=body, timeout=agent.timeout_seconds)
             ).json()
         finally:
-            try:
-                await self._call("DELETE", f"/session/{sid}", timeout=10)
-            except ProviderError:
-                pass  # the server is gone; `cleanup` removes the session on the next start
+            # Deleting the session does not delay the answer; `aclose` waits for it.
+            task = asyncio.create_task(self._delete(sid))
+            self._cleanup.add(task)
+            task.add_done_callback(self._cleanup.discard)
         info = data.get("info") or {}
         if info.get("error"):
             raise ProviderError(f"opencode: {str(info['error'])[:300]}")
@@ -189,8 +194,15 @@ class OpenCode:
         )
         return text, usage
 
+    async def _delete(self, sid: str) -> None:
+        try:
+            await self._call("DELETE", f"/session/{sid}", timeout=10)
+        except ProviderError:
+            self._healthy_until = 0.0  # the server is gone; `cleanup` removes the session later
+
     async def aclose(self) -> None:
-        """Close the HTTP client."""
+        """Wait for pending session deletions, then close the HTTP client."""
+        await asyncio.gather(*self._cleanup, return_exceptions=True)
         await self._client.aclose()
 
 
