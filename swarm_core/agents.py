@@ -161,8 +161,7 @@ class OpenCode:
             raise ModelSelectionError(
                 f"opencode model {model!r} must be providerID/modelID as opencode names them"
             )
-        session = (await self._call("POST", "/session", json={"title": f"swarm:{agent.name}"})).json()
-        sid = session["id"]
+        sid = await self._create(agent.name)
         try:
             tools = dict.fromkeys(agent.tools, True) if agent.tools else dict(_READ_ONLY)
             body = {
@@ -176,9 +175,9 @@ class OpenCode:
             ).json()
         finally:
             # Deleting the session does not delay the answer; `aclose` waits for it.
-            task = asyncio.create_task(self._delete(sid))
-            self._cleanup.add(task)
-            task.add_done_callback(self._cleanup.discard)
+            deletion = asyncio.create_task(self._delete(sid))
+            self._cleanup.add(deletion)
+            deletion.add_done_callback(self._cleanup.discard)
         info = data.get("info") or {}
         if info.get("error"):
             raise ProviderError(f"opencode: {str(info['error'])[:300]}")
@@ -193,6 +192,9 @@ class OpenCode:
             float(info.get("cost") or 0.0),
         )
         return text, usage
+
+    async def _create(self, name: str) -> str:
+        return str((await self._call("POST", "/session", json={"title": f"swarm:{name}"})).json()["id"])
 
     async def _delete(self, sid: str) -> None:
         try:
