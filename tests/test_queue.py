@@ -203,3 +203,37 @@ def test_a_batch_of_deliveries_is_one_transaction_with_duplicates_and_supersede(
     again = q.record_deliveries([item("b", "2"), item("d", "4")])
     assert again[0].duplicate and not again[1].duplicate
     assert q.get(first[1].job_id).status == SUPERSEDED and q.depth() == {QUEUED: 2, SUPERSEDED: 2}
+
+
+def test_a_new_batch_takes_the_fast_path_and_reads_back_exactly(engine: sa.Engine) -> None:
+    clock = Clock()
+    clock.now = 1_795_299_958.3525145  # a real time.time(): every digit must survive the trip
+    q = JobQueue(engine, clock=clock)
+    payload = {"repo": "o/r", "number": 7, "sha": "é" * 3, "nested": {"draft": False, "n": None}}
+    items = [
+        {
+            "hook_id": "9",
+            "guid": f"g{n}",
+            "event": "pull_request" if n else "ping",
+            "action": "opened" if n else "",
+            "installation_id": 2**40 + n if n else None,
+            "repo": "o/r",
+            "outcome": "queued: review" if n else "pong",
+            "job": ("review", f"pr:o/r#{n}", payload, True) if n else None,
+        }
+        for n in range(3)
+    ]
+    out = q.record_deliveries(items)
+    assert [d.duplicate for d in out] == [False, False, False] and out[0].job_id is None
+    for d in out[1:]:
+        job = q.get(d.job_id)
+        assert job.payload == payload and job.status == QUEUED and job.installation_id == d.installation_id
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT guid, received_at, installation_id FROM deliveries ORDER BY guid")
+        ).all()
+    assert [(r.guid, r.received_at, r.installation_id) for r in rows] == [
+        ("g0", clock(), None),
+        ("g1", clock(), 2**40 + 1),
+        ("g2", clock(), 2**40 + 2),
+    ]
