@@ -89,16 +89,20 @@ async def list_runs(request: Request, limit: int = 20) -> list[dict[str, Any]]:
 
 @api.get("/runs/{run_id}")
 async def get_run(request: Request, run_id: str) -> dict[str, Any]:
-    """One run: the review (findings), its evidence and cost."""
+    """One run: the review (findings) or, for an agents run, its results; evidence and cost."""
     store = request.app.state.store
     try:
         stored = await asyncio.to_thread(store.get_run, run_id)
         exchanges = await asyncio.to_thread(store.get_evidence, stored.summary.id)
     except RunNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    head: dict[str, Any]
+    if stored.review is None:
+        head = {"kind": stored.summary.kind, "run": stored.document, "cost": stored.document.get("usage", {})}
+    else:
+        head = {"review": review_to_dict(stored.review), "cost": stored.review.usage.to_dict()}
     return {
-        "review": review_to_dict(stored.review),
-        "cost": stored.review.usage.to_dict(),
+        **head,
         "evidence": [
             {
                 "kind": e.kind,
@@ -234,28 +238,35 @@ async def delete_agent(request: Request, name: str) -> dict[str, Any]:
 
 
 @api.post("/execute")
-async def execute(request: Request, body: ExecuteIn) -> list[dict[str, Any]]:
-    """Run a task on agents and return each one's result, status, time, tokens and cost."""
+async def execute(request: Request, body: ExecuteIn) -> dict[str, Any]:
+    """Run a task on agents; the run is stored. Returns its id, status, cost and each
+    agent's result, status, time, tokens and cost."""
     import os
 
-    from swarm_core.agents import run_agents
+    from swarm_core.agents import OpenCode, run_agents
     from swarm_core.errors import SwarmError
     from swarm_core.providers import ProviderPool, endpoints_from_env
 
+    config = _agent_config(request)
     pool = ProviderPool(endpoints_from_env(dict(os.environ)))
+    opencode = OpenCode(config.opencode_url, password=os.environ.get("OPENCODE_SERVER_PASSWORD") or None)
     try:
-        results = await run_agents(
+        run = await run_agents(
             body.task,
             body.agents,
-            _agent_config(request),
+            config,
             pool,
             model=request.app.state.settings.model,
             mode=body.mode,
             coordinator=body.coordinator,
+            opencode=opencode,
         )
     except SwarmError as exc:
         raise HTTPException(422, str(exc)) from None
-    return [r.to_dict() for r in results]
+    finally:
+        await opencode.aclose()
+    await asyncio.to_thread(run.save, request.app.state.store, body.agents)
+    return run.to_dict()
 
 
 @router.get("/healthz")

@@ -51,7 +51,7 @@ def task_times(config: SwarmConfig, name: str, llm_url: str, n: int) -> list[flo
             for _ in range(n):
                 env = {"OPENAI_API_KEY": "sk-bench-0000", "OPENAI_BASE_URL": llm_url}
                 t0 = time.perf_counter()
-                (result,) = await run_agents(
+                run = await run_agents(
                     "What is 6*7?",
                     [name],
                     config,
@@ -60,6 +60,7 @@ def task_times(config: SwarmConfig, name: str, llm_url: str, n: int) -> list[flo
                     opencode=opencode,
                 )
                 out.append(time.perf_counter() - t0)
+                (result,) = run.results
                 assert result.status == "ok", result.error
         finally:
             await opencode.aclose()

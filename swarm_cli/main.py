@@ -28,7 +28,7 @@ from swarm_core.errors import ConfigError, StoreError, SwarmError
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.source import change_from_pr, repo_config
 from swarm_core.memory import MemoryBackend, SqlMemory, memory_engine, open_memory
-from swarm_core.models import Exchange, Review, Severity
+from swarm_core.models import Exchange, Review, Severity, Usage
 from swarm_core.orchestrator import Orchestrator
 from swarm_core.providers import ProviderPool, endpoints_from_env, split_model
 from swarm_core.render import FORMATS, render
@@ -398,14 +398,22 @@ def runs_show(run_id: str, fmt: str, output: Path | None, evidence: bool, full: 
         exchanges = store.get_evidence(stored.summary.id) if evidence else []
     finally:
         store.close()
-    if not evidence:
-        _emit(stored.review, fmt, output)
+    review = stored.review
+    if review is None and not evidence:  # an agents run (`swarm exec`)
+        if fmt not in ("json", "terminal"):
+            raise click.UsageError(f"run {stored.summary.id} is an agents run: use --format terminal or json")
+        _print_exec(stored.document, fmt, output)
         return 0
+    if not evidence:
+        assert review is not None
+        _emit(review, fmt, output)
+        return 0
+    usage = review.usage if review is not None else _usage_of(exchanges)
     if fmt == "json":
         data = {
             "run_id": stored.summary.id,
-            "usage": stored.review.usage.to_dict(),
-            "memory": [{"key": k, "value": v} for k, v in stored.review.memory],
+            "usage": usage.to_dict(),
+            "memory": [{"key": k, "value": v} for k, v in review.memory] if review else [],
             "exchanges": [_exchange_dict(ex, full) for ex in exchanges],
         }
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -414,8 +422,15 @@ def runs_show(run_id: str, fmt: str, output: Path | None, evidence: bool, full: 
         else:
             output.write_text(text, encoding="utf-8")
         return 0
-    _print_evidence(stored.summary.id, stored.review, exchanges, full)
+    _print_evidence(stored.summary.id, usage, review.memory if review else (), exchanges, full)
     return 0
+
+
+def _usage_of(exchanges: Sequence[Exchange]) -> Usage:
+    total = Usage()
+    for ex in exchanges:
+        total = total + ex.usage
+    return total
 
 
 def _exchange_dict(ex: Exchange, full: bool) -> dict[str, Any]:
@@ -435,7 +450,13 @@ def _exchange_dict(ex: Exchange, full: bool) -> dict[str, Any]:
     return out
 
 
-def _print_evidence(run_id: str, review: Review, exchanges: Sequence[Exchange], full: bool) -> None:
+def _print_evidence(
+    run_id: str,
+    u: Usage,
+    memory: Sequence[tuple[str, str]],
+    exchanges: Sequence[Exchange],
+    full: bool,
+) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -461,11 +482,10 @@ def _print_evidence(run_id: str, review: Review, exchanges: Sequence[Exchange], 
             escape(ex.outcome + (f": {ex.reason[:60]}" if ex.reason else "")),
         )
     console.print(table)
-    u = review.usage
     console.print(f"total: {u.calls} call(s), {u.total_tokens:,} tokens, ${u.cost_usd:.4f}")
-    if review.memory:
+    if memory:
         console.print("[bold]swarm memory at the end of the run[/]")
-        for key, value in review.memory:
+        for key, value in memory:
             console.print(f"  {escape(key)} = {escape(value[:200])}")
     if full:
         for n, ex in enumerate(exchanges):
@@ -867,6 +887,7 @@ def agents_list(config_path: Path | None, fmt: str) -> int:
 @click.option(
     "--format", "fmt", type=click.Choice(["terminal", "json"]), default="terminal", show_default=True
 )
+@click.option("--no-store", is_flag=True, help="Do not record the run in the run store.")
 def exec_command(
     task: str,
     agent_names: str,
@@ -877,11 +898,17 @@ def exec_command(
     model: str | None,
     config_path: Path | None,
     fmt: str,
+    no_store: bool,
 ) -> int:
-    """Run a task on agents and print each one's result, status, time, tokens and cost."""
+    """Run a task on agents and print each one's result, status, time, tokens and cost.
+
+    Progress (each agent's start, OpenCode's steps and tool calls, the end) goes to
+    stderr in terminal format. The run is stored: `swarm runs show ID` prints it again,
+    `--evidence` lists its model work, and `swarm runs cost` counts it.
+    """
     import asyncio
 
-    from swarm_core.agents import OpenCode, run_agents
+    from swarm_core.agents import AgentEvent, ExecRun, OpenCode, run_agents
 
     config = load_config(config_path) if config_path else SwarmConfig()
     overrides: dict[str, Any] = {}
@@ -898,8 +925,13 @@ def exec_command(
         raise click.UsageError("--mode hierarchical needs --coordinator NAME, one of --agents")
     pool = ProviderPool(endpoints_from_env(provider_env()))
     opencode = OpenCode(config.opencode_url, password=os.environ.get("OPENCODE_SERVER_PASSWORD") or None)
+    err = Console(stderr=True, highlight=False)
 
-    async def go() -> list[Any]:
+    def progress(event: AgentEvent) -> None:
+        if fmt == "terminal":
+            err.print(f"[dim]· {event.agent}: {event.kind} {event.detail}[/]", markup=True)
+
+    async def go() -> ExecRun:
         try:
             return await run_agents(
                 task,
@@ -911,22 +943,49 @@ def exec_command(
                 coordinator=coordinator,
                 table=_model_table(),
                 opencode=opencode,
+                on_event=progress,
             )
         finally:
             await opencode.aclose()
 
-    results = asyncio.run(go())
+    run = asyncio.run(go())
+    if not no_store:
+        try:
+            store = _store()
+            try:
+                run.save(store, names)
+            finally:
+                store.close()
+        except StoreError as exc:
+            _err(f"warning: run not stored: {exc}")
+    _print_exec(run.to_dict(), fmt, None)
+    return 0 if run.status == "ok" else 1
+
+
+def _print_exec(document: dict[str, Any], fmt: str, output: Path | None) -> None:
+    """An agents run (fresh or stored) as JSON or as text."""
     if fmt == "json":
-        click.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
-        for r in results:
-            u = r.usage
-            click.echo(
-                f"== {r.name} [{r.backend}] {r.status} in {r.duration_s:.2f} s, "
-                f"{u.input_tokens + u.output_tokens} tokens, ${u.cost_usd:.4f} {r.model}"
+        lines = []
+        for r in document.get("results", []):
+            u = r.get("usage", {})
+            tokens = int(u.get("input_tokens", 0)) + int(u.get("output_tokens", 0))
+            lines.append(
+                f"== {r['name']} [{r['backend']}] {r['status']} in {r['duration_s']:.2f} s, "
+                f"{tokens} tokens, ${float(u.get('cost_usd', 0.0)):.4f} {r.get('model', '')}"
             )
-            click.echo(r.output if r.status == "ok" else f"   {r.error}")
-    return 0 if all(r.status == "ok" for r in results) else 1
+            lines.append(r["output"] if r["status"] == "ok" else f"   {r.get('error', '')}")
+        total = document.get("usage", {})
+        lines.append(
+            f"run {document.get('run_id') or '(not stored)'}: {document.get('status')} "
+            f"in {float(document.get('duration_s', 0.0)):.2f} s, ${float(total.get('cost_usd', 0.0)):.4f}"
+        )
+        text = "\n".join(lines) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 @cli.command("action")

@@ -135,8 +135,13 @@ class ModelCaller:
         selection: Selection,
         messages: Sequence[Message],
         schema: type[M],
+        temperature: float | None = None,
+        max_tokens: int | None = None,
     ) -> tuple[M, str, Usage]:
         """Ask the selection's models in order until one answers with valid JSON.
+
+        `temperature` and `max_tokens` override the caller's settings for this call (an
+        agent's own sampling).
 
         Returns:
             The validated reply, the model that gave it, and the usage of every call made.
@@ -150,7 +155,9 @@ class ModelCaller:
         last: ProviderError | ModelSelectionError | None = None
         for model in selection.chain:
             try:
-                reply, usage = await self._ask_model(kind, lane, model, messages, schema)
+                reply, usage = await self._ask_model(
+                    kind, lane, model, messages, schema, (temperature, max_tokens)
+                )
             except (LimitReached, MalformedOutput):
                 raise
             except (ProviderError, ModelSelectionError) as exc:
@@ -163,9 +170,18 @@ class ModelCaller:
         raise last
 
     async def _complete(
-        self, kind: str, lane: str, model: str, messages: Sequence[Message], schema: dict[str, Any], name: str
+        self,
+        kind: str,
+        lane: str,
+        model: str,
+        messages: Sequence[Message],
+        schema: dict[str, Any],
+        name: str,
+        sampling: tuple[float | None, int | None] = (None, None),
     ) -> tuple[str, dict[str, Any] | None, Usage]:
         provider, model_id = self.pool.get(model)
+        temperature = self.temperature if sampling[0] is None else sampling[0]
+        max_tokens = self.max_tokens if sampling[1] is None else sampling[1]
         # Everything sent is redacted here, in one place: found secrets never reach a provider.
         messages = [Message(m.role, self.redact(m.content), m.cache) for m in messages]
         request = CompletionRequest(
@@ -173,13 +189,13 @@ class ModelCaller:
             messages=tuple(messages),
             schema=schema,
             schema_name=name,
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
+            max_tokens=max_tokens,
+            temperature=temperature,
             timeout_s=self.timeout_s,
         )
         est_in = sum(estimate_tokens(m.content) for m in messages)
         info = self.table.get(model)
-        est_cost = info.cost(est_in, self.max_tokens // 4) if info else 0.0
+        est_cost = info.cost(est_in, max_tokens // 4) if info else 0.0
         started = time.perf_counter()
         try:
             completion = await self.guard.call(
@@ -204,11 +220,17 @@ class ModelCaller:
         return completion.text, completion.data, usage
 
     async def _ask_model(
-        self, kind: str, lane: str, model: str, messages: Sequence[Message], schema: type[M]
+        self,
+        kind: str,
+        lane: str,
+        model: str,
+        messages: Sequence[Message],
+        schema: type[M],
+        sampling: tuple[float | None, int | None] = (None, None),
     ) -> tuple[M, Usage]:
         json_schema = _schema_of(schema)
         name = schema.__name__.lower()
-        text, data, usage = await self._complete(kind, lane, model, messages, json_schema, name)
+        text, data, usage = await self._complete(kind, lane, model, messages, json_schema, name, sampling)
         try:
             reply = schema.model_validate(data if data is not None else parse_json_object(text))
         except (ValidationError, ValueError) as exc:
@@ -218,7 +240,7 @@ class ModelCaller:
             return reply, usage
         repair = prompt("repair.md").format(error=error, schema=json.dumps(json_schema))
         retry = [*messages, Message("assistant", text or "(empty)"), Message("user", repair)]
-        text2, data2, usage2 = await self._complete("repair", lane, model, retry, json_schema, name)
+        text2, data2, usage2 = await self._complete("repair", lane, model, retry, json_schema, name, sampling)
         usage = usage + usage2
         try:
             reply = schema.model_validate(data2 if data2 is not None else parse_json_object(text2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from swarm_core.agents import OpenCode, built_in_agents, run_agents
+from swarm_core.agents import AgentEvent, OpenCode, built_in_agents, run_agents
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.providers import ProviderPool, endpoints_from_env
 from tests.conftest import ROOT
@@ -126,7 +127,7 @@ def _config(url: str) -> SwarmConfig:
 
 def run(config: SwarmConfig, names: list[str], **kw: Any) -> list[Any]:
     pool = ProviderPool(endpoints_from_env({}))
-    return asyncio.run(run_agents("What is 6*7?", names, config, pool, **kw))
+    return asyncio.run(run_agents("What is 6*7?", names, config, pool, **kw)).results
 
 
 def test_opencode_agent_end_to_end(opencode_server: Server, llm: FakeLLM) -> None:
@@ -148,6 +149,50 @@ def test_opencode_agent_end_to_end(opencode_server: Server, llm: FakeLLM) -> Non
     assert asyncio.run(leftovers()) == []  # the session was deleted
 
 
+def test_opencode_progress_comes_from_the_event_stream(opencode_server: Server, llm: FakeLLM) -> None:
+    # A model still writing (pieces 0.3 s apart): OpenCode's events arrive while it works.
+    llm.default("other", "", Reply(text="The answer is 42. " * 4, chunk_delay=0.3))
+    events: list[AgentEvent] = []
+    pool = ProviderPool(endpoints_from_env({}))
+    run = asyncio.run(
+        run_agents("What is 6*7?", ["explorer"], _config(opencode_server.url), pool, on_event=events.append)
+    )
+    assert run.status == "ok" and run.results[0].output == "The answer is 42. " * 4
+    kinds = [e.kind for e in events]
+    # start (swarm), then OpenCode's own step and text events from GET /event, then done.
+    assert kinds[0] == "start" and kinds[-1] == "done" and events[-1].detail == "ok"
+    assert "step" in kinds and "text" in kinds, kinds
+    assert all(e.agent == "explorer" for e in events)
+    # One evidence record for the OpenCode task, with its tokens.
+    (ex,) = run.exchanges
+    assert ex.kind == "agent" and ex.lane == "explorer" and ex.usage.input_tokens > 0
+
+
+def test_a_stopped_server_fails_the_task_by_its_health_check(opencode_server: Server, llm: FakeLLM) -> None:
+    """A server that hangs (SIGSTOP) keeps the connection open: only the health watch ends the wait."""
+    llm.default("other", "", Reply(text="late", delay=30))
+    config = _config(opencode_server.url)
+
+    async def go() -> Any:
+        opencode = OpenCode(opencode_server.url, watch_s=0.5)
+        pool = ProviderPool(endpoints_from_env({}))
+        task = asyncio.create_task(run_agents("slow task", ["explorer"], config, pool, opencode=opencode))
+        await asyncio.sleep(1.5)
+        os.kill(opencode_server.proc.pid, signal.SIGSTOP)
+        try:
+            started = time.perf_counter()
+            run = await task
+            return run, time.perf_counter() - started
+        finally:
+            os.kill(opencode_server.proc.pid, signal.SIGCONT)
+            await opencode.aclose()
+
+    run, waited = asyncio.run(go())
+    (result,) = run.results
+    assert result.status == "failed" and "stopped answering its health check" in result.error
+    assert waited < 10  # not the agent's 300 s timeout
+
+
 def test_a_killed_server_mid_task_is_a_failed_result_not_a_hang(
     opencode_server: Server, llm: FakeLLM
 ) -> None:
@@ -160,7 +205,7 @@ def test_a_killed_server_mid_task_is_a_failed_result_not_a_hang(
         task = asyncio.create_task(run_agents("slow task", ["writer"], config, pool))
         await asyncio.sleep(2)
         opencode_server.kill()
-        return await task
+        return (await task).results
 
     (result,) = asyncio.run(go())
     assert result.status == "failed" and time.perf_counter() - started < 20
@@ -183,6 +228,58 @@ def test_sessions_left_by_a_crash_are_cleaned_up(opencode_server: Server) -> Non
     assert asyncio.run(go()) == (1, 0)
 
 
+def test_llm_agent_uses_its_own_sampling_settings(llm: FakeLLM) -> None:
+    llm.default("other", "", Reply({"result": "done"}))
+    config = merge(
+        SwarmConfig(),
+        {"agents": [{"name": "planner", "role": "You plan.", "temperature": 0.7, "max_tokens": 300}]},
+    )
+    pool = ProviderPool(endpoints_from_env({"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": llm.url}))
+    run = asyncio.run(run_agents("Plan it", ["planner"], config, pool, model="openai/gpt-4.1-mini"))
+    assert run.status == "ok"
+    body = llm.requests[0].body
+    assert body["temperature"] == 0.7 and (body.get("max_tokens") or body.get("max_completion_tokens")) == 300
+
+
+def test_cli_exec_stores_the_run(llm: FakeLLM, tmp_path: Path) -> None:
+    llm.default("other", "", Reply({"result": "a plan"}))
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": "sk-test-0000",
+        "OPENAI_BASE_URL": llm.url,
+        "SWARM_MODEL": "openai/gpt-4.1-mini",
+        "SWARM_DATA_DIR": str(tmp_path),
+    }
+
+    def swarm(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "swarm_cli", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    out = swarm("exec", "--task", "Plan the migration", "--agents", "correctness,security")
+    assert out.returncode == 0, out.stderr
+    assert "· correctness: start openai/gpt-4.1-mini" in out.stderr and "· security: done ok" in out.stderr
+    run_id = out.stdout.strip().splitlines()[-1].split()[1].rstrip(":")
+    shown = json.loads(swarm("runs", "show", run_id, "--format", "json").stdout)
+    assert shown["run_id"] == run_id and shown["status"] == "ok" and shown["task"] == "Plan the migration"
+    assert [(r["name"], r["output"]) for r in shown["results"]] == [
+        ("correctness", "a plan"),
+        ("security", "a plan"),
+    ]
+    assert "== security [llm] ok" in swarm("runs", "show", run_id).stdout
+    evidence = json.loads(swarm("runs", "show", run_id, "--evidence", "--format", "json").stdout)
+    assert [e["lane"] for e in evidence["exchanges"]] == ["correctness", "security"] or [
+        e["lane"] for e in evidence["exchanges"]
+    ] == ["security", "correctness"]
+    assert evidence["usage"]["calls"] == 2
+    listed = {r["id"]: r for r in json.loads(swarm("runs", "list", "--format", "json").stdout)}
+    assert listed[run_id]["kind"] == "exec" and listed[run_id]["verdict"] == "ok"
+    cost = swarm("runs", "cost", "--by", "kind", "--format", "json")
+    assert any(
+        row.get("kind") == "agent" or row.get("group") == "agent" for row in json.loads(cost.stdout)
+    ), cost.stdout
+
+
 def test_llm_backend_modes(llm: FakeLLM) -> None:
     llm.default("other", "", Reply({"result": "done"}))
     pool_env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": llm.url}
@@ -198,7 +295,7 @@ def test_llm_backend_modes(llm: FakeLLM) -> None:
                 model="openai/gpt-4.1-mini",
                 **kw,
             )
-        )
+        ).results
 
     results = go()
     assert [(r.name, r.status, r.output) for r in results] == [

@@ -636,15 +636,22 @@ def test_agents_api(
                 agents["migrator"]["spawned"] == "true"
                 and agents["security"]["model"] == "openai/gpt-4.1-mini"
             )
-            results = c.post(
+            run = c.post(
                 "/api/execute",
                 json={"task": "Plan the v2 schema", "agents": ["migrator", "security"]},
                 headers=auth,
             ).json()
-            assert [(x["name"], x["status"], x["output"]) for x in results] == [
+            assert [(x["name"], x["status"], x["output"]) for x in run["results"]] == [
                 ("migrator", "ok", "a migration plan"),
                 ("security", "ok", "a migration plan"),
             ]
+            assert run["status"] == "ok" and run["usage"]["calls"] == 2
+            # The run is stored: its results, and one evidence row per model call.
+            stored = c.get(f"/api/runs/{run['run_id']}", headers=auth).json()
+            assert stored["kind"] == "exec" and stored["run"]["results"] == run["results"]
+            assert sorted(e["lane"] for e in stored["evidence"]) == ["migrator", "security"]
+            listed = {r["id"]: r for r in c.get("/api/runs", headers=auth).json()}
+            assert listed[run["run_id"]]["kind"] == "exec" and listed[run["run_id"]]["verdict"] == "ok"
             assert (
                 "You plan database migrations." in llm.requests[0].prompt
                 or "You plan database migrations." in llm.requests[1].prompt

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,10 +20,20 @@ from swarm_core.render.json import review_from_dict, review_to_dict
 from swarm_core.store.migrate import migrate
 from swarm_core.store.schema import evidence, findings, runs
 
-__all__ = ["COST_GROUPS", "RunStore", "RunSummary", "SqlRunStore", "StoredRun", "open_store", "sqlite_url"]
+__all__ = [
+    "COST_GROUPS",
+    "DOCUMENT_KINDS",
+    "RunStore",
+    "RunSummary",
+    "SqlRunStore",
+    "StoredRun",
+    "open_store",
+    "sqlite_url",
+]
 
 
 COST_GROUPS = ("run", "repo", "lane", "model", "kind")
+DOCUMENT_KINDS = frozenset({"exec"})  # runs stored with save_document, not save_review
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +65,12 @@ class RunSummary:
 
 @dataclass(frozen=True, slots=True)
 class StoredRun:
-    """A stored run with its whole review."""
+    """A stored run: a review run has its whole `review`; other runs (an agents task,
+    kind "exec") have `review` None and their stored JSON in `document`."""
 
     summary: RunSummary
-    review: Review
+    review: Review | None
+    document: dict[str, Any]
 
 
 class RunStore(Protocol):
@@ -65,6 +78,19 @@ class RunStore(Protocol):
 
     def save_review(self, review: Review, kind: str = "pr-review") -> str:
         """Store a review; return its new run id."""
+        ...
+
+    def save_document(
+        self,
+        kind: str,
+        source: str,
+        status: str,
+        duration_s: float,
+        document: dict[str, Any],
+        exchanges: Sequence[Exchange],
+        counts: dict[str, int],
+    ) -> str:
+        """Store a run that is not a review (its JSON and model evidence); return its id."""
         ...
 
     def list_runs(self, limit: int = 20) -> list[RunSummary]:
@@ -152,35 +178,7 @@ class SqlRunStore:
                         review=json.dumps(data, ensure_ascii=False),
                     )
                 )
-                if review.exchanges:
-                    now = time.time()
-                    conn.execute(
-                        evidence.insert(),
-                        [
-                            {
-                                "run_id": run_id,
-                                "seq": n,
-                                "created_at": now,
-                                "repo": review.repo,
-                                "kind": ex.kind,
-                                "lane": ex.lane,
-                                "model": ex.model,
-                                "prompt_hash": ex.prompt_hash,
-                                "calls": ex.usage.calls,
-                                "input_tokens": ex.usage.input_tokens,
-                                "output_tokens": ex.usage.output_tokens,
-                                "cached_tokens": ex.usage.cached_tokens,
-                                "cost_usd": ex.usage.cost_usd,
-                                "estimated": ex.usage.estimated,
-                                "latency_s": ex.latency_s,
-                                "outcome": ex.outcome,
-                                "reason": ex.reason,
-                                "request": ex.request,
-                                "response": ex.response,
-                            }
-                            for n, ex in enumerate(review.exchanges)
-                        ],
-                    )
+                _insert_evidence(conn, run_id, review.repo, review.exchanges)
                 if review.findings:
                     conn.execute(
                         findings.insert(),
@@ -198,6 +196,45 @@ class SqlRunStore:
                             for f in review.findings
                         ],
                     )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot save the run: {_first_line(exc)}") from None
+        return run_id
+
+    def save_document(
+        self,
+        kind: str,
+        source: str,
+        status: str,
+        duration_s: float,
+        document: dict[str, Any],
+        exchanges: Sequence[Exchange],
+        counts: dict[str, int],
+    ) -> str:
+        """Store a run that is not a review (kind "exec": an agents task) with its evidence.
+
+        `status` goes where a review keeps its verdict, so `swarm runs list` shows it, and
+        the evidence rows make the run's cost count in `swarm runs cost`.
+        """
+        run_id = str(document.get("run_id") or "") or uuid.uuid4().hex[:12]
+        stored = {**document, "run_id": run_id}
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    runs.insert().values(
+                        id=run_id,
+                        created_at=time.time(),
+                        kind=kind,
+                        source=source,
+                        base=None,
+                        head=None,
+                        verdict=status,
+                        findings=0,
+                        counts=json.dumps(counts),
+                        duration_s=duration_s,
+                        review=json.dumps(stored, ensure_ascii=False),
+                    )
+                )
+                _insert_evidence(conn, run_id, "", exchanges)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot save the run: {_first_line(exc)}") from None
         return run_id
@@ -227,7 +264,9 @@ class SqlRunStore:
         if len(rows) > 1:
             raise RunNotFound(f"run id prefix {run_id!r} is ambiguous; give more characters")
         row = rows[0]
-        return StoredRun(self._summary(row), review_from_dict(json.loads(row.review)))
+        document = json.loads(row.review)
+        review = review_from_dict(document) if row.kind not in DOCUMENT_KINDS else None
+        return StoredRun(self._summary(row), review, document)
 
     def get_evidence(self, run_id: str) -> list[Exchange]:
         """A run's model exchanges in call order; `run_id` may be a unique prefix."""
@@ -320,6 +359,39 @@ class SqlRunStore:
             counts=json.loads(row.counts),
             duration_s=row.duration_s,
         )
+
+
+def _insert_evidence(conn: sa.Connection, run_id: str, repo: str, exchanges: Sequence[Exchange]) -> None:
+    if not exchanges:
+        return
+    now = time.time()
+    conn.execute(
+        evidence.insert(),
+        [
+            {
+                "run_id": run_id,
+                "seq": n,
+                "created_at": now,
+                "repo": repo,
+                "kind": ex.kind,
+                "lane": ex.lane,
+                "model": ex.model,
+                "prompt_hash": ex.prompt_hash,
+                "calls": ex.usage.calls,
+                "input_tokens": ex.usage.input_tokens,
+                "output_tokens": ex.usage.output_tokens,
+                "cached_tokens": ex.usage.cached_tokens,
+                "cost_usd": ex.usage.cost_usd,
+                "estimated": ex.usage.estimated,
+                "latency_s": ex.latency_s,
+                "outcome": ex.outcome,
+                "reason": ex.reason,
+                "request": ex.request,
+                "response": ex.response,
+            }
+            for n, ex in enumerate(exchanges)
+        ],
+    )
 
 
 def normalize_url(url: str) -> str:

@@ -33,7 +33,8 @@ class Reply:
     `content` is JSON-encoded into the reply text (or the Anthropic tool input); `text`
     sends raw text instead (garbage, fenced JSON). `status` != 200 sends an error body.
     `delay` sleeps before answering; `hang` never answers (the client times out);
-    `drop` closes the connection without an answer.
+    `drop` closes the connection without an answer. `chunk_delay` streams a streaming
+    answer in pieces, this many seconds apart (a model that is still writing).
     """
 
     content: Any = None
@@ -45,6 +46,7 @@ class Reply:
     omit_usage: bool = False
     hang: bool = False
     drop: bool = False
+    chunk_delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,7 @@ class FakeLLM:
             self._cached(str(body.get("model")), texts),
         )
         if api == "openai" and body.get("stream"):
-            return self._stream(h, body, text, in_tok, out_tok, cached)
+            return self._stream(h, body, text, in_tok, out_tok, cached, reply.chunk_delay)
         if api == "openai":
             payload: dict[str, Any] = {
                 "id": "chatcmpl-fake",
@@ -321,6 +323,7 @@ class FakeLLM:
         in_tok: int,
         out_tok: int,
         cached: int,
+        chunk_delay: float = 0.0,
     ) -> None:
         """An OpenAI streaming answer (server-sent events), as SDK clients such as OpenCode's ask for."""
         base = {
@@ -355,6 +358,20 @@ class FakeLLM:
                 },
             },
         ]
+        if chunk_delay:
+            # Piece by piece, then close (no content-length): a model still writing.
+            h.send_response(200)
+            h.send_header("content-type", "text/event-stream")
+            h.send_header("connection", "close")
+            h.end_headers()
+            for c in chunks:
+                h.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+                h.wfile.flush()
+                time.sleep(chunk_delay)
+            h.wfile.write(b"data: [DONE]\n\n")
+            h.wfile.flush()
+            h.close_connection = True
+            return
         data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
         raw = data.encode()
         h.send_response(200)
