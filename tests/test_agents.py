@@ -35,7 +35,7 @@ def _port() -> int:
 class Server:
     """`opencode serve` whose only provider is the fake OpenAI-compatible server."""
 
-    def __init__(self, llm: FakeLLM, tmp: Path) -> None:
+    def __init__(self, llm: FakeLLM, tmp: Path, extra: dict[str, Any] | None = None) -> None:
         self.port = _port()
         config = {
             "$schema": "https://opencode.ai/config.json",
@@ -49,6 +49,7 @@ class Server:
             },
             "model": "fake/test-model",
             "autoupdate": False,
+            **(extra or {}),
         }
         (tmp / "home").mkdir()
         (tmp / "work").mkdir()
@@ -309,6 +310,23 @@ def test_llm_backend_modes(llm: FakeLLM) -> None:
     llm.requests.clear()
     go(mode="hierarchical", coordinator="security")
     assert "Split this task" in llm.requests[0].prompt and "Your lead says:\ndone" in llm.requests[1].prompt
+
+
+def test_readme_agents_examples_are_valid(tmp_path: Path) -> None:
+    import yaml
+
+    from swarm_core.config import load_config
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Agents") : readme.index("## GitHub App")]
+    config_yaml = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "swarm.yml"
+    path.write_text(config_yaml, encoding="utf-8")
+    agents = built_in_agents(load_config(path))
+    assert agents["explorer"].backend == "opencode" and agents["migration-reviewer"].model
+    opencode_json = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    assert opencode_json["snapshot"] is False and opencode_json["model"].startswith("local/")
+    assert yaml.safe_load(config_yaml)["agents"][1]["tools"] == []
 
 
 def test_built_in_agents_and_cli_list() -> None:
