@@ -79,6 +79,13 @@ def test_unopenable_store(tmp_path):
         open_store(sqlite_url(blocker / "sub"))
 
 
+def test_a_missing_database_driver_is_a_clear_error() -> None:
+    # mysql:// defaults to the mysqlclient driver, which swarm does not install.
+    with pytest.raises(StoreError, match="its driver is not installed: MySQLdb") as caught:
+        open_store("mysql://swarm:s3cret@db.example/swarm")
+    assert "s3cret" not in str(caught.value)  # the password never reaches a message
+
+
 def test_migrations_adopt_a_database_made_without_them(tmp_path):
     """A swarm 0.1 database (tables from create_all, no alembic stamp) is upgraded in place."""
     import sqlalchemy as sa

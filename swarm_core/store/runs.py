@@ -154,6 +154,11 @@ class SqlRunStore:
             migrate(engine)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open the run store at {_safe(url)}: {_first_line(exc)}") from None
+        except ImportError as exc:  # the URL's database driver is not installed
+            hint = " (pip install 'swarm-review[postgres]')" if url.startswith("postgresql") else ""
+            raise StoreError(
+                f"cannot open the run store at {_safe(url)}: its driver is not installed: {exc.name}{hint}"
+            ) from None
         return cls(engine)
 
     def save_review(self, review: Review, kind: str = "pr-review") -> str:
