@@ -269,9 +269,7 @@ def test_cli_exec_stores_the_run(llm: FakeLLM, tmp_path: Path) -> None:
     ]
     assert "== security [llm] ok" in swarm("runs", "show", run_id).stdout
     evidence = json.loads(swarm("runs", "show", run_id, "--evidence", "--format", "json").stdout)
-    assert [e["lane"] for e in evidence["exchanges"]] == ["correctness", "security"] or [
-        e["lane"] for e in evidence["exchanges"]
-    ] == ["security", "correctness"]
+    assert sorted(e["lane"] for e in evidence["exchanges"]) == ["correctness", "security"]
     assert evidence["usage"]["calls"] == 2
     listed = {r["id"]: r for r in json.loads(swarm("runs", "list", "--format", "json").stdout)}
     assert listed[run_id]["kind"] == "exec" and listed[run_id]["verdict"] == "ok"
@@ -279,6 +277,13 @@ def test_cli_exec_stores_the_run(llm: FakeLLM, tmp_path: Path) -> None:
     assert any(
         row.get("kind") == "agent" or row.get("group") == "agent" for row in json.loads(cost.stdout)
     ), cost.stdout
+    # --no-store prints the same results and stores nothing.
+    unstored = swarm("exec", "--task", "Plan it again", "--agents", "security", "--no-store")
+    assert (
+        unstored.returncode == 0 and "a plan" in unstored.stdout and "run (not stored): ok" in unstored.stdout
+    )
+    after = json.loads(swarm("runs", "list", "--format", "json").stdout)
+    assert [r["id"] for r in after] == list(listed)
 
 
 def test_llm_backend_modes(llm: FakeLLM) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from swarm_core.store import open_store, sqlite_url
-from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, SUPERSEDED, JobQueue
+from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, SUPERSEDED, Job, JobQueue
 from swarm_core.store.runs import normalize_url
 from tests.helpers import reset_database
 
@@ -140,33 +141,25 @@ def test_deliveries_are_recorded_once_with_their_job(engine: sa.Engine) -> None:
     assert [d.outcome for d in q.deliveries()][-1] in ("queued", "ignored: labeled")
 
 
-def test_concurrent_workers_never_run_one_job_twice(url: str, engine: sa.Engine) -> None:
-    q = JobQueue(engine)
-    keys = [f"pr:o/r#{n % 10}" for n in range(60)]
-    for n, key in enumerate(keys):
-        q.enqueue("review", key, {"n": n})
-    runs: list[str] = []
-    live: Counter[str] = Counter()
-    problems: list[str] = []
+def _run_workers(url: str, jobs: int, per_installation: int, run: Callable[[Job], None]) -> list[str]:
+    """Four workers, each with its own engine, claim and complete until `jobs` are done or all idle."""
+    done: list[str] = []
     lock = threading.Lock()
 
     def worker(name: str) -> None:
         own = open_store(url).engine
         wq = JobQueue(own)
         idle = 0
-        while idle < 3:
-            job = wq.claim(name, lease_s=30, per_installation=100)
+        while idle < 20 and len(done) < jobs:
+            job = wq.claim(name, lease_s=30, per_installation=per_installation)
             if job is None:
                 idle += 1
+                time.sleep(0.005)
                 continue
             idle = 0
+            run(job)
             with lock:
-                live[job.key] += 1
-                if live[job.key] > 1:
-                    problems.append(f"two jobs of {job.key} at once")
-                runs.append(job.id)
-            with lock:
-                live[job.key] -= 1
+                done.append(job.id)
             assert wq.complete(job.id, name)
         own.dispose()
 
@@ -175,7 +168,34 @@ def test_concurrent_workers_never_run_one_job_twice(url: str, engine: sa.Engine)
         t.start()
     for t in threads:
         t.join()
-    assert problems == []
+    return done
+
+
+class Live:
+    """How many jobs of each group run at once, and the most there ever were."""
+
+    def __init__(self) -> None:
+        self.now: Counter[object] = Counter()
+        self.peak: Counter[object] = Counter()
+        self.lock = threading.Lock()
+
+    def run(self, group: object, seconds: float = 0.0) -> None:
+        with self.lock:
+            self.now[group] += 1
+            self.peak[group] = max(self.peak[group], self.now[group])
+        time.sleep(seconds)
+        with self.lock:
+            self.now[group] -= 1
+
+
+def test_concurrent_workers_never_run_one_job_twice(url: str, engine: sa.Engine) -> None:
+    q = JobQueue(engine)
+    keys = [f"pr:o/r#{n % 10}" for n in range(60)]
+    for n, key in enumerate(keys):
+        q.enqueue("review", key, {"n": n})
+    live = Live()
+    runs = _run_workers(url, 60, 100, lambda job: live.run(job.key))
+    assert max(live.peak.values()) == 1  # never two jobs of one key at once
     assert len(runs) == 60 and len(set(runs)) == 60
     assert q.depth() == {DONE: 60}
 
@@ -237,3 +257,16 @@ def test_a_new_batch_takes_the_fast_path_and_reads_back_exactly(engine: sa.Engin
         ("g1", clock(), 2**40 + 1),
         ("g2", clock(), 2**40 + 2),
     ]
+
+
+def test_concurrent_workers_keep_the_installation_cap(url: str, engine: sa.Engine) -> None:
+    """Four workers claiming at once never run more of one installation's jobs than the cap."""
+    q = JobQueue(engine)
+    for n in range(24):
+        q.enqueue("review", f"pr:o/r#{n}", {"n": n}, installation_id=1 + n % 2)
+    live = Live()
+    # Each job runs 10 ms, so a rival claim must see it.
+    done = _run_workers(url, 24, 1, lambda job: live.run(job.installation_id, 0.01))
+    assert live.peak == {1: 1, 2: 1}
+    assert len(done) == 24 and len(set(done)) == 24
+    assert q.depth() == {DONE: 24}

@@ -5,7 +5,9 @@
   itself is a conditional UPDATE, so two workers never hold one job at the same time.
 - Jobs with one key (a pull request) run one at a time, and a newer job supersedes the
   queued ones with its key (a new push replaces a review nobody started yet).
-- At most `per_installation` jobs of one installation run at once.
+- At most `per_installation` jobs of one installation run at once. A claim checks the cap
+  again after taking its job, under SQLite's write lock or, on Postgres, an advisory lock
+  per installation, so workers claiming at the same instant cannot overshoot it.
 - A failed attempt is retried with exponential backoff until `max_attempts`.
 - Recording a webhook delivery and enqueueing its job happen in one transaction, keyed
   by (hook id, delivery GUID): a redelivery is recognised and enqueues nothing.
@@ -545,7 +547,7 @@ class JobQueue:
             sa.and_(jobs.c.status == RUNNING, jobs.c.lease_expires <= now),
         )
         query = (
-            sa.select(jobs.c.id, jobs.c.status, jobs.c.lease_expires)
+            sa.select(jobs.c.id, jobs.c.key, jobs.c.installation_id, jobs.c.status, jobs.c.lease_expires)
             .where(
                 runnable,
                 jobs.c.run_after <= now,
@@ -559,15 +561,18 @@ class JobQueue:
             query = query.where(jobs.c.kind.in_(kinds))
         if self._pg:
             query = query.with_for_update(skip_locked=True, of=jobs)
+        blocked_once = False
         for cand in conn.execute(query).all():
-            key = conn.execute(sa.select(jobs.c.key).where(jobs.c.id == cand.id)).scalar_one()
-            if (
-                self._pg
-                and not conn.execute(
-                    sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": key}
-                ).scalar()
-            ):
+            key, installation = cand.key, cand.installation_id
+            if self._pg and not self._lock(conn, f"key:{key}", wait=False):
                 continue  # another worker is claiming a job with this key right now
+            if self._pg and installation is not None:
+                # Claims within one installation take turns, so the cap below counts every
+                # rival. Only the first such lock of a claim waits: a claim that waits holds
+                # no other installation's lock, so two claims can never wait on each other.
+                if not self._lock(conn, f"installation:{installation}", wait=not blocked_once):
+                    continue
+                blocked_once = True
             taken = conn.execute(
                 jobs.update()
                 .where(
@@ -587,16 +592,17 @@ class JobQueue:
             )
             if taken.rowcount != 1:
                 continue
-            # Holding the write lock now, a job with the same key that another worker took
-            # since our read is visible: give this one back (one job per key at a time).
-            rival = conn.execute(
-                sa.select(sa.func.count()).where(
-                    jobs.c.key == key,
-                    jobs.c.id != cand.id,
-                    jobs.c.status == RUNNING,
-                    jobs.c.lease_expires > now,
-                )
-            ).scalar()
+            # Holding the write lock now (SQLite) or the key's and installation's locks
+            # (Postgres), every job another worker took since our read is visible: give this
+            # one back if it would be a second job of its key or go over the cap.
+            others = sa.and_(jobs.c.id != cand.id, jobs.c.status == RUNNING, jobs.c.lease_expires > now)
+            same_key, same_installation = conn.execute(
+                sa.select(
+                    sa.func.count().filter(jobs.c.key == key),
+                    sa.func.count().filter(jobs.c.installation_id == installation),
+                ).where(others)
+            ).one()
+            rival = same_key > 0 or (installation is not None and same_installation >= per_installation)
             if rival:
                 conn.execute(
                     jobs.update()
@@ -612,6 +618,16 @@ class JobQueue:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == cand.id)).one()
             return _job(row)
         return None
+
+    @staticmethod
+    def _lock(conn: Connection, name: str, *, wait: bool) -> bool:
+        """A Postgres advisory lock held until this transaction ends; False if taken (no wait)."""
+        if wait:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": name})
+            return True
+        return bool(
+            conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": name}).scalar()
+        )
 
     # while running --------------------------------------------------------------
     def _owned(self, job_id: str, worker: str) -> Any:
