@@ -67,7 +67,9 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
 
     memory = SqlMemory(store.engine)
 
-    async def review(config: SwarmConfig, change: ChangeSet) -> Review:
+    async def review(config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Review:
+        if not models:  # the installation's budget is spent: deterministic lanes only
+            return await Orchestrator(config).review(change)
         providers = ProviderPool(endpoints_from_env(dict(os.environ)))
         orch = Orchestrator(config, model=settings.model, providers=providers, memory=memory)
         return await orch.review(change)
@@ -93,6 +95,7 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
         council=council,
         specify=specify,
         cache_dir=_data_dir(settings) / "checkouts",
+        budget=settings.budget(),
     )
     services.client_cache = clients  # type: ignore[attr-defined]
     return services

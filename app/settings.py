@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from swarm_core.budget import Budget
 from swarm_core.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
@@ -32,6 +33,16 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = Field(default=100, validation_alias="SWARM_API_RATE_PER_MINUTE", gt=0)
     per_installation: int = Field(default=4, validation_alias="SWARM_PER_INSTALLATION", gt=0)
     lease_seconds: float = Field(default=600.0, validation_alias="SWARM_LEASE_SECONDS", gt=0)
+    installation_budget_usd: float | None = Field(
+        default=None, validation_alias="SWARM_INSTALLATION_BUDGET_USD", gt=0
+    )
+    budget_window_days: float = Field(default=30.0, validation_alias="SWARM_BUDGET_WINDOW_DAYS", gt=0)
+
+    def budget(self) -> Budget | None:
+        """The per-installation model budget, when SWARM_INSTALLATION_BUDGET_USD is set."""
+        if self.installation_budget_usd is None:
+            return None
+        return Budget(self.installation_budget_usd, self.budget_window_days)
 
     @model_validator(mode="after")
     def _key_file(self) -> Settings:

@@ -399,10 +399,21 @@ def runs_show(run_id: str, fmt: str, output: Path | None, evidence: bool, full: 
     finally:
         store.close()
     review = stored.review
-    if review is None and not evidence:  # an agents run (`swarm exec`)
+    if review is None and not evidence:  # an agents run (`swarm exec`), a council, an issue analysis
+        kind = stored.summary.kind
         if fmt not in ("json", "terminal"):
-            raise click.UsageError(f"run {stored.summary.id} is an agents run: use --format terminal or json")
-        _print_exec(stored.document, fmt, output)
+            raise click.UsageError(f"run {stored.summary.id} is a {kind} run: use --format terminal or json")
+        if kind == "exec":
+            _print_exec(stored.document, fmt, output)
+        else:  # the App's council and issue runs keep their outcome as data
+            text = json.dumps(stored.document, indent=2, ensure_ascii=False) + "\n"
+            if fmt == "terminal":
+                head = f"{kind} run {stored.summary.id}: {stored.summary.verdict} ({stored.summary.source})"
+                text = f"{head}\n{text}"
+            if output is None:
+                click.echo(text, nl=False)
+            else:
+                output.write_text(text, encoding="utf-8")
         return 0
     if not evidence:
         assert review is not None
@@ -806,9 +817,8 @@ def council_command(
 ) -> int:
     """Ask the council: members answer independently, disagreements get a rebuttal, a moderator decides."""
     import asyncio
-    import dataclasses
 
-    from swarm_core.council import convene, council_to_markdown
+    from swarm_core.council import convene, council_to_dict, council_to_markdown
 
     config = load_config(config_path) if config_path else SwarmConfig()
     context = ""
@@ -831,9 +841,7 @@ def council_command(
         )
     )
     if fmt == "json":
-        data = dataclasses.asdict(result)
-        data["usage"] = result.usage.to_dict()
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(council_to_dict(result), indent=2, ensure_ascii=False))
     else:
         click.echo(council_to_markdown(result), nl=False)
     return 0 if not result.error else 1

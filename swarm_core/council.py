@@ -13,10 +13,11 @@ failed and the council goes on with the others (it needs two).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,7 +27,7 @@ from swarm_core.errors import LimitReached, ModelSelectionError, ProviderError
 from swarm_core.guardrails import Guard
 from swarm_core.lanes.context import untrusted
 from swarm_core.llm import ModelCaller, prompt
-from swarm_core.models import Usage
+from swarm_core.models import Exchange, Usage
 from swarm_core.providers import Message, ProviderPool
 from swarm_core.router import ModelTable, Router, Selection, load_table
 
@@ -36,6 +37,7 @@ __all__ = [
     "CouncilResult",
     "MemberResult",
     "convene",
+    "council_to_dict",
     "council_to_markdown",
     "run_council",
 ]
@@ -116,6 +118,7 @@ class CouncilResult:
     dissent: tuple[str, ...] = ()
     usage: Usage = field(default_factory=Usage)
     error: str = ""
+    exchanges: tuple[Exchange, ...] = ()  # the model calls, kept as the run's evidence
 
 
 def _selection(router: Router, member: CouncilMember) -> Selection:
@@ -269,6 +272,14 @@ async def run_council(
     return out
 
 
+def council_to_dict(result: CouncilResult) -> dict[str, Any]:
+    """The council's outcome as JSON data (its model calls are evidence, kept apart)."""
+    data = dataclasses.asdict(result)
+    data.pop("exchanges")
+    data["usage"] = result.usage.to_dict()
+    return data
+
+
 def council_to_markdown(result: CouncilResult) -> str:
     """The council's comment: verdict, recommendation, dissent, and each member folded away."""
     lines = ["## 🐝 swarm council", "", f"> {result.question[:500]}", ""]
@@ -329,6 +340,8 @@ async def convene(
         timeout_s=config.llm.limits.call_timeout_seconds,
     )
     try:
-        return await run_council(question, context, config, router, caller, kind=kind)
+        result = await run_council(question, context, config, router, caller, kind=kind)
     finally:
         await pool.aclose()
+    result.exchanges = tuple(caller.exchanges)
+    return result

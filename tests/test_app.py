@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +76,25 @@ def opened_payload(action: str = "opened", head_sha: str | None = None) -> dict[
     if head_sha:
         p["pull_request"]["head"]["sha"] = head_sha
     return p
+
+
+def issue_comment(number: int, body: str) -> dict[str, Any]:
+    """A real `issue_comment.created` payload for a comment on issue `number` (not a PR)."""
+    p = json.loads((PAYLOADS / "issue_comment/created.with-installation.payload.json").read_text())
+    p["issue"]["number"] = number
+    p["issue"].pop("pull_request", None)
+    p["comment"]["body"] = body
+    return p
+
+
+def use_fake_model(monkeypatch: pytest.MonkeyPatch, llm: Any) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", llm.key or "")
+    monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+
+
+def add_issue_about_restart(github: FakeGitHub, number: int = 5) -> None:
+    github.repos[REPO]["files"]["main"].update({"svc.py": HEAD})
+    github.issues[(REPO, number)] = {"title": "restart breaks on unit names with spaces", "body": ISSUE_BODY}
 
 
 def add_pull(github: FakeGitHub, tmp: Path, head: str, head_sha: str) -> Pull:
@@ -545,10 +567,7 @@ def test_swarm_issue_command_posts_one_sticky_analysis(
         {"svc.py": HEAD, "docs/index.rst": "Services.\n", "util.py": "X = 1\n"}
     )
     github.issues[(REPO, 5)] = {"title": "restart breaks on unit names with spaces", "body": ISSUE_BODY}
-    p = json.loads((PAYLOADS / "issue_comment/created.with-installation.payload.json").read_text())
-    p["issue"]["number"] = 5
-    p["issue"].pop("pull_request", None)
-    p["comment"]["body"] = "/swarm issue --trace"
+    p = issue_comment(5, "/swarm issue --trace")
     deliver(client, "issue_comment", p, "i-1")
     assert drain(client) == {DONE: 1}
     analysis = [c for c in github.comments_on(5) if "<!-- swarm:issue -->" in c["body"]]
@@ -588,15 +607,11 @@ def test_swarm_council_posts_the_members_and_the_verdict(
     from tests.fakes.llm import FakeLLM
 
     with FakeLLM() as llm:
-        monkeypatch.setenv("OPENAI_API_KEY", llm.key or "")
-        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        use_fake_model(monkeypatch, llm)
         settings = app_settings(github, app_key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini")
         github.issues[(REPO, 9)] = {"title": "Switch to gRPC?", "body": "We make 3 REST calls per request."}
         with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
-            p = json.loads((PAYLOADS / "issue_comment/created.with-installation.payload.json").read_text())
-            p["issue"]["number"] = 9
-            p["issue"].pop("pull_request", None)
-            p["comment"]["body"] = "@swarm council should we switch to gRPC?"
+            p = issue_comment(9, "@swarm council should we switch to gRPC?")
             deliver(c, "issue_comment", p, "k-1")
             assert drain(c) == {DONE: 1}
         (reply,) = list(github.comments_on(9))
@@ -612,8 +627,7 @@ def test_agents_api(
 
     with FakeLLM() as llm:
         llm.default("other", "", Reply({"result": "a migration plan"}))
-        monkeypatch.setenv("OPENAI_API_KEY", llm.key or "")
-        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        use_fake_model(monkeypatch, llm)
         settings = app_settings(
             github, app_key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini", SWARM_API_TOKEN="t0ken-1234"
         )
@@ -665,3 +679,115 @@ def test_agents_api(
                 "deleted": True,
             }
             assert c.delete("/api/agents/security", headers=auth).status_code == 404
+
+
+def test_an_installation_budget_caps_then_stops_model_work(
+    github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SWARM_INSTALLATION_BUDGET_USD: a run is capped at what is left; once spent, no model is called."""
+    from swarm_core.lanes import LLM_DISABLED_NOTE
+    from swarm_core.models import Exchange, Usage
+    from tests.fakes.llm import FakeLLM
+
+    def spend(store: Any, usd: float, installation: int) -> None:
+        calls = (
+            Exchange("council", "council", "openai/gpt-4.1", "h", Usage(calls=1, cost_usd=usd), 1.0, "ok"),
+        )
+        store.save_document("council", f"{REPO}#1", "FOR", 1.0, {}, calls, {}, REPO, installation)
+
+    with FakeLLM() as llm:
+        use_fake_model(monkeypatch, llm)
+        settings = app_settings(
+            github, app_key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini", SWARM_INSTALLATION_BUDGET_USD="6"
+        )
+        first_sha = opened_payload()["pull_request"]["head"]["sha"]
+        pull = add_pull(github, tmp_path / "r", HEAD, first_sha)
+        with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
+            store = c.app.state.store  # type: ignore[attr-defined]
+            spend(store, 5.0, installation=1)  # earlier this month
+            spend(store, 50.0, installation=99)  # another installation's spend does not count
+            # $1 left: the review runs its model lanes with its cost cap lowered to $1.
+            deliver(c, "pull_request", opened_payload(), "b-1")
+            assert drain(c) == {DONE: 1}
+            assert llm.calls("lane")
+            (summary,) = list(github.comments_on(2))
+            assert "capped at $1.00" in summary["body"]
+            assert store.spent_by_installation(1, since=0) > 5.0  # the review's calls count
+            # The budget is spent: the next push is reviewed by the deterministic lanes only.
+            spend(store, 1.0, installation=1)
+            calls_before = len(llm.requests)
+            second_sha = "c" * 40
+            pull.head_sha, pull.head_files = second_sha, {"svc.py": HEAD2}
+            pull.diff = diff_of(tmp_path / "r2", {"svc.py": BASE}, {"svc.py": HEAD2})
+            github.repos[REPO]["files"][second_sha] = pull.head_files
+            deliver(c, "pull_request", opened_payload("synchronize", second_sha), "b-2")
+            assert drain(c) == {DONE: 2}
+            assert len(llm.requests) == calls_before  # no model was called
+            (summary,) = list(github.comments_on(2))
+            assert "The model budget of this installation is spent: $" in summary["body"]
+            assert LLM_DISABLED_NOTE.split(":")[0] not in summary["body"]  # not "no model is configured"
+            assert github.reviews[-1]["comments"]  # the deterministic findings are still posted
+            # A council asked for now is refused politely, also without a model call.
+            github.issues[(REPO, 9)] = {"title": "Switch to gRPC?", "body": "We make 3 REST calls."}
+            p = issue_comment(9, "@swarm council should we switch to gRPC?")
+            deliver(c, "issue_comment", p, "b-3")
+            assert drain(c) == {DONE: 3}
+            (reply,) = list(github.comments_on(9))
+            assert "The model budget of this installation is spent" in reply["body"]
+            # An issue analysis keeps its deterministic part and says why the model part is missing.
+            add_issue_about_restart(github)
+            p = issue_comment(5, "/swarm issue")
+            p["comment"]["id"] += 1  # another comment than the council's
+            deliver(c, "issue_comment", p, "b-4")
+            assert drain(c) == {DONE: 4}
+            (analysis,) = [x for x in github.comments_on(5) if "<!-- swarm:issue -->" in x["body"]]
+            assert "The model budget of this installation is spent" in analysis["body"]
+            assert "| 1 | `svc.py` |" in analysis["body"]
+            assert len(llm.requests) == calls_before
+
+
+def test_a_council_in_the_app_is_stored_with_its_cost(
+    github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.llm import FakeLLM
+
+    with FakeLLM() as llm:
+        use_fake_model(monkeypatch, llm)
+        settings = app_settings(
+            github, app_key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini", SWARM_API_TOKEN="api-token"
+        )
+        github.issues[(REPO, 9)] = {"title": "Switch to gRPC?", "body": "We make 3 REST calls."}
+        with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
+            p = issue_comment(9, "@swarm council should we switch to gRPC?")
+            deliver(c, "issue_comment", p, "s-1")
+            assert drain(c) == {DONE: 1}
+            auth = {"Authorization": "Bearer api-token"}
+            (listed,) = c.get("/api/runs", headers=auth).json()
+            assert listed["kind"] == "council" and listed["verdict"] == "FOR"
+            stored = c.get(f"/api/runs/{listed['id']}", headers=auth).json()
+            assert stored["run"]["question"] == "should we switch to gRPC?"
+            assert len(stored["evidence"]) == len(llm.requests) == 4  # three members and the moderator
+            inst = p["installation"]["id"]
+            assert c.app.state.store.spent_by_installation(inst, since=0) > 0  # type: ignore[attr-defined]
+            # An issue analysis with a model is stored the same way, with its own calls.
+            add_issue_about_restart(github)
+            p = issue_comment(5, "/swarm issue")
+            p["comment"]["id"] += 1  # another comment than the council's
+            council_calls = len(llm.requests)
+            deliver(c, "issue_comment", p, "s-2")
+            assert drain(c) == {DONE: 2}
+            newest = c.get("/api/runs", headers=auth).json()[0]
+            assert newest["kind"] == "issue" and newest["source"] == f"{REPO}#5"
+            issue_run = c.get(f"/api/runs/{newest['id']}", headers=auth).json()
+            assert len(issue_run["evidence"]) == len(llm.requests) - council_calls > 0
+    # The CLI shows it from the same store.
+    env = {**os.environ, "SWARM_DATA_DIR": str(tmp_path / "data")}
+    shown = subprocess.run(
+        [sys.executable, "-m", "swarm_cli", "runs", "show", listed["id"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f"council run {listed['id']}: FOR ({REPO}#9)")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 
 from swarm_core.errors import RunNotFound, StoreError
-from swarm_core.models import Finding, Lane, Review, Severity, Verdict
+from swarm_core.models import Exchange, Finding, Lane, Review, Severity, Usage, Verdict
 from swarm_core.render import review_to_dict
 from swarm_core.store import open_store, sqlite_url
 from tests.helpers import reset_database
@@ -88,8 +91,6 @@ def test_a_missing_database_driver_is_a_clear_error() -> None:
 
 def test_migrations_adopt_a_database_made_without_them(tmp_path):
     """A swarm 0.1 database (tables from create_all, no alembic stamp) is upgraded in place."""
-    import sqlalchemy as sa
-
     from swarm_core.store.migrate import HEAD
     from swarm_core.store.schema import findings, runs
 
@@ -110,3 +111,37 @@ def test_migrations_adopt_a_database_made_without_them(tmp_path):
         names = set(sa.inspect(conn).get_table_names())
     engine.dispose()
     assert {"runs", "findings", "evidence", "memory", "deliveries", "jobs"} <= names
+
+
+def _spend(cost: float) -> tuple[Exchange, ...]:
+    return (Exchange("lane", "security", "openai/gpt-4.1", "h", Usage(calls=1, cost_usd=cost), 0.1, "ok"),)
+
+
+def test_spend_is_summed_per_installation_over_a_window(store):
+    store.save_review(replace(REVIEW, exchanges=_spend(0.25)), installation_id=7)
+    store.save_review(replace(REVIEW, exchanges=_spend(0.5)), installation_id=7)
+    store.save_review(replace(REVIEW, exchanges=_spend(4.0)), installation_id=8)
+    store.save_review(replace(REVIEW, exchanges=_spend(9.0)))  # the CLI's own runs: no installation
+    store.save_document("council", "o/r#1", "APPROVE", 1.0, {}, _spend(0.125), {}, "o/r", 7)
+    assert store.spent_by_installation(7, since=0) == pytest.approx(0.875)
+    assert store.spent_by_installation(8, since=0) == pytest.approx(4.0)
+    assert store.spent_by_installation(9, since=0) == 0.0
+    assert store.spent_by_installation(7, since=time.time() + 60) == 0.0  # outside the window
+
+
+def test_a_database_at_revision_0002_gains_the_installation_column(store):
+    """An App database made before budgets: the evidence table gets its new column in place."""
+    store.save_review(replace(REVIEW, exchanges=_spend(0.25)))
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_evidence_installation_created"))
+        conn.execute(sa.text("ALTER TABLE evidence DROP COLUMN installation_id"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+    url = store.engine.url.render_as_string(hide_password=False)
+    store.close()
+    again = open_store(url)
+    try:
+        again.save_review(replace(REVIEW, exchanges=_spend(0.5)), installation_id=3)
+        assert again.spent_by_installation(3, since=0) == pytest.approx(0.5)
+        assert len(again.get_evidence(again.list_runs()[1].id)) == 1  # the old row is kept
+    finally:
+        again.close()

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from swarm_core.budget import Allowance, Budget
 from swarm_core.config import SwarmConfig, merge
-from swarm_core.council import NEEDS_MODEL, CouncilResult, council_to_markdown
+from swarm_core.council import NEEDS_MODEL, CouncilResult, council_to_dict, council_to_markdown
 from swarm_core.errors import DiffError, GitHubError, ModelSelectionError
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.commands import HELP, parse_command
@@ -26,9 +28,10 @@ from swarm_core.issue.index import RepoIndex
 from swarm_core.issue.intake import parse_issue
 from swarm_core.issue.localize import localize
 from swarm_core.issue.report import ISSUE_MARKER, issue_to_markdown
+from swarm_core.lanes import LLM_DISABLED_NOTE
 from swarm_core.lanes.context import untrusted
 from swarm_core.memory import MemoryBackend
-from swarm_core.models import Review
+from swarm_core.models import Exchange, Review
 from swarm_core.store.queue import Job, JobQueue
 from swarm_core.store.runs import SqlRunStore
 
@@ -50,12 +53,50 @@ class Services:
     clients: Callable[[int | None], GitHubClient]
     store: SqlRunStore
     queue: JobQueue
-    review: Callable[[SwarmConfig, Any], Awaitable[Review]]
+    # (config, change) → Review; called with models=False when the installation's budget is spent
+    review: Callable[..., Awaitable[Review]]
     state: MemoryBackend
     cache_dir: Path | None = None  # repository checkouts for issue analysis (default: a temp dir)
     council: Callable[[SwarmConfig, str, str, str], Awaitable[CouncilResult]] | None = None
     # (intake, text, localization, index, config, trace, repro) → FixSpec or None (no model)
     specify: Callable[..., Awaitable[Any]] | None = None
+    budget: Budget | None = None  # per installation, over a rolling window (SWARM_INSTALLATION_BUDGET_USD)
+
+
+async def _allowance(services: Services, installation_id: Any) -> Allowance | None:
+    """What the installation may still spend on models, or None when there is no budget."""
+    if services.budget is None or installation_id is None:
+        return None
+    since = services.budget.since(time.time())
+    spent = await asyncio.to_thread(services.store.spent_by_installation, int(installation_id), since)
+    return services.budget.allowance(spent)
+
+
+async def _record(
+    services: Services,
+    kind: str,
+    payload: dict[str, Any],
+    status: str,
+    document: dict[str, Any],
+    exchanges: tuple[Exchange, ...],
+) -> str | None:
+    """Store a council's or an issue analysis's model calls, so they count in cost and budget."""
+    if not exchanges:
+        return None
+    repo, number = str(payload["repo"]), int(payload["number"])
+    inst = payload.get("installation_id")
+    return await asyncio.to_thread(
+        services.store.save_document,
+        kind,
+        f"{repo}#{number}",
+        status,
+        sum(e.latency_s for e in exchanges),
+        document,
+        exchanges,
+        {},
+        repo,
+        int(inst) if inst is not None else None,
+    )
 
 
 async def _gh(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -135,10 +176,30 @@ async def review_pull_request(
             f"swarm could not review this diff: {exc}",
         )
         return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
-    review: Review = await services.review(config, change)
+    installation = payload.get("installation_id")
+    allowance = await _allowance(services, installation)
+    notes: list[str] = []
+    if allowance is not None and allowance.exhausted:
+        review = await services.review(config, change, models=False)
+        # Not "no model is configured": say why the model lanes did not run.
+        review = replace(review, notes=tuple(n for n in review.notes if n != LLM_DISABLED_NOTE))
+        notes.append(allowance.spent_note)
+    else:
+        cap_note = None
+        if allowance is not None:
+            config, cap_note = allowance.cap(config)
+        review = await services.review(config, change)
+        if cap_note and review.usage.calls:
+            notes.append(cap_note)
     if problem:
-        review = replace(review, notes=(*review.notes, f"The repository config was ignored: {problem}"))
-    run_id = await asyncio.to_thread(services.store.save_review, review)
+        notes.append(f"The repository config was ignored: {problem}")
+    if notes:
+        review = replace(review, notes=(*review.notes, *notes))
+    run_id = await asyncio.to_thread(
+        services.store.save_review,
+        review,
+        installation_id=int(installation) if installation is not None else None,
+    )
     review = review.with_run_id(run_id)
     result = await _gh(publisher.publish, pr, review, check)
     return {
@@ -274,10 +335,21 @@ async def analyze_issue(
     intake = parse_issue(title, body, tuple(comments))
     full = "\n".join((title, body, *comments))
     loc = localize(intake, full, index)
-    spec = None
+    spec, note = None, None
     if services.specify is not None:
-        spec = await services.specify(intake, full, loc, index, config, trace, repro)
-    text = issue_to_markdown(intake, loc, ref=sha, spec=spec)
+        allowance = await _allowance(services, payload.get("installation_id"))
+        if allowance is not None and allowance.exhausted:
+            note = f"{allowance.spent_note} This is the deterministic intake and localization only."
+        else:
+            if allowance is not None:
+                config, _ = allowance.cap(config)
+            spec = await services.specify(intake, full, loc, index, config, trace, repro)
+    if spec is not None:
+        status = "failed" if spec.error else "ok"
+        await _record(
+            services, "issue", payload, status, {"model": spec.model, "error": spec.error}, spec.exchanges
+        )
+    text = issue_to_markdown(intake, loc, ref=sha, spec=spec, note=note)
     existing = None
     for c in await _gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
         if ISSUE_MARKER in str(c.get("body") or "") and str((c.get("user") or {}).get("type", "")) == "Bot":
@@ -321,10 +393,19 @@ async def _council(
     )
     kind = "pr" if payload.get("is_pr") else "open"
     context = untrusted("thread", f"{issue.get('title') or ''}\n\n{issue.get('body') or ''}")
+    allowance = await _allowance(services, payload.get("installation_id"))
+    if allowance is not None and allowance.exhausted:
+        await _reply(client, repo, number, comment_id, allowance.spent_note)
+        return {"command": "council", "skipped": "the installation's model budget is spent"}
+    if allowance is not None:
+        config, _ = allowance.cap(config)
     try:
         result = await services.council(config, question, context, kind)
     except ModelSelectionError as exc:
         await _reply(client, repo, number, comment_id, str(exc))
         return {"command": "council", "skipped": str(exc)}
+    await _record(
+        services, "council", payload, result.verdict or "failed", council_to_dict(result), result.exchanges
+    )
     await _reply(client, repo, number, comment_id, council_to_markdown(result))
     return {"command": "council", "verdict": result.verdict, "members": len(result.members)}

@@ -118,12 +118,21 @@ def _spec_markdown(spec: FixSpec) -> list[str]:
 
 
 def issue_to_markdown(
-    intake: Intake, loc: Localization, *, ref: str = "", model: str | None = None, spec: FixSpec | None = None
+    intake: Intake,
+    loc: Localization,
+    *,
+    ref: str = "",
+    model: str | None = None,
+    spec: FixSpec | None = None,
+    note: str | None = None,
 ) -> str:
-    """The sticky issue comment (edited in place on a re-run)."""
+    """The sticky issue comment (edited in place on a re-run).
+
+    `note` says why the model part is missing when that is not "no model is configured".
+    """
     out = ["## 🐝 swarm issue analysis", ""]
     if model is None and spec is None:
-        out += [f"> ℹ️ {NO_MODEL_NOTE}", ""]
+        out += [f"> ℹ️ {note or NO_MODEL_NOTE}", ""]
     out += ["### Symptoms", ""]
     for label, value in (
         ("Observed", intake.observed),

@@ -25,6 +25,7 @@ from swarm_core.issue.intake import Intake
 from swarm_core.issue.localize import Localization
 from swarm_core.lanes.context import untrusted
 from swarm_core.llm import ModelCaller, prompt
+from swarm_core.models import Exchange
 from swarm_core.providers import Message, ProviderPool
 from swarm_core.router import ModelTable, Router, load_table
 
@@ -89,6 +90,7 @@ class FixSpec:
     patch: Patch | None = None
     repro: tuple[str, str] | None = None
     error: str = ""
+    exchanges: tuple[Exchange, ...] = ()  # the model calls, kept as the run's evidence
 
 
 def _candidates(loc: Localization, index: RepoIndex) -> str:
@@ -257,6 +259,8 @@ async def specify_with(
         timeout_s=config.llm.limits.call_timeout_seconds,
     )
     try:
-        return await specify(intake, text, loc, index, router, caller, trace=trace, repro=repro)
+        spec = await specify(intake, text, loc, index, router, caller, trace=trace, repro=repro)
     finally:
         await pool.aclose()
+    spec.exchanges = tuple(caller.exchanges)
+    return spec

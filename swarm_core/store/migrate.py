@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 __all__ = ["HEAD", "migrate"]
 
-HEAD = "0002"
+HEAD = "0003"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant: serialises concurrent migrations of one Postgres database.
 _PG_LOCK = 0x5377_6172_6D00

@@ -33,7 +33,7 @@ __all__ = [
 
 
 COST_GROUPS = ("run", "repo", "lane", "model", "kind")
-DOCUMENT_KINDS = frozenset({"exec"})  # runs stored with save_document, not save_review
+DOCUMENT_KINDS = frozenset({"exec", "council", "issue"})  # runs stored with save_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ class StoredRun:
 class RunStore(Protocol):
     """Where runs are kept. Implementations: SqlRunStore (SQLite default, Postgres by URL)."""
 
-    def save_review(self, review: Review, kind: str = "pr-review") -> str:
+    def save_review(self, review: Review, kind: str = "pr-review", installation_id: int | None = None) -> str:
         """Store a review; return its new run id."""
         ...
 
@@ -89,6 +89,8 @@ class RunStore(Protocol):
         document: dict[str, Any],
         exchanges: Sequence[Exchange],
         counts: dict[str, int],
+        repo: str = "",
+        installation_id: int | None = None,
     ) -> str:
         """Store a run that is not a review (its JSON and model evidence); return its id."""
         ...
@@ -103,6 +105,10 @@ class RunStore(Protocol):
 
     def cost_summary(self, by: str = "lane", limit_runs: int | None = None) -> list[dict[str, Any]]:
         """Calls, tokens and cost grouped by run, repo, lane, model or kind."""
+        ...
+
+    def spent_by_installation(self, installation_id: int, since: float) -> float:
+        """USD spent on model calls since `since` for the repositories of one App installation."""
         ...
 
     def get_run(self, run_id: str) -> StoredRun:
@@ -161,8 +167,12 @@ class SqlRunStore:
             ) from None
         return cls(engine)
 
-    def save_review(self, review: Review, kind: str = "pr-review") -> str:
-        """Store a review and its findings in one transaction; return the run id."""
+    def save_review(self, review: Review, kind: str = "pr-review", installation_id: int | None = None) -> str:
+        """Store a review and its findings in one transaction; return the run id.
+
+        `installation_id` (the App's) is kept on the evidence, so the run counts against
+        that installation's budget.
+        """
         run_id = review.run_id or uuid.uuid4().hex[:12]
         stored = review.with_run_id(run_id)
         data = review_to_dict(stored)
@@ -183,7 +193,7 @@ class SqlRunStore:
                         review=json.dumps(data, ensure_ascii=False),
                     )
                 )
-                _insert_evidence(conn, run_id, review.repo, review.exchanges)
+                _insert_evidence(conn, run_id, review.repo, review.exchanges, installation_id)
                 if review.findings:
                     conn.execute(
                         findings.insert(),
@@ -214,8 +224,10 @@ class SqlRunStore:
         document: dict[str, Any],
         exchanges: Sequence[Exchange],
         counts: dict[str, int],
+        repo: str = "",
+        installation_id: int | None = None,
     ) -> str:
-        """Store a run that is not a review (kind "exec": an agents task) with its evidence.
+        """Store a run that is not a review (an agents task, a council, an issue analysis).
 
         `status` goes where a review keeps its verdict, so `swarm runs list` shows it, and
         the evidence rows make the run's cost count in `swarm runs cost`.
@@ -239,7 +251,7 @@ class SqlRunStore:
                         review=json.dumps(stored, ensure_ascii=False),
                     )
                 )
-                _insert_evidence(conn, run_id, "", exchanges)
+                _insert_evidence(conn, run_id, repo, exchanges, installation_id)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot save the run: {_first_line(exc)}") from None
         return run_id
@@ -252,6 +264,17 @@ class SqlRunStore:
                 return [self._summary(row) for row in conn.execute(query)]
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read runs: {_first_line(exc)}") from None
+
+    def spent_by_installation(self, installation_id: int, since: float) -> float:
+        """USD spent on model calls since `since` (epoch seconds) by one App installation's runs."""
+        query = sa.select(sa.func.coalesce(sa.func.sum(evidence.c.cost_usd), 0.0)).where(
+            evidence.c.installation_id == installation_id, evidence.c.created_at >= since
+        )
+        try:
+            with self._engine.connect() as conn:
+                return float(conn.execute(query).scalar_one())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read costs: {_first_line(exc)}") from None
 
     def get_run(self, run_id: str) -> StoredRun:
         """A run by id or by a prefix that names exactly one run."""
@@ -366,7 +389,13 @@ class SqlRunStore:
         )
 
 
-def _insert_evidence(conn: sa.Connection, run_id: str, repo: str, exchanges: Sequence[Exchange]) -> None:
+def _insert_evidence(
+    conn: sa.Connection,
+    run_id: str,
+    repo: str,
+    exchanges: Sequence[Exchange],
+    installation_id: int | None = None,
+) -> None:
     if not exchanges:
         return
     now = time.time()
@@ -378,6 +407,7 @@ def _insert_evidence(conn: sa.Connection, run_id: str, repo: str, exchanges: Seq
                 "seq": n,
                 "created_at": now,
                 "repo": repo,
+                "installation_id": installation_id,
                 "kind": ex.kind,
                 "lane": ex.lane,
                 "model": ex.model,

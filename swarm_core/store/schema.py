@@ -63,6 +63,8 @@ evidence = sa.Table(
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False, index=True),
     sa.Column("repo", sa.Text, nullable=False, default=""),
+    # The App installation whose work made the call (None outside the App): budgets sum it.
+    sa.Column("installation_id", sa.BigInteger),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("lane", sa.String(64), nullable=False),
     sa.Column("model", sa.String(200), nullable=False),
@@ -78,6 +80,7 @@ evidence = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("request", sa.Text, nullable=False),
     sa.Column("response", sa.Text, nullable=False),
+    sa.Index("ix_evidence_installation_created", "installation_id", "created_at"),
 )
 
 memory_table = sa.Table(
