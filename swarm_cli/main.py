@@ -111,6 +111,14 @@ def _err(message: str) -> None:
     click.echo(f"swarm: {message}", err=True)
 
 
+def _write(text: str, output: Path | None) -> None:
+    """Text to stdout, or to the --output file."""
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 def _emit(review: Review, fmt: str, output: Path | None) -> None:
     """Write a review in a format to stdout or a file."""
     if fmt == "terminal":
@@ -121,10 +129,7 @@ def _emit(review: Review, fmt: str, output: Path | None) -> None:
             render_terminal(review, Console(file=fh, width=120, no_color=True, highlight=False))
         return
     text = render(review, fmt)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
+    _write(text, output)
 
 
 def _read_limited(stream: IO[bytes], limit: int, what: str) -> bytes:
@@ -410,10 +415,7 @@ def runs_show(run_id: str, fmt: str, output: Path | None, evidence: bool, full: 
             if fmt == "terminal":
                 head = f"{kind} run {stored.summary.id}: {stored.summary.verdict} ({stored.summary.source})"
                 text = f"{head}\n{text}"
-            if output is None:
-                click.echo(text, nl=False)
-            else:
-                output.write_text(text, encoding="utf-8")
+            _write(text, output)
         return 0
     if not evidence:
         assert review is not None
@@ -428,10 +430,7 @@ def runs_show(run_id: str, fmt: str, output: Path | None, evidence: bool, full: 
             "exchanges": [_exchange_dict(ex, full) for ex in exchanges],
         }
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            output.write_text(text, encoding="utf-8")
+        _write(text, output)
         return 0
     _print_evidence(stored.summary.id, usage, review.memory if review else (), exchanges, full)
     return 0
@@ -742,10 +741,7 @@ def issue_command(
         text = _issue_terminal(intake, loc)
         if spec is not None:
             text += "\n" + issue_to_markdown(intake, loc, spec=spec).split("### Root cause and fix", 1)[-1]
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
+    _write(text, output)
     return 0
 
 
@@ -990,10 +986,7 @@ def _print_exec(document: dict[str, Any], fmt: str, output: Path | None) -> None
             f"in {float(document.get('duration_s', 0.0)):.2f} s, ${float(total.get('cost_usd', 0.0)):.4f}"
         )
         text = "\n".join(lines) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
+    _write(text, output)
 
 
 @cli.command("action")

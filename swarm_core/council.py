@@ -21,10 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from swarm_core.analyzers.secrets import redact_text
 from swarm_core.config import CouncilMember, SwarmConfig
 from swarm_core.errors import LimitReached, ModelSelectionError, ProviderError
-from swarm_core.guardrails import Guard
 from swarm_core.lanes.context import untrusted
 from swarm_core.llm import ModelCaller, prompt
 from swarm_core.models import Exchange, Usage
@@ -331,14 +329,7 @@ async def convene(
     router = Router(table, config.models, pool.available, default=model)
     if not router.enabled and not all(m.model for m in config.council.members):
         raise ModelSelectionError(NEEDS_MODEL)
-    caller = ModelCaller(
-        pool,
-        table,
-        Guard(config.llm.limits),
-        redact=lambda s: redact_text(s, pool.secrets()) if pool.secrets() else s,
-        max_tokens=config.llm.max_output_tokens,
-        timeout_s=config.llm.limits.call_timeout_seconds,
-    )
+    caller = ModelCaller.for_config(pool, table, config)
     try:
         result = await run_council(question, context, config, router, caller, kind=kind)
     finally:

@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from swarm_core.analyzers.secrets import redact_text
 from swarm_core.chunking import estimate_tokens
+from swarm_core.config import SwarmConfig
 from swarm_core.errors import (
     LimitReached,
     MalformedOutput,
@@ -126,6 +128,18 @@ class ModelCaller:
         self.temperature = temperature
         self.timeout_s = timeout_s
         self.exchanges: list[Exchange] = []
+
+    @classmethod
+    def for_config(cls, pool: ProviderPool, table: ModelTable, config: SwarmConfig) -> ModelCaller:
+        """A caller with fresh guardrails from `config`, redacting the providers' keys."""
+        return cls(
+            pool,
+            table,
+            Guard(config.llm.limits),
+            redact=lambda s: redact_text(s, pool.secrets()) if pool.secrets() else s,
+            max_tokens=config.llm.max_output_tokens,
+            timeout_s=config.llm.limits.call_timeout_seconds,
+        )
 
     async def ask(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,14 @@ from swarm_core.config import SwarmConfig, merge
 from swarm_core.models import Finding, Review
 from swarm_core.orchestrator import Orchestrator
 from swarm_core.sources import from_git
+
+
+def database_params() -> list[str]:
+    """Store and queue tests run on "sqlite", and on the Postgres at SWARM_TEST_DATABASE_URL when set."""
+    urls = ["sqlite"]
+    if os.environ.get("SWARM_TEST_DATABASE_URL"):
+        urls.append(os.environ["SWARM_TEST_DATABASE_URL"])
+    return urls
 
 
 def review_repo(

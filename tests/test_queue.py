@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from swarm_core.store import open_store, sqlite_url
 from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, SUPERSEDED, Job, JobQueue
 from swarm_core.store.runs import normalize_url
-from tests.helpers import reset_database
+from tests.helpers import database_params, reset_database
 
 
 class Clock:
@@ -26,14 +25,7 @@ class Clock:
         return self.now
 
 
-def _urls() -> list[str]:
-    urls = ["sqlite"]
-    if os.environ.get("SWARM_TEST_DATABASE_URL"):
-        urls.append(os.environ["SWARM_TEST_DATABASE_URL"])
-    return urls
-
-
-@pytest.fixture(params=_urls())
+@pytest.fixture(params=database_params())
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return sqlite_url(tmp_path / "data")

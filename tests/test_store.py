@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
 
@@ -13,7 +12,7 @@ from swarm_core.errors import RunNotFound, StoreError
 from swarm_core.models import Exchange, Finding, Lane, Review, Severity, Usage, Verdict
 from swarm_core.render import review_to_dict
 from swarm_core.store import open_store, sqlite_url
-from tests.helpers import reset_database
+from tests.helpers import database_params, reset_database
 
 REVIEW = Review(
     source="repo main..HEAD",
@@ -34,14 +33,7 @@ REVIEW = Review(
 )
 
 
-def _urls() -> list[str]:
-    urls = ["sqlite"]
-    if os.environ.get("SWARM_TEST_DATABASE_URL"):
-        urls.append(os.environ["SWARM_TEST_DATABASE_URL"])
-    return urls
-
-
-@pytest.fixture(params=_urls())
+@pytest.fixture(params=database_params())
 def store(request, tmp_path):
     url = sqlite_url(tmp_path / "data") if request.param == "sqlite" else request.param
     if url.startswith("postgres"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from swarm_core.budget import Allowance, Budget
+from swarm_core.budget import Budget
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.council import NEEDS_MODEL, CouncilResult, council_to_dict, council_to_markdown
 from swarm_core.errors import DiffError, GitHubError, ModelSelectionError
@@ -63,13 +63,25 @@ class Services:
     budget: Budget | None = None  # per installation, over a rolling window (SWARM_INSTALLATION_BUDGET_USD)
 
 
-async def _allowance(services: Services, installation_id: Any) -> Allowance | None:
-    """What the installation may still spend on models, or None when there is no budget."""
+async def _within_budget(
+    services: Services, payload: dict[str, Any], config: SwarmConfig
+) -> tuple[SwarmConfig, str | None, str | None]:
+    """Model work for the payload's installation under its budget.
+
+    Returns:
+        The config with its run cost cap lowered to what is left, a note when it was
+        lowered, and, when nothing is left, why no model may be called (else None).
+    """
+    installation_id = payload.get("installation_id")
     if services.budget is None or installation_id is None:
-        return None
+        return config, None, None
     since = services.budget.since(time.time())
     spent = await asyncio.to_thread(services.store.spent_by_installation, int(installation_id), since)
-    return services.budget.allowance(spent)
+    allowance = services.budget.allowance(spent)
+    if allowance.exhausted:
+        return config, None, allowance.spent_note
+    capped, cap_note = allowance.cap(config)
+    return capped, cap_note, None
 
 
 async def _record(
@@ -77,6 +89,7 @@ async def _record(
     kind: str,
     payload: dict[str, Any],
     status: str,
+    duration_s: float,
     document: dict[str, Any],
     exchanges: tuple[Exchange, ...],
 ) -> str | None:
@@ -90,7 +103,7 @@ async def _record(
         kind,
         f"{repo}#{number}",
         status,
-        sum(e.latency_s for e in exchanges),
+        duration_s,
         document,
         exchanges,
         {},
@@ -177,17 +190,14 @@ async def review_pull_request(
         )
         return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
     installation = payload.get("installation_id")
-    allowance = await _allowance(services, installation)
+    config, cap_note, spent = await _within_budget(services, payload, config)
     notes: list[str] = []
-    if allowance is not None and allowance.exhausted:
+    if spent:
         review = await services.review(config, change, models=False)
         # Not "no model is configured": say why the model lanes did not run.
         review = replace(review, notes=tuple(n for n in review.notes if n != LLM_DISABLED_NOTE))
-        notes.append(allowance.spent_note)
+        notes.append(spent)
     else:
-        cap_note = None
-        if allowance is not None:
-            config, cap_note = allowance.cap(config)
         review = await services.review(config, change)
         if cap_note and review.usage.calls:
             notes.append(cap_note)
@@ -337,18 +347,22 @@ async def analyze_issue(
     loc = localize(intake, full, index)
     spec, note = None, None
     if services.specify is not None:
-        allowance = await _allowance(services, payload.get("installation_id"))
-        if allowance is not None and allowance.exhausted:
-            note = f"{allowance.spent_note} This is the deterministic intake and localization only."
+        config, _, spent = await _within_budget(services, payload, config)
+        if spent:
+            note = f"{spent} This is the deterministic intake and localization only."
         else:
-            if allowance is not None:
-                config, _ = allowance.cap(config)
+            started = time.perf_counter()
             spec = await services.specify(intake, full, loc, index, config, trace, repro)
-    if spec is not None:
-        status = "failed" if spec.error else "ok"
-        await _record(
-            services, "issue", payload, status, {"model": spec.model, "error": spec.error}, spec.exchanges
-        )
+            if spec is not None:
+                await _record(
+                    services,
+                    "issue",
+                    payload,
+                    "failed" if spec.error else "ok",
+                    time.perf_counter() - started,
+                    {"model": spec.model, "error": spec.error},
+                    spec.exchanges,
+                )
     text = issue_to_markdown(intake, loc, ref=sha, spec=spec, note=note)
     existing = None
     for c in await _gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
@@ -393,19 +407,24 @@ async def _council(
     )
     kind = "pr" if payload.get("is_pr") else "open"
     context = untrusted("thread", f"{issue.get('title') or ''}\n\n{issue.get('body') or ''}")
-    allowance = await _allowance(services, payload.get("installation_id"))
-    if allowance is not None and allowance.exhausted:
-        await _reply(client, repo, number, comment_id, allowance.spent_note)
+    config, _, spent = await _within_budget(services, payload, config)
+    if spent:
+        await _reply(client, repo, number, comment_id, spent)
         return {"command": "council", "skipped": "the installation's model budget is spent"}
-    if allowance is not None:
-        config, _ = allowance.cap(config)
+    started = time.perf_counter()
     try:
         result = await services.council(config, question, context, kind)
     except ModelSelectionError as exc:
         await _reply(client, repo, number, comment_id, str(exc))
         return {"command": "council", "skipped": str(exc)}
     await _record(
-        services, "council", payload, result.verdict or "failed", council_to_dict(result), result.exchanges
+        services,
+        "council",
+        payload,
+        result.verdict or "failed",
+        time.perf_counter() - started,
+        council_to_dict(result),
+        result.exchanges,
     )
     await _reply(client, repo, number, comment_id, council_to_markdown(result))
     return {"command": "council", "verdict": result.verdict, "members": len(result.members)}

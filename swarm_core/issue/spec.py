@@ -16,10 +16,8 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict, Field
 
 from swarm_core import codegraph
-from swarm_core.analyzers.secrets import redact_text
 from swarm_core.config import SwarmConfig
 from swarm_core.errors import LimitReached, ModelSelectionError, ProviderError
-from swarm_core.guardrails import Guard
 from swarm_core.issue.index import RepoIndex
 from swarm_core.issue.intake import Intake
 from swarm_core.issue.localize import Localization
@@ -250,14 +248,7 @@ async def specify_with(
     router = Router(table, config.models, pool.available, default=model)
     if not router.enabled:
         return None
-    caller = ModelCaller(
-        pool,
-        table,
-        Guard(config.llm.limits),
-        redact=lambda s: redact_text(s, pool.secrets()) if pool.secrets() else s,
-        max_tokens=config.llm.max_output_tokens,
-        timeout_s=config.llm.limits.call_timeout_seconds,
-    )
+    caller = ModelCaller.for_config(pool, table, config)
     try:
         spec = await specify(intake, text, loc, index, router, caller, trace=trace, repro=repro)
     finally:
