@@ -1,38 +1,86 @@
-"""swarm_core: the review engine shared by the CLI, the GitHub App and the GitHub Action."""
+"""swarm_core: the review engine shared by the CLI, the GitHub App and the GitHub Action.
+
+The names below load on first use (PEP 562), so `import swarm_core` and every
+`import swarm_core.<module>` stay cheap: `swarm --version` must not pay for SQLAlchemy,
+the lanes and the analyzers it never touches.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from swarm_core.chunking import Chunk, ChunkPlan, Omission, chunk_diff, estimate_tokens
-from swarm_core.config import SwarmConfig, load_config, merge, parse_config
-from swarm_core.diff import Diff, FileDiff, FileStatus, Hunk, parse_diff
-from swarm_core.errors import (
-    AnalyzerError,
-    ConfigError,
-    DiffError,
-    LaneError,
-    RunNotFound,
-    SourceError,
-    StoreError,
-    SwarmError,
-)
-from swarm_core.models import (
-    AnalyzerReport,
-    AnalyzerStatus,
-    Finding,
-    Lane,
-    LaneResult,
-    LaneStatus,
-    ProgressEvent,
-    Review,
-    Severity,
-    Side,
-    Verdict,
-    Verification,
-)
-from swarm_core.orchestrator import Orchestrator
-from swarm_core.sources import ChangeSet, from_git, from_patch
+if TYPE_CHECKING:
+    from swarm_core.chunking import Chunk, ChunkPlan, Omission, chunk_diff, estimate_tokens
+    from swarm_core.config import SwarmConfig, load_config, merge, parse_config
+    from swarm_core.diff import Diff, FileDiff, FileStatus, Hunk, parse_diff
+    from swarm_core.errors import (
+        AnalyzerError,
+        ConfigError,
+        DiffError,
+        LaneError,
+        RunNotFound,
+        SourceError,
+        StoreError,
+        SwarmError,
+    )
+    from swarm_core.models import (
+        AnalyzerReport,
+        AnalyzerStatus,
+        Finding,
+        Lane,
+        LaneResult,
+        LaneStatus,
+        ProgressEvent,
+        Review,
+        Severity,
+        Side,
+        Verdict,
+        Verification,
+    )
+    from swarm_core.orchestrator import Orchestrator
+    from swarm_core.sources import ChangeSet, from_git, from_patch
+
+# Each public name and the module that defines it; `__getattr__` imports on first access.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("Chunk", "ChunkPlan", "Omission", "chunk_diff", "estimate_tokens"), "chunking"),
+    **dict.fromkeys(("SwarmConfig", "load_config", "merge", "parse_config"), "config"),
+    **dict.fromkeys(("Diff", "FileDiff", "FileStatus", "Hunk", "parse_diff"), "diff"),
+    **dict.fromkeys(
+        (
+            "AnalyzerError",
+            "ConfigError",
+            "DiffError",
+            "LaneError",
+            "RunNotFound",
+            "SourceError",
+            "StoreError",
+            "SwarmError",
+        ),
+        "errors",
+    ),
+    **dict.fromkeys(
+        (
+            "AnalyzerReport",
+            "AnalyzerStatus",
+            "Finding",
+            "Lane",
+            "LaneResult",
+            "LaneStatus",
+            "ProgressEvent",
+            "Review",
+            "Severity",
+            "Side",
+            "Verdict",
+            "Verification",
+        ),
+        "models",
+    ),
+    "Orchestrator": "orchestrator",
+    **dict.fromkeys(("ChangeSet", "from_git", "from_patch"), "sources"),
+}
 
 __all__ = [
     "AnalyzerError",
@@ -75,3 +123,16 @@ __all__ = [
     "parse_config",
     "parse_diff",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

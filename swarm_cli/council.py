@@ -1,0 +1,65 @@
+"""`swarm council`: a question put to several models, answered with a moderated verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from swarm_cli import environment, options
+from swarm_core.errors import ConfigError
+
+
+@click.command("council")
+@click.argument("question")
+@click.option(
+    "--context",
+    "context_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A file of context (a design doc, a diff).",
+)
+@options.config_option("Config file (members, models).")
+@options.model_option("Default model for the members (default: SWARM_MODEL).")
+@click.option(
+    "--pr-verdict", is_flag=True, help="Answer APPROVE / CONCERNS / REJECT instead of FOR / AGAINST / MIXED."
+)
+@options.format_option(click.Choice(["markdown", "json"]), default="markdown")
+def council_command(
+    question: str,
+    context_file: Path | None,
+    config_path: Path | None,
+    model: str | None,
+    pr_verdict: bool,
+    fmt: str,
+) -> int:
+    """Ask the council: members answer independently, disagreements get a rebuttal, a moderator decides."""
+    import asyncio
+
+    from swarm_core.council import convene, council_to_dict, council_to_markdown
+
+    config = environment.load_config(config_path)
+    context = ""
+    if context_file is not None:
+        try:
+            context = context_file.read_text(encoding="utf-8")[:20_000]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {context_file}: {exc}") from None
+    default = environment.default_model(model)
+    pool = environment.provider_pool()
+    result = asyncio.run(
+        convene(
+            question,
+            context,
+            config,
+            pool,
+            model=default,
+            table=environment.model_table(),
+            kind="pr" if pr_verdict else "open",
+        )
+    )
+    if fmt == "json":
+        click.echo(json.dumps(council_to_dict(result), indent=2, ensure_ascii=False))
+    else:
+        click.echo(council_to_markdown(result), nl=False)
+    return 0 if not result.error else 1
