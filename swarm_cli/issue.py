@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +55,8 @@ def issue_command(
       swarm issue --repo . --text bug.md
       swarm issue --repo . --issue https://github.com/owner/repo/issues/7 --format json
     """
+    import subprocess
+
     from swarm_core.issue.index import RepoIndex
     from swarm_core.issue.intake import parse_issue
     from swarm_core.issue.localize import localize

@@ -1,9 +1,9 @@
 """The options several commands share, each defined once with its choices and help.
 
-Choices that the engine also owns (report formats, cost groupings, the config path) are
-spelled here rather than imported: importing `swarm_core.render` or `swarm_core.store`
-to build a `--help` page would load the renderers and SQLAlchemy. A test keeps the two
-spellings equal.
+Choices that the engine also owns (severities, report formats, cost groupings, the config
+path) are spelled here rather than imported: importing `swarm_core.render` or
+`swarm_core.store` to build a `--help` page would load the renderers and SQLAlchemy, and
+`swarm --version` would pay for every command's choices. A test keeps the spellings equal.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from typing import Any, TypeVar
 
 import click
 
-from swarm_core.models import Severity
-
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Mirrors of swarm_core.render.FORMATS, swarm_core.store.runs.COST_GROUPS and
-# swarm_core.config.CONFIG_PATH (tests/test_cli_startup.py checks they match).
+# Mirrors of swarm_core.models.Severity's values, swarm_core.render.FORMATS,
+# swarm_core.store.runs.COST_GROUPS and swarm_core.config.CONFIG_PATH
+# (tests/test_cli_startup.py checks they match).
+SEVERITIES = ("critical", "high", "medium", "low")
 FORMATS = ("terminal", "markdown", "json", "sarif")
 COST_GROUPS = ("run", "repo", "lane", "model", "kind")
 CONFIG_PATH = ".github/swarm.yml"
 
 FORMAT = click.Choice(FORMATS)
-FAIL_ON = click.Choice([*(s.value for s in Severity), "never"], case_sensitive=False)
+FAIL_ON = click.Choice([*SEVERITIES, "never"], case_sensitive=False)
 _MODES = click.Choice(["parallel", "sequential", "hierarchical"])
 _GOALS = click.Choice(["cost", "quality", "balanced", "speed"])
 _FILE = click.Path(path_type=Path, dir_okay=False)

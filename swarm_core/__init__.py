@@ -7,12 +7,12 @@ the lanes and the analyzers it never touches.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import typing as _typing
+from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from swarm_core.chunking import Chunk, ChunkPlan, Omission, chunk_diff, estimate_tokens
     from swarm_core.config import SwarmConfig, load_config, merge, parse_config
     from swarm_core.diff import Diff, FileDiff, FileStatus, Hunk, parse_diff
@@ -125,11 +125,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
+    value = getattr(_import_module(f"{__name__}.{module}"), name)
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -1,0 +1,145 @@
+"""`swarm --version` and `swarm --help` stay light: no engine, no database, HTTP or parser libraries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import swarm_cli.options
+from tests.conftest import ROOT
+
+# The libraries issue 12 names, and the others only some commands need.
+HEAVY = (
+    "sqlalchemy",
+    "github",
+    "httpx",
+    "tree_sitter",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pydantic",
+    "yaml",
+    "rich",
+    "unidiff",
+    "jwt",
+    "cryptography",
+    "redis",
+    "psycopg",
+    "platformdirs",
+)
+# The only engine modules the root command may load: the version and the errors it maps
+# to exit codes.
+LIGHT_CORE = {"swarm_core", "swarm_core.errors"}
+
+PROBE = """
+import json, sys
+from swarm_cli.main import main
+try:
+    main({args!r})
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({{"code": code, "modules": sorted(sys.modules)}}))
+"""
+
+
+def _probe(*args: str) -> tuple[int, str, list[str]]:
+    """Run the CLI in a fresh interpreter; its exit code, its output, and every module it loaded."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=list(args))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    output, _, last = result.stdout.rstrip("\n").rpartition("\n")
+    report = json.loads(last)
+    return report["code"], output, report["modules"]
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_root_command_imports_nothing_heavy(flag: str) -> None:
+    code, output, modules = _probe(flag)
+    assert code == 0
+    assert output.startswith("swarm, version " if flag == "--version" else "Usage: swarm ")
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    assert heavy == []
+    core = {m for m in modules if m.split(".")[0] == "swarm_core"}
+    assert core <= LIGHT_CORE
+
+
+def test_version_as_users_run_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "swarm_cli", "--version"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "swarm, version 0.1.0\n", "")
+
+
+def test_every_command_still_registered() -> None:
+    _code, output, _modules = _probe("--help")
+    listed = [line.split()[0] for line in output.split("Commands:\n", 1)[1].splitlines() if line.strip()]
+    assert listed == [
+        "action",
+        "agents",
+        "config",
+        "council",
+        "exec",
+        "issue",
+        "pr-review",
+        "runs",
+        "serve",
+        "worker",
+    ]
+
+
+def test_option_choices_mirror_the_engine() -> None:
+    from swarm_core.config import CONFIG_PATH
+    from swarm_core.models import Severity
+    from swarm_core.render import FORMATS
+    from swarm_core.store.runs import COST_GROUPS
+
+    mirrored = (
+        swarm_cli.options.SEVERITIES,
+        swarm_cli.options.FORMATS,
+        swarm_cli.options.COST_GROUPS,
+        swarm_cli.options.CONFIG_PATH,
+    )
+    assert mirrored == (tuple(s.value for s in Severity), FORMATS, COST_GROUPS, CONFIG_PATH)
+
+
+def test_core_namespace_loads_on_first_use() -> None:
+    code = (
+        "import json, sys, swarm_core\n"
+        "before = sorted(m for m in sys.modules if m.startswith('swarm_core'))\n"
+        "from swarm_core import Orchestrator, Severity\n"
+        "print(json.dumps([before, Orchestrator.__module__, Severity.__module__, 'sqlalchemy' in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == [["swarm_core"], "swarm_core.orchestrator", "swarm_core.models", True]
+
+
+def test_lazy_exports_match_all() -> None:
+    import swarm_core
+
+    lazy = set(swarm_core._EXPORTS)
+    assert set(swarm_core.__all__) == lazy | {"__version__"}
+    assert {name: getattr(swarm_core, name).__module__ for name in lazy} == {
+        name: f"swarm_core.{module}" for name, module in swarm_core._EXPORTS.items()
+    }
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = swarm_core.Nope
+
+
+def test_no_cli_module_over_450_lines() -> None:
+    sizes = {
+        p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in (ROOT / "swarm_cli").glob("*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 450} == {}
