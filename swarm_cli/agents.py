@@ -32,7 +32,7 @@ def agents_list(config_path: Path | None, fmt: str) -> int:
     from swarm_core.agents import agent_table
     from swarm_core.router import Router
 
-    config = environment.load_config(config_path)
+    config = environment.find_config(config_path)
     pool = environment.provider_pool()
     router = Router(
         environment.model_table(), config.models, pool.available, default=environment.default_model(None)
@@ -82,7 +82,7 @@ def exec_command(
     from swarm_core.agents import OpenCode, run_agents
     from swarm_core.config import merge
 
-    config = environment.load_config(config_path)
+    config = environment.find_config(config_path)
     overrides: dict[str, Any] = {}
     if optimize:
         overrides["models"] = {"mode": optimize}

@@ -38,7 +38,7 @@ def council_command(
 
     from swarm_core.council import convene, council_to_dict, council_to_markdown
 
-    config = environment.load_config(config_path)
+    config = environment.find_config(config_path)
     context = ""
     if context_file is not None:
         try:

@@ -1,8 +1,8 @@
 """What the CLI takes from its environment: data directory, run store, provider keys, model table, memory.
 
-This is the one CLI module that reads `os.environ` for the engine; the engine itself
-receives plain values. Engine modules are imported inside each function so that
-importing this module stays cheap.
+The engine never reads the environment: the CLI reads it here (and GITHUB_TOKEN in
+`github.py`, OpenCode's variables in `agents.py`) and passes plain values. Engine
+modules are imported inside each function so that importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def memory(store: SqlRunStore | None) -> MemoryBackend:
     return SqlMemory(memory_engine())
 
 
-def load_config(config_path: Path | None, repo: Path | None = None) -> SwarmConfig:
+def find_config(config_path: Path | None, repo: Path | None = None) -> SwarmConfig:
     """--config, else REPO/.github/swarm.yml when there is one, else the defaults."""
     from swarm_core.config import SwarmConfig, load_config
 

@@ -97,7 +97,7 @@ def issue_command(
                 full,
                 loc,
                 index,
-                environment.load_config(None, top_dir),
+                environment.find_config(None, top_dir),
                 environment.provider_pool(),
                 model=default_model,
                 table=environment.model_table(),

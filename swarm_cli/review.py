@@ -98,7 +98,7 @@ def pr_review(
     if pr_ref is not None:
         github_pr, config = _github_pr(pr_ref, config_path)
     else:
-        config = environment.load_config(config_path, repo if repo is not None else Path())
+        config = environment.find_config(config_path, repo if repo is not None else Path())
     overrides = _overrides(fail_on, optimize, mode, council, max_cost)
     if overrides:
         config = merge(config, overrides)
