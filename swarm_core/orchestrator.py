@@ -15,12 +15,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from swarm_core.analyzers import Analyzer, default_analyzers
 from swarm_core.analyzers.secrets import redact_text
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff
 from swarm_core.guardrails import Guard
+from swarm_core.lanes.job import ModelSeams
 from swarm_core.llm import ModelCaller
 from swarm_core.memory import MemoryBackend, RunMemory
 from swarm_core.models import ProgressEvent, Review
@@ -28,7 +30,7 @@ from swarm_core.providers import ProviderPool
 from swarm_core.router import ModelTable, Router, load_table
 from swarm_core.sources import ChangeSet
 from swarm_core.stages.analyze import analyze
-from swarm_core.stages.lanes import ModelSeams, run_lanes
+from swarm_core.stages.lanes import run_lanes
 from swarm_core.stages.select import select_files
 from swarm_core.stages.verdict import verdict_for
 from swarm_core.stages.verify import tally, verify
@@ -104,7 +106,7 @@ class Orchestrator:
         seams = self._model_seams(run_id, analysis.secrets)
         try:
             work = await run_lanes(
-                (f for r in analysis.reports for f in r.findings),
+                [f for r in analysis.reports for f in r.findings],
                 change,
                 choice.files,
                 self.config,
@@ -120,7 +122,7 @@ class Orchestrator:
 
         t_verify = time.perf_counter()
         findings, suppressed = verify(
-            (f for lane in work.lanes for f in lane.findings),
+            [f for lane in work.lanes for f in lane.findings],
             change.diff,
             self.config,
             contents=change.contents,
@@ -170,7 +172,7 @@ class Orchestrator:
             self.providers,
             self.table,
             Guard(llm.limits, sleep=self._sleep),
-            redact=lambda text: redact_text(text, hidden) if hidden else text,
+            redact=partial(redact_text, secrets=hidden),
             max_tokens=llm.max_output_tokens,
             temperature=llm.temperature,
             timeout_s=llm.limits.call_timeout_seconds,

@@ -6,7 +6,9 @@ import ast
 import asyncio
 import logging
 import re
+import sys
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -28,7 +30,7 @@ PIPELINE = [
     "swarm_core/citations.py",
     "swarm_core/llm.py",
     "swarm_core/prompts/__init__.py",
-    *(f"swarm_core/lanes/{m}.py" for m in ("__init__", "context", "schema")),
+    *(f"swarm_core/lanes/{m}.py" for m in ("__init__", "context", "job", "schema")),
     *(f"swarm_core/stages/{m}.py" for m in ("__init__", *STAGES)),
 ]
 RUN_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -222,3 +224,42 @@ def test_a_clean_review_logs_nothing_at_warning(
         r = _review(llm, change)
     assert [(f.path, f.line, f.verification.value) for f in r.findings] == [("app.py", 5, "CONFIRMED")]
     assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_one_change_visits_each_stage_once_in_order(llm: FakeLLM, change: ChangeSet) -> None:
+    """Follow a review call by call: the stage modules it enters, consecutive repeats folded."""
+    llm.script("lane", "correctness", lane_reply(FINDING))
+    entered: list[str] = []
+    frames: list[FrameType] = []  # kept alive so that a resumed coroutine is not counted twice
+
+    def on_call(frame: FrameType, event: str, _arg: object) -> None:
+        name = frame.f_globals.get("__name__", "")
+        if event != "call" or not (name == "swarm_core.orchestrator" or name.startswith("swarm_core.stages")):
+            return
+        if any(f is frame for f in frames):
+            return
+        frames.append(frame)
+        short = name.removeprefix("swarm_core.")
+        if not entered or entered[-1] != short:
+            entered.append(short)
+
+    sys.setprofile(on_call)
+    try:
+        r = _review(llm, change)
+    finally:
+        sys.setprofile(None)
+    assert r.verdict.value == "APPROVE_WITH_NOTES"
+    # The orchestrator is the spine; `lanes` regains control when its lane returns.
+    assert entered == [
+        "orchestrator",
+        "stages.select",
+        "stages.analyze",
+        "orchestrator",
+        "stages.lanes",
+        "stages.lane",
+        "stages.lanes",
+        "orchestrator",
+        "stages.verify",
+        "stages.verdict",
+        "orchestrator",
+    ]

@@ -18,25 +18,21 @@ import asyncio
 import logging
 import re
 import time
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from swarm_core.citations import check_symbols, relocate
-from swarm_core.config import SwarmConfig
 from swarm_core.errors import LimitReached, MemoryStoreError, ModelSelectionError, ProviderError
 from swarm_core.lanes import LANE_FOCUS
 from swarm_core.lanes.context import describe
+from swarm_core.lanes.job import LaneJob, LaneOutcome
 from swarm_core.lanes.schema import CriticReply, LaneFinding, LaneReply, ReviewerReply
-from swarm_core.llm import ModelCaller
-from swarm_core.memory import RunMemory
 from swarm_core.models import Finding, Lane, LaneResult, LaneStatus, Severity, Side, Usage, Verification
 from swarm_core.prompts import prompt
 from swarm_core.providers import Message
-from swarm_core.router import Router, Selection
-from swarm_core.sources import Contents
+from swarm_core.router import Selection
 
-__all__ = ["LaneJob", "LaneOutcome", "estimate_tokens_for", "run_lane"]
+__all__ = ["run_lane"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,38 +40,6 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 _SUSPICIOUS_CONFIDENCE = 0.59
 _MAX_FINDINGS = 40  # per chunk: a runaway reply must not flood the judges
 _BATCH = 25  # findings per reviewer or critic call
-
-
-@dataclass(frozen=True)
-class LaneJob:
-    """Everything a lane needs for one run, shared by the lanes (read-only)."""
-
-    config: SwarmConfig
-    router: Router
-    caller: ModelCaller
-    contents: Contents | None
-    chunks: tuple[tuple[tuple[str, ...], tuple[Message, ...]], ...]  # (paths, shared messages)
-    names: frozenset[str] | None
-    memory: RunMemory | None = None
-    council: bool = False
-    run_id: str = ""
-
-
-@dataclass
-class LaneOutcome:
-    """A lane's result plus the verification counts of the findings it dropped or kept."""
-
-    result: LaneResult
-    counts: Counter[str] = field(default_factory=Counter)
-    downgraded: int = 0
-    summary: str = ""
-    dropped: list[str] = field(default_factory=list)
-
-
-def estimate_tokens_for(job: LaneJob) -> tuple[int, int]:
-    """(input, output) tokens one lane call is expected to take, for the router's estimates."""
-    tokens = sum(len(m.content) for _, msgs in job.chunks for m in msgs) // 4 + 800
-    return tokens, job.config.llm.max_output_tokens // 2
 
 
 async def run_lane(
@@ -103,8 +67,7 @@ async def run_lane(
         if isinstance(selection, ModelSelectionError):
             raise selection
         if selection is None:
-            est_in, est_out = estimate_tokens_for(job)
-            selection = job.router.select(lane.value, est_in, est_out)
+            selection = job.router.select(lane.value, *job.estimated_tokens())
         chosen = selection
         async with asyncio.timeout(job.config.llm.limits.lane_timeout_seconds):
             await _read_chunks(lane, owned, job, chosen, focus, previous, model_findings, outcome)

@@ -24,17 +24,16 @@ from swarm_core.diff import FileDiff
 from swarm_core.errors import LimitReached, MemoryStoreError, ModelSelectionError, ProviderError
 from swarm_core.lanes import LANE_FOCUS, LLM_DISABLED_NOTE, assign
 from swarm_core.lanes.context import repo_instructions, shared_messages
+from swarm_core.lanes.job import LaneJob, LaneOutcome, ModelSeams
 from swarm_core.lanes.schema import CoordinatorReply
-from swarm_core.llm import ModelCaller
-from swarm_core.memory import RunMemory
 from swarm_core.models import Exchange, Finding, Lane, LaneResult, LaneStatus, ProgressEvent, Usage
 from swarm_core.prompts import prompt
 from swarm_core.providers import Message
-from swarm_core.router import Router, Selection
+from swarm_core.router import Selection
 from swarm_core.sources import ChangeSet
-from swarm_core.stages.lane import LaneJob, LaneOutcome, estimate_tokens_for, run_lane
+from swarm_core.stages.lane import run_lane
 
-__all__ = ["LaneWork", "ModelSeams", "run_lanes"]
+__all__ = ["LaneWork", "run_lanes"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,23 +41,6 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 # Share of a model's context window one diff chunk may take (the rest: prompt, reply).
 _CONTEXT_SHARE = 0.6
-
-
-@dataclass(frozen=True)
-class ModelSeams:
-    """What the lanes need to reach models, built once per run by the orchestrator.
-
-    Args:
-        router: picks each lane's model.
-        caller: makes every model call of the run under its guardrails and keeps the evidence.
-        memory: the run's swarm memory (None: the lanes share no notes).
-        default_model: the run's default model; its context window bounds a chunk.
-    """
-
-    router: Router
-    caller: ModelCaller
-    memory: RunMemory | None = None
-    default_model: str | None = None
 
 
 @dataclass
@@ -175,8 +157,9 @@ class _FanOut:
         focus: dict[str, str] = {}
         if mode == "hierarchical":
             focus = await self._coordinate(job, [lr.lane for lr in active])
-        est_in, est_out = estimate_tokens_for(job)
-        self.selections = self.models.router.select_lanes([lr.lane.value for lr in active], est_in, est_out)
+        self.selections = self.models.router.select_lanes(
+            [lr.lane.value for lr in active], *job.estimated_tokens()
+        )
         results: dict[Lane, LaneResult] = {}
         if mode == "sequential":
             previous: list[str] = []
