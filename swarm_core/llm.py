@@ -30,7 +30,7 @@ from swarm_core.errors import (
 )
 from swarm_core.guardrails import Guard
 from swarm_core.models import Exchange, Usage
-from swarm_core.prompts import prompt
+from swarm_core.prompts import prompt  # re-exported: council and issue specs load prompts from here
 from swarm_core.providers import CompletionRequest, Message, ProviderPool
 from swarm_core.router import ModelTable, Selection
 
