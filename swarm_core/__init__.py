@@ -1,5 +1,19 @@
 """swarm_core: the review engine shared by the CLI, the GitHub App and the GitHub Action.
 
+A review is one pass through these stages (docs/architecture.md has the diagram):
+
+    source     sources.py, github/source.py    where the change comes from -> ChangeSet
+    diff       stages/select.py                which files are read -> FileChoice
+    analyzers  stages/analyze.py               deterministic gates (analyzers/) -> Analysis
+    lanes      stages/lanes.py                 findings to the six lanes; plan, fan out -> LaneWork
+      lane     stages/lane.py                  one lane: model pass, checks, reviewer, critic
+    verify     stages/verify.py                anchor, de-duplicate, filter, fingerprint
+    verdict    stages/verdict.py               BLOCK / REQUEST_CHANGES / APPROVE_WITH_NOTES / APPROVE
+    render     render/, github/publisher.py    the Review as text, SARIF or a GitHub review
+
+`Orchestrator.review` (orchestrator.py) calls diff to verdict in order. The router, the
+guarded model caller (llm.py) and the run's memory are seams it builds and passes in.
+
 The names below load on first use (PEP 562), so `import swarm_core` and every
 `import swarm_core.<module>` stay cheap: `swarm --version` must not pay for SQLAlchemy,
 the lanes and the analyzers it never touches.

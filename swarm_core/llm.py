@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -31,6 +30,7 @@ from swarm_core.errors import (
 )
 from swarm_core.guardrails import Guard
 from swarm_core.models import Exchange, Usage
+from swarm_core.prompts import prompt  # re-exported: council and issue specs load prompts from here
 from swarm_core.providers import CompletionRequest, Message, ProviderPool
 from swarm_core.router import ModelTable, Selection
 
@@ -40,12 +40,6 @@ M = TypeVar("M", bound=BaseModel)
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)\n\s*```", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
-
-
-@cache
-def prompt(name: str) -> str:
-    """A prompt file from swarm_core/prompts (data, not code); read once per process."""
-    return resources.files("swarm_core.prompts").joinpath(name).read_text(encoding="utf-8")
 
 
 @cache
@@ -158,14 +152,14 @@ class ModelCaller:
         agent's own sampling).
 
         Returns:
-            The validated reply, the model that gave it, and the usage of every call made.
+            The validated reply, the model that gave it, and the usage of that model's
+            calls (a repair request included); failed calls are in the evidence.
 
         Raises:
             LimitReached: a guardrail stopped the run's model work.
             MalformedOutput: the reply did not parse even after a repair request.
             ProviderError: every model of the chain failed.
         """
-        total = Usage()
         last: ProviderError | ModelSelectionError | None = None
         for model in selection.chain:
             try:
@@ -177,10 +171,10 @@ class ModelCaller:
             except (ProviderError, ModelSelectionError) as exc:
                 last = exc
                 continue
-            return reply, model, total + usage
+            return reply, model, usage
         assert last is not None
         if isinstance(last, ModelSelectionError):
-            raise ProviderError(str(last))
+            raise ProviderError(str(last)) from last
         raise last
 
     async def _complete(
@@ -264,7 +258,7 @@ class ModelCaller:
                 f"after a repair request: {_explain(exc2)}"
             )
             self.guard.failed(failure)
-            raise failure from None
+            raise failure from exc2
         self.guard.succeeded()
         return reply, usage
 

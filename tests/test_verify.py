@@ -7,7 +7,8 @@ from dataclasses import replace
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.diff import parse_diff
 from swarm_core.models import Finding, Lane, Severity, Side, Verdict, Verification
-from swarm_core.verify import anchor, deduplicate, fingerprint, verdict_for, verify
+from swarm_core.stages.verdict import verdict_for
+from swarm_core.stages.verify import anchor, deduplicate, fingerprint, verify
 
 DIFF = parse_diff(
     "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -10,3 +10,4 @@ def f():\n x\n-y\n+z\n+w\n q\n"

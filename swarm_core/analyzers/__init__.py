@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 
@@ -21,6 +22,8 @@ from swarm_core.models import AnalyzerReport, AnalyzerStatus, ProgressEvent
 __all__ = ["Analyzer", "AnalyzerContext", "default_analyzers", "run_analyzers"]
 
 ProgressCallback = Callable[[ProgressEvent], None]
+
+logger = logging.getLogger(__name__)
 
 
 def default_analyzers(config: SwarmConfig) -> list[Analyzer]:
@@ -47,11 +50,13 @@ async def run_analyzers(
     *,
     timeout: float,
     on_event: ProgressCallback | None = None,
+    run_id: str = "",
 ) -> list[AnalyzerReport]:
     """Run every analyzer concurrently; each gets `timeout` seconds.
 
     A missing tool, a timeout or a crash becomes a report with that status and a reason;
-    it never fails the review.
+    it never fails the review. A timeout or a crash is also logged, with its traceback and
+    `run_id`, so the report's one line is not all there is to debug from.
     """
 
     def emit(name: str, state: str, detail: str = "") -> None:
@@ -69,10 +74,24 @@ async def run_analyzers(
             findings = await asyncio.wait_for(analyzer.run(ctx), timeout)
         except TimeoutError:
             status, detail, findings = AnalyzerStatus.TIMEOUT, f"timed out after {timeout:g} s", []
+            logger.warning(
+                "analyzer %s timed out after %g s (run %s)",
+                analyzer.name,
+                timeout,
+                run_id,
+                exc_info=True,
+                extra={"run_id": run_id, "analyzer": analyzer.name},
+            )
         except AnalyzerError as exc:
             status, detail, findings = AnalyzerStatus.SKIPPED, str(exc), []
         except Exception as exc:  # boundary: one analyzer's bug must not lose the review
             status, detail, findings = AnalyzerStatus.ERROR, f"{type(exc).__name__}: {exc}", []
+            logger.exception(
+                "analyzer %s failed (run %s)",
+                analyzer.name,
+                run_id,
+                extra={"run_id": run_id, "analyzer": analyzer.name},
+            )
         else:
             status, detail = AnalyzerStatus.OK, ""
         duration = time.perf_counter() - start

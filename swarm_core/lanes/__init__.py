@@ -1,7 +1,8 @@
 """The six review lanes: what each looks at, and how analyzer findings are handed to them.
 
-The model-backed part of a lane lives in `lanes.model`; its context in `lanes.context`;
-what a model must answer in `lanes.schema`; the prompts are data files in swarm_core/prompts.
+What the models read lives in `lanes.context`, what they must answer in `lanes.schema`, and
+the prompts are data files in swarm_core/prompts. A lane's run (model pass, reviewer,
+critic) is the lanes stage's: `swarm_core.stages.lane`.
 """
 
 from __future__ import annotations

@@ -1,27 +1,36 @@
-"""What every lane reads first: the numbered diff chunk, enclosing definitions, PR text as untrusted data.
+"""What the models read: the numbered diff chunk, enclosing definitions, PR text as untrusted data, findings.
 
 The shared part (system prompt and this context) is byte-identical for every lane and
-verification pass of a chunk, and comes first, so providers can cache the prefix.
+verification pass of a chunk, and comes first, so providers can cache the prefix. The
+reviewer and critic then read each finding as `describe` lays it out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from swarm_core import codegraph
 from swarm_core.chunking import Chunk
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import Hunk, decode_text
-from swarm_core.llm import prompt
-from swarm_core.models import Side
+from swarm_core.models import Finding, Side
+from swarm_core.prompts import prompt
 from swarm_core.providers import Message
-from swarm_core.sources import ChangeSet
+from swarm_core.sources import ChangeSet, Contents, split_lines
 
-__all__ = ["RepoInstructions", "enclosing", "numbered", "repo_instructions", "shared_messages", "untrusted"]
+__all__ = [
+    "RepoInstructions",
+    "describe",
+    "enclosing",
+    "numbered",
+    "repo_instructions",
+    "shared_messages",
+    "untrusted",
+]
 
 _MAX_PR_TEXT = 8000
 _MAX_AGENTS_MD = 6000
+_AROUND = 3  # lines of code shown on each side of a finding
 
 
 def untrusted(name: str, text: str, limit: int = _MAX_PR_TEXT) -> str:
@@ -127,6 +136,50 @@ def shared_messages(
     return [Message("system", prompt("system.md")), Message("user", "\n\n".join(sections), cache=True)]
 
 
-def tail(text: str) -> Sequence[Message]:
-    """The lane- or pass-specific last message."""
-    return (Message("user", text),)
+def _excerpt(contents: Contents | None, f: Finding) -> str:
+    if contents is None or f.line is None:
+        return ""
+    data = contents.read(f.path, f.side)
+    if data is None:
+        return ""
+    lines = split_lines(data)
+    lo = max(1, f.line - _AROUND)
+    hi = min(len(lines), (f.last_line or f.line) + _AROUND)
+    side = "head" if f.side is Side.RIGHT else "base"
+    body = "\n".join(f"{n:>5} {lines[n - 1]}" for n in range(lo, hi + 1))
+    return untrusted(f"{side}:{f.path}:{lo}-{hi}", body, limit=10**9)
+
+
+def _in_base(contents: Contents | None, f: Finding) -> str:
+    if contents is None or not f.evidence.strip() or f.side is not Side.RIGHT:
+        return ""
+    base = contents.read(f.path, Side.LEFT)
+    if base is None:
+        return "The file does not exist in the base version (new file)."
+    quote = " ".join(f.evidence.split())
+    hits = [n for n, text in enumerate(split_lines(base), 1) if quote and quote in " ".join(text.split())]
+    if hits:
+        where = ", ".join(str(n) for n in hits[:5])
+        return f"The quoted code is also in the base version, line(s) {where}."
+    return "The quoted code is not in the base version: the change added it."
+
+
+def describe(i: int, f: Finding, contents: Contents | None) -> str:
+    """One finding as the passes see it: claim, quote, code around it, base-version fact."""
+    parts = [
+        f"## Finding {i}: [{f.severity.value.upper()}] {f.category} at {f.location()} ({f.lane.value} lane)",
+        f"Title: {f.title}",
+    ]
+    if f.message:
+        parts.append(f"Claim: {f.message}")
+    if f.evidence:
+        parts.append(f"Quoted code: {f.evidence.strip()}")
+    if f.symbols:
+        parts.append("Names cited: " + ", ".join(f.symbols))
+    excerpt = _excerpt(contents, f)
+    if excerpt:
+        parts.append(excerpt)
+    base = _in_base(contents, f)
+    if base:
+        parts.append(base)
+    return "\n".join(parts)
