@@ -58,8 +58,8 @@ def review_time(runs: int, python: str = sys.executable) -> list[float]:
     head_files = {fd.path: (apply_hunks(None, fd) or b"").decode() for fd in diff.files}
     payload = json.loads(
         (
-            ROOT.parent
-            / "shared/github/octokit-webhooks/payload-examples/api.github.com/pull_request/opened.payload.json"
+            ROOT
+            / "tests/fixtures/octokit-webhooks/payload-examples/api.github.com/pull_request/opened.payload.json"
         ).read_text()
     )
     times = []

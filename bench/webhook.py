@@ -34,8 +34,7 @@ from fastapi.responses import JSONResponse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PAYLOAD = (
-    ROOT.parent
-    / "shared/github/octokit-webhooks/payload-examples/api.github.com/pull_request/opened.payload.json"
+    ROOT / "tests/fixtures/octokit-webhooks/payload-examples/api.github.com/pull_request/opened.payload.json"
 )
 SECRET = "bench-secret"
 

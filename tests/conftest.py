@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# Everything a test reads from outside the repo is copied here, origin and licence in its README.
+FIXTURES = ROOT / "tests" / "fixtures"
+PAYLOADS = FIXTURES / "octokit-webhooks" / "payload-examples" / "api.github.com"
+SARIF_SCHEMA = FIXTURES / "sarif" / "sarif-schema-2.1.0.json"
+GITHUB_OPENAPI = FIXTURES / "github-openapi" / "api.github.com.subset.json"
 
 
 def git(repo: Path, *args: str) -> str:

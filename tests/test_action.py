@@ -16,9 +16,9 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import PAYLOADS, ROOT, SARIF_SCHEMA
 from tests.fakes.github import FakeGitHub, Pull
-from tests.test_app import BASE, HEAD, PAYLOADS, REPO, diff_of
+from tests.test_app import BASE, HEAD, REPO, diff_of
 
 TOKEN = "ghs_actions_token"
 
@@ -118,7 +118,7 @@ def test_pull_request_review_publishes_and_reports(github: FakeGitHub, tmp_path:
     )
     assert "::error file=svc.py,line=9,title=HIGH bandit/B602::" in result.stdout
     sarif = json.loads(Path(outputs["sarif-file"]).read_text())
-    schema = json.loads((SHARED / "sarif" / "sarif-schema-2.1.0.json").read_text())
+    schema = json.loads(SARIF_SCHEMA.read_text())
     jsonschema.validate(sarif, schema)
     assert (
         sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]

@@ -21,10 +21,9 @@ from app.main import create_app
 from app.settings import load_settings
 from swarm_core.github.signature import sign
 from swarm_core.store.queue import DONE, JobQueue
-from tests.conftest import SHARED, Repo, git
+from tests.conftest import PAYLOADS, Repo, git
 from tests.fakes.github import FakeGitHub, Pull
 
-PAYLOADS = SHARED / "github" / "octokit-webhooks" / "payload-examples" / "api.github.com"
 SECRET = "test-webhook-secret"
 REPO = "Codertocat/Hello-World"
 

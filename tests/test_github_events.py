@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 from swarm_core.github.commands import Command, parse_command
 from swarm_core.github.events import installation_id, route
 from swarm_core.github.signature import sign, verify
-from tests.conftest import SHARED
-
-PAYLOADS = SHARED / "github" / "octokit-webhooks" / "payload-examples" / "api.github.com"
+from tests.conftest import PAYLOADS
 
 
 def payload(name: str) -> dict[str, Any]:

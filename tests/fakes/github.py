@@ -1,4 +1,4 @@
-"""A fake GitHub REST server on loopback that enforces GitHub's rules (shared/github/RULES.md).
+"""A fake GitHub REST server on loopback that enforces GitHub's rules (its REST description and docs).
 
 - Every request must match an operation of GitHub's OpenAPI description, and every body
   must validate against it (a mismatch is a 422 and recorded in `violations`).
@@ -8,6 +8,9 @@
   bodies at most 65,536 characters: otherwise 422 with GitHub's messages (RULES 24, 27).
 - Rate-limit headers on every answer; list endpoints are paginated with `link` headers.
 - Faults on demand: `fail(method, path_regex, status, headers, times)`.
+
+`ROUTES` lists every operation the fake answers; tests/fixtures/make_openapi_subset.py keeps
+exactly those operations of GitHub's description, and tests/test_fixtures.py checks they agree.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,10 +31,24 @@ import jwt
 
 from tests.fakes.openapi import find_operation, validate_body
 
-__all__ = ["FakeGitHub", "Pull", "Request"]
+__all__ = ["ROUTES", "FakeGitHub", "Pull", "Request"]
 
 MAX_BODY = 65536
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
+
+Handler = Callable[..., int]
+
+# (METHOD, OpenAPI path template) -> the method that answers it, filled by @_route. A table, not
+# names derived from templates, so the OpenAPI subset and its test can read what the fake serves.
+ROUTES: dict[tuple[str, str], Handler] = {}
+
+
+def _route(method: str, template: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ROUTES[(method, template)] = handler
+        return handler
+
+    return register
 
 
 @dataclass
@@ -310,19 +327,13 @@ class FakeGitHub:
             )
             return self._error(h, st, message, headers=headers)
         parts = path.strip("/").split("/")
-        handler = getattr(
-            self,
-            "_"
-            + re.sub(r"[{}]", "", template).strip("/").replace("/", "_").replace("-", "_")
-            + "_"
-            + method.lower(),
-            None,
-        )
+        handler = ROUTES.get((method, template))
         if handler is None:
             return self._error(h, 404, f"the fake does not implement {method} {template}")
-        return int(handler(h, parts, query, body))
+        return int(handler(self, h, parts, query, body))
 
     # endpoints ----------------------------------------------------------------------------
+    @_route("POST", "/app/installations/{installation_id}/access_tokens")
     def _app_installations_installation_id_access_tokens_post(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -348,12 +359,14 @@ class FakeGitHub:
     def _pull(self, h: Any, parts: list[str]) -> Pull | None:
         return self.pulls.get((self._repo(parts), int(parts[4])))
 
+    @_route("GET", "/repos/{owner}/{repo}")
     def _repos_owner_repo_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         repo = self.repos.get(self._repo(parts))
         if repo is None:
             return self._error(h, 404, "Not Found")
         return self._send(h, 200, {"full_name": self._repo(parts), "default_branch": repo["default_branch"]})
 
+    @_route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")
     def _repos_owner_repo_pulls_pull_number_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         pull = self._pull(h, parts)
         if pull is None:
@@ -395,6 +408,7 @@ class FakeGitHub:
             links.append(f'<{self.url}{path}?{urlencode({"per_page": per_page, "page": last})}>; rel="last"')
         return self._send(h, 200, chunk, {"link": ", ".join(links)} if links else None)
 
+    @_route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files")
     def _repos_owner_repo_pulls_pull_number_files_get(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -420,6 +434,7 @@ class FakeGitHub:
             files.append(entry)
         return self._page(h, "/" + "/".join(parts), q, files)
 
+    @_route("GET", "/repos/{owner}/{repo}/contents/{path}")
     def _repos_owner_repo_contents_path_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         repo = self.repos.get(self._repo(parts))
         ref = (q.get("ref") or [None])[0]
@@ -432,12 +447,14 @@ class FakeGitHub:
         content = base64.b64encode(files[path].encode()).decode()
         return self._send(h, 200, {"type": "file", "encoding": "base64", "path": path, "content": content})
 
+    @_route("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")
     def _repos_owner_repo_collaborators_username_permission_get(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
         perm = self.permissions.get(parts[4], "read")
         return self._send(h, 200, {"permission": perm, "role_name": perm, "user": {"login": parts[4]}})
 
+    @_route("POST", "/repos/{owner}/{repo}/check-runs")
     def _repos_owner_repo_check_runs_post(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         run = {
             "id": next(self._ids),
@@ -449,6 +466,7 @@ class FakeGitHub:
             self.check_runs.append(run)
         return self._send(h, 201, {k: v for k, v in run.items() if k != "repo"})
 
+    @_route("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")
     def _repos_owner_repo_check_runs_check_run_id_patch(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -464,6 +482,7 @@ class FakeGitHub:
             run["annotations"] = run["annotations"] + list(annotations)  # appended (RULES 18)
         return self._send(h, 200, {"id": run_id, "status": run.get("status")})
 
+    @_route("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs")
     def _repos_owner_repo_commits_ref_check_runs_get(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -487,6 +506,7 @@ class FakeGitHub:
             },
         )
 
+    @_route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
     def _repos_owner_repo_pulls_pull_number_reviews_post(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -543,6 +563,7 @@ class FakeGitHub:
                 return "Pull request review thread start line must be part of the same hunk as the line."
         return None
 
+    @_route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/comments")
     def _repos_owner_repo_pulls_pull_number_comments_get(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -554,6 +575,7 @@ class FakeGitHub:
         ]
         return self._page(h, "/" + "/".join(parts), q, items)
 
+    @_route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
     def _repos_owner_repo_issues_issue_number_comments_get(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -563,6 +585,7 @@ class FakeGitHub:
         ]
         return self._page(h, "/" + "/".join(parts), q, items)
 
+    @_route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
     def _repos_owner_repo_issues_issue_number_comments_post(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -591,6 +614,7 @@ class FakeGitHub:
             self.issue_comments.append(comment)
         return self._send(h, 201, comment)
 
+    @_route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
     def _repos_owner_repo_issues_comments_comment_id_patch(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -616,6 +640,7 @@ class FakeGitHub:
             comment["body"] = body["body"]
         return self._send(h, 200, comment)
 
+    @_route("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions")
     def _repos_owner_repo_issues_comments_comment_id_reactions_post(
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
@@ -623,6 +648,7 @@ class FakeGitHub:
             self.reactions.append({"comment_id": int(parts[5]), "content": body["content"]})
         return self._send(h, 201, {"id": next(self._ids), "content": body["content"]})
 
+    @_route("GET", "/repos/{owner}/{repo}/compare/{basehead}")
     def _repos_owner_repo_compare_basehead_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         _base, _, head = parts[4].partition("...")
         pull = next(
@@ -632,6 +658,7 @@ class FakeGitHub:
             return self._error(h, 404, "Not Found")
         return self._send(h, 200, {"merge_base_commit": {"sha": pull.base_sha}, "status": "ahead"})
 
+    @_route("GET", "/repos/{owner}/{repo}/commits/{ref}")
     def _repos_owner_repo_commits_ref_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         repo = self.repos.get(self._repo(parts))
         if repo is None or parts[4] not in repo["files"]:
@@ -640,6 +667,7 @@ class FakeGitHub:
         repo["files"].setdefault(sha, repo["files"][parts[4]])
         return self._send(h, 200, {"sha": sha})
 
+    @_route("GET", "/repos/{owner}/{repo}/tarball/{ref}")
     def _repos_owner_repo_tarball_ref_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         import io
         import tarfile
@@ -664,6 +692,7 @@ class FakeGitHub:
         h.wfile.write(payload)
         return 200
 
+    @_route("GET", "/repos/{owner}/{repo}/issues/{issue_number}")
     def _repos_owner_repo_issues_issue_number_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
         issue = self.issues.get((self._repo(parts), int(parts[4])))
         pull = self.pulls.get((self._repo(parts), int(parts[4])))

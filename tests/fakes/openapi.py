@@ -1,4 +1,4 @@
-"""Validate request bodies against GitHub's REST OpenAPI description (shared/github/openapi).
+"""Validate request bodies against GitHub's REST OpenAPI description (the subset in tests/fixtures).
 
 The description is OpenAPI 3.0: `nullable: true` is rewritten to a JSON-schema null type,
 and `$ref`s resolve inside the document.
@@ -15,11 +15,10 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from tests.conftest import SHARED
+from tests.conftest import GITHUB_OPENAPI
 
 __all__ = ["find_operation", "validate_body"]
 
-SPEC = SHARED / "github" / "openapi" / "api.github.com.json"
 _URN = "urn:github-openapi"
 
 
@@ -37,7 +36,7 @@ def _nullable(node: Any) -> Any:
 
 @cache
 def _spec() -> dict[str, Any]:
-    return _nullable(json.loads(SPEC.read_text(encoding="utf-8")))
+    return _nullable(json.loads(GITHUB_OPENAPI.read_text(encoding="utf-8")))
 
 
 @cache
