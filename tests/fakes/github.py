@@ -1,4 +1,4 @@
-"""A fake GitHub REST server on loopback that enforces GitHub's rules (its REST description and docs).
+"""A fake GitHub REST server on loopback that enforces GitHub's rules (shared/github/RULES.md).
 
 - Every request must match an operation of GitHub's OpenAPI description, and every body
   must validate against it (a mismatch is a 422 and recorded in `violations`).
