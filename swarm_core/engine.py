@@ -22,7 +22,7 @@ from swarm_core.issue.localize import Localization
 from swarm_core.issue.spec import FixSpec, specify_with
 from swarm_core.memory import MemoryBackend
 from swarm_core.models import Review
-from swarm_core.orchestrator import Orchestrator
+from swarm_core.orchestrator import Orchestrator, ProgressCallback
 from swarm_core.providers import KNOWN_PROVIDERS, Endpoint, ProviderPool, endpoints_from_env
 from swarm_core.router import ModelTable
 from swarm_core.sources import ChangeSet
@@ -127,14 +127,31 @@ class Engine:
         self.memory = memory
         self.table = table
 
-    async def review(self, config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Review:
-        """Review a change; with `models=False` only the deterministic lanes run."""
+    async def review(
+        self,
+        config: SwarmConfig,
+        change: ChangeSet,
+        *,
+        models: bool = True,
+        on_event: ProgressCallback | None = None,
+    ) -> Review:
+        """Review a change; with `models=False` only the deterministic lanes run.
+
+        Args:
+            config: the run's config (the repository's, with any overrides merged).
+            change: what to review.
+            models: False when no model may be called (`--no-llm`, a spent budget).
+            on_event: progress events as stages and lanes start and finish (the CLI's display).
+
+        Returns:
+            The review; lane and analyzer failures are recorded in it, never raised.
+        """
         if not models:
-            return await Orchestrator(config, table=self.table).review(change)
+            return await Orchestrator(config, table=self.table).review(change, on_event)
         orch = Orchestrator(
             config, model=self.model, providers=self.keys.pool(), table=self.table, memory=self.memory
         )
-        return await orch.review(change)
+        return await orch.review(change, on_event)
 
     async def council(self, config: SwarmConfig, question: str, context: str, kind: str) -> CouncilResult:
         """Convene a council.

@@ -15,6 +15,7 @@ from app.settings import load_settings
 from swarm_core.config import SwarmConfig
 from swarm_core.engine import Councillor, ProviderKeys, Reviewer, Specifier, build_engine
 from swarm_core.github.handlers import Services
+from swarm_core.orchestrator import ProgressEvent
 from swarm_core.sources import from_patch
 from tests.fakes.llm import FakeLLM
 
@@ -89,8 +90,11 @@ def test_the_engine_reviews_with_the_keys_it_was_given() -> None:
         assert review.usage.calls > 0 and len(llm.requests) == review.usage.calls
         # Without models (a spent budget), only the deterministic lanes run.
         before = len(llm.requests)
-        quiet = asyncio.run(engine.review(config, change, models=False))
+        events: list[ProgressEvent] = []
+        quiet = asyncio.run(engine.review(config, change, models=False, on_event=events.append))
         assert len(llm.requests) == before and quiet.usage.calls == 0
+    # The CLI's progress display is fed the same way.
+    assert {(e.stage, e.name, e.state) for e in events} >= {("analyzer", "bandit", "started")}
     assert any(f.path == "svc.py" for f in review.confirmed())
     assert {f.fingerprint for f in quiet.confirmed() if f.lane.value == "security"} <= {
         f.fingerprint for f in review.findings
