@@ -831,6 +831,20 @@ def test_a_malformed_job_fails_for_good_and_logs_its_traceback(
     assert "KeyError: 'repo'" in text and "handlers.py" in text and "review_pull_request" in text
 
 
+def test_a_publish_that_fails_is_logged_with_the_stored_run(
+    client: TestClient, github: FakeGitHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    github.fail("POST", r"/pulls/2/reviews$", 403, times=10)
+    job_id = deliver(client, "pull_request", opened_payload(), "p-1").json()["job"]
+    assert drain(client) == {"failed": 1}
+    (record,) = failure_records(caplog, job_id)
+    runs = client.get("/api/runs", headers={"Authorization": "Bearer api-token"}).json()
+    assert record.run_id == runs[0]["id"] and record.delivery_id == "p-1"  # type: ignore[attr-defined]
+    assert "publish" in traceback_of(record) and "GitHubForbidden" in traceback_of(record)
+
+
 def test_check_suite_rerequested_reruns_the_review_at_the_suites_head(
     client: TestClient, github: FakeGitHub, tmp_path: Path
 ) -> None:

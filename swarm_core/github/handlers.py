@@ -128,7 +128,8 @@ async def _gh(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 async def handle_job(job: Job, services: Services) -> dict[str, Any]:
-    """Run one job; returns what happened (stored as the job's result).
+    """Run one job (review, command, issue, or suite: a check suite's re-run); returns what
+    happened (stored as the job's result).
 
     Raises:
         GitHubError, SwarmError: the job failed (the worker decides whether to retry).
