@@ -1,9 +1,9 @@
 """Logging for the faces: one handler, text or JSON lines, run/job/delivery ids, and one redaction filter.
 
 A face calls `configure_logging` once at start-up with what it read from its own
-environment (the core reads none). Ids travel in a context variable: a worker opens
-`log_context(job_id=..., delivery_id=...)` around a job and the handler adds `run_id` with
-`bind` once the run is stored, so the one record a failure logs names all three.
+environment (the core reads none). Ids travel in a context variable: a worker pushes the
+job's ids (`push_ids`, or the block form `log_context`) around a job and the handler adds
+`run_id` with `bind` once the run is stored, so the one record a failure logs names all three.
 """
 
 from __future__ import annotations
