@@ -12,12 +12,14 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from swarm_core.engine import ProviderKeys
 from swarm_core.errors import ConfigError
 
-__all__ = ["POSTS", "ActionEnv"]
+__all__ = ["LOG_FORMATS", "POSTS", "ActionEnv"]
 
 POSTS = frozenset({"review", "check", "summary"})
 MODES = frozenset({"review", "issue", "council", "auto"})
+LOG_FORMATS = frozenset({"text", "json"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,13 @@ class ActionEnv:
     sarif_file: Path | None = None
     post: frozenset[str] = field(default=POSTS)
     pr: int | None = None
+    keys: ProviderKeys = field(default_factory=ProviderKeys)  # provider keys and base URLs
+    log_format: str = "text"
+
+    def secrets(self) -> frozenset[str]:
+        """The token and the provider keys, for the log redaction filter."""
+        token = {self.token.get_secret_value()} if self.token is not None else set()
+        return frozenset(token) | self.keys.secrets()
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> ActionEnv:
@@ -73,6 +82,9 @@ class ActionEnv:
         lanes = tuple(x.strip() for x in (env.get("SWARM_INPUT_LANES") or "").split(",") if x.strip())
         sarif = env.get("SWARM_INPUT_SARIF_FILE") or ""
         temp = env.get("RUNNER_TEMP")
+        log_format = (env.get("SWARM_LOG_FORMAT") or "text").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"SWARM_LOG_FORMAT: {log_format!r} is not one of json, text")
         return cls(
             event_name=name,
             event_path=Path(path),
@@ -91,4 +103,6 @@ class ActionEnv:
             sarif_file=Path(sarif) if sarif else None,
             post=post,
             pr=int(pr_text) if pr_text else None,
+            keys=ProviderKeys.from_mapping(env),
+            log_format=log_format,
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
+import logging
 import sys
 import time
 import uuid
@@ -27,26 +27,25 @@ from typing import Any, TextIO
 from action.env import ActionEnv
 from action.outputs import annotation_commands, counts_json, write_outputs, write_summary
 from swarm_core.config import SwarmConfig, load_config, merge, parse_config
-from swarm_core.council import convene
 from swarm_core.diff import decode_text
+from swarm_core.engine import Engine, build_engine
 from swarm_core.errors import ConfigError, GitHubError, GitHubForbidden, GitHubNotFound
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.events import installation_id, pr_key
 from swarm_core.github.handlers import Services, analyze_issue, run_command
 from swarm_core.github.publisher import Publisher, PublishResult
 from swarm_core.github.source import change_from_pr, repo_config
-from swarm_core.issue.spec import specify_with
+from swarm_core.logs import configure_logging
 from swarm_core.memory import SqlMemory
 from swarm_core.models import Lane, Review
-from swarm_core.orchestrator import Orchestrator
-from swarm_core.providers import ProviderPool, endpoints_from_env
 from swarm_core.render.markdown import render_summary
 from swarm_core.render.sarif import to_sarif
-from swarm_core.sources import ChangeSet
 from swarm_core.store import open_store, sqlite_url
 from swarm_core.store.queue import Job, JobQueue
 
 __all__ = ["ActionResult", "run_action"]
+
+log = logging.getLogger("swarm.action")
 
 READ_ONLY_NOTE = (
     "This run's token cannot write to the pull request (a fork, Dependabot, or restricted "
@@ -69,9 +68,9 @@ def _event(env: ActionEnv) -> dict[str, Any]:
     try:
         data = json.loads(env.event_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"GITHUB_EVENT_PATH {env.event_path}: no such file") from None
+        raise ConfigError(f"GITHUB_EVENT_PATH {env.event_path}: no such file") from None  # nothing to add
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"GITHUB_EVENT_PATH {env.event_path}: not a JSON event payload ({exc})") from None
+        raise ConfigError(f"GITHUB_EVENT_PATH {env.event_path}: not a JSON event payload ({exc})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"GITHUB_EVENT_PATH {env.event_path}: the payload must be a JSON object")
     return data
@@ -116,32 +115,9 @@ def _overrides(env: ActionEnv) -> dict[str, Any]:
     return out
 
 
-def _engine(env: ActionEnv) -> Any:
-    async def review(config: SwarmConfig, change: ChangeSet) -> Review:
-        providers = ProviderPool(endpoints_from_env(dict(os.environ)))
-        return await Orchestrator(config, model=env.model, providers=providers).review(change)
-
-    return review
-
-
-def _council(env: ActionEnv) -> Any:
-    async def council(config: SwarmConfig, question: str, context: str, kind: str) -> Any:
-        pool = ProviderPool(endpoints_from_env(dict(os.environ)))
-        return await convene(question, context, config, pool, model=env.model, kind=kind)
-
-    return council
-
-
-def _specify(env: ActionEnv) -> Any:
-    async def specify(
-        intake: Any, text: str, loc: Any, index: Any, config: SwarmConfig, trace: bool, repro: bool
-    ) -> Any:
-        pool = ProviderPool(endpoints_from_env(dict(os.environ)))
-        return await specify_with(
-            intake, text, loc, index, config, pool, model=env.model, trace=trace, repro=repro
-        )
-
-    return specify
+def _engine(env: ActionEnv) -> Engine:
+    # No swarm memory for the lanes: a run's memory would not outlive the job anyway.
+    return build_engine(env.keys, model=env.model)
 
 
 def _pr_number(env: ActionEnv, event: dict[str, Any]) -> int | None:
@@ -174,6 +150,7 @@ def _publish(
             result.annotations = publisher.finish_check(pr, check[0], review, annotated=check[1])
     except (GitHubForbidden, GitHubNotFound) as exc:
         # 403 "Resource not accessible by integration"; 404 where a read-only token cannot see the endpoint.
+        log.warning("publishing to %s#%s stopped: %s", pr.repo, pr.number, exc, exc_info=exc)
         result.fallback = str(exc)
         return result, True
     return result, False
@@ -191,7 +168,7 @@ def _review_pr(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResu
     if overrides:
         config = merge(config, overrides)
     change = change_from_pr(client, pr, config)
-    review = asyncio.run(_engine(env)(config, change))
+    review = asyncio.run(_engine(env).review(config, change))
     notes = [f"The repository config was ignored: {problem}"] if problem else []
     published, read_only = _publish(env, client, pr, review, config)
     if read_only:
@@ -251,15 +228,15 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
     temp = env.runner_temp or Path()
     store = open_store(sqlite_url(temp / f"swarm-{uuid.uuid4().hex[:8]}"))
     try:
-        queue = JobQueue(store.engine)
+        engine = _engine(env)
         services = Services(
             clients=lambda _inst: client,
             store=store,
-            queue=queue,
-            review=_engine(env),
+            queue=JobQueue(store.engine),
+            review=engine.review,
             state=SqlMemory(store.engine),
-            council=_council(env),
-            specify=_specify(env),
+            council=engine.council,
+            specify=engine.specify,
             cache_dir=temp / "swarm-checkouts",
         )
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
@@ -277,6 +254,7 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
         try:
             result = asyncio.run(run_command(job, services, payload))
         except (GitHubForbidden, GitHubNotFound) as exc:
+            log.warning("answering the command on %s#%s stopped: %s", repo, number, exc, exc_info=exc)
             write_summary(env.step_summary, f"swarm could not answer the command: {exc}\n\n{READ_ONLY_NOTE}")
             return ActionResult(0, read_only=True, notes=[READ_ONLY_NOTE])
     finally:
@@ -295,14 +273,15 @@ def _issue(env: ActionEnv, event: dict[str, Any], *, explicit: bool) -> ActionRe
     temp = env.runner_temp or Path()
     store = open_store(sqlite_url(temp / f"swarm-{uuid.uuid4().hex[:8]}"))
     try:
+        engine = _engine(env)
         services = Services(
             clients=lambda _inst: client,
             store=store,
             queue=JobQueue(store.engine),
-            review=_engine(env),
+            review=engine.review,
             state=SqlMemory(store.engine),
             cache_dir=temp / "swarm-checkouts",
-            specify=_specify(env),
+            specify=engine.specify,
         )
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
         payload = {"installation_id": None, "repo": repo, "number": int(issue["number"])}
@@ -320,6 +299,7 @@ def _issue(env: ActionEnv, event: dict[str, Any], *, explicit: bool) -> ActionRe
         try:
             result = asyncio.run(analyze_issue(job, services, payload, explicit=explicit))
         except (GitHubForbidden, GitHubNotFound) as exc:
+            log.warning("posting the issue analysis on %s stopped: %s", repo, exc, exc_info=exc)
             write_summary(
                 env.step_summary, f"swarm could not post the issue analysis: {exc}\n\n{READ_ONLY_NOTE}"
             )
@@ -335,7 +315,23 @@ def _issue(env: ActionEnv, event: dict[str, Any], *, explicit: bool) -> ActionRe
 
 
 def run_action(env: ActionEnv, *, out: TextIO = sys.stdout) -> ActionResult:
-    """Act on the event. Raises ConfigError for what the workflow author must fix."""
+    """Act on the event. Raises ConfigError for what the workflow author must fix.
+
+    Logging is set up here, from what `ActionEnv` read (SWARM_LOG_FORMAT), with the token
+    and provider keys redacted. A failure other than a ConfigError is logged once with
+    its traceback before it reaches the caller, which prints one line.
+    """
+    configure_logging(env.log_format, secrets=env.secrets())
+    try:
+        return _run(env, out)
+    except ConfigError:
+        raise  # the workflow author's to fix: the caller says what, without a traceback
+    except Exception:  # boundary: the Action's main
+        log.exception("swarm action failed on %s", env.event_name or "an unknown event")
+        raise
+
+
+def _run(env: ActionEnv, out: TextIO) -> ActionResult:
     started = time.perf_counter()
     event = _event(env)
     name = env.event_name
@@ -366,6 +362,6 @@ def run_action(env: ActionEnv, *, out: TextIO = sys.stdout) -> ActionResult:
         try:
             result = _review_pr(env, event, out)
         except GitHubError as exc:
-            raise ConfigError(f"GitHub refused the review: {exc}") from None
+            raise ConfigError(f"GitHub refused the review: {exc}") from exc
     print(f"swarm action: done in {time.perf_counter() - started:.2f} s", file=sys.stderr)
     return result

@@ -205,14 +205,11 @@ def _agent_config(request: Request) -> Any:
 @api.get("/agents")
 async def list_agents(request: Request) -> list[dict[str, str]]:
     """The built-in agents and those spawned through the API, with the model each would use."""
-    import os
-
     from swarm_core.agents import agent_table
-    from swarm_core.providers import ProviderPool, endpoints_from_env
     from swarm_core.router import Router, load_table
 
     config = _agent_config(request)
-    pool = ProviderPool(endpoints_from_env(dict(os.environ)))
+    pool = request.app.state.settings.provider_keys().pool()
     router = Router(load_table(), config.models, pool.available, default=request.app.state.settings.model)
     return [
         {**row, "spawned": str(row["name"] in _spawned(request)).lower()}
@@ -241,15 +238,14 @@ async def delete_agent(request: Request, name: str) -> dict[str, Any]:
 async def execute(request: Request, body: ExecuteIn) -> dict[str, Any]:
     """Run a task on agents; the run is stored. Returns its id, status, cost and each
     agent's result, status, time, tokens and cost."""
-    import os
-
     from swarm_core.agents import OpenCode, run_agents
     from swarm_core.errors import SwarmError
-    from swarm_core.providers import ProviderPool, endpoints_from_env
 
+    settings = request.app.state.settings
     config = _agent_config(request)
-    pool = ProviderPool(endpoints_from_env(dict(os.environ)))
-    opencode = OpenCode(config.opencode_url, password=os.environ.get("OPENCODE_SERVER_PASSWORD") or None)
+    pool = settings.provider_keys().pool()
+    password = settings.opencode_password
+    opencode = OpenCode(config.opencode_url, password=password.get_secret_value() if password else None)
     try:
         run = await run_agents(
             body.task,

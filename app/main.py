@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,17 +17,12 @@ from app.metrics import Metrics
 from app.settings import Settings
 from app.worker import Worker, worker_pool
 from swarm_core import __version__
-from swarm_core.config import SwarmConfig
-from swarm_core.council import CouncilResult, convene
+from swarm_core.engine import build_engine
 from swarm_core.errors import ConfigError
 from swarm_core.github.client import GitHubClient
 from swarm_core.github.handlers import Services
-from swarm_core.issue.spec import specify_with
-from swarm_core.memory import SqlMemory
-from swarm_core.models import Review
-from swarm_core.orchestrator import Orchestrator
-from swarm_core.providers import ProviderPool, endpoints_from_env
-from swarm_core.sources import ChangeSet
+from swarm_core.logs import configure_logging
+from swarm_core.memory import open_memory
 from swarm_core.store import SqlRunStore, open_store, sqlite_url
 from swarm_core.store.queue import Job, JobQueue
 
@@ -50,55 +44,51 @@ def open_database(settings: Settings) -> SqlRunStore:
     return open_store(sqlite_url(_data_dir(settings)))
 
 
-def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> Services:
-    """Real services: App installation clients (cached, tokens refreshed by PyGithub) and the engine."""
-    clients: dict[int, GitHubClient] = {}
+class _InstallationClients:
+    """One GitHub client per installation, made on first use; PyGithub refreshes its token."""
 
-    def client_for(installation_id: int | None) -> GitHubClient:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.cache: dict[int, GitHubClient] = {}
+
+    def __call__(self, installation_id: int | None) -> GitHubClient:
         if installation_id is None:
             raise ValueError("the job has no installation id")
-        if installation_id not in clients:
-            if settings.github_app_id is None:
+        if installation_id not in self.cache:
+            if self._settings.github_app_id is None:
                 raise ConfigError("GITHUB_APP_ID is not set")
-            clients[installation_id] = GitHubClient.for_installation(
-                settings.github_app_id, settings.private_key(), installation_id, settings.github_api_url
+            self.cache[installation_id] = GitHubClient.for_installation(
+                self._settings.github_app_id,
+                self._settings.private_key(),
+                installation_id,
+                self._settings.github_api_url,
             )
-        return clients[installation_id]
+        return self.cache[installation_id]
 
-    memory = SqlMemory(store.engine)
 
-    async def review(config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Review:
-        if not models:  # the installation's budget is spent: deterministic lanes only
-            return await Orchestrator(config).review(change)
-        providers = ProviderPool(endpoints_from_env(dict(os.environ)))
-        orch = Orchestrator(config, model=settings.model, providers=providers, memory=memory)
-        return await orch.review(change)
+def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> Services:
+    """Real services: App installation clients and the engine, with swarm memory in Redis
+    (SWARM_REDIS_URL) or the database.
 
-    async def council(config: SwarmConfig, question: str, context: str, kind: str) -> CouncilResult:
-        pool = ProviderPool(endpoints_from_env(dict(os.environ)))
-        return await convene(question, context, config, pool, model=settings.model, kind=kind)
-
-    async def specify(
-        intake: Any, text: str, loc: Any, index: Any, config: SwarmConfig, trace: bool, repro: bool
-    ) -> Any:
-        pool = ProviderPool(endpoints_from_env(dict(os.environ)))
-        return await specify_with(
-            intake, text, loc, index, config, pool, model=settings.model, trace=trace, repro=repro
-        )
-
-    services = Services(
-        clients=client_for,
+    Both `swarm serve` and `swarm worker` start here, so this is also where the process's
+    logging is set up (SWARM_LOG_FORMAT, secrets redacted).
+    """
+    configure_logging(settings.log_format, secrets=settings.secrets(), level=settings.log_level)
+    clients = _InstallationClients(settings)
+    memory = open_memory(settings.redis_url, store.engine)
+    engine = build_engine(settings.provider_keys(), model=settings.model, memory=memory)
+    return Services(
+        clients=clients,
         store=store,
         queue=queue,
-        review=review,
+        review=engine.review,
         state=memory,
-        council=council,
-        specify=specify,
+        council=engine.council,
+        specify=engine.specify,
         cache_dir=_data_dir(settings) / "checkouts",
         budget=settings.budget(),
+        client_cache=clients.cache,
     )
-    services.client_cache = clients  # type: ignore[attr-defined]
-    return services
 
 
 def create_app(
@@ -142,6 +132,7 @@ def create_app(
             for w in pool:
                 w.wake.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await services.state.aclose()
             store.close()
 
     app = FastAPI(title="swarm", version=__version__, lifespan=lifespan)
@@ -156,8 +147,7 @@ def create_app(
     app.state.workers = pool
     app.state.agents = {}  # agents spawned through POST /api/agents, for this process's lifetime
     app.state.wake = _Wake(pool) if pool else None
-    cache: dict[int, GitHubClient] = getattr(services, "client_cache", {})
-    app.state.rate_remaining = _rates(cache)
+    app.state.rate_remaining = _rates(services.client_cache)
     app.router.routes.append(webhooks.ROUTE)
     app.include_router(api.router)
     return app
@@ -174,7 +164,7 @@ class _Wake:
             w.wake.set()
 
 
-def _rates(cache: dict[int, GitHubClient]) -> Callable[[], dict[int, Any]]:
+def _rates(cache: Mapping[int, GitHubClient]) -> Callable[[], dict[int, Any]]:
     def read() -> dict[int, Any]:
         return {inst: c.rate_remaining for inst, c in cache.items() if c.rate_remaining is not None}
 

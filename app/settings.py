@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from swarm_core.budget import Budget
+from swarm_core.engine import PROVIDER_ENV_NAMES, ProviderKeys
 from swarm_core.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
@@ -37,6 +47,71 @@ class Settings(BaseSettings):
         default=None, validation_alias="SWARM_INSTALLATION_BUDGET_USD", gt=0
     )
     budget_window_days: float = Field(default=30.0, validation_alias="SWARM_BUDGET_WINDOW_DAYS", gt=0)
+    redis_url: str | None = Field(default=None, validation_alias="SWARM_REDIS_URL")
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="SWARM_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="SWARM_LOG_LEVEL"
+    )
+    opencode_password: SecretStr | None = Field(default=None, validation_alias="OPENCODE_SERVER_PASSWORD")
+    # Provider keys and base URLs under the names the providers document (OPENAI_API_KEY, ...):
+    # not one field each, so a provider added to KNOWN_PROVIDERS needs no change here.
+    providers: dict[str, SecretStr] = Field(default_factory=dict, validation_alias="SWARM_PROVIDER_VARIABLES")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, plus the provider variables read from the environment."""
+        return (
+            init_settings,
+            env_settings,
+            _ProviderVariables(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_variables(cls, data: Any) -> Any:
+        # A mapping given to load_settings (tests) carries provider variables by name; like
+        # every other setting, they win over the environment's.
+        if isinstance(data, dict):
+            given = _provider_values(data)
+            if given:
+                return {
+                    **data,
+                    "SWARM_PROVIDER_VARIABLES": {**data.get("SWARM_PROVIDER_VARIABLES", {}), **given},
+                }
+        return data
+
+    def provider_keys(self) -> ProviderKeys:
+        """The provider keys and base URLs, for the engine."""
+        return ProviderKeys(dict(self.providers))
+
+    def secrets(self) -> frozenset[str]:
+        """Every configured secret value, for the log redaction filter."""
+        values = {
+            s.get_secret_value()
+            for s in (
+                self.github_private_key,
+                self.github_webhook_secret,
+                self.api_token,
+                self.opencode_password,
+            )
+            if s is not None
+        }
+        for url in (self.database_url, self.redis_url):
+            values.update(_url_password(url))
+        values.update(self.provider_keys().secrets())
+        if self.github_private_key is not None:
+            # Logged text shows the key with real line breaks, while the setting may hold "\\n".
+            values.add(self.private_key())
+        return frozenset(v for v in values if v)
 
     def budget(self) -> Budget | None:
         """The per-installation model budget, when SWARM_INSTALLATION_BUDGET_USD is set."""
@@ -52,7 +127,7 @@ class Settings(BaseSettings):
             except OSError as exc:
                 raise ValueError(
                     f"GITHUB_PRIVATE_KEY_PATH {self.github_private_key_path}: {exc.strerror or exc}"
-                ) from None
+                ) from exc
             object.__setattr__(self, "github_private_key", SecretStr(text))
         return self
 
@@ -80,6 +155,31 @@ class Settings(BaseSettings):
             raise ConfigError("GITHUB_PRIVATE_KEY is not a PEM private key (-----BEGIN ... PRIVATE KEY-----)")
 
 
+class _ProviderVariables(PydanticBaseSettingsSource):
+    """OPENAI_API_KEY, OPENAI_BASE_URL, OLLAMA_HOST, ...: read from the environment by their own names."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Not used: `__call__` returns the one value this source provides."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {"SWARM_PROVIDER_VARIABLES": _provider_values(os.environ)}
+
+
+def _provider_values(env: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in env.items() if k in PROVIDER_ENV_NAMES and v}
+
+
+def _url_password(url: str | None) -> set[str]:
+    if not url:
+        return set()
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return set()
+    return {str(password)} if password else set()
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from the environment (or a given mapping, for tests).
 
@@ -95,4 +195,4 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "settings"
             lines.append(f"{name.upper()}: {str(err['msg']).removeprefix('Value error, ')}")
-        raise ConfigError("; ".join(lines)) from None
+        raise ConfigError("; ".join(lines)) from exc

@@ -65,6 +65,8 @@ async def webhook(request: Request) -> Response:
         state.metrics.count("deliveries_total", outcome="malformed")
         return _problem(400, "the payload must be a JSON object")
     decision = route(event, payload)
+    if decision.job is not None:  # the job's log records name the delivery that caused it
+        decision.job[2]["delivery"] = guid
     repo = (
         str((payload.get("repository") or {}).get("full_name", ""))
         if isinstance(payload.get("repository"), dict)

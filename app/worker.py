@@ -18,6 +18,7 @@ from typing import Any
 
 from swarm_core.errors import GitHubError, StoreError
 from swarm_core.github.handlers import Services, handle_job
+from swarm_core.logs import current_ids, pop_ids, push_ids
 from swarm_core.store.queue import Job, JobQueue
 
 __all__ = ["Worker", "retryable", "worker_pool"]
@@ -79,6 +80,7 @@ class Worker:
     async def process(self, job: Job) -> None:
         """Run a claimed job and record done, retry or failed."""
         started = time.perf_counter()
+        ids = push_ids(job_id=job.id, job_kind=job.kind, delivery_id=job.payload.get("delivery"))
         beat = asyncio.create_task(self._heartbeat(job))
         outcome = "done"
         try:
@@ -91,10 +93,22 @@ class Worker:
             except StoreError as store_exc:
                 status = f"unrecorded ({store_exc})"  # the lease expires and the job runs again
             outcome = str(status)
-            log.warning("job %s (%s) failed, now %s: %s", job.id, job.kind, status, message)
+            # One record per failure, with the traceback and the job's (and run's) ids.
+            level = logging.ERROR if status == "failed" else logging.WARNING
+            log.log(
+                level,
+                "job %s (%s) failed, now %s: %s",
+                job.id,
+                job.kind,
+                status,
+                message,
+                exc_info=exc,
+                extra=current_ids(),
+            )
         else:
             await asyncio.to_thread(self.queue.complete, job.id, self.name, result)
         finally:
+            pop_ids(ids)
             beat.cancel()
             await asyncio.gather(beat, return_exceptions=True)
         if self.on_done is not None:

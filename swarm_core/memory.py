@@ -73,7 +73,7 @@ def _dump(value: Any) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
-        raise MemoryStoreError(f"memory values must be JSON: {exc}") from None
+        raise MemoryStoreError(f"memory values must be JSON: {exc}") from exc
 
 
 class SqlMemory:
@@ -105,7 +105,7 @@ class SqlMemory:
             return await asyncio.to_thread(self._locked, fn, *args)
         except SQLAlchemyError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MemoryStoreError(f"swarm memory (SQL) failed: {first}") from None
+            raise MemoryStoreError(f"swarm memory (SQL) failed: {first}") from exc
 
     def _set(self, ns: str, key: str, text: str, ttl: float | None, by: str) -> None:
         self._ensure()
@@ -193,10 +193,10 @@ class RedisMemory:
     def __init__(self, url: str, *, prefix: str = "swarm:mem:") -> None:
         try:
             import redis.asyncio as aioredis
-        except ImportError:
+        except ImportError as exc:
             raise MemoryStoreError(
                 "SWARM_REDIS_URL is set but the redis package is missing: pip install 'swarm-review[redis]'"
-            ) from None
+            ) from exc
         self._client = aioredis.Redis.from_url(url, decode_responses=True)
         self._prefix = prefix
         self._url = url
@@ -210,7 +210,7 @@ class RedisMemory:
         try:
             return await coro
         except redis.exceptions.RedisError as exc:
-            raise MemoryStoreError(f"swarm memory (Redis) failed: {type(exc).__name__}: {exc}") from None
+            raise MemoryStoreError(f"swarm memory (Redis) failed: {type(exc).__name__}: {exc}") from exc
 
     async def set(
         self, namespace: str, key: str, value: Any, *, ttl: float | None = None, created_by: str = ""

@@ -142,6 +142,22 @@ def test_read_only_token_falls_back_without_failing_for_it(github: FakeGitHub, t
     assert "::error file=svc.py" in result.stdout
 
 
+def test_a_stopped_publish_is_logged_once_with_its_traceback_and_the_token_redacted(
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWARM_LOG_FORMAT", "json")
+    token = "ghs_read_only_planted_1234"
+    github.static_tokens.add(token)
+    github.read_only_tokens.add(token)
+    result, _, _ = action(tmp_path, github, "pull_request", opened(), token=token, fail_on="never")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    (stopped,) = [r for r in records if r["logger"] == "swarm.action"]
+    assert stopped["level"] == "WARNING" and stopped["message"].startswith(f"publishing to {REPO}#2 stopped")
+    assert stopped["exc"].startswith("Traceback") and "GitHubForbidden" in stopped["exc"]
+    assert token not in result.stderr
+
+
 def test_inputs_select_what_is_posted_and_the_lanes(github: FakeGitHub, tmp_path: Path) -> None:
     result, _, outputs = action(
         tmp_path, github, "pull_request", opened(), post="summary", lanes="tests,docs-intent"

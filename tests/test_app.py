@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -397,7 +399,12 @@ def test_review_refused_with_422_falls_back_to_the_body(
 
 @pytest.mark.parametrize(("status", "final"), [(404, "failed"), (403, "failed"), (500, "queued")])
 def test_github_refusals_fail_or_retry_the_job(
-    client: TestClient, github: FakeGitHub, tmp_path: Path, status: int, final: str
+    client: TestClient,
+    github: FakeGitHub,
+    tmp_path: Path,
+    status: int,
+    final: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     head_sha = opened_payload()["pull_request"]["head"]["sha"]
     add_pull(github, tmp_path / "r", HEAD, head_sha)
@@ -413,6 +420,24 @@ def test_github_refusals_fail_or_retry_the_job(
     job = queue.get(job_id)
     assert job.status == final and f"GitHub answered {status}" in job.error
     assert github.reviews == []
+    # The failure is logged once, with its traceback and the ids to find the job and delivery by.
+    (record,) = failure_records(caplog, job_id)
+    assert (record.job_kind, record.delivery_id) == ("review", f"f-{status}")  # type: ignore[attr-defined]
+    assert record.levelname == ("ERROR" if final == "failed" else "WARNING")
+    assert "review_pull_request" in traceback_of(record)
+
+
+def failure_records(caplog: pytest.LogCaptureFixture, job_id: str) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "swarm.worker" and getattr(r, "job_id", None) == job_id and r.exc_info
+    ]
+
+
+def traceback_of(record: logging.LogRecord) -> str:
+    assert record.exc_info is not None
+    return "".join(traceback.format_exception(*record.exc_info))
 
 
 def test_a_worker_that_dies_mid_job_loses_its_lease_and_the_job_runs_once_more(
@@ -790,3 +815,134 @@ def test_a_council_in_the_app_is_stored_with_its_cost(
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith(f"council run {listed['id']}: FOR ({REPO}#9)")
+
+
+def test_a_malformed_job_fails_for_good_and_logs_its_traceback(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue: JobQueue = client.app.state.queue  # type: ignore[attr-defined]
+    job_id = queue.enqueue("review", f"pr:{REPO}#2", {"installation_id": 1}, installation_id=1)
+    client.app.state.wake.set()  # type: ignore[attr-defined]
+    assert drain(client) == {"failed": 1}
+    assert queue.get(job_id).error == "KeyError: 'repo'"  # what the job shows…
+    (record,) = failure_records(caplog, job_id)
+    text = traceback_of(record)  # …and what the log holds to debug it from
+    assert "KeyError: 'repo'" in text and "handlers.py" in text and "review_pull_request" in text
+
+
+def test_a_publish_that_fails_is_logged_with_the_stored_run(
+    client: TestClient, github: FakeGitHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    github.fail("POST", r"/pulls/2/reviews$", 403, times=10)
+    job_id = deliver(client, "pull_request", opened_payload(), "p-1").json()["job"]
+    assert drain(client) == {"failed": 1}
+    (record,) = failure_records(caplog, job_id)
+    runs = client.get("/api/runs", headers={"Authorization": "Bearer api-token"}).json()
+    assert record.run_id == runs[0]["id"] and record.delivery_id == "p-1"  # type: ignore[attr-defined]
+    assert "publish" in traceback_of(record) and "GitHubForbidden" in traceback_of(record)
+
+
+def test_check_suite_rerequested_reruns_the_review_at_the_suites_head(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    payload = json.loads((PAYLOADS / "check_suite/rerequested.payload.json").read_text())
+    head_sha = payload["check_suite"]["head_sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    deliver(client, "pull_request", opened_payload(), "cs-1")
+    assert drain(client) == {DONE: 1}
+    # "Re-run all checks": the suite's job queues a review of each of its pull requests, which
+    # runs again (a re-run is explicit) and publishes without repeating itself.
+    r = deliver(client, "check_suite", payload, "cs-2")
+    assert r.status_code == 202 and r.json()["outcome"] == "queued: re-run of the check suite"
+    assert drain(client) == {DONE: 3}
+    queue: JobQueue = client.app.state.queue  # type: ignore[attr-defined]
+    suite = queue.get(r.json()["job"])
+    assert suite is not None and suite.kind == "suite"
+    assert len(github.check_runs) == 2 and all(run["head_sha"] == head_sha for run in github.check_runs)
+    assert github.check_runs[-1]["status"] == "completed"
+    assert len(github.reviews) == 1  # nothing new to say inline
+    assert len(list(github.comments_on(2))) == 1  # the sticky summary, edited in place
+
+
+REDIS_URL = os.environ.get("SWARM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def in_redis(call: Any) -> Any:
+    """`call(memory)` on a RedisMemory of its own, in an event loop of its own."""
+    import asyncio
+
+    from swarm_core.memory import RedisMemory
+
+    async def run() -> Any:
+        memory = RedisMemory(REDIS_URL)
+        try:
+            return await call(memory)
+        finally:
+            await memory.aclose()
+
+    return asyncio.run(run())
+
+
+def test_swarm_memory_is_in_redis_when_swarm_redis_url_is_set(
+    github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path
+) -> None:
+    from swarm_core.errors import MemoryStoreError
+    from swarm_core.memory import RedisMemory
+
+    key = f"pr:{REPO}#2"
+    try:
+        in_redis(lambda m: m.delete("pr-state", key))
+    except MemoryStoreError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    settings = app_settings(github, app_key, tmp_path, SWARM_REDIS_URL=REDIS_URL, SWARM_API_TOKEN="api-token")
+    try:
+        with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
+            assert isinstance(c.app.state.memory, RedisMemory)  # type: ignore[attr-defined]
+            p = issue_comment(2, "/swarm pause")
+            p["issue"]["pull_request"] = {"url": "x"}
+            deliver(c, "issue_comment", p, "m-1")
+            assert drain(c) == {DONE: 1}
+            # The pause is in Redis, where every App process and worker sees it.
+            entry = in_redis(lambda m: m.get("pr-state", key))
+            assert entry is not None and entry.value == "paused" and entry.created_by == "Codertocat"
+            # The API's memory endpoints use the same backend.
+            auth = {"Authorization": "Bearer api-token"}
+            assert c.put("/api/memory/probe", json={"value": [1, 2]}, headers=auth).status_code == 200
+            assert in_redis(lambda m: m.get("api", "probe")).value == [1, 2]
+    finally:
+        in_redis(lambda m: m.delete("pr-state", key))
+        in_redis(lambda m: m.delete("api", "probe"))
+
+
+def test_app_logs_are_json_lines_with_secrets_redacted(
+    github: FakeGitHub,
+    app_key: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    planted = "sk-planted-0123456789abcdef"
+    settings = app_settings(
+        github,
+        app_key,
+        tmp_path,
+        SWARM_LOG_FORMAT="json",
+        OPENAI_API_KEY=planted,
+        SWARM_API_TOKEN="api-token",
+    )
+    with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
+        queue: JobQueue = c.app.state.queue  # type: ignore[attr-defined]
+        capsys.readouterr()
+        logging.getLogger("swarm.test").warning("calling the provider with %s", planted)
+        job_id = queue.enqueue("review", f"pr:{REPO}#2", {"installation_id": 1}, installation_id=1)
+        c.app.state.wake.set()  # type: ignore[attr-defined]
+        assert drain(c) == {"failed": 1}
+    err = capsys.readouterr().err
+    assert planted not in err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    said = next(x for x in lines if x["logger"] == "swarm.test")
+    assert said["message"] == "calling the provider with [redacted]" and said["level"] == "WARNING"
+    failed = next(x for x in lines if x.get("job_id") == job_id)
+    assert failed["level"] == "ERROR" and failed["job_kind"] == "review"
+    assert failed["exc"].startswith("Traceback") and "KeyError: 'repo'" in failed["exc"]

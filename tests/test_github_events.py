@@ -105,10 +105,42 @@ def test_check_run_rerun_and_fork_branches() -> None:
     assert r.job is not None and r.job[1] == "pr:github/hello-world#7" and r.job[2]["rerun"] is True
 
 
+def test_check_suite_rerequested_reruns_the_reviews_of_its_pull_requests() -> None:
+    p = payload("check_suite/rerequested.payload.json")
+    sha = p["check_suite"]["head_sha"]
+    r = route("check_suite", p)
+    assert r == route("check_suite", copy.deepcopy(p))  # pure
+    assert r.outcome == "queued: re-run of the check suite"
+    assert r.job == (
+        "suite",
+        f"suite:Codertocat/Hello-World@{sha}",
+        {
+            "installation_id": p["installation"]["id"],
+            "repo": "Codertocat/Hello-World",
+            "numbers": [2],
+            "head_sha": sha,
+            "trigger": "check_suite.rerequested",
+        },
+        False,
+    )
+    # "requested" comes with every push, which pull_request.synchronize already reviews.
+    requested = payload("check_suite/requested.payload.json")
+    requested["installation"] = p["installation"]
+    assert (route("check_suite", requested).outcome, route("check_suite", requested).job) == (
+        "ignored: check_suite requested",
+        None,
+    )
+    p["check_suite"]["pull_requests"] = []
+    assert route("check_suite", p).outcome == "ignored: check suite has no pull request (a fork branch?)"
+    p.pop("installation")
+    assert route("check_suite", p).outcome == "ignored: payload has no repository or installation"
+
+
 def test_odd_payloads_never_raise() -> None:
     for odd in ({}, {"action": None}, {"pull_request": "x", "repository": [], "installation": {"id": "1"}}):
         assert route("pull_request", odd).job is None
         assert route("issue_comment", odd).job is None
+        assert route("check_suite", odd).job is None
     assert installation_id({"installation": {"id": 5}}) == 5
 
 

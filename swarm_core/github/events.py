@@ -56,7 +56,9 @@ def route(event: str, payload: Mapping[str, Any]) -> Route:
         return Route("pong")
     if event == "installation":
         return Route(f"recorded: installation {action}")
-    if event in ("pull_request", "issue_comment", "check_run", "issues") and (not repo or inst is None):
+    if event in ("pull_request", "issue_comment", "check_run", "check_suite", "issues") and (
+        not repo or inst is None
+    ):
         return Route("ignored: payload has no repository or installation")
     if event == "pull_request":
         return _pull_request(action, repo, inst, payload)
@@ -64,6 +66,8 @@ def route(event: str, payload: Mapping[str, Any]) -> Route:
         return _comment(action, repo, inst, payload)
     if event == "check_run":
         return _check_run(action, repo, inst, payload)
+    if event == "check_suite":
+        return _check_suite(action, repo, inst, payload)
     if event == "issues":
         issue = _obj(payload, "issue")
         if action != "opened" or not issue.get("number"):
@@ -142,3 +146,29 @@ def _check_run(action: str, repo: str, inst: int | None, payload: Mapping[str, A
         "rerun": True,
     }
     return Route("queued: review", ("review", pr_key(repo, number), job, True))
+
+
+def _check_suite(action: str, repo: str, inst: int | None, payload: Mapping[str, Any]) -> Route:
+    # "requested" comes with every push, which pull_request.synchronize already reviews;
+    # "rerequested" is a person pressing "Re-run all checks".
+    if action != "rerequested":
+        return Route(f"ignored: check_suite {action}")
+    suite = _obj(payload, "check_suite")
+    head_sha = str(suite.get("head_sha") or "")
+    numbers = sorted(
+        {
+            int(p["number"])
+            for p in suite.get("pull_requests") or []
+            if isinstance(p, Mapping) and isinstance(p.get("number"), int)
+        }
+    )
+    if not numbers:
+        return Route("ignored: check suite has no pull request (a fork branch?)")
+    job = {
+        "installation_id": inst,
+        "repo": repo,
+        "numbers": numbers,
+        "head_sha": head_sha,
+        "trigger": "check_suite.rerequested",
+    }
+    return Route("queued: re-run of the check suite", ("suite", f"suite:{repo}@{head_sha}", job, False))

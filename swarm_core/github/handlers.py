@@ -1,8 +1,9 @@
-"""What a worker does with a job: review a pull request, or answer a `/swarm` command.
+"""What a worker does with a job: review a pull request, re-run a check suite, or answer a `/swarm` command.
 
 Dependencies come in as `Services` (a GitHub client per installation, the store, the
-queue, an orchestrator factory, and a small state store for pause/resume), so the same
-handlers serve the App's workers and the tests. GitHub calls block and run in threads.
+queue, the engine's review/council/spec, and a small state store for pause/resume), so
+the same handlers serve the App's workers, the Action and the tests. GitHub calls block
+and run in threads.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from swarm_core.budget import Budget
 from swarm_core.config import SwarmConfig, merge
-from swarm_core.council import NEEDS_MODEL, CouncilResult, council_to_dict, council_to_markdown
+from swarm_core.council import NEEDS_MODEL, council_to_dict, council_to_markdown
+from swarm_core.engine import Councillor, Reviewer, Specifier
 from swarm_core.errors import DiffError, GitHubError, ModelSelectionError
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.commands import HELP, parse_command
+from swarm_core.github.events import pr_key
 from swarm_core.github.publisher import Publisher
 from swarm_core.github.source import change_from_pr, repo_config
 from swarm_core.issue.checkout import checkout
@@ -30,37 +33,45 @@ from swarm_core.issue.localize import localize
 from swarm_core.issue.report import ISSUE_MARKER, issue_to_markdown
 from swarm_core.lanes import LLM_DISABLED_NOTE
 from swarm_core.lanes.context import untrusted
+from swarm_core.logs import bind
 from swarm_core.memory import MemoryBackend
-from swarm_core.models import Exchange, Review
+from swarm_core.models import Exchange
 from swarm_core.store.queue import Job, JobQueue
 from swarm_core.store.runs import SqlRunStore
 
-__all__ = ["ALLOWED", "Services", "analyze_issue", "handle_job"]
+__all__ = ["ALLOWED", "ClientFor", "Services", "analyze_issue", "handle_job"]
 
 ALLOWED = frozenset({"admin", "maintain", "write"})
 _STATE_NS = "pr-state"
-_NOT_YET: dict[str, str] = {}
 _NEEDS_MODEL = (
     "`--trace` (a proposed patch) and the reproduction test need a model; this analysis is the "
     "deterministic intake and localization."
 )
 
 
-@dataclass
+class ClientFor(Protocol):
+    """The GitHub client of an installation (the Action has one token: it ignores the id)."""
+
+    def __call__(self, installation_id: int | None) -> GitHubClient:
+        """A client acting as the installation."""
+        ...
+
+
+@dataclass(frozen=True)
 class Services:
     """What the handlers need, injected."""
 
-    clients: Callable[[int | None], GitHubClient]
+    clients: ClientFor
     store: SqlRunStore
     queue: JobQueue
-    # (config, change) → Review; called with models=False when the installation's budget is spent
-    review: Callable[..., Awaitable[Review]]
+    review: Reviewer  # called with models=False when the installation's budget is spent
     state: MemoryBackend
     cache_dir: Path | None = None  # repository checkouts for issue analysis (default: a temp dir)
-    council: Callable[[SwarmConfig, str, str, str], Awaitable[CouncilResult]] | None = None
-    # (intake, text, localization, index, config, trace, repro) → FixSpec or None (no model)
-    specify: Callable[..., Awaitable[Any]] | None = None
+    council: Councillor | None = None
+    specify: Specifier | None = None  # None: issue analysis is the deterministic part only
     budget: Budget | None = None  # per installation, over a rolling window (SWARM_INSTALLATION_BUDGET_USD)
+    # The clients made so far, by installation: the App reads their rate limits for /metrics.
+    client_cache: Mapping[int, GitHubClient] = field(default_factory=dict)
 
 
 async def _within_budget(
@@ -117,7 +128,8 @@ async def _gh(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 async def handle_job(job: Job, services: Services) -> dict[str, Any]:
-    """Run one job; returns what happened (stored as the job's result).
+    """Run one job (review, command, issue, or suite: a check suite's re-run); returns what
+    happened (stored as the job's result).
 
     Raises:
         GitHubError, SwarmError: the job failed (the worker decides whether to retry).
@@ -129,6 +141,8 @@ async def handle_job(job: Job, services: Services) -> dict[str, Any]:
         return await run_command(job, services, job.payload)
     if job.kind == "issue":
         return await analyze_issue(job, services, job.payload)
+    if job.kind == "suite":
+        return await rerun_suite(services, job.payload)
     raise ValueError(f"unknown job kind {job.kind!r}")
 
 
@@ -210,6 +224,7 @@ async def review_pull_request(
         review,
         installation_id=int(installation) if installation is not None else None,
     )
+    bind(run_id=run_id)  # a failure from here on is logged with the stored run it belongs to
     review = review.with_run_id(run_id)
     result = await _gh(publisher.publish, pr, review, check)
     return {
@@ -223,6 +238,41 @@ async def review_pull_request(
         "resolved": len(result.resolved),
         "fallback": result.fallback,
     }
+
+
+async def rerun_suite(services: Services, payload: dict[str, Any]) -> dict[str, Any]:
+    """ "Re-run all checks" on a suite: one review job per pull request, at the suite's head commit.
+
+    Each review goes through the queue under its pull request's key, so it supersedes an
+    older queued review and never runs beside another job of the same pull request.
+    """
+    repo, head_sha = str(payload["repo"]), str(payload.get("head_sha") or "")
+    installation = payload.get("installation_id")
+    jobs = []
+    for number in payload.get("numbers") or ():
+        review = {
+            "installation_id": installation,
+            "repo": repo,
+            "number": int(number),
+            "head_sha": head_sha,
+            "trigger": str(payload.get("trigger") or "check_suite.rerequested"),
+            "draft": False,
+            "bot": False,
+            "rerun": True,
+        }
+        if payload.get("delivery"):
+            review["delivery"] = payload["delivery"]
+        jobs.append(
+            await asyncio.to_thread(
+                services.queue.enqueue,
+                "review",
+                pr_key(repo, int(number)),
+                review,
+                installation_id=int(installation) if installation is not None else None,
+                supersede=True,
+            )
+        )
+    return {"head_sha": head_sha, "reviews": jobs}
 
 
 def _reply_marker(comment_id: Any) -> str:
@@ -287,9 +337,6 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
         return {"command": command.name}
     if command.name == "council":
         return await _council(services, client, payload, command.text, job)
-    if command.name in _NOT_YET:
-        await _reply(client, repo, number, comment_id, _NOT_YET[command.name])
-        return {"command": command.name, "available": False}
     if command.name == "issue":
         trace = "--trace" in command.flags
         result = await analyze_issue(

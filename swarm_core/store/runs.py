@@ -159,12 +159,12 @@ class SqlRunStore:
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             migrate(engine)
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"cannot open the run store at {_safe(url)}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot open the run store at {_safe(url)}: {_first_line(exc)}") from exc
         except ImportError as exc:  # the URL's database driver is not installed
             hint = " (pip install 'swarm-review[postgres]')" if url.startswith("postgresql") else ""
             raise StoreError(
                 f"cannot open the run store at {_safe(url)}: its driver is not installed: {exc.name}{hint}"
-            ) from None
+            ) from exc
         return cls(engine)
 
     def save_review(self, review: Review, kind: str = "pr-review", installation_id: int | None = None) -> str:
@@ -212,7 +212,7 @@ class SqlRunStore:
                         ],
                     )
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot save the run: {_first_line(exc)}") from None
+            raise StoreError(f"cannot save the run: {_first_line(exc)}") from exc
         return run_id
 
     def save_document(
@@ -253,7 +253,7 @@ class SqlRunStore:
                 )
                 _insert_evidence(conn, run_id, repo, exchanges, installation_id)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot save the run: {_first_line(exc)}") from None
+            raise StoreError(f"cannot save the run: {_first_line(exc)}") from exc
         return run_id
 
     def list_runs(self, limit: int = 20) -> list[RunSummary]:
@@ -263,7 +263,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 return [self._summary(row) for row in conn.execute(query)]
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read runs: {_first_line(exc)}") from None
+            raise StoreError(f"cannot read runs: {_first_line(exc)}") from exc
 
     def spent_by_installation(self, installation_id: int, since: float) -> float:
         """USD spent on model calls since `since` (epoch seconds) by one App installation's runs."""
@@ -274,7 +274,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 return float(conn.execute(query).scalar_one())
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read costs: {_first_line(exc)}") from None
+            raise StoreError(f"cannot read costs: {_first_line(exc)}") from exc
 
     def get_run(self, run_id: str) -> StoredRun:
         """A run by id or by a prefix that names exactly one run."""
@@ -286,7 +286,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 rows = list(conn.execute(query))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read runs: {_first_line(exc)}") from None
+            raise StoreError(f"cannot read runs: {_first_line(exc)}") from exc
         if not rows:
             raise RunNotFound(f"no run {run_id!r}; list runs with `swarm runs list`")
         if len(rows) > 1:
@@ -304,7 +304,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 rows = list(conn.execute(query))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read evidence: {_first_line(exc)}") from None
+            raise StoreError(f"cannot read evidence: {_first_line(exc)}") from exc
         return [
             Exchange(
                 kind=r.kind,
@@ -357,7 +357,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 rows = list(conn.execute(query))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read costs: {_first_line(exc)}") from None
+            raise StoreError(f"cannot read costs: {_first_line(exc)}") from exc
         return [
             {
                 by: r.key or "(none)",
