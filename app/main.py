@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ from swarm_core.orchestrator import Orchestrator
 from swarm_core.providers import ProviderPool, endpoints_from_env
 from swarm_core.sources import ChangeSet
 from swarm_core.store import SqlRunStore, open_store, sqlite_url
+from swarm_core.store.backlog import read_backlog
 from swarm_core.store.queue import Job, JobQueue
 
 __all__ = ["build_services", "create_app", "open_database"]
@@ -113,12 +115,16 @@ def create_app(
     store = store if store is not None else open_database(settings)
     queue = JobQueue(store.engine)
     services = services if services is not None else build_services(settings, store, queue)
-    metrics = Metrics()
+    cache: dict[int, GitHubClient] = getattr(services, "client_cache", {})
+    metrics = Metrics(
+        backlog=lambda: read_backlog(store.engine, time.time()),
+        spend=lambda: store.cost_summary("model"),
+        rate_remaining=_rates(cache),
+    )
     stop = asyncio.Event()
 
     def done(job: Job, seconds: float, outcome: str) -> None:
-        metrics.count("jobs_finished_total", kind=job.kind, outcome=outcome)
-        metrics.count("job_seconds_sum", seconds, kind=job.kind)
+        metrics.job_finished(job.kind, outcome, seconds)
 
     sqlite = store.engine.dialect.name == "sqlite"
     intake = DeliveryWriter(queue, inline=sqlite)
@@ -156,8 +162,6 @@ def create_app(
     app.state.workers = pool
     app.state.agents = {}  # agents spawned through POST /api/agents, for this process's lifetime
     app.state.wake = _Wake(pool) if pool else None
-    cache: dict[int, GitHubClient] = getattr(services, "client_cache", {})
-    app.state.rate_remaining = _rates(cache)
     app.router.routes.append(webhooks.ROUTE)
     app.include_router(api.router)
     return app
