@@ -158,14 +158,14 @@ class ModelCaller:
         agent's own sampling).
 
         Returns:
-            The validated reply, the model that gave it, and the usage of every call made.
+            The validated reply, the model that gave it, and the usage of that model's calls
+            (a failed model's calls are counted by the guard and kept in `exchanges`).
 
         Raises:
             LimitReached: a guardrail stopped the run's model work.
             MalformedOutput: the reply did not parse even after a repair request.
             ProviderError: every model of the chain failed.
         """
-        total = Usage()
         last: ProviderError | ModelSelectionError | None = None
         for model in selection.chain:
             try:
@@ -177,7 +177,7 @@ class ModelCaller:
             except (ProviderError, ModelSelectionError) as exc:
                 last = exc
                 continue
-            return reply, model, total + usage
+            return reply, model, usage
         assert last is not None
         if isinstance(last, ModelSelectionError):
             raise ProviderError(str(last))

@@ -52,14 +52,11 @@ class PullRequest:
     body: str
     head_sha: str
     base_sha: str
-    head_ref: str
-    base_ref: str
     draft: bool
     author: str
     author_type: str
     state: str
     default_branch: str
-    head_repo: str
 
 
 def parse_link(header: str | None) -> dict[str, str]:
@@ -260,14 +257,11 @@ class GitHubClient:
             body=str(pr.get("body") or ""),
             head_sha=str(head.get("sha", "")),
             base_sha=str(base.get("sha", "")),
-            head_ref=str(head.get("ref", "")),
-            base_ref=str(base.get("ref", "")),
             draft=bool(pr.get("draft")),
             author=str(user.get("login", "")),
             author_type=str(user.get("type", "")),
             state=str(pr.get("state", "")),
             default_branch=str(base_repo.get("default_branch") or base.get("ref") or "main"),
-            head_repo=str((head.get("repo") or {}).get("full_name") or repo),
         )
 
     def pull_diff(self, repo: str, number: int) -> bytes:
