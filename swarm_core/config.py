@@ -32,7 +32,6 @@ __all__ = [
     "load_config",
     "merge",
     "parse_config",
-    "path_matches",
     "paths_match",
 ]
 
@@ -351,7 +350,7 @@ class SwarmConfig(_Section):
 
     def instructions_for(self, path: str) -> tuple[str, ...]:
         """The per-path instructions that apply to a file."""
-        return tuple(i.text for i in self.instructions if path_matches(i.path, path))
+        return tuple(i.text for i in self.instructions if paths_match((i.path,), path))
 
 
 @cache
@@ -379,11 +378,6 @@ def paths_match(patterns: Sequence[str], path: str) -> bool:
         Whether the last pattern that matches the path is not a negation.
     """
     return _spec(tuple(patterns)).match_file(path)
-
-
-def path_matches(pattern: str, path: str) -> bool:
-    """True when a path matches one gitignore-style pattern (see `paths_match`)."""
-    return paths_match((pattern,), path)
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from swarm_core.config import SwarmConfig, load_config, merge, parse_config, path_matches, paths_match
+from swarm_core.config import SwarmConfig, load_config, merge, parse_config, paths_match
 from swarm_core.errors import ConfigError
 from swarm_core.models import Lane, Severity
 
@@ -98,7 +98,7 @@ def test_merge_is_pure():
     ],
 )
 def test_path_globs(pattern, path, ok):
-    assert path_matches(pattern, path) is ok
+    assert paths_match([pattern], path) is ok
 
 
 @pytest.mark.parametrize(
