@@ -147,7 +147,7 @@ def _publish(
         if "summary" in env.post:
             publisher.upsert_summary(pr, review, result)
         if check is not None:
-            result.annotations = publisher.finish_check(pr, check[0], review, annotated=check[1])
+            publisher.finish_check(pr, check[0], review, annotated=check[1])
     except (GitHubForbidden, GitHubNotFound) as exc:
         # 403 "Resource not accessible by integration"; 404 where a read-only token cannot see the endpoint.
         log.warning("publishing to %s#%s stopped: %s", pr.repo, pr.number, exc, exc_info=exc)

@@ -15,9 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from app.metrics import CONTENT_TYPE
 from swarm_core.errors import RunNotFound, StoreError
 from swarm_core.github.events import pr_key
 from swarm_core.render.json import review_to_dict
@@ -281,24 +282,11 @@ async def readyz(request: Request) -> dict[str, Any]:
     return {"status": "ready", "queue": depth}
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(request: Request) -> str:
-    """Prometheus metrics: deliveries, queue depth, job latency, model tokens and cost, GitHub rate limit."""
-    state = request.app.state
-    try:
-        for status, n in (await asyncio.to_thread(state.queue.depth)).items():
-            state.metrics.gauge("jobs", n, status=status)
-        for row in await asyncio.to_thread(state.store.cost_summary, "model"):
-            state.metrics.gauge(
-                "llm_tokens", row["input_tokens"] + row["output_tokens"], model=str(row["model"])
-            )
-            state.metrics.gauge("llm_cost_usd", row["cost_usd"], model=str(row["model"]))
-        state.metrics.gauge("store_up", 1)
-    except StoreError:
-        state.metrics.gauge("store_up", 0)
-    for inst, remaining in state.rate_remaining().items():
-        state.metrics.gauge("github_rate_limit_remaining", remaining, installation=str(inst))
-    return str(state.metrics.render())
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: deliveries, jobs and their latency, queue depth and wait, model spend."""
+    body = await asyncio.to_thread(request.app.state.metrics.render)  # it reads the database
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 router.include_router(api)

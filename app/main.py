@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from swarm_core.github.handlers import Services
 from swarm_core.logs import configure_logging
 from swarm_core.memory import open_memory
 from swarm_core.store import SqlRunStore, open_store, sqlite_url
+from swarm_core.store.backlog import read_backlog
 from swarm_core.store.queue import Job, JobQueue
 
 __all__ = ["build_services", "create_app", "open_database"]
@@ -103,12 +105,16 @@ def create_app(
     store = store if store is not None else open_database(settings)
     queue = JobQueue(store.engine)
     services = services if services is not None else build_services(settings, store, queue)
-    metrics = Metrics()
+    cache = services.client_cache
+    metrics = Metrics(
+        backlog=lambda: read_backlog(store.engine, time.time()),
+        spend=lambda: store.cost_summary("model"),
+        rate_remaining=_rates(cache),
+    )
     stop = asyncio.Event()
 
     def done(job: Job, seconds: float, outcome: str) -> None:
-        metrics.count("jobs_finished_total", kind=job.kind, outcome=outcome)
-        metrics.count("job_seconds_sum", seconds, kind=job.kind)
+        metrics.job_finished(job.kind, outcome, seconds)
 
     sqlite = store.engine.dialect.name == "sqlite"
     intake = DeliveryWriter(queue, inline=sqlite)
@@ -147,7 +153,6 @@ def create_app(
     app.state.workers = pool
     app.state.agents = {}  # agents spawned through POST /api/agents, for this process's lifetime
     app.state.wake = _Wake(pool) if pool else None
-    app.state.rate_remaining = _rates(services.client_cache)
     app.router.routes.append(webhooks.ROUTE)
     app.include_router(api.router)
     return app

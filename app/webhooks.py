@@ -39,30 +39,30 @@ async def webhook(request: Request) -> Response:
     settings = state.settings
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
-        state.metrics.count("deliveries_total", outcome="too_large")
+        state.metrics.delivery("too_large")
         return _problem(413, f"body over {settings.max_body_bytes} bytes")
     body = await request.body()
     if len(body) > settings.max_body_bytes:
-        state.metrics.count("deliveries_total", outcome="too_large")
+        state.metrics.delivery("too_large")
         return _problem(413, f"body over {settings.max_body_bytes} bytes")
     secret = settings.github_webhook_secret.get_secret_value() if settings.github_webhook_secret else None
     if not verify(secret, body, request.headers.get("x-hub-signature-256")):
-        state.metrics.count("deliveries_total", outcome="bad_signature")
+        state.metrics.delivery("bad_signature")
         reason = "no webhook secret configured" if not secret else "missing or invalid X-Hub-Signature-256"
         return _problem(401, reason)
     event = request.headers.get("x-github-event", "")
     guid = request.headers.get("x-github-delivery", "")
     if not event or not guid:
-        state.metrics.count("deliveries_total", outcome="malformed")
+        state.metrics.delivery("malformed")
         return _problem(400, "X-GitHub-Event and X-GitHub-Delivery headers are required")
     content_type = request.headers.get("content-type", "application/json")
     try:
         payload = _parse(body, content_type)
     except (ValueError, KeyError, IndexError, UnicodeDecodeError):  # orjson.JSONDecodeError is a ValueError
-        state.metrics.count("deliveries_total", outcome="malformed")
+        state.metrics.delivery("malformed")
         return _problem(400, "the body is not a JSON webhook payload")
     if not isinstance(payload, dict):
-        state.metrics.count("deliveries_total", outcome="malformed")
+        state.metrics.delivery("malformed")
         return _problem(400, "the payload must be a JSON object")
     decision = route(event, payload)
     if decision.job is not None:  # the job's log records name the delivery that caused it
@@ -85,10 +85,10 @@ async def webhook(request: Request) -> Response:
         )
     except StoreError as exc:
         # GitHub does not redeliver by itself (RULES 2): a 503 shows in its log for a manual redelivery.
-        state.metrics.count("deliveries_total", outcome="store_error")
+        state.metrics.delivery("store_error")
         return _problem(503, str(exc))
     outcome = "duplicate" if delivery.duplicate else decision.outcome.split(":")[0]
-    state.metrics.count("deliveries_total", outcome=outcome)
+    state.metrics.delivery(outcome)
     if delivery.job_id and not delivery.duplicate and state.wake is not None:
         state.wake.set()
     status = 200 if decision.outcome == "pong" else 202

@@ -239,7 +239,6 @@ class Symbol:
     signature: str
     parent: str | None
     public: bool
-    body_start_line: int | None = None
 
     @property
     def qualname(self) -> str:
@@ -306,14 +305,13 @@ def _in_interface(node: ts.Node) -> bool:
 _SPACE = re.compile(r"\s+")
 
 
-def _signature(node: ts.Node, source: bytes) -> tuple[str, int | None]:
+def _signature(node: ts.Node, source: bytes) -> str:
     body = node.child_by_field_name("body")
     end = body.start_byte if body is not None else node.end_byte
     text = source[node.start_byte : min(end, node.start_byte + 400)].decode("utf-8", "replace")
     if node.type in ("function_definition", "class_definition") and ":" in text:
         text = text[: text.rfind(":")]  # Python: drop a comment between the colon and the body
-    body_line = body.start_point[0] + 1 if body is not None else None
-    return _SPACE.sub(" ", text).strip().rstrip(":{").strip(), body_line
+    return _SPACE.sub(" ", text).strip().rstrip(":{").strip()
 
 
 def definitions(tree: ts.Tree, source: bytes, lang: str) -> list[tuple[Symbol, ts.Node]]:
@@ -331,16 +329,14 @@ def definitions(tree: ts.Tree, source: bytes, lang: str) -> list[tuple[Symbol, t
             if parent is not None and kind == "function":
                 kind = "method" if lang != "python" or parent[:1].isupper() else "function"
             public = _is_public(child, name, lang, kind, parent_public)
-            sig, body_line = _signature(child, source)
             symbol = Symbol(
                 name=name,
                 kind=kind,
                 start_line=child.start_point[0] + 1,
                 end_line=child.end_point[0] + 1,
-                signature=sig,
+                signature=_signature(child, source),
                 parent=parent,
                 public=public,
-                body_start_line=body_line,
             )
             out.append((symbol, child))
             visit(child, name, public)

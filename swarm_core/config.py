@@ -6,12 +6,12 @@ flags, an operator's defaults) produce a new object through `merge`.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import pathspec
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -32,7 +32,7 @@ __all__ = [
     "load_config",
     "merge",
     "parse_config",
-    "path_matches",
+    "paths_match",
 ]
 
 CONFIG_PATH = ".github/swarm.yml"
@@ -118,7 +118,7 @@ class LanesConfig(_Section):
 
 
 class PathsConfig(_Section):
-    """Which changed files are reviewed (globs; `**` crosses directories)."""
+    """Which changed files are reviewed: gitignore-style patterns (see `paths_match`)."""
 
     include: tuple[str, ...] = ("**",)
     exclude: tuple[str, ...] = (
@@ -346,46 +346,38 @@ class SwarmConfig(_Section):
 
     def includes(self, path: str) -> bool:
         """True when a changed path is reviewed under `paths`."""
-        return any(path_matches(p, path) for p in self.paths.include) and not any(
-            path_matches(p, path) for p in self.paths.exclude
-        )
+        return paths_match(self.paths.include, path) and not paths_match(self.paths.exclude, path)
 
     def instructions_for(self, path: str) -> tuple[str, ...]:
         """The per-path instructions that apply to a file."""
-        return tuple(i.text for i in self.instructions if path_matches(i.path, path))
+        return tuple(i.text for i in self.instructions if paths_match((i.path,), path))
 
 
 @cache
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    # Brackets stay literal: route files such as `app/[slug]/page.tsx` (Next.js, SvelteKit)
+    # are far more common in path filters than character classes, and were literal before.
+    escaped = [p.replace("[", r"\[").replace("]", r"\]") for p in patterns]
+    return pathspec.GitIgnoreSpec.from_lines(escaped)
 
 
-def path_matches(pattern: str, path: str) -> bool:
-    """Glob match where `*` stays within a directory and `**` crosses directories.
+def paths_match(patterns: Sequence[str], path: str) -> bool:
+    """True when a repository path matches a list of gitignore-style patterns.
 
-    A pattern without a slash matches the file name anywhere (`*.py` matches `a/b.py`).
+    The patterns read as in a `.gitignore`: `*` stays within a directory, `**` crosses
+    directories, a pattern without a slash matches a name at any depth, one ending in `/`
+    matches everything under that directory, a leading `/` anchors at the root, and a later
+    `!pattern` takes back what an earlier one matched (the last match wins). Brackets are
+    literal, unlike git's.
+
+    Args:
+        patterns: the patterns, in order.
+        path: a slash-separated path relative to the repository root.
+
+    Returns:
+        Whether the last pattern that matches the path is not a negation.
     """
-    if "/" not in pattern:
-        return _glob_regex(pattern).match(path.rsplit("/", 1)[-1]) is not None
-    return _glob_regex(pattern).match(path) is not None
+    return _spec(tuple(patterns)).match_file(path)
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:

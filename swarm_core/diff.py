@@ -180,17 +180,6 @@ class FileDiff:
             n for s, e in zip(self._right_starts, self._right_ends, strict=True) for n in range(s, e + 1)
         )
 
-    def nearest_commentable(self, line: int) -> int | None:
-        """The RIGHT commentable line closest to `line` within the same hunk region, if any."""
-        if self.commentable(Side.RIGHT, line):
-            return line
-        best: int | None = None
-        for s, e in zip(self._right_starts, self._right_ends, strict=True):
-            candidate = s if line < s else e
-            if best is None or abs(candidate - line) < abs(best - line):
-                best = candidate
-        return best
-
 
 @dataclass(frozen=True)
 class Diff:

@@ -11,6 +11,12 @@ Three separate counters decide when to stop:
 
 Any of them raises LimitReached; the orchestrator publishes what finished and says what
 was cut.
+
+The retry loop is written here rather than with tenacity (which the GitHub client uses):
+its budgets belong to the run, not to one call. The transient budget and the breaker are
+counted across every lane of the run, the limits are re-checked before each attempt, and a
+wait that would outlast the run's wall time ends the run instead of sleeping; a per-call
+retry policy would need all of that state fed back into it through callbacks.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from swarm_core.config import SwarmConfig, load_config, merge, parse_config, path_matches
+from swarm_core.config import SwarmConfig, load_config, merge, parse_config, paths_match
 from swarm_core.errors import ConfigError
 from swarm_core.models import Lane, Severity
 
@@ -98,7 +98,65 @@ def test_merge_is_pure():
     ],
 )
 def test_path_globs(pattern, path, ok):
-    assert path_matches(pattern, path) is ok
+    assert paths_match([pattern], path) is ok
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "ok"),
+    [
+        # `**` at the start, the middle and the end of a pattern
+        (["**/test_*.py"], "test_a.py", True),
+        (["**/test_*.py"], "pkg/tests/test_a.py", True),
+        (["src/**/api/*.py"], "src/api/a.py", True),
+        (["src/**/api/*.py"], "src/v1/v2/api/a.py", True),
+        (["src/**/api/*.py"], "lib/src/api/a.py", False),
+        # negation: the last pattern that matches decides
+        (["**/vendor/**", "!**/vendor/ours/**"], "vendor/ours/a.go", False),
+        (["**/vendor/**", "!**/vendor/ours/**"], "vendor/theirs/a.go", True),
+        (["!*.py", "*.py"], "a.py", True),
+        (["*.py", "!tests/*.py"], "tests/a.py", False),
+        # directory patterns: everything under a directory of that name
+        (["build/"], "build/out/a.js", True),
+        (["build/"], "pkg/build/a.js", True),
+        (["build/"], "build", False),
+        (["generated"], "api/generated/models.py", True),
+        # a leading slash anchors at the repository root
+        (["/docs/"], "docs/a.md", True),
+        (["/docs/"], "pkg/docs/a.md", False),
+        # comments and blank lines are ignored, as in a .gitignore
+        (["# vendored code", "", "third_party/**"], "third_party/x.c", True),
+        # Next.js-style route files: brackets are literal
+        (["app/[slug]/*.tsx"], "app/[slug]/page.tsx", True),
+        (["app/[slug]/*.tsx"], "app/s/page.tsx", False),
+        ([], "a.py", False),
+    ],
+)
+def test_gitignore_style_path_lists(patterns, path, ok):
+    assert paths_match(patterns, path) is ok
+
+
+def test_negated_excludes_bring_paths_back():
+    c = parse_config(
+        """
+paths:
+  include: ["src/**", "!src/**/*_pb2.py"]
+  exclude: ["**/vendor/**", "!**/vendor/ours/**"]
+analyzers:
+  secrets: {exclude: ["**/fixtures/**", "!**/fixtures/live/**"]}
+"""
+    )
+    reviewed = [
+        p
+        for p in ("src/a.py", "src/api/x_pb2.py", "src/vendor/lib.py", "src/vendor/ours/lib.py", "docs/a.md")
+        if c.includes(p)
+    ]
+    assert reviewed == ["src/a.py", "src/vendor/ours/lib.py"]
+    excluded = [
+        p
+        for p in ("tests/fixtures/key.pem", "tests/fixtures/live/key.pem")
+        if paths_match(c.analyzers.secrets.exclude, p)
+    ]
+    assert excluded == ["tests/fixtures/key.pem"]
 
 
 def test_readme_config_example_is_valid():

@@ -83,7 +83,7 @@ def test_a_missing_database_driver_is_a_clear_error() -> None:
 
 def test_migrations_adopt_a_database_made_without_them(tmp_path):
     """A swarm 0.1 database (tables from create_all, no alembic stamp) is upgraded in place."""
-    from swarm_core.store.migrate import HEAD
+    from swarm_core.store.migrate import head
     from swarm_core.store.schema import findings, runs
 
     url = sqlite_url(tmp_path / "old")
@@ -99,10 +99,31 @@ def test_migrations_adopt_a_database_made_without_them(tmp_path):
     store.close()
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head()
         names = set(sa.inspect(conn).get_table_names())
     engine.dispose()
     assert {"runs", "findings", "evidence", "memory", "deliveries", "jobs"} <= names
+
+
+def test_the_head_revision_is_the_newest_migration_file(tmp_path):
+    """A new migration is picked up by adding its file: nothing else names the head."""
+    import shutil
+
+    from swarm_core.errors import StoreError
+    from swarm_core.store.migrate import _MIGRATIONS, head
+
+    newest = max(p.name for p in (_MIGRATIONS / "versions").glob("[0-9]*.py"))
+    assert head() == newest.split("_", 1)[0]  # files are named <revision>_<what>.py
+    copy = tmp_path / "migrations"
+    shutil.copytree(_MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "versions" / "9999_next.py").write_text(
+        f'"""A later migration."""\n\nrevision = "9999"\ndown_revision = "{head()}"\n\n\n'
+        "def upgrade() -> None:\n    pass\n\n\ndef downgrade() -> None:\n    pass\n"
+    )
+    assert head(copy) == "9999"
+    (tmp_path / "empty" / "versions").mkdir(parents=True)
+    with pytest.raises(StoreError, match="no migrations found"):
+        head(tmp_path / "empty")
 
 
 def _spend(cost: float) -> tuple[Exchange, ...]:

@@ -7,7 +7,7 @@ import re
 import threading
 
 from swarm_core.analyzers.base import AnalyzerContext
-from swarm_core.config import path_matches
+from swarm_core.config import paths_match
 from swarm_core.models import Finding, Lane, Severity
 
 __all__ = ["SecretsAnalyzer", "redact", "redact_text"]
@@ -74,7 +74,7 @@ class SecretsAnalyzer:
         out: list[Finding] = []
         with _SCAN_LOCK, default_settings():
             for fd in ctx.files:
-                if fd.binary or not fd.added or any(path_matches(g, fd.path) for g in excludes):
+                if fd.binary or not fd.added or paths_match(excludes, fd.path):
                     continue
                 lines = [
                     (dl.target_no, dl.text.rstrip("\r"))

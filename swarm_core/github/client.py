@@ -3,8 +3,9 @@
 Every call goes through `GitHubClient.request`, which turns PyGithub's exceptions into
 swarm's GitHubError tree in one place. Calls block: async callers run them in a thread
 (`asyncio.to_thread`), never on the event loop. Idempotent methods (GET, PATCH, PUT,
-DELETE) are retried by PyGithub on 5xx and rate limits; a POST is retried here only
-after a rate-limit answer, which GitHub sends before doing anything.
+DELETE) are retried by PyGithub (urllib3's Retry) on 5xx and rate limits; a POST is
+retried here, with tenacity, only after a rate-limit answer, which GitHub sends before
+doing anything: at most three attempts, each wait the one GitHub asked for.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import github
 from github import Auth, GithubException, GithubRetry
 from github.Requester import Requester
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from swarm_core.errors import (
     GitHubAuthError,
@@ -37,6 +39,7 @@ MAX_FILES = 3000
 _LINK = re.compile(r'<([^>]+)>;\s*rel="([a-z]+)"')
 _RETRIES = re.compile(r"too many (\d{3}) error responses")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_POST_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +52,11 @@ class PullRequest:
     body: str
     head_sha: str
     base_sha: str
-    head_ref: str
-    base_ref: str
     draft: bool
     author: str
     author_type: str
     state: str
     default_branch: str
-    head_repo: str
 
 
 def parse_link(header: str | None) -> dict[str, str]:
@@ -109,6 +109,12 @@ def _retry_after(headers: dict[str, str]) -> float | None:
         except ValueError:
             return None
     return 60.0  # a secondary limit with no hint: wait at least a minute (RULES 30)
+
+
+def _asked_wait(state: RetryCallState) -> float:
+    """The wait GitHub asked for before the next attempt (a second when it named none)."""
+    exc = state.outcome.exception() if state.outcome else None
+    return (exc.retry_after if isinstance(exc, GitHubRateLimited) else None) or 1.0
 
 
 class GitHubClient:
@@ -176,35 +182,48 @@ class GitHubClient:
         """One REST call → (headers, decoded body); raises a GitHubError subclass."""
         headers = {"Accept": accept, "X-GitHub-Api-Version": API_VERSION}
         label = what or f"{method} {path}"
-        attempt = 0
-        while True:
-            try:
-                out_headers, data = self._requester.requestJsonAndCheck(
-                    method, path, parameters=params, headers=headers, input=body
-                )
-            except GithubException as exc:
-                err = _error(exc, label)
-                if (
-                    method not in _IDEMPOTENT
-                    and isinstance(err, GitHubRateLimited)
-                    and attempt < 2
-                    and (err.retry_after or 0) <= self._max_wait
-                ):
-                    attempt += 1
-                    self._sleep(err.retry_after or 1.0)
-                    continue
-                raise err from None
-            except OSError as exc:  # requests' connection and retry errors derive from OSError
-                m = _RETRIES.search(str(exc))
-                if m:
-                    raise GitHubUnavailable(
-                        f"GitHub answered {m.group(1)} to {label} on every retry", status=int(m.group(1))
-                    ) from None
-                raise GitHubUnavailable(f"cannot reach GitHub for {label}: {exc}") from None
-            remaining = {k.lower(): v for k, v in out_headers.items()}.get("x-ratelimit-remaining")
-            if remaining is not None and remaining.isdigit():
-                self.rate_remaining = int(remaining)
-            return out_headers, data
+        if method in _IDEMPOTENT:  # PyGithub's own retry already covers these
+            return self._send(method, path, params, body, headers, label)
+        retrying = Retrying(
+            retry=retry_if_exception(self._worth_waiting),
+            stop=stop_after_attempt(_POST_ATTEMPTS),
+            wait=_asked_wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(self._send, method, path, params, body, headers, label)
+
+    def _worth_waiting(self, exc: BaseException) -> bool:
+        # Only a rate limit is safe to retry for a POST (GitHub refused before acting), and
+        # only when the wait fits: past it the job fails and the queue retries it later.
+        return isinstance(exc, GitHubRateLimited) and (exc.retry_after or 0) <= self._max_wait
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: Any,
+        headers: dict[str, str],
+        label: str,
+    ) -> tuple[dict[str, Any], Any]:
+        try:
+            out_headers, data = self._requester.requestJsonAndCheck(
+                method, path, parameters=params, headers=headers, input=body
+            )
+        except GithubException as exc:
+            raise _error(exc, label) from exc
+        except OSError as exc:  # requests' connection and retry errors derive from OSError
+            m = _RETRIES.search(str(exc))
+            if m:
+                raise GitHubUnavailable(
+                    f"GitHub answered {m.group(1)} to {label} on every retry", status=int(m.group(1))
+                ) from exc
+            raise GitHubUnavailable(f"cannot reach GitHub for {label}: {exc}") from exc
+        remaining = {k.lower(): v for k, v in out_headers.items()}.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit():
+            self.rate_remaining = int(remaining)
+        return out_headers, data
 
     def paginate(
         self, path: str, *, key: str | None = None, limit: int = 10_000, what: str = ""
@@ -238,14 +257,11 @@ class GitHubClient:
             body=str(pr.get("body") or ""),
             head_sha=str(head.get("sha", "")),
             base_sha=str(base.get("sha", "")),
-            head_ref=str(head.get("ref", "")),
-            base_ref=str(base.get("ref", "")),
             draft=bool(pr.get("draft")),
             author=str(user.get("login", "")),
             author_type=str(user.get("type", "")),
             state=str(pr.get("state", "")),
             default_branch=str(base_repo.get("default_branch") or base.get("ref") or "main"),
-            head_repo=str((head.get("repo") or {}).get("full_name") or repo),
         )
 
     def pull_diff(self, repo: str, number: int) -> bytes:
@@ -307,9 +323,9 @@ class GitHubClient:
         try:
             self._requester.getFile(f"/repos/{repo}/tarball/{ref}", dest)
         except GithubException as exc:
-            raise _error(exc, f"downloading {repo}@{ref}") from None
+            raise _error(exc, f"downloading {repo}@{ref}") from exc
         except OSError as exc:
-            raise GitHubUnavailable(f"cannot download {repo}@{ref}: {exc}") from None
+            raise GitHubUnavailable(f"cannot download {repo}@{ref}: {exc}") from exc
 
     def changed_files(self, repo: str, number: int) -> list[dict[str, Any]]:
         """The pull request's files (paginated, at most 3,000 as GitHub lists)."""

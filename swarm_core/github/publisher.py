@@ -62,9 +62,7 @@ class PublishResult:
     summary_comment_id: int | None = None
     inline_posted: int = 0
     inline_already: int = 0
-    in_body: int = 0
     resolved: list[str] = field(default_factory=list)
-    annotations: int = 0
     fallback: str = ""
 
 
@@ -139,8 +137,8 @@ class Publisher:
         )
         return int(created["id"]), False
 
-    def finish_check(self, pr: PullRequest, check_id: int, review: Review, *, annotated: bool) -> int:
-        """Annotations in batches of 50 (appended by GitHub), then the conclusion; returns how many."""
+    def finish_check(self, pr: PullRequest, check_id: int, review: Review, *, annotated: bool) -> None:
+        """Annotations in batches of 50 (appended by GitHub), then the conclusion."""
         counts = review.counts()
         title = (
             f"{review.verdict.value}: " + ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
@@ -169,7 +167,6 @@ class Publisher:
             },
             "completing the check run",
         )
-        return len(annotations)
 
     def close_check(self, pr: PullRequest, check_id: int, conclusion: str, title: str, summary: str) -> None:
         """Complete a check run without a review (superseded, skipped, failed)."""
@@ -228,7 +225,6 @@ class Publisher:
             inline, overflow = [], fresh
         result.review_id = int(data.get("id") or 0) or None
         result.inline_posted = len(inline)
-        result.in_body = len(overflow)
 
     @staticmethod
     def _review_body(review: Review, inline: int, overflow: Sequence[Finding]) -> str:
@@ -298,7 +294,7 @@ class Publisher:
         self.post_review(pr, review, result)
         self.upsert_summary(pr, review, result)
         if check is not None:
-            result.annotations = self.finish_check(pr, check[0], review, annotated=check[1])
+            self.finish_check(pr, check[0], review, annotated=check[1])
         return result
 
 

@@ -163,11 +163,6 @@ class RepoIndex:
                 self.defined.setdefault(definition.name, set()).add(d.path)
 
     @classmethod
-    def from_texts(cls, files: Mapping[str, str]) -> RepoIndex:
-        """An index of in-memory files (tests, patches)."""
-        return cls({p: _doc(p, t) for p, t in files.items() if _indexable(p)})
-
-    @classmethod
     def from_directory(cls, root: Path) -> RepoIndex:
         """An index of the text files under a directory (an extracted tarball); links are not followed."""
         docs: dict[str, FileDoc] = {}

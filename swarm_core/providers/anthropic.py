@@ -102,5 +102,4 @@ class AnthropicProvider:
             input_tokens=total_in,
             output_tokens=out if isinstance(out, int) else None,
             cached_tokens=cached if isinstance(cached, int) else 0,
-            stop_reason=str(data.get("stop_reason") or ""),
         )

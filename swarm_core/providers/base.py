@@ -72,7 +72,6 @@ class Completion:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_tokens: int = 0
-    stop_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,6 @@ def _completion(data: dict[str, Any], model: str, who: str) -> Completion:
         input_tokens=_int(usage.get("prompt_tokens")),
         output_tokens=_int(usage.get("completion_tokens")),
         cached_tokens=_int(details.get("cached_tokens")) or 0,
-        stop_reason=str(choices[0].get("finish_reason") or ""),
     )
 
 

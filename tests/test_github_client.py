@@ -1,0 +1,89 @@
+"""The GitHub client's own retry of a POST after a rate limit: which answers retry, waits, attempt counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from github import GithubException
+
+from swarm_core.errors import GitHubRateLimited, GitHubUnavailable, GitHubValidation
+from swarm_core.github.client import GitHubClient
+
+
+class ScriptedRequester:
+    """Answers each call with the next scripted outcome: an exception to raise or a body to return."""
+
+    def __init__(self, *outcomes: Exception | dict[str, Any]) -> None:
+        self.outcomes = list(outcomes)
+        self.calls: list[tuple[str, str]] = []
+
+    def requestJsonAndCheck(self, method: str, path: str, **_: Any) -> tuple[dict[str, str], Any]:
+        self.calls.append((method, path))
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return {"X-RateLimit-Remaining": "4999"}, outcome
+
+
+def secondary_limit(retry_after: str) -> GithubException:
+    return GithubException(
+        403, {"message": "You have exceeded a secondary rate limit"}, {"Retry-After": retry_after}
+    )
+
+
+def client(requester: ScriptedRequester, sleeps: list[float], max_wait_s: float = 60.0) -> GitHubClient:
+    return GitHubClient(requester, sleep=sleeps.append, max_wait_s=max_wait_s)  # type: ignore[arg-type]
+
+
+def test_a_rate_limited_post_waits_as_asked_and_is_sent_again() -> None:
+    requester = ScriptedRequester(secondary_limit("7"), GithubException(429, {}, {}), {"id": 1})
+    sleeps: list[float] = []
+    gh = client(requester, sleeps)
+    assert gh.post("/repos/o/r/issues/1/comments", {"body": "x"}, "commenting") == {"id": 1}
+    # 7 s as GitHub asked; a bare 429 with no hint waits the secondary-limit minute
+    assert sleeps == [7.0, 60.0]
+    assert len(requester.calls) == 3 and gh.rate_remaining == 4999
+
+
+def test_a_post_gives_up_after_three_attempts() -> None:
+    requester = ScriptedRequester(*(secondary_limit("0") for _ in range(3)))
+    sleeps: list[float] = []
+    with pytest.raises(GitHubRateLimited, match="GitHub answered 403 to commenting") as info:
+        client(requester, sleeps).post("/repos/o/r/issues/1/comments", {"body": "x"}, "commenting")
+    assert len(requester.calls) == 3
+    assert sleeps == [1.0, 1.0]  # Retry-After: 0 still waits a second
+    assert isinstance(info.value.__cause__, GithubException)
+
+
+def test_a_wait_longer_than_allowed_fails_at_once() -> None:
+    requester = ScriptedRequester(secondary_limit("120"))
+    sleeps: list[float] = []
+    with pytest.raises(GitHubRateLimited) as info:
+        client(requester, sleeps, max_wait_s=60).post("/x", {}, "posting")
+    assert info.value.retry_after == 120.0 and sleeps == [] and len(requester.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (GithubException(422, {"message": "Validation Failed"}, {}), GitHubValidation),
+        (GithubException(502, {"message": "Bad Gateway"}, {}), GitHubUnavailable),
+        (ConnectionError("reset by peer"), GitHubUnavailable),
+    ],
+)
+def test_other_post_failures_are_not_retried(exc: Exception, kind: type[Exception]) -> None:
+    requester = ScriptedRequester(exc)
+    sleeps: list[float] = []
+    with pytest.raises(kind):
+        client(requester, sleeps).post("/x", {}, "posting")
+    assert len(requester.calls) == 1 and sleeps == []
+
+
+def test_idempotent_calls_are_left_to_pygithubs_retry() -> None:
+    # PyGithub's urllib3 Retry already waited these out; a rate limit that reaches here is final.
+    requester = ScriptedRequester(secondary_limit("1"))
+    sleeps: list[float] = []
+    with pytest.raises(GitHubRateLimited):
+        client(requester, sleeps).patch("/x", {}, "updating")
+    assert len(requester.calls) == 1 and sleeps == []
