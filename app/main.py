@@ -144,7 +144,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             store.close()
 
-    app = FastAPI(title="swarm", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="swarm", version=__version__, lifespan=lifespan, **api.docs_urls(settings))
     app.state.settings = settings
     app.state.store = store
     app.state.queue = queue
