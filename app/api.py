@@ -185,7 +185,7 @@ class MemoryValue(BaseModel):
 async def list_runs(request: Request, limit: int = 20) -> list[dict[str, Any]]:
     """The newest runs."""
     rows = await asyncio.to_thread(request.app.state.store.list_runs, max(1, min(limit, 500)))
-    return [r.to_dict() for r in rows]
+    return [request.app.state.redactor.data(r.to_dict()) for r in rows]
 
 
 @api.get("/runs/{run_id}")
@@ -202,7 +202,7 @@ async def get_run(request: Request, run_id: RunId) -> dict[str, Any]:
         head = {"kind": stored.summary.kind, "run": stored.document, "cost": stored.document.get("usage", {})}
     else:
         head = {"review": review_to_dict(stored.review), "cost": stored.review.usage.to_dict()}
-    return {
+    answer = {
         **head,
         "evidence": [
             {
@@ -218,6 +218,9 @@ async def get_run(request: Request, run_id: RunId) -> dict[str, Any]:
             for e in exchanges
         ],
     }
+    # Runs stored before redaction existed (or by another face) still never leave with a key.
+    redacted: dict[str, Any] = request.app.state.redactor.data(answer)
+    return redacted
 
 
 @api.post("/reviews", status_code=202)
@@ -367,7 +370,8 @@ async def execute(request: Request, body: ExecuteIn) -> dict[str, Any]:
     finally:
         await opencode.aclose()
     await asyncio.to_thread(run.save, request.app.state.store, body.agents)
-    return run.to_dict()
+    answer: dict[str, Any] = request.app.state.redactor.data(run.to_dict())
+    return answer
 
 
 @router.get("/healthz")

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from app import api, webhooks
 from app.intake import DeliveryWriter
 from app.metrics import Metrics
+from app.redaction import redactor_for
 from app.settings import Settings
 from app.worker import Worker, worker_pool
 from swarm_core import __version__
@@ -67,12 +68,15 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
 
     memory = SqlMemory(store.engine)
 
+    redactor = redactor_for(settings, os.environ)
+
     async def review(config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Review:
         if not models:  # the installation's budget is spent: deterministic lanes only
-            return await Orchestrator(config).review(change)
+            return redactor.review(await Orchestrator(config).review(change))
         providers = ProviderPool(endpoints_from_env(dict(os.environ)))
         orch = Orchestrator(config, model=settings.model, providers=providers, memory=memory)
-        return await orch.review(change)
+        # Redacted before it is stored or posted: a provider's error text may quote its key.
+        return redactor.review(await orch.review(change))
 
     async def council(config: SwarmConfig, question: str, context: str, kind: str) -> CouncilResult:
         pool = ProviderPool(endpoints_from_env(dict(os.environ)))
@@ -146,6 +150,7 @@ def create_app(
 
     app = FastAPI(title="swarm", version=__version__, lifespan=lifespan, **api.docs_urls(settings))
     app.state.settings = settings
+    app.state.redactor = redactor_for(settings, os.environ)
     app.state.store = store
     app.state.queue = queue
     app.state.intake = intake

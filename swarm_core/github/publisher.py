@@ -28,6 +28,7 @@ from swarm_core.config import SwarmConfig
 from swarm_core.errors import GitHubValidation
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.models import Finding, Review, Severity, Side
+from swarm_core.redact import Redactor
 from swarm_core.render.markdown import (
     GITHUB_BODY_LIMIT,
     SUMMARY_MARKER,
@@ -102,10 +103,20 @@ def _comment(f: Finding) -> dict[str, Any]:
 class Publisher:
     """Publishes one review of one pull request. Blocking (GitHub calls): run it in a thread."""
 
-    def __init__(self, client: GitHubClient, config: SwarmConfig, *, check_name: str = CHECK_NAME) -> None:
+    def __init__(
+        self,
+        client: GitHubClient,
+        config: SwarmConfig,
+        *,
+        check_name: str = CHECK_NAME,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.client = client
         self.config = config
         self.check_name = check_name
+        # Everything posted passes this one redactor (with no configuration it still removes
+        # credential-shaped strings a provider may have echoed into a lane's note).
+        self.redactor = redactor if redactor is not None else Redactor()
 
     # check run ------------------------------------------------------------------------
     def start(self, pr: PullRequest, *, rerun: bool = False) -> tuple[int, bool]:
@@ -141,6 +152,7 @@ class Publisher:
 
     def finish_check(self, pr: PullRequest, check_id: int, review: Review, *, annotated: bool) -> int:
         """Annotations in batches of 50 (appended by GitHub), then the conclusion; returns how many."""
+        review = self.redactor.review(review)
         counts = review.counts()
         title = (
             f"{review.verdict.value}: " + ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
@@ -173,6 +185,7 @@ class Publisher:
 
     def close_check(self, pr: PullRequest, check_id: int, conclusion: str, title: str, summary: str) -> None:
         """Complete a check run without a review (superseded, skipped, failed)."""
+        title, summary = self.redactor.text(title), self.redactor.text(summary)
         self.client.patch(
             f"/repos/{pr.repo}/check-runs/{check_id}",
             {
@@ -196,6 +209,7 @@ class Publisher:
 
     def post_review(self, pr: PullRequest, review: Review, result: PublishResult) -> None:
         """One review with the new inline comments (capped), the rest listed in its body."""
+        review = self.redactor.review(review)
         already = self.posted_fingerprints(pr)
         fresh = [f for f in review.confirmed() if f.anchored and f.fingerprint not in already]
         result.inline_already = sum(1 for f in review.confirmed() if f.anchored and f.fingerprint in already)
@@ -258,6 +272,7 @@ class Publisher:
 
     def upsert_summary(self, pr: PullRequest, review: Review, result: PublishResult) -> None:
         """Edit the sticky summary in place (or create it), listing findings fixed since last time."""
+        review = self.redactor.review(review)
         comment_id, old = self.find_summary(pr)
         previous: dict[str, str] = {}
         m = _STATE.search(old)
