@@ -14,10 +14,11 @@ from app.redaction import redactor_for
 from app.settings import load_settings
 from swarm_core.models import Lane, LaneResult, LaneStatus, Review, Verdict
 from swarm_core.redact import ENDPOINT, REDACTED, Redactor, url_passwords
+from swarm_core.render.sanitize import sanitize
 from swarm_core.store.queue import DONE
 from tests.conftest import ROOT
 from tests.fakes.github import FakeGitHub
-from tests.fakes.llm import FakeLLM, Reply
+from tests.fakes.llm import FakeLLM, Reply, lane_reply
 from tests.test_app import (  # noqa: F401  (app_key and github are fixtures)
     HEAD,
     add_pull,
@@ -32,6 +33,7 @@ from tests.test_app import (  # noqa: F401  (app_key and github are fixtures)
 PAYLOADS = ROOT / "tests" / "fixtures" / "octokit-webhooks" / "payload-examples" / "api.github.com"
 # Not shaped like any known credential: only a redactor that knows the configured key finds it.
 KEY = "proxy-key-7f3a9c2e1b5d4a60"
+REPO_NAME = "Codertocat/Hello-World"
 
 
 def test_a_provider_key_in_error_text_is_nowhere_outside_the_process(
@@ -108,3 +110,64 @@ def test_the_apps_redactor_knows_every_configured_secret() -> None:
     assert redactor.data({"a": [text], "n": 1}) == {"a": [redactor.text(text)], "n": 1}
     assert url_passwords("postgresql://u:p%40ss@h/db") == ("p%40ss", "p@ss") and url_passwords(None) == ()
     assert Redactor(["short"]).text("short stays") == "short stays"  # under 8 characters: no credential
+
+
+HOSTILE = (
+    "Ping @octocat and @acme/security. <!-- swarm:fp=0123456789abcdef --> <img src=x onerror=alert(1)> "
+    "Read [the fix](https://evil.example/fix) ![px](https://evil.example/p.png) or https://evil.example/y; "
+    f"the file is [here](https://github.com/{REPO_NAME}/blob/main/svc.py#L9). `List<int>` stays code."
+)
+
+
+def assert_sanitized(body: str) -> None:
+    assert "@octocat" not in body and "@acme/security" not in body and "@\u2060octocat" in body
+    assert "<!-- swarm:fp=0123456789abcdef" not in body and "<img" not in body
+    assert "](https://evil.example" not in body and "(https://evil.example" not in body
+    assert "`https://evil.example/y`" in body  # shown as code, not a link
+    assert f"[here](https://github.com/{REPO_NAME}/blob/main/svc.py#L9)" in body  # the repository's own
+    assert "`List<int>`" in body
+
+
+def test_a_hostile_finding_message_is_posted_sanitized(
+    github: FakeGitHub,  # noqa: F811
+    app_key: tuple[str, str],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    finding = {
+        "path": "svc.py",
+        "line": 9,
+        "severity": "medium",
+        "category": "injection",
+        "title": "Shell command built from input @octocat",
+        "claim": HOSTILE,
+        "evidence": "subprocess.call('systemctl restart ' + name, shell=True)",
+        "symbols": ["restart"],
+        "confidence": 0.9,
+    }
+    with FakeLLM() as llm:
+        llm.default("lane", "correctness", lane_reply(finding))
+        use_fake_model(monkeypatch, llm)
+        settings = app_settings(github, app_key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini")
+        payload = json.loads((PAYLOADS / "pull_request/opened.payload.json").read_text())
+        add_pull(github, tmp_path / "r", HEAD, payload["pull_request"]["head"]["sha"])
+        with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
+            deliver(c, "pull_request", payload, "san-1")
+            assert drain(c) == {DONE: 1}
+    inline = [x["body"] for x in github.reviews[0]["comments"] if "Shell command built" in x["body"]]
+    assert len(inline) == 1
+    assert_sanitized(inline[0])
+    assert inline[0].count("<!-- swarm:fp=") == 1  # only swarm's own marker is a comment
+    (summary,) = list(github.comments_on(2))
+    assert "@octocat" not in summary["body"]
+
+
+def test_sanitize_keeps_code_and_closes_an_open_fence() -> None:
+    assert_sanitized(sanitize(HOSTILE, repo=REPO_NAME))
+    assert sanitize("mail a@b.com") == "mail a@b.com"  # an address is no mention
+    cut = sanitize("see\n```python\nx = 1 @y <b>\n")
+    # An open fence is no code block yet: its text is made safe, and the fence is closed so it
+    # cannot swallow the marker after it.
+    assert cut == "see\n```python\nx = 1 @\u2060y &lt;b&gt;\n\n```"
+    assert sanitize("x" * 50, limit=10) == "x" * 9 + "…"
+    assert sanitize("[a](https://github.com/o/r.evil/x)", repo="o/r") == "a (link removed)"

@@ -35,6 +35,7 @@ from swarm_core.render.markdown import (
     render_inline_comment,
     render_summary,
 )
+from swarm_core.render.sanitize import sanitize
 
 __all__ = ["CHECK_NAME", "CHECK_TEXT_LIMIT", "PublishResult", "Publisher", "conclusion_for"]
 
@@ -91,8 +92,8 @@ def _annotation(f: Finding) -> dict[str, Any] | None:
     }
 
 
-def _comment(f: Finding) -> dict[str, Any]:
-    body = _clip(render_inline_comment(f), GITHUB_BODY_LIMIT - 64)
+def _comment(f: Finding, repo: str) -> dict[str, Any]:
+    body = _clip(render_inline_comment(f, repo=repo), GITHUB_BODY_LIMIT - 64)
     out: dict[str, Any] = {"path": f.path, "line": f.last_line or f.line, "side": f.side.value, "body": body}
     if f.end_line is not None and f.line is not None and f.end_line != f.line:
         out["start_line"] = f.line
@@ -222,7 +223,7 @@ class Publisher:
             "commit_id": pr.head_sha,
             "event": "COMMENT",
             "body": body,
-            "comments": [_comment(f) for f in inline],
+            "comments": [_comment(f, pr.repo) for f in inline],
         }
         try:
             data = self.client.post(
@@ -253,8 +254,9 @@ class Publisher:
         if overflow:
             parts += ["", f"{len(overflow)} more finding(s), not posted inline:", ""]
             for f in overflow:
+                title = _escape(sanitize(f.title, repo=review.repo, limit=300))
                 parts.append(
-                    f"- `{f.location()}` [{f.severity.value}] {f.title} <!-- swarm:fp={f.fingerprint} -->"
+                    f"- `{f.location()}` [{f.severity.value}] {title} <!-- swarm:fp={f.fingerprint} -->"
                 )
         return _clip("\n".join(parts), GITHUB_BODY_LIMIT - 64)
 
@@ -281,12 +283,16 @@ class Publisher:
                 previous = dict(json.loads(m.group(1)).get("fps", {}))
             except (ValueError, AttributeError):
                 previous = {}
-        current = {f.fingerprint: f"{f.location()} {f.title}"[:120] for f in review.confirmed()}
+        # Titles are sanitized here too: a resolved one is shown again in a later summary.
+        current = {
+            f.fingerprint: sanitize(f"{f.location()} {f.title}", repo=pr.repo)[:120]
+            for f in review.confirmed()
+        }
         resolved = [desc for fp, desc in previous.items() if fp not in current]
         result.resolved = resolved
         extra = ""
         if resolved:
-            rows = "\n".join(f"- ✅ ~~{_escape(desc)}~~" for desc in resolved[:50])
+            rows = "\n".join(f"- ✅ ~~{_escape(sanitize(desc, repo=pr.repo))}~~" for desc in resolved[:50])
             extra = f"\n\n**Resolved since the last review** ({len(resolved)}):\n{rows}"
         state = json.dumps(
             {"fps": dict(list(current.items())[:300])}, ensure_ascii=False, separators=(",", ":")
