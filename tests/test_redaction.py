@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,24 @@ def test_sanitize_keeps_code_and_closes_an_open_fence() -> None:
     assert cut == "see\n```python\nx = 1 @\u2060y &lt;b&gt;\n\n```"
     assert sanitize("x" * 50, limit=10) == "x" * 9 + "…"
     assert sanitize("[a](https://github.com/o/r.evil/x)", repo="o/r") == "a (link removed)"
+
+
+def test_sarif_output_is_redacted() -> None:
+    from swarm_core.models import Finding, Severity
+    from swarm_core.render.sarif import to_sarif
+
+    leak = Finding(
+        "a.py",
+        3,
+        Severity.HIGH,
+        Lane.SECURITY,
+        "secrets",
+        "llm/secrets",
+        "a key",
+        "sk-proj-abcdefghijklmnop1234",
+    )
+    review = dataclasses.replace(review_with_note("n"), findings=(leak,))
+    text = json.dumps(to_sarif(review))
+    assert "sk-proj-abcdefghijklmnop1234" not in text and REDACTED in text
+    custom = dataclasses.replace(review, findings=(dataclasses.replace(leak, message="key local-key-3456"),))
+    assert "local-key-3456" not in json.dumps(to_sarif(custom, redactor=Redactor(["local-key-3456"])))
