@@ -136,7 +136,7 @@ def deliveries(draw: st.DrawFn) -> tuple[dict[str, str], bytes]:
     event = draw(st.sampled_from(sorted(EVENTS)))
     payload = copy.deepcopy(_BASES[event])
     fields = _COMMON + EVENTS[event][1]
-    for path in draw(st.lists(st.sampled_from(fields), max_size=3, unique=True)):
+    for path in draw(st.lists(st.sampled_from(fields), min_size=1, max_size=3, unique=True)):
         _set(payload, path, draw(st.one_of(st.just(_MISSING), odd_values)))
     body = json.dumps(payload).encode()
     from swarm_core.github.signature import sign
