@@ -1,22 +1,30 @@
 """The HTTP API (the seed's server mode): runs, reviews, swarm memory; health, readiness and metrics.
 
 `/api/*` needs `Authorization: Bearer $SWARM_API_TOKEN` (with no token configured the API
-is off: it fails closed) and allows 100 requests a minute per client address.
+is off: it fails closed). Authentication comes first: an authenticated client is limited
+per token (SWARM_API_RATE_PER_MINUTE), and only failed attempts are counted per address, so
+anonymous traffic behind a shared proxy can never lock the token holder out. Request bodies
+are capped (SWARM_API_MAX_BODY_BYTES) while they stream in. `/metrics` and the queue depth in
+`/readyz` need the token too unless the operator opens them; `/healthz` is always open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
+import logging
 import threading
 import time
-from collections import deque
-from typing import Any
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypedDict
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from starlette.responses import Response
 
 from app.metrics import CONTENT_TYPE
 from swarm_core.errors import RunNotFound, StoreError
@@ -24,24 +32,39 @@ from swarm_core.github.events import pr_key
 from swarm_core.render.json import review_to_dict
 from swarm_core.store.schema import deliveries
 
-__all__ = ["RateLimiter", "router"]
+__all__ = ["DocsUrls", "RateLimiter", "docs_urls", "router"]
 
 _API_NS = "api"
+log = logging.getLogger("swarm.api")
 
 
 class RateLimiter:
-    """A sliding one-minute window per key."""
+    """A sliding one-minute window per key, for at most `max_keys` keys.
 
-    def __init__(self, per_minute: int) -> None:
+    The table is bounded: past `max_keys`, the key seen longest ago is evicted, so a flood of
+    new addresses costs a fixed amount of memory.
+    """
+
+    def __init__(self, per_minute: int, *, max_keys: int = 10_000) -> None:
         self.per_minute = per_minute
+        self.max_keys = max_keys
         self._lock = threading.Lock()
-        self._hits: dict[str, deque[float]] = {}
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._hits)
 
     def allow(self, key: str, now: float | None = None) -> bool:
         """Record a hit; False when the key is over its budget."""
         t = time.monotonic() if now is None else now
         with self._lock:
-            hits = self._hits.setdefault(key, deque())
+            hits = self._hits.get(key)
+            if hits is None:
+                hits = self._hits[key] = deque()
+                while len(self._hits) > self.max_keys:
+                    self._hits.popitem(last=False)
+            else:
+                self._hits.move_to_end(key)
             while hits and hits[0] <= t - 60:
                 hits.popleft()
             if len(hits) >= self.per_minute:
@@ -50,28 +73,105 @@ class RateLimiter:
             return True
 
 
-def _guard(request: Request) -> None:
+def _token(request: Request) -> str:
     settings = request.app.state.settings
-    client = request.client.host if request.client else "unknown"
-    if not request.app.state.limiter.allow(client):
-        raise HTTPException(429, "rate limit: 100 requests per minute", headers={"Retry-After": "60"})
-    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    return str(settings.api_token.get_secret_value()) if settings.api_token else ""
+
+
+def _authenticated(request: Request, token: str) -> bool:
+    given = request.headers.get("authorization", "").encode("utf-8", "surrogateescape")
+    return bool(token) and hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
+def _limited(request: Request, key: str) -> None:
+    limiter: RateLimiter = request.app.state.limiter
+    if not limiter.allow(key):
+        raise HTTPException(
+            429, f"rate limit: {limiter.per_minute} requests per minute", headers={"Retry-After": "60"}
+        )
+
+
+def _guard(request: Request) -> None:
+    """Authenticate, then count the request against the token's (or a failing address's) limit."""
+    token = _token(request)
     if not token:
         raise HTTPException(403, "the API is off: set SWARM_API_TOKEN to turn it on")
-    given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+    if _authenticated(request, token):
+        # Keyed by a digest: the limiter's table never holds the token itself.
+        _limited(request, "token:" + hashlib.sha256(token.encode()).hexdigest()[:16])
+        return
+    client = request.client.host if request.client else "unknown"
+    _limited(request, "failed:" + client)
+    raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
+
+def _metrics_guard(request: Request) -> None:
+    """`/metrics` names installations: it needs the token unless SWARM_METRICS_PUBLIC opens it."""
+    if not request.app.state.settings.metrics_public:
+        _guard(request)
+
+
+class _CappedRequest(Request):
+    """A request whose body is read with a running byte count and refused past the API's cap."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            cap: int = self.app.state.settings.api_max_body_bytes
+            declared = self.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > cap:
+                raise HTTPException(413, f"request body over {cap} bytes (SWARM_API_MAX_BODY_BYTES)")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in self.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise HTTPException(413, f"request body over {cap} bytes (SWARM_API_MAX_BODY_BYTES)")
+                chunks.append(chunk)
+            self._body = b"".join(chunks)
+        return self._body
+
+
+class _CappedRoute(APIRoute):
+    """FastAPI reads a body before it solves dependencies: the cap must hold in that read."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def capped(request: Request) -> Response:
+            return await handler(_CappedRequest(request.scope, request.receive))
+
+        return capped
+
+
+class DocsUrls(TypedDict):
+    """FastAPI's arguments for its documentation pages."""
+
+    docs_url: str | None
+    redoc_url: str | None
+    openapi_url: str | None
+
+
+def docs_urls(settings: Any) -> DocsUrls:
+    """FastAPI's docs_url, redoc_url and openapi_url: off unless SWARM_API_DOCS turns them on."""
+    if settings.api_docs:
+        return {"docs_url": "/docs", "redoc_url": "/redoc", "openapi_url": "/openapi.json"}
+    return {"docs_url": None, "redoc_url": None, "openapi_url": None}
+
+
+# Identifiers in paths: bounded by their columns, and no NUL or control characters (Postgres
+# refuses NUL in text; it was a 500).
+RunId = Annotated[str, Path(max_length=32, pattern=r"^[\w.-]+$")]
+MemoryKey = Annotated[str, Path(max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 router = APIRouter()
-api = APIRouter(prefix="/api", dependencies=[Depends(_guard)])
+api = APIRouter(prefix="/api", dependencies=[Depends(_guard)], route_class=_CappedRoute)
 
 
 class ReviewRequest(BaseModel):
     """Ask for a review of a pull request in a repository the App is installed on."""
 
-    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
-    pr: int = Field(gt=0)
+    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$", max_length=256)
+    pr: int = Field(gt=0, le=2**31 - 1)
 
 
 class MemoryValue(BaseModel):
@@ -85,11 +185,11 @@ class MemoryValue(BaseModel):
 async def list_runs(request: Request, limit: int = 20) -> list[dict[str, Any]]:
     """The newest runs."""
     rows = await asyncio.to_thread(request.app.state.store.list_runs, max(1, min(limit, 500)))
-    return [r.to_dict() for r in rows]
+    return [request.app.state.redactor.data(r.to_dict()) for r in rows]
 
 
 @api.get("/runs/{run_id}")
-async def get_run(request: Request, run_id: str) -> dict[str, Any]:
+async def get_run(request: Request, run_id: RunId) -> dict[str, Any]:
     """One run: the review (findings) or, for an agents run, its results; evidence and cost."""
     store = request.app.state.store
     try:
@@ -102,7 +202,7 @@ async def get_run(request: Request, run_id: str) -> dict[str, Any]:
         head = {"kind": stored.summary.kind, "run": stored.document, "cost": stored.document.get("usage", {})}
     else:
         head = {"review": review_to_dict(stored.review), "cost": stored.review.usage.to_dict()}
-    return {
+    answer = {
         **head,
         "evidence": [
             {
@@ -118,6 +218,9 @@ async def get_run(request: Request, run_id: str) -> dict[str, Any]:
             for e in exchanges
         ],
     }
+    # Runs stored before redaction existed (or by another face) still never leave with a key.
+    redacted: dict[str, Any] = request.app.state.redactor.data(answer)
+    return redacted
 
 
 @api.post("/reviews", status_code=202)
@@ -151,7 +254,7 @@ async def request_review(request: Request, body: ReviewRequest) -> dict[str, Any
 
 
 @api.get("/memory/{key:path}")
-async def memory_get(request: Request, key: str) -> dict[str, Any]:
+async def memory_get(request: Request, key: MemoryKey) -> dict[str, Any]:
     """A swarm memory value."""
     entry = await request.app.state.memory.get(_API_NS, key)
     if entry is None:
@@ -160,14 +263,14 @@ async def memory_get(request: Request, key: str) -> dict[str, Any]:
 
 
 @api.put("/memory/{key:path}")
-async def memory_put(request: Request, key: str, body: MemoryValue) -> dict[str, Any]:
+async def memory_put(request: Request, key: MemoryKey, body: MemoryValue) -> dict[str, Any]:
     """Store a swarm memory value."""
     await request.app.state.memory.set(_API_NS, key, body.value, ttl=body.ttl, created_by="api")
     return {"key": key, "stored": True}
 
 
 @api.delete("/memory/{key:path}")
-async def memory_delete(request: Request, key: str) -> dict[str, Any]:
+async def memory_delete(request: Request, key: MemoryKey) -> dict[str, Any]:
     """Remove a swarm memory value."""
     return {"key": key, "deleted": await request.app.state.memory.delete(_API_NS, key)}
 
@@ -177,18 +280,18 @@ class AgentIn(BaseModel):
 
     name: str = Field(pattern=r"^[\w.-]+$", max_length=60)
     role: str = Field(min_length=1, max_length=4000)
-    backend: str = "llm"
-    model: str | None = None
-    tools: list[str] = Field(default_factory=list)
+    backend: str = Field(default="llm", max_length=32)
+    model: str | None = Field(default=None, max_length=200)
+    tools: list[str] = Field(default_factory=list, max_length=50)
 
 
 class ExecuteIn(BaseModel):
     """POST /api/execute."""
 
     task: str = Field(min_length=1, max_length=20_000)
-    agents: list[str] = Field(min_length=1, max_length=20)
+    agents: list[Annotated[str, Field(max_length=60)]] = Field(min_length=1, max_length=20)
     mode: str = Field(default="parallel", pattern="^(parallel|sequential|hierarchical)$")
-    coordinator: str | None = None
+    coordinator: str | None = Field(default=None, max_length=60)
 
 
 def _spawned(request: Request) -> dict[str, Any]:
@@ -263,7 +366,8 @@ async def execute(request: Request, body: ExecuteIn) -> dict[str, Any]:
     finally:
         await opencode.aclose()
     await asyncio.to_thread(run.save, request.app.state.store, body.agents)
-    return run.to_dict()
+    answer: dict[str, Any] = request.app.state.redactor.data(run.to_dict())
+    return answer
 
 
 @router.get("/healthz")
@@ -274,15 +378,18 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> dict[str, Any]:
-    """The database answers."""
+    """The database answers; the queue depth only for the token holder (or with metrics opened)."""
     try:
         depth = await asyncio.to_thread(request.app.state.queue.depth)
     except StoreError as exc:
-        raise HTTPException(503, f"database unavailable: {exc}") from None
-    return {"status": "ready", "queue": depth}
+        log.warning("readiness check: %s", exc)
+        raise HTTPException(503, "database unavailable") from None
+    if request.app.state.settings.metrics_public or _authenticated(request, _token(request)):
+        return {"status": "ready", "queue": depth}
+    return {"status": "ready"}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(_metrics_guard)])
 async def metrics(request: Request) -> Response:
     """Prometheus metrics: deliveries, jobs and their latency, queue depth and wait, model spend."""
     body = await asyncio.to_thread(request.app.state.metrics.render)  # it reads the database

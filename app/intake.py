@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from swarm_core.errors import StoreError
 from swarm_core.store.queue import Delivery, JobQueue
 
 __all__ = ["DeliveryWriter"]
@@ -66,18 +67,31 @@ class DeliveryWriter:
                 while len(batch) < self._max and not self._pending.empty():
                     batch.append(self._pending.get_nowait())
             try:
-                if self._inline:
-                    results = self._queue.record_deliveries([d for d, _ in batch])
-                else:
-                    results = await asyncio.to_thread(self._queue.record_deliveries, [d for d, _ in batch])
-            except Exception as exc:  # boundary: every waiting request gets the error, the writer lives on
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+                results = await self._write([d for d, _ in batch])
+            except Exception as exc:  # boundary: the batch failed as a whole
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc)
+                    continue
+                # One delivery the database refuses must not fail the deliveries committed
+                # with it (GitHub does not redeliver on its own): each is written again alone,
+                # so only the bad one gets the error.
+                for delivery, future in batch:
+                    try:
+                        (result,) = await self._write([delivery])
+                    except Exception as alone:  # boundary: this delivery's own error
+                        _settle(future, alone)
+                    else:
+                        if not future.done():
+                            future.set_result(result)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    async def _write(self, items: list[dict[str, Any]]) -> list[Delivery]:
+        if self._inline:
+            return self._queue.record_deliveries(items)
+        return await asyncio.to_thread(self._queue.record_deliveries, items)
 
     async def close(self) -> None:
         """Stop the writer (pending requests have already been answered or will error)."""
@@ -85,3 +99,16 @@ class DeliveryWriter:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+
+def _settle(future: asyncio.Future[Delivery], exc: Exception) -> None:
+    """Fail one waiting request with a StoreError (the receiver answers 503 for those)."""
+    if future.done():
+        return
+    if not isinstance(exc, StoreError):
+        # A driver error (an integer SQLite cannot hold, say) is still a store failure to the
+        # caller; its text goes to the log, not into the response.
+        err = StoreError(f"job queue: cannot record the delivery: {type(exc).__name__}: {exc}")
+        err.__cause__ = exc
+        exc = err
+    future.set_exception(exc)

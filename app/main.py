@@ -15,15 +15,19 @@ from fastapi import FastAPI
 from app import api, webhooks
 from app.intake import DeliveryWriter
 from app.metrics import Metrics
+from app.redaction import redactor_for
 from app.settings import Settings
 from app.worker import Worker, worker_pool
 from swarm_core import __version__
+from swarm_core.config import SwarmConfig
 from swarm_core.engine import build_engine
 from swarm_core.errors import ConfigError
 from swarm_core.github.client import GitHubClient
 from swarm_core.github.handlers import Services
 from swarm_core.logs import configure_logging
 from swarm_core.memory import open_memory
+from swarm_core.models import Review
+from swarm_core.sources import ChangeSet
 from swarm_core.store import SqlRunStore, open_store, sqlite_url
 from swarm_core.store.backlog import read_backlog
 from swarm_core.store.queue import Job, JobQueue
@@ -79,11 +83,17 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
     clients = _InstallationClients(settings)
     memory = open_memory(settings.redis_url, store.engine)
     engine = build_engine(settings.provider_keys(), model=settings.model, memory=memory)
+    redactor = redactor_for(settings)
+
+    async def review(config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Review:
+        # Redacted before it is stored or posted: a provider's error text may quote its key.
+        return redactor.review(await engine.review(config, change, models=models))
+
     return Services(
         clients=clients,
         store=store,
         queue=queue,
-        review=engine.review,
+        review=review,
         state=memory,
         council=engine.council,
         specify=engine.specify,
@@ -141,8 +151,9 @@ def create_app(
             await services.state.aclose()
             store.close()
 
-    app = FastAPI(title="swarm", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="swarm", version=__version__, lifespan=lifespan, **api.docs_urls(settings))
     app.state.settings = settings
+    app.state.redactor = redactor_for(settings)
     app.state.store = store
     app.state.queue = queue
     app.state.intake = intake

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         default=25 * 1024 * 1024 + 1024, validation_alias="SWARM_MAX_BODY_BYTES", gt=0
     )
     api_rate_per_minute: int = Field(default=100, validation_alias="SWARM_API_RATE_PER_MINUTE", gt=0)
+    api_max_body_bytes: int = Field(default=1024 * 1024, validation_alias="SWARM_API_MAX_BODY_BYTES", gt=0)
+    # /docs, /redoc and /openapi.json describe every route: off unless the operator wants them.
+    api_docs: bool = Field(default=False, validation_alias="SWARM_API_DOCS")
+    # /metrics (installation ids) and /readyz's queue depth: behind the API token unless opened.
+    metrics_public: bool = Field(default=False, validation_alias="SWARM_METRICS_PUBLIC")
     per_installation: int = Field(default=4, validation_alias="SWARM_PER_INSTALLATION", gt=0)
     lease_seconds: float = Field(default=600.0, validation_alias="SWARM_LEASE_SECONDS", gt=0)
     installation_budget_usd: float | None = Field(

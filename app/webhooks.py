@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -10,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from swarm_core.errors import StoreError
-from swarm_core.github.events import installation_id, route
+from swarm_core.errors import InvalidPayload, StoreError
+from swarm_core.github.events import check_headers, envelope, route
 from swarm_core.github.signature import verify
 
 __all__ = ["ROUTE", "webhook"]
+
+log = logging.getLogger("swarm.webhook")
 
 
 def _json(data: Any, status: int) -> Response:
@@ -33,16 +36,31 @@ def _parse(body: bytes, content_type: str) -> Any:
     return orjson.loads(body)
 
 
+async def _read_capped(request: Request, cap: int) -> bytes | None:
+    """The body, or None once it passes `cap` bytes: nothing past the cap is read.
+
+    A chunked body has no Content-Length, so `request.body()` would buffer all of it
+    (1 GB unsigned took the server to 2.1 GB); counting while streaming stops at the cap.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def webhook(request: Request) -> Response:
     """Accept one delivery: 401 unsigned or forged, 413 too big, 400 malformed, 202 accepted."""
     state = request.app.state
     settings = state.settings
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
-        state.metrics.delivery("too_large")
-        return _problem(413, f"body over {settings.max_body_bytes} bytes")
-    body = await request.body()
-    if len(body) > settings.max_body_bytes:
+    body = await _read_capped(request, settings.max_body_bytes)
+    if body is None:
         state.metrics.delivery("too_large")
         return _problem(413, f"body over {settings.max_body_bytes} bytes")
     secret = settings.github_webhook_secret.get_secret_value() if settings.github_webhook_secret else None
@@ -52,6 +70,7 @@ async def webhook(request: Request) -> Response:
         return _problem(401, reason)
     event = request.headers.get("x-github-event", "")
     guid = request.headers.get("x-github-delivery", "")
+    hook_id = request.headers.get("x-github-hook-id", "")
     if not event or not guid:
         state.metrics.delivery("malformed")
         return _problem(400, "X-GitHub-Event and X-GitHub-Delivery headers are required")
@@ -64,29 +83,34 @@ async def webhook(request: Request) -> Response:
     if not isinstance(payload, dict):
         state.metrics.delivery("malformed")
         return _problem(400, "the payload must be a JSON object")
-    decision = route(event, payload)
+    try:
+        # Validated before anything is written: a value the database cannot hold is this
+        # delivery's own 400, never an error for the batch it would have been committed with.
+        check_headers(event, guid, hook_id)
+        env = envelope(payload)
+        decision = route(event, payload)
+    except InvalidPayload as exc:
+        state.metrics.delivery("invalid")
+        return _problem(400, f"invalid delivery: {exc}")
     if decision.job is not None:  # the job's log records name the delivery that caused it
         decision.job[2]["delivery"] = guid
-    repo = (
-        str((payload.get("repository") or {}).get("full_name", ""))
-        if isinstance(payload.get("repository"), dict)
-        else ""
-    )
     try:
         delivery = await state.intake.record(
-            hook_id=request.headers.get("x-github-hook-id", ""),
+            hook_id=hook_id,
             guid=guid,
             event=event,
-            action=str(payload.get("action") or ""),
-            installation_id=installation_id(payload),
-            repo=repo,
+            action=env.action or "",
+            installation_id=env.installation_id,
+            repo=env.repo,
             job=decision.job,
             outcome=decision.outcome,
         )
     except StoreError as exc:
-        # GitHub does not redeliver by itself (RULES 2): a 503 shows in its log for a manual redelivery.
+        log.warning("delivery %s was not recorded: %s", guid, exc)
+        # GitHub does not redeliver by itself (RULES 2): a 503 shows in its log for a manual
+        # redelivery. The database's own text stays in the server's log, never in a response.
         state.metrics.delivery("store_error")
-        return _problem(503, str(exc))
+        return _problem(503, "the delivery could not be recorded; redeliver it from the App's settings")
     outcome = "duplicate" if delivery.duplicate else decision.outcome.split(":")[0]
     state.metrics.delivery(outcome)
     if delivery.job_id and not delivery.duplicate and state.wake is not None:

@@ -17,6 +17,8 @@
     ├── ModelSelectionError  no model satisfies the router's constraints, or a model name is unknown
     ├── LimitReached         a run's guardrail (calls, tokens, cost, wall time) stopped further calls
     ├── MemoryStoreError     swarm memory cannot be read or written
+    ├── WebhookError         a webhook delivery cannot be accepted (answered 4xx, never queued)
+    │   └── InvalidPayload   a field the App reads is missing, of the wrong type or too long (named)
     └── GitHubError          GitHub answered with an error (status attached)
         ├── GitHubAuthError       401: bad credentials or an expired token
         ├── GitHubForbidden       403 without rate limiting: the App lacks a permission
@@ -42,6 +44,7 @@ __all__ = [
     "GitHubRateLimited",
     "GitHubUnavailable",
     "GitHubValidation",
+    "InvalidPayload",
     "LaneError",
     "LimitReached",
     "MalformedOutput",
@@ -56,6 +59,7 @@ __all__ = [
     "SourceError",
     "StoreError",
     "SwarmError",
+    "WebhookError",
 ]
 
 
@@ -152,6 +156,22 @@ class LimitReached(SwarmError):
 
 class MemoryStoreError(SwarmError):
     """Swarm memory (SQLite, Postgres or Redis) cannot be read or written."""
+
+
+class WebhookError(SwarmError):
+    """A webhook delivery cannot be accepted; the receiver answers 4xx and queues nothing."""
+
+
+class InvalidPayload(WebhookError, ValueError):
+    """A delivery does not fit what the App reads from it.
+
+    Attributes:
+        field: the dotted path of the first offending field (`pull_request.number`).
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
 
 
 class GitHubError(SwarmError):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from swarm_core.errors import InvalidPayload
 from swarm_core.github.commands import Command, parse_command
 from swarm_core.github.events import installation_id, route
 from swarm_core.github.signature import sign, verify
@@ -136,12 +137,17 @@ def test_check_suite_rerequested_reruns_the_reviews_of_its_pull_requests() -> No
     assert route("check_suite", p).outcome == "ignored: payload has no repository or installation"
 
 
-def test_odd_payloads_never_raise() -> None:
-    for odd in ({}, {"action": None}, {"pull_request": "x", "repository": [], "installation": {"id": "1"}}):
-        assert route("pull_request", odd).job is None
-        assert route("issue_comment", odd).job is None
-        assert route("check_suite", odd).job is None
+def test_payloads_without_what_the_app_reads_are_ignored_and_odd_ones_are_named() -> None:
+    for empty in ({}, {"action": None}):
+        assert route("pull_request", empty).job is None
+        assert route("issue_comment", empty).job is None
+        assert route("check_suite", empty).job is None
+    odd = {"pull_request": "x", "repository": [], "installation": {"id": "1"}}
+    with pytest.raises(InvalidPayload) as err:
+        route("pull_request", odd)
+    assert err.value.field == "installation.id"
     assert installation_id({"installation": {"id": 5}}) == 5
+    assert installation_id(odd) is None
 
 
 @pytest.mark.parametrize(

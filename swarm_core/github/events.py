@@ -1,7 +1,9 @@
 """Webhook routing (DESIGN §5, RULES 5): event + action → a job to enqueue, or why nothing is done.
 
 Pure: a payload in, a decision out. Unknown events and actions are ignored (GitHub keeps
-adding them) and still answered 2xx by the receiver.
+adding them) and still answered 2xx by the receiver. The parts of a payload the App reads
+are validated by the typed models in `swarm_core.github.payloads` first: a payload that does
+not fit raises InvalidPayload naming the field, so it is a 400, never a 5xx or a doomed job.
 """
 
 from __future__ import annotations
@@ -11,10 +13,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from swarm_core.github.commands import parse_command
+from swarm_core.github.payloads import (
+    CheckRunEvent,
+    CheckSuiteEvent,
+    Envelope,
+    IssueCommentEvent,
+    IssuesEvent,
+    PullRequestEvent,
+    check_headers,
+    validated,
+)
 
-__all__ = ["REVIEW_ACTIONS", "Route", "pr_key", "route"]
+__all__ = ["REVIEW_ACTIONS", "Route", "check_headers", "envelope", "installation_id", "pr_key", "route"]
 
 REVIEW_ACTIONS = frozenset({"opened", "reopened", "ready_for_review", "synchronize"})
+
+# deliveries.outcome is a VARCHAR(64): an outcome quoting a long event name is cut to fit.
+_OUTCOME_MAX = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +39,8 @@ class Route:
     outcome: str
     job: tuple[str, str, dict[str, Any], bool] | None = None
 
-
-def _obj(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = parent.get(key)
-    return value if isinstance(value, Mapping) else {}
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", self.outcome[:_OUTCOME_MAX])
 
 
 def pr_key(repo: str, number: int) -> str:
@@ -35,23 +48,32 @@ def pr_key(repo: str, number: int) -> str:
     return f"pr:{repo}#{number}"
 
 
-def _repo(payload: Mapping[str, Any]) -> str:
-    repo = payload.get("repository")
-    return str(repo.get("full_name", "")) if isinstance(repo, Mapping) else ""
+def envelope(payload: Mapping[str, Any]) -> Envelope:
+    """The fields every delivery is recorded with: action, installation, repository.
+
+    Raises:
+        InvalidPayload: one of them has the wrong type or does not fit its column.
+    """
+    return validated(Envelope, payload)
 
 
 def installation_id(payload: Mapping[str, Any]) -> int | None:
-    """The installation a payload belongs to (RULES 7), or None."""
+    """The installation a payload belongs to (RULES 7), or None (also when it does not validate)."""
     inst = payload.get("installation")
     value = inst.get("id") if isinstance(inst, Mapping) else None
-    return value if isinstance(value, int) else None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        return None
+    return value
 
 
 def route(event: str, payload: Mapping[str, Any]) -> Route:
-    """Decide what a delivery means. Never raises on odd payloads: it ignores them with a reason."""
-    action = str(payload.get("action") or "")
-    repo = _repo(payload)
-    inst = installation_id(payload)
+    """Decide what a delivery means.
+
+    Raises:
+        InvalidPayload: a field the App reads for this event and action does not fit.
+    """
+    env = envelope(payload)
+    action, repo, inst = env.action or "", env.repo, env.installation_id
     if event == "ping":
         return Route("pong")
     if event == "installation":
@@ -69,78 +91,67 @@ def route(event: str, payload: Mapping[str, Any]) -> Route:
     if event == "check_suite":
         return _check_suite(action, repo, inst, payload)
     if event == "issues":
-        issue = _obj(payload, "issue")
-        if action != "opened" or not issue.get("number"):
+        if action != "opened":
             return Route(f"ignored: issues {action}")
-        job = {
-            "installation_id": inst,
-            "repo": repo,
-            "number": int(issue["number"]),
-            "trigger": "issues.opened",
-        }
-        return Route("queued: issue analysis", ("issue", pr_key(repo, int(issue["number"])), job, False))
+        number = validated(IssuesEvent, payload).issue.number
+        job = {"installation_id": inst, "repo": repo, "number": number, "trigger": "issues.opened"}
+        return Route("queued: issue analysis", ("issue", pr_key(repo, number), job, False))
     return Route(f"ignored: event {event or '(none)'} {action}".rstrip())
 
 
 def _pull_request(action: str, repo: str, inst: int | None, payload: Mapping[str, Any]) -> Route:
-    pr = payload.get("pull_request")
-    if action not in REVIEW_ACTIONS or not isinstance(pr, Mapping):
+    if action not in REVIEW_ACTIONS:
         return Route(f"ignored: pull_request {action}")
-    number = int(pr.get("number") or payload.get("number") or 0)
-    user = _obj(pr, "user")
+    pr = validated(PullRequestEvent, payload).pull_request
+    user = pr.user
     job = {
         "installation_id": inst,
         "repo": repo,
-        "number": number,
-        "head_sha": str(_obj(pr, "head").get("sha", "")),
+        "number": pr.number,
+        "head_sha": pr.head.sha,
         "trigger": f"pull_request.{action}",
-        "draft": bool(pr.get("draft")),
-        "bot": str(user.get("type", "")) == "Bot" or str(user.get("login", "")).endswith("[bot]"),
+        "draft": bool(pr.draft),
+        "bot": user is not None and (user.type == "Bot" or user.login.endswith("[bot]")),
     }
-    return Route("queued: review", ("review", pr_key(repo, number), job, True))
+    return Route("queued: review", ("review", pr_key(repo, pr.number), job, True))
 
 
 def _comment(action: str, repo: str, inst: int | None, payload: Mapping[str, Any]) -> Route:
     if action != "created":
         return Route(f"ignored: issue_comment {action}")
-    comment = _obj(payload, "comment")
-    issue = _obj(payload, "issue")
-    body = str(comment.get("body") or "")
-    command = parse_command(body)
+    event = validated(IssueCommentEvent, payload)
+    comment, issue = event.comment, event.issue
+    command = parse_command(comment.body)
     if command is None:
         return Route("ignored: no /swarm command")
-    user = _obj(comment, "user")
-    if str(user.get("type", "")) == "Bot":
+    if comment.user.type == "Bot":
         return Route("ignored: comment by a bot")
-    number = int(issue.get("number") or 0)
     job = {
         "installation_id": inst,
         "repo": repo,
-        "number": number,
-        "is_pr": "pull_request" in issue,
-        "comment_id": comment.get("id"),
-        "author": str(user.get("login", "")),
-        "body": body[:8000],
+        "number": issue.number,
+        "is_pr": issue.is_pr,
+        "comment_id": comment.id,
+        "author": comment.user.login,
+        "body": comment.body[:8000],
     }
-    return Route(f"queued: command {command.name}", ("command", pr_key(repo, number), job, False))
+    return Route(f"queued: command {command.name}", ("command", pr_key(repo, issue.number), job, False))
 
 
 def _check_run(action: str, repo: str, inst: int | None, payload: Mapping[str, Any]) -> Route:
     if action not in ("rerequested", "requested_action"):
         return Route(f"ignored: check_run {action}")
-    run = _obj(payload, "check_run")
-    app = _obj(run, "app")
-    prs = [p for p in run.get("pull_requests") or [] if isinstance(p, Mapping)]
-    if not prs:
+    run = validated(CheckRunEvent, payload).check_run
+    if not run.pull_requests:
         return Route("ignored: check run has no pull request (a fork branch?)")
-    number = int(prs[0].get("number") or 0)
+    number = run.pull_requests[0].number
     job = {
         "installation_id": inst,
         "repo": repo,
         "number": number,
-        "head_sha": str(run.get("head_sha", "")),
+        "head_sha": run.head_sha,
         "trigger": f"check_run.{action}",
-        "app_id": app.get("id"),
+        "app_id": run.app.id if run.app is not None else None,
         "draft": False,
         "bot": False,
         "rerun": True,
@@ -153,15 +164,9 @@ def _check_suite(action: str, repo: str, inst: int | None, payload: Mapping[str,
     # "rerequested" is a person pressing "Re-run all checks".
     if action != "rerequested":
         return Route(f"ignored: check_suite {action}")
-    suite = _obj(payload, "check_suite")
-    head_sha = str(suite.get("head_sha") or "")
-    numbers = sorted(
-        {
-            int(p["number"])
-            for p in suite.get("pull_requests") or []
-            if isinstance(p, Mapping) and isinstance(p.get("number"), int)
-        }
-    )
+    suite = validated(CheckSuiteEvent, payload).check_suite
+    head_sha = suite.head_sha
+    numbers = sorted({p.number for p in suite.pull_requests})
     if not numbers:
         return Route("ignored: check suite has no pull request (a fork branch?)")
     job = {

@@ -28,12 +28,14 @@ from swarm_core.config import SwarmConfig
 from swarm_core.errors import GitHubValidation
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.models import Finding, Review, Severity, Side
+from swarm_core.redact import Redactor
 from swarm_core.render.markdown import (
     GITHUB_BODY_LIMIT,
     SUMMARY_MARKER,
     render_inline_comment,
     render_summary,
 )
+from swarm_core.render.sanitize import sanitize
 
 __all__ = ["CHECK_NAME", "CHECK_TEXT_LIMIT", "PublishResult", "Publisher", "conclusion_for"]
 
@@ -88,8 +90,8 @@ def _annotation(f: Finding) -> dict[str, Any] | None:
     }
 
 
-def _comment(f: Finding) -> dict[str, Any]:
-    body = _clip(render_inline_comment(f), GITHUB_BODY_LIMIT - 64)
+def _comment(f: Finding, repo: str) -> dict[str, Any]:
+    body = _clip(render_inline_comment(f, repo=repo), GITHUB_BODY_LIMIT - 64)
     out: dict[str, Any] = {"path": f.path, "line": f.last_line or f.line, "side": f.side.value, "body": body}
     if f.end_line is not None and f.line is not None and f.end_line != f.line:
         out["start_line"] = f.line
@@ -100,10 +102,20 @@ def _comment(f: Finding) -> dict[str, Any]:
 class Publisher:
     """Publishes one review of one pull request. Blocking (GitHub calls): run it in a thread."""
 
-    def __init__(self, client: GitHubClient, config: SwarmConfig, *, check_name: str = CHECK_NAME) -> None:
+    def __init__(
+        self,
+        client: GitHubClient,
+        config: SwarmConfig,
+        *,
+        check_name: str = CHECK_NAME,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.client = client
         self.config = config
         self.check_name = check_name
+        # Everything posted passes this one redactor (with no configuration it still removes
+        # credential-shaped strings a provider may have echoed into a lane's note).
+        self.redactor = redactor if redactor is not None else Redactor()
 
     # check run ------------------------------------------------------------------------
     def start(self, pr: PullRequest, *, rerun: bool = False) -> tuple[int, bool]:
@@ -139,6 +151,7 @@ class Publisher:
 
     def finish_check(self, pr: PullRequest, check_id: int, review: Review, *, annotated: bool) -> None:
         """Annotations in batches of 50 (appended by GitHub), then the conclusion."""
+        review = self.redactor.review(review)
         counts = review.counts()
         title = (
             f"{review.verdict.value}: " + ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
@@ -170,6 +183,7 @@ class Publisher:
 
     def close_check(self, pr: PullRequest, check_id: int, conclusion: str, title: str, summary: str) -> None:
         """Complete a check run without a review (superseded, skipped, failed)."""
+        title, summary = self.redactor.text(title), self.redactor.text(summary)
         self.client.patch(
             f"/repos/{pr.repo}/check-runs/{check_id}",
             {
@@ -193,6 +207,7 @@ class Publisher:
 
     def post_review(self, pr: PullRequest, review: Review, result: PublishResult) -> None:
         """One review with the new inline comments (capped), the rest listed in its body."""
+        review = self.redactor.review(review)
         already = self.posted_fingerprints(pr)
         fresh = [f for f in review.confirmed() if f.anchored and f.fingerprint not in already]
         result.inline_already = sum(1 for f in review.confirmed() if f.anchored and f.fingerprint in already)
@@ -205,7 +220,7 @@ class Publisher:
             "commit_id": pr.head_sha,
             "event": "COMMENT",
             "body": body,
-            "comments": [_comment(f) for f in inline],
+            "comments": [_comment(f, pr.repo) for f in inline],
         }
         try:
             data = self.client.post(
@@ -235,8 +250,9 @@ class Publisher:
         if overflow:
             parts += ["", f"{len(overflow)} more finding(s), not posted inline:", ""]
             for f in overflow:
+                title = _escape(sanitize(f.title, repo=review.repo, limit=300))
                 parts.append(
-                    f"- `{f.location()}` [{f.severity.value}] {f.title} <!-- swarm:fp={f.fingerprint} -->"
+                    f"- `{f.location()}` [{f.severity.value}] {title} <!-- swarm:fp={f.fingerprint} -->"
                 )
         return _clip("\n".join(parts), GITHUB_BODY_LIMIT - 64)
 
@@ -254,6 +270,7 @@ class Publisher:
 
     def upsert_summary(self, pr: PullRequest, review: Review, result: PublishResult) -> None:
         """Edit the sticky summary in place (or create it), listing findings fixed since last time."""
+        review = self.redactor.review(review)
         comment_id, old = self.find_summary(pr)
         previous: dict[str, str] = {}
         m = _STATE.search(old)
@@ -262,12 +279,16 @@ class Publisher:
                 previous = dict(json.loads(m.group(1)).get("fps", {}))
             except (ValueError, AttributeError):
                 previous = {}
-        current = {f.fingerprint: f"{f.location()} {f.title}"[:120] for f in review.confirmed()}
+        # Titles are sanitized here too: a resolved one is shown again in a later summary.
+        current = {
+            f.fingerprint: sanitize(f"{f.location()} {f.title}", repo=pr.repo)[:120]
+            for f in review.confirmed()
+        }
         resolved = [desc for fp, desc in previous.items() if fp not in current]
         result.resolved = resolved
         extra = ""
         if resolved:
-            rows = "\n".join(f"- ✅ ~~{_escape(desc)}~~" for desc in resolved[:50])
+            rows = "\n".join(f"- ✅ ~~{_escape(sanitize(desc, repo=pr.repo))}~~" for desc in resolved[:50])
             extra = f"\n\n**Resolved since the last review** ({len(resolved)}):\n{rows}"
         state = json.dumps(
             {"fps": dict(list(current.items())[:300])}, ensure_ascii=False, separators=(",", ":")

@@ -17,6 +17,7 @@ from swarm_core.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from swarm_core.redact import Redactor
 
 __all__ = [
     "Completion",
@@ -148,6 +149,16 @@ def _detail(response: httpx.Response) -> str:
     return ""
 
 
+def _sent_key_removed(response: httpx.Response, detail: str) -> str:
+    """`detail` without the key the request carried: some servers echo it in their error text."""
+    try:
+        headers = response.request.headers
+    except RuntimeError:  # a response built without a request (tests)
+        return Redactor().text(detail)
+    sent = (headers.get("authorization", "").removeprefix("Bearer ").strip(), headers.get("x-api-key", ""))
+    return Redactor(sent).text(detail)
+
+
 def decipher_response(response: httpx.Response, who: str) -> None:
     """Raise the typed error for a failed HTTP answer; return for a 2xx.
 
@@ -160,7 +171,7 @@ def decipher_response(response: httpx.Response, who: str) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
-    detail = _detail(response)
+    detail = _sent_key_removed(response, _detail(response))
     msg = f"{who} answered HTTP {status}" + (f": {detail}" if detail else "")
     if status in (401, 403):
         raise ProviderAuthError(msg + " (check the API key)", status=status)

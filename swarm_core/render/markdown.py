@@ -2,6 +2,8 @@
 
 Everything taken from the change (code, titles built from it) is treated as untrusted text:
 table cells are escaped and code is fenced with a fence longer than any backtick run in it.
+Model-written text (titles, messages, notes) passes `sanitize` first: no mentions, no HTML,
+links only to the repository itself.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 
 from swarm_core.models import Finding, Review, Severity, Verdict, Verification
+from swarm_core.render.sanitize import sanitize
 
 __all__ = [
     "GITHUB_BODY_LIMIT",
@@ -55,15 +58,18 @@ def _inline(text: str) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
-def render_inline_comment(f: Finding) -> str:
-    """The body of an inline review comment for one finding (with a suggestion block if any)."""
+def render_inline_comment(f: Finding, *, repo: str = "") -> str:
+    """The body of an inline review comment for one finding (with a suggestion block if any).
+
+    Links in the model's text are kept only when they point into `repo` on GitHub.
+    """
     parts = [
         f"{_ICONS[f.severity]} **{f.severity.value.upper()}** · {f.lane.value} · `{f.rule}`",
         "",
     ]
-    parts.append(f"**{_cell(f.title, 300)}**")
+    parts.append(f"**{_cell(sanitize(f.title, repo=repo), 300)}**")
     if f.message:
-        parts += ["", f.message.strip()]
+        parts += ["", sanitize(f.message.strip(), repo=repo)]
     if f.suggestion is not None:
         parts += ["", _code(f.suggestion, "suggestion")]
     if f.also_reported_by:
@@ -77,6 +83,11 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
     counts = review.counts()
     confirmed = review.confirmed()
     unverified = [f for f in review.findings if f.verification is not Verification.CONFIRMED]
+    repo = review.repo
+
+    def said(text: str) -> str:
+        return sanitize(text, repo=repo)
+
     head = [
         f"## 🐝 swarm review: {_VERDICT[review.verdict]}",
         "",
@@ -93,9 +104,8 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
         body += ["", "| | Severity | Location | Finding | Lane |", "|---|---|---|---|---|"]
         for f in confirmed:
             where = _inline(f.location()) + ("" if f.anchored else " ¹")
-            body.append(
-                f"| {_ICONS[f.severity]} | {f.severity.value} | {where} | {_cell(f.title)} | {f.lane.value} |"
-            )
+            title = _cell(said(f.title))
+            body.append(f"| {_ICONS[f.severity]} | {f.severity.value} | {where} | {title} | {f.lane.value} |")
         if any(not f.anchored for f in confirmed):
             body += [
                 "",
@@ -103,9 +113,9 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
             ]
         details = [f for f in confirmed if not f.anchored and (f.message or f.evidence)]
         for f in details:
-            body += ["", f"<details><summary>{_cell(f.location())}: {_cell(f.title)}</summary>", ""]
+            body += ["", f"<details><summary>{_cell(f.location())}: {_cell(said(f.title))}</summary>", ""]
             if f.message:
-                body.append(f.message.strip())
+                body.append(said(f.message.strip()))
             if f.evidence:
                 body += ["", _code(f.evidence)]
             body += ["", "</details>"]
@@ -119,8 +129,8 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
             "",
         ]
         body += [
-            f"- {_inline(f.location())} [{f.severity.value}, {f.lane.value}] {_cell(f.title)}"
-            + (f": {_cell(f.verification_note, 160)}" if f.verification_note else "")
+            f"- {_inline(f.location())} [{f.severity.value}, {f.lane.value}] {_cell(said(f.title))}"
+            + (f": {_cell(said(f.verification_note), 160)}" if f.verification_note else "")
             for f in unverified[:50]
         ]
         body += ["", "</details>"]
@@ -165,7 +175,7 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
             f"{review.suppressed} finding(s) below the severity or confidence threshold were not reported.",
         ]
     for note in review.notes:
-        tail += ["", f"> ℹ️ {note}"]
+        tail += ["", f"> ℹ️ {said(note)}"]
     tail += ["", SUMMARY_MARKER]
     text = "\n".join(head + body + tail)
     if len(text) <= max_chars:
@@ -187,5 +197,8 @@ def render_markdown(review: Review) -> str:
     if inline:
         parts.append("\n\n---\n\n## Inline comments\n")
         for f in inline:
-            parts.append(f"\n### {_inline(f.location())} ({f.side.value})\n\n{render_inline_comment(f)}\n")
+            parts.append(
+                f"\n### {_inline(f.location())} ({f.side.value})\n\n"
+                f"{render_inline_comment(f, repo=review.repo)}\n"
+            )
     return "".join(parts).rstrip("\n") + "\n"

@@ -6,6 +6,7 @@ from typing import Any
 
 from swarm_core import __version__
 from swarm_core.models import AnalyzerStatus, Finding, Review, Severity
+from swarm_core.redact import Redactor
 
 __all__ = ["SARIF_SCHEMA", "to_sarif"]
 
@@ -70,8 +71,13 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
     }
 
 
-def to_sarif(review: Review) -> dict[str, Any]:
-    """The review as a SARIF 2.1.0 log with one run."""
+def to_sarif(review: Review, *, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The review as a SARIF 2.1.0 log with one run.
+
+    A SARIF file is uploaded (code scanning, artifacts): its texts pass `redactor`, by default
+    one that removes credential-shaped strings.
+    """
+    review = (redactor or Redactor()).review(review)
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     results = []

@@ -31,7 +31,8 @@ class Reply:
     """One scripted answer.
 
     `content` is JSON-encoded into the reply text (or the Anthropic tool input); `text`
-    sends raw text instead (garbage, fenced JSON). `status` != 200 sends an error body.
+    sends raw text instead (garbage, fenced JSON). `status` != 200 sends an error body,
+    with `error` as its message when given (some servers quote the key they refused).
     `delay` sleeps before answering; `hang` never answers (the client times out);
     `drop` closes the connection without an answer. `chunk_delay` streams a streaming
     answer in pieces, this many seconds apart (a model that is still writing).
@@ -40,6 +41,7 @@ class Reply:
     content: Any = None
     text: str | None = None
     status: int = 200
+    error: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     usage: tuple[int, int, int] | None = None  # input, output, cached; None = computed
@@ -260,7 +262,10 @@ class FakeLLM:
             return None
         if reply.status != 200:
             return self._send(
-                h, reply.status, {"error": {"message": f"injected {reply.status}"}}, reply.headers
+                h,
+                reply.status,
+                {"error": {"message": reply.error or f"injected {reply.status}"}},
+                reply.headers,
             )
         text = reply.text if reply.text is not None else json.dumps(reply.content)
         prompt_tokens = sum(len(t) for t in texts) // 4
