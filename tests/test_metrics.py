@@ -200,7 +200,10 @@ def _wait_for(predicate: Any, seconds: float = 10.0) -> None:
 
 
 def test_the_app_serves_its_metrics(tmp_path: Path) -> None:
-    settings = load_settings({"SWARM_DATA_DIR": str(tmp_path), "GITHUB_WEBHOOK_SECRET": "s3cret"})
+    # Public here so the scrape needs no token; test_api_hostile checks that it is guarded by default.
+    settings = load_settings(
+        {"SWARM_DATA_DIR": str(tmp_path), "GITHUB_WEBHOOK_SECRET": "s3cret", "SWARM_METRICS_PUBLIC": "true"}
+    )
     app = create_app(settings, workers=1, poll_s=0.05)
     with TestClient(app) as client:
         body = b'{"zen": "Keep it logically awesome."}'
