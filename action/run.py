@@ -33,8 +33,8 @@ from swarm_core.errors import ConfigError, GitHubError, GitHubForbidden, GitHubN
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.events import installation_id, pr_key
 from swarm_core.github.handlers import Services, analyze_issue, run_command
+from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher, PublishResult
-from swarm_core.github.source import change_from_pr, repo_config
 from swarm_core.logs import configure_logging
 from swarm_core.memory import SqlMemory
 from swarm_core.models import Lane, Review

@@ -13,12 +13,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import api, webhooks
-from app.intake import DeliveryWriter
+from app.delivery_writer import DeliveryWriter
 from app.metrics import Metrics
 from app.redaction import redactor_for
 from app.settings import Settings
 from app.worker import Worker, worker_pool
 from swarm_core import __version__
+from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.engine import build_engine
 from swarm_core.errors import ConfigError
@@ -27,7 +28,6 @@ from swarm_core.github.handlers import Services
 from swarm_core.logs import configure_logging
 from swarm_core.memory import open_memory
 from swarm_core.models import Review
-from swarm_core.sources import ChangeSet
 from swarm_core.store import SqlRunStore, open_store, sqlite_url
 from swarm_core.store.backlog import read_backlog
 from swarm_core.store.queue import Job, JobQueue

@@ -49,8 +49,8 @@ def install_time(tmp: Path) -> tuple[float, float, int]:
 
 
 def review_time(runs: int, python: str = sys.executable) -> list[float]:
+    from swarm_core.changeset import apply_hunks
     from swarm_core.diff import parse_diff
-    from swarm_core.sources import apply_hunks
     from tests.fakes.github import FakeGitHub, Pull
 
     patch = (ROOT / "examples" / "leaky-deploy.patch").read_text()

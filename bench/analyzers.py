@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 
 from swarm_core.analyzers.lint import ruff_binary
+from swarm_core.changeset import ChangeSet, GitContents, GitRepo
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileStatus, parse_diff
 from swarm_core.models import Side
 from swarm_core.orchestrator import Orchestrator
-from swarm_core.sources import ChangeSet, GitContents, GitRepo
 
 
 def change_for(repo: Path, base: str, head: str) -> ChangeSet:

@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from swarm_core.changeset import from_patch  # noqa: E402
 from swarm_core.config import SwarmConfig, merge  # noqa: E402
 from swarm_core.models import LaneStatus  # noqa: E402
 from swarm_core.orchestrator import Orchestrator  # noqa: E402
 from swarm_core.providers import ProviderPool, endpoints_from_env  # noqa: E402
-from swarm_core.sources import from_patch  # noqa: E402
 
 LANES = ["correctness", "security", "dependencies", "docs-intent", "tests", "performance-architecture"]
 FINDING = {

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from swarm_core.issue.index import BlobCache, RepoIndex  # noqa: E402
-from swarm_core.issue.intake import parse_issue  # noqa: E402
 from swarm_core.issue.localize import localize  # noqa: E402
+from swarm_core.issue.symptoms import parse_issue  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval" / "swebench"
 KS = (1, 3, 5, 10)

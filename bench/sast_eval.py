@@ -24,9 +24,9 @@ from pathlib import Path
 from common import as_patch
 
 from swarm_core.analyzers.sast import BanditAnalyzer
+from swarm_core.changeset import from_patch
 from swarm_core.config import SwarmConfig
 from swarm_core.orchestrator import Orchestrator
-from swarm_core.sources import from_patch
 
 
 def baseline_flags(sarif: dict) -> dict[str, set[int]]:

@@ -26,9 +26,9 @@ from pathlib import Path
 from common import as_patch
 
 from swarm_core.analyzers.secrets import SecretsAnalyzer
+from swarm_core.changeset import from_patch
 from swarm_core.config import SwarmConfig
 from swarm_core.orchestrator import Orchestrator
-from swarm_core.sources import from_patch
 
 _NEGATIVE = re.compile(r"(_n(\.|$)|_FALSE|false_positive|aws_multi_fp)")
 

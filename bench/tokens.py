@@ -24,12 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from swarm_core.changeset import from_git  # noqa: E402
 from swarm_core.chunking import estimate_tokens  # noqa: E402
 from swarm_core.config import SwarmConfig, merge  # noqa: E402
 from swarm_core.orchestrator import Orchestrator  # noqa: E402
 from swarm_core.providers import KNOWN_PROVIDERS, ProviderPool, endpoints_from_env  # noqa: E402
 from swarm_core.router import load_table  # noqa: E402
-from swarm_core.sources import from_git  # noqa: E402
 from tests.fakes.llm import FakeLLM, lane_reply  # noqa: E402
 
 BASE, HEAD = "v4.0.5", "v4.0.6"

@@ -214,7 +214,7 @@ def open_loop_process(port: int, rate: float, seconds: float, body_path: str, si
 def recorded(data: Path, db: str | None) -> int:
     import sqlalchemy as sa
 
-    from swarm_core.store.runs import normalize_url
+    from swarm_core.store.database import normalize_url
 
     url = normalize_url(db) if db else f"sqlite:///{data / 'swarm.db'}"
     engine = sa.create_engine(url)

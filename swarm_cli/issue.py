@@ -14,8 +14,8 @@ from swarm_cli.output import write
 from swarm_core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from swarm_core.issue.intake import Intake
     from swarm_core.issue.localize import Localization
+    from swarm_core.issue.symptoms import Intake
 
 
 @click.command("issue")
@@ -57,11 +57,11 @@ def issue_command(
     """
     import subprocess
 
+    from swarm_core.changeset import GitRepo
     from swarm_core.issue.index import RepoIndex
-    from swarm_core.issue.intake import parse_issue
     from swarm_core.issue.localize import localize
     from swarm_core.issue.report import issue_to_dict, issue_to_markdown
-    from swarm_core.sources import GitRepo
+    from swarm_core.issue.symptoms import parse_issue
 
     if (text_file is None) == (issue_ref is None):
         raise click.UsageError("give exactly one of --text FILE or --issue URL|owner/repo#N")

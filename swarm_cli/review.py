@@ -14,9 +14,9 @@ from swarm_cli.output import emit, err
 from swarm_core.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
+    from swarm_core.changeset import ChangeSet
     from swarm_core.config import SwarmConfig
     from swarm_core.github.client import GitHubClient, PullRequest
-    from swarm_core.sources import ChangeSet
     from swarm_core.store import SqlRunStore
 
 EXIT_FINDINGS = 1
@@ -165,8 +165,8 @@ def _change(
     config: SwarmConfig,
 ) -> ChangeSet:
     """The change to review, from whichever source the arguments name."""
-    from swarm_core.github.source import change_from_pr
-    from swarm_core.sources import from_git, from_patch
+    from swarm_core.changeset import from_git, from_patch
+    from swarm_core.github.pr_changeset import change_from_pr
 
     max_bytes = config.limits.max_diff_bytes
     if github_pr is not None:
@@ -204,7 +204,7 @@ def _read_limited(stream: IO[bytes], limit: int, what: str) -> bytes:
 def _github_pr(ref: str, config_path: Path | None) -> tuple[tuple[GitHubClient, PullRequest], SwarmConfig]:
     """The client and pull request for --pr, and the config (from the default branch unless --config)."""
     from swarm_core.config import load_config
-    from swarm_core.github.source import repo_config
+    from swarm_core.github.pr_changeset import repo_config
 
     repo, number = parse_ref(ref, PR_URL, "--pr", "a pull request")
     client = token_client("--pr")

@@ -2,7 +2,7 @@
 
 A review is one pass through these stages (docs/architecture.md has the diagram):
 
-    source     sources.py, github/source.py    where the change comes from -> ChangeSet
+    source     changeset.py, github/pr_changeset.py    where the change comes from -> ChangeSet
     diff       stages/select.py                which files are read -> FileChoice
     analyzers  stages/analyze.py               deterministic gates (analyzers/) -> Analysis
     lanes      stages/lanes.py                 findings to the six lanes; plan, fan out -> LaneWork
@@ -12,7 +12,7 @@ A review is one pass through these stages (docs/architecture.md has the diagram)
     render     render/, github/publisher.py    the Review as text, SARIF or a GitHub review
 
 `Orchestrator.review` (orchestrator.py) calls diff to verdict in order. The router, the
-guarded model caller (llm.py) and the run's memory are seams it builds and passes in.
+guarded model caller (model_calls.py) and the run's memory are seams it builds and passes in.
 
 The names below load on first use (PEP 562), so `import swarm_core` and every
 `import swarm_core.<module>` stay cheap: `swarm --version` must not pay for SQLAlchemy,
@@ -27,6 +27,7 @@ from importlib import import_module as _import_module
 __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
+    from swarm_core.changeset import ChangeSet, from_git, from_patch
     from swarm_core.chunking import Chunk, ChunkPlan, Omission, chunk_diff, estimate_tokens
     from swarm_core.config import SwarmConfig, load_config, merge, parse_config
     from swarm_core.diff import Diff, FileDiff, FileStatus, Hunk, parse_diff
@@ -55,7 +56,6 @@ if _typing.TYPE_CHECKING:
         Verification,
     )
     from swarm_core.orchestrator import Orchestrator
-    from swarm_core.sources import ChangeSet, from_git, from_patch
 
 # Each public name and the module that defines it; `__getattr__` imports on first access.
 _EXPORTS: dict[str, str] = {

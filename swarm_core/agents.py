@@ -38,7 +38,7 @@ from swarm_core.config import AgentConfig, SwarmConfig
 from swarm_core.errors import LimitReached, ModelSelectionError, ProviderError, SwarmError
 from swarm_core.guardrails import Guard
 from swarm_core.lanes import LANE_FOCUS
-from swarm_core.llm import ModelCaller
+from swarm_core.model_calls import ModelCaller
 from swarm_core.models import Exchange, Lane, Usage
 from swarm_core.providers import Message, ProviderPool
 from swarm_core.router import ModelTable, Router, Selection, load_table
@@ -138,12 +138,12 @@ class ExecRun:
         """Store the run (kind "exec") with its evidence; sets and returns `run_id`."""
         self.run_id = store.save_document(
             "exec",
-            f"agents {','.join(agents)}: {self.task[:200]}",
-            self.status,
-            self.duration_s,
-            self.to_dict(),
-            self.exchanges,
-            self.counts(),
+            source=f"agents {','.join(agents)}: {self.task[:200]}",
+            status=self.status,
+            duration_s=self.duration_s,
+            document=self.to_dict(),
+            exchanges=self.exchanges,
+            counts=self.counts(),
         )
         return self.run_id
 

@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from swarm_core.changeset import Contents, split_lines
 from swarm_core.models import Finding, Side
-from swarm_core.sources import Contents, split_lines
 
 __all__ = ["check_symbols", "code_at", "evidence_holds", "known_names", "normalize", "relocate"]
 

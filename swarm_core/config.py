@@ -15,10 +15,10 @@ import pathspec
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from swarm_core.changeset import DEFAULT_MAX_FILE_BYTES
 from swarm_core.diff import DEFAULT_MAX_DIFF_BYTES
 from swarm_core.errors import ConfigError
 from swarm_core.models import Lane, Severity
-from swarm_core.sources import DEFAULT_MAX_FILE_BYTES
 
 __all__ = [
     "CONFIG_PATH",

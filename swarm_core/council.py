@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from swarm_core.config import CouncilMember, SwarmConfig
 from swarm_core.errors import LimitReached, ModelSelectionError, ProviderError
 from swarm_core.lanes.context import untrusted
-from swarm_core.llm import ModelCaller, prompt
+from swarm_core.model_calls import ModelCaller, prompt
 from swarm_core.models import Exchange, Usage
 from swarm_core.providers import Message, ProviderPool
 from swarm_core.router import ModelTable, Router, Selection, load_table

@@ -14,18 +14,18 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.council import CouncilResult, convene
 from swarm_core.issue.index import RepoIndex
-from swarm_core.issue.intake import Intake
 from swarm_core.issue.localize import Localization
 from swarm_core.issue.spec import FixSpec, specify_with
+from swarm_core.issue.symptoms import Intake
 from swarm_core.memory import MemoryBackend
 from swarm_core.models import Review
 from swarm_core.orchestrator import Orchestrator, ProgressCallback
 from swarm_core.providers import KNOWN_PROVIDERS, Endpoint, ProviderPool, endpoints_from_env
 from swarm_core.router import ModelTable
-from swarm_core.sources import ChangeSet
 
 __all__ = ["Councillor", "Engine", "ProviderKeys", "Reviewer", "Specifier", "build_engine"]
 

@@ -19,16 +19,16 @@ from functools import partial
 
 from swarm_core.analyzers import Analyzer, default_analyzers
 from swarm_core.analyzers.secrets import redact_text
+from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff
 from swarm_core.guardrails import Guard
 from swarm_core.lanes.job import ModelSeams
-from swarm_core.llm import ModelCaller
 from swarm_core.memory import MemoryBackend, RunMemory
+from swarm_core.model_calls import ModelCaller
 from swarm_core.models import ProgressEvent, Review
 from swarm_core.providers import ProviderPool
 from swarm_core.router import ModelTable, Router, load_table
-from swarm_core.sources import ChangeSet
 from swarm_core.stages.analyze import analyze
 from swarm_core.stages.lanes import run_lanes
 from swarm_core.stages.select import select_files

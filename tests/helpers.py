@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from swarm_core.analyzers import Analyzer
+from swarm_core.changeset import from_git
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.models import Finding, Review
 from swarm_core.orchestrator import Orchestrator
-from swarm_core.sources import from_git
 
 
 def database_params() -> list[str]:
@@ -45,7 +45,7 @@ def reset_database(url: str) -> None:
     """Drop every swarm table and the migration stamp: a clean slate on a shared test database."""
     import sqlalchemy as sa
 
-    from swarm_core.store.runs import normalize_url
+    from swarm_core.store.database import normalize_url
     from swarm_core.store.schema import metadata
 
     engine = sa.create_engine(normalize_url(url))

@@ -12,10 +12,10 @@ from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
 from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
+from swarm_core.changeset import from_git
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.errors import AnalyzerError
 from swarm_core.models import AnalyzerStatus, Finding, Lane, Severity
-from swarm_core.sources import from_git
 from tests.helpers import only, review_repo, rules
 
 BROKEN = {

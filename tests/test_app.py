@@ -716,7 +716,17 @@ def test_an_installation_budget_caps_then_stops_model_work(
         calls = (
             Exchange("council", "council", "openai/gpt-4.1", "h", Usage(calls=1, cost_usd=usd), 1.0, "ok"),
         )
-        store.save_document("council", f"{REPO}#1", "FOR", 1.0, {}, calls, {}, REPO, installation)
+        store.save_document(
+            "council",
+            source=f"{REPO}#1",
+            status="FOR",
+            duration_s=1.0,
+            document={},
+            exchanges=calls,
+            counts={},
+            repo=REPO,
+            installation_id=installation,
+        )
 
     with FakeLLM() as llm:
         use_fake_model(monkeypatch, llm)

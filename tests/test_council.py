@@ -11,7 +11,7 @@ import pytest
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.council import COUNCIL_MARKER, council_to_markdown, run_council
 from swarm_core.guardrails import Guard
-from swarm_core.llm import ModelCaller
+from swarm_core.model_calls import ModelCaller
 from swarm_core.providers import ProviderPool, endpoints_from_env
 from swarm_core.router import Router, load_table
 from tests.fakes.llm import FakeLLM, Reply

@@ -12,11 +12,11 @@ import pytest
 from pydantic import SecretStr
 
 from app.settings import load_settings
+from swarm_core.changeset import from_patch
 from swarm_core.config import SwarmConfig
 from swarm_core.engine import Councillor, ProviderKeys, Reviewer, Specifier, build_engine
 from swarm_core.github.handlers import Services
 from swarm_core.orchestrator import ProgressEvent
-from swarm_core.sources import from_patch
 from tests.fakes.llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parent.parent

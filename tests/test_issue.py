@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from swarm_core.issue.index import BlobCache, RepoIndex, split_identifier, tokens
-from swarm_core.issue.intake import Frame, parse_frames, parse_issue
 from swarm_core.issue.localize import localize
 from swarm_core.issue.report import ISSUE_MARKER, issue_to_dict, issue_to_markdown
+from swarm_core.issue.symptoms import Frame, parse_frames, parse_issue
 from tests.conftest import ROOT
 
 # Excerpt of SWE-bench Verified astropy__astropy-12907 (astropy/astropy issue, MIT-licensed dataset).

@@ -23,8 +23,8 @@ from swarm_core.github.signature import sign
 from swarm_core.models import Exchange, Usage
 from swarm_core.store import open_store, sqlite_url
 from swarm_core.store.backlog import Backlog, read_backlog
+from swarm_core.store.database import normalize_url
 from swarm_core.store.queue import JobQueue
-from swarm_core.store.runs import normalize_url
 from tests.conftest import ROOT
 from tests.helpers import database_params, reset_database
 
@@ -216,7 +216,17 @@ def test_the_app_serves_its_metrics(tmp_path: Path) -> None:
         exchange = Exchange(
             "lane", "security", "openai/gpt-4.1", "h", Usage(calls=1, cost_usd=0.5), 0.1, "ok"
         )
-        app.state.store.save_document("council", "o/r#1", "APPROVE", 1.0, {}, (exchange,), {}, "o/r", 7)
+        app.state.store.save_document(
+            "council",
+            source="o/r#1",
+            status="APPROVE",
+            duration_s=1.0,
+            document={},
+            exchanges=(exchange,),
+            counts={},
+            repo="o/r",
+            installation_id=7,
+        )
         _wait_for(
             lambda: (
                 ("swarm_jobs_finished_total", (("kind", "nonsense"), ("outcome", "failed")))

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from swarm_core.changeset import ChangeSet, from_git
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.errors import MalformedOutput
 from swarm_core.memory import SqlMemory, memory_engine
 from swarm_core.models import AnalyzerStatus, Finding, LaneStatus, Review
 from swarm_core.orchestrator import Orchestrator
 from swarm_core.providers import ProviderPool, endpoints_from_env
-from swarm_core.sources import ChangeSet, from_git
 from tests.conftest import ROOT
 from tests.fakes.llm import FakeLLM, Reply, lane_reply
 
@@ -28,7 +28,7 @@ STAGES = ["select", "analyze", "lanes", "lane", "verify", "verdict"]
 PIPELINE = [
     "swarm_core/orchestrator.py",
     "swarm_core/citations.py",
-    "swarm_core/llm.py",
+    "swarm_core/model_calls.py",
     "swarm_core/prompts/__init__.py",
     *(f"swarm_core/lanes/{m}.py" for m in ("__init__", "context", "job", "schema")),
     *(f"swarm_core/stages/{m}.py" for m in ("__init__", *STAGES)),

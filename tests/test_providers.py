@@ -17,7 +17,7 @@ from swarm_core.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from swarm_core.llm import parse_json_object
+from swarm_core.model_calls import parse_json_object
 from swarm_core.providers import (
     CompletionRequest,
     Message,

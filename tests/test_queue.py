@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from swarm_core.store import open_store, sqlite_url
+from swarm_core.store.database import normalize_url
 from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, SUPERSEDED, Job, JobQueue
-from swarm_core.store.runs import normalize_url
 from tests.helpers import database_params, reset_database
 
 

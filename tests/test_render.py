@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 from rich.console import Console
 
+from swarm_core.changeset import from_patch
 from swarm_core.config import SwarmConfig
 from swarm_core.models import Finding, Lane, Review, Severity, Verdict
 from swarm_core.orchestrator import Orchestrator
@@ -22,7 +23,6 @@ from swarm_core.render.markdown import (
     render_summary,
 )
 from swarm_core.render.terminal import LiveProgress, render_terminal
-from swarm_core.sources import from_patch
 from tests.conftest import ROOT, SARIF_SCHEMA
 
 EXAMPLE = ROOT / "examples" / "leaky-deploy.patch"

@@ -135,7 +135,17 @@ def test_spend_is_summed_per_installation_over_a_window(store):
     store.save_review(replace(REVIEW, exchanges=_spend(0.5)), installation_id=7)
     store.save_review(replace(REVIEW, exchanges=_spend(4.0)), installation_id=8)
     store.save_review(replace(REVIEW, exchanges=_spend(9.0)))  # the CLI's own runs: no installation
-    store.save_document("council", "o/r#1", "APPROVE", 1.0, {}, _spend(0.125), {}, "o/r", 7)
+    store.save_document(
+        "council",
+        source="o/r#1",
+        status="APPROVE",
+        duration_s=1.0,
+        document={},
+        exchanges=_spend(0.125),
+        counts={},
+        repo="o/r",
+        installation_id=7,
+    )
     assert store.spent_by_installation(7, since=0) == pytest.approx(0.875)
     assert store.spent_by_installation(8, since=0) == pytest.approx(4.0)
     assert store.spent_by_installation(9, since=0) == 0.0

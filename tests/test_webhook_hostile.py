@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.intake import DeliveryWriter
+from app.delivery_writer import DeliveryWriter
 from app.main import create_app
 from app.settings import load_settings
 from swarm_core.errors import StoreError

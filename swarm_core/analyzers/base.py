@@ -12,10 +12,10 @@ from typing import Protocol
 import tree_sitter as ts
 
 from swarm_core import codegraph
+from swarm_core.changeset import ChangeSet, split_lines
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Side
-from swarm_core.sources import ChangeSet, split_lines
 
 __all__ = [
     "Analyzer",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, safe_relpath
-from swarm_core.analyzers.process import run_tool
+from swarm_core.analyzers.tool_process import run_tool
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.errors import AnalyzerError
 from swarm_core.models import Finding, Lane, Severity, Side

@@ -9,9 +9,9 @@ import tree_sitter as ts
 
 from swarm_core import codegraph
 from swarm_core.analyzers.base import AnalyzerContext, Parsed, is_doc_path
+from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff
 from swarm_core.models import Finding, Lane, Severity, Side
-from swarm_core.sources import split_lines
 
 __all__ = ["PlaceholderAnalyzer"]
 

@@ -24,13 +24,13 @@ from swarm_core.errors import DiffError, GitHubError, ModelSelectionError
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.commands import HELP, parse_command
 from swarm_core.github.events import pr_key
+from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher
-from swarm_core.github.source import change_from_pr, repo_config
 from swarm_core.issue.checkout import checkout
 from swarm_core.issue.index import RepoIndex
-from swarm_core.issue.intake import parse_issue
 from swarm_core.issue.localize import localize
 from swarm_core.issue.report import ISSUE_MARKER, issue_to_markdown
+from swarm_core.issue.symptoms import parse_issue
 from swarm_core.lanes import LLM_DISABLED_NOTE
 from swarm_core.lanes.context import untrusted
 from swarm_core.logs import bind
@@ -112,14 +112,14 @@ async def _record(
     return await asyncio.to_thread(
         services.store.save_document,
         kind,
-        f"{repo}#{number}",
-        status,
-        duration_s,
-        document,
-        exchanges,
-        {},
-        repo,
-        int(inst) if inst is not None else None,
+        source=f"{repo}#{number}",
+        status=status,
+        duration_s=duration_s,
+        document=document,
+        exchanges=exchanges,
+        counts={},
+        repo=repo,
+        installation_id=int(inst) if inst is not None else None,
     )
 
 

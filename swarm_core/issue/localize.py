@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from swarm_core.issue.index import Definition, RepoIndex, split_identifier, tokens
-from swarm_core.issue.intake import Intake
+from swarm_core.issue.symptoms import Intake
 
 __all__ = ["WEIGHTS", "FileRank", "FunctionRank", "Localization", "localize"]
 

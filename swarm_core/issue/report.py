@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_core.issue.intake import Intake
 from swarm_core.issue.localize import Localization
 from swarm_core.issue.spec import FixSpec
+from swarm_core.issue.symptoms import Intake
 
 __all__ = ["ISSUE_MARKER", "NO_MODEL_NOTE", "issue_to_dict", "issue_to_markdown"]
 

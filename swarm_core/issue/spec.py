@@ -19,10 +19,10 @@ from swarm_core import codegraph
 from swarm_core.config import SwarmConfig
 from swarm_core.errors import LimitReached, ModelSelectionError, ProviderError
 from swarm_core.issue.index import RepoIndex
-from swarm_core.issue.intake import Intake
 from swarm_core.issue.localize import Localization
+from swarm_core.issue.symptoms import Intake
 from swarm_core.lanes.context import untrusted
-from swarm_core.llm import ModelCaller, prompt
+from swarm_core.model_calls import ModelCaller, prompt
 from swarm_core.models import Exchange
 from swarm_core.providers import Message, ProviderPool
 from swarm_core.router import ModelTable, Router, load_table

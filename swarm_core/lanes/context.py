@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from swarm_core import codegraph
+from swarm_core.changeset import ChangeSet, Contents, split_lines
 from swarm_core.chunking import Chunk
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import Hunk, decode_text
 from swarm_core.models import Finding, Side
 from swarm_core.prompts import prompt
 from swarm_core.providers import Message
-from swarm_core.sources import ChangeSet, Contents, split_lines
 
 __all__ = [
     "RepoInstructions",

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from swarm_core.changeset import Contents
 from swarm_core.config import SwarmConfig
-from swarm_core.llm import ModelCaller
 from swarm_core.memory import RunMemory
+from swarm_core.model_calls import ModelCaller
 from swarm_core.models import LaneResult
 from swarm_core.providers import Message
 from swarm_core.router import Router
-from swarm_core.sources import Contents
 
 __all__ = ["LaneJob", "LaneOutcome", "ModelSeams"]
 

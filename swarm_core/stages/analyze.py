@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarm_core.analyzers import Analyzer, AnalyzerContext, run_analyzers
+from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff
 from swarm_core.models import AnalyzerReport, ProgressEvent
-from swarm_core.sources import ChangeSet
 
 __all__ = ["Analysis", "analyze"]
 

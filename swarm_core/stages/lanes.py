@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from swarm_core.changeset import ChangeSet
 from swarm_core.chunking import chunk_diff
 from swarm_core.citations import known_names
 from swarm_core.config import SwarmConfig
@@ -30,7 +31,6 @@ from swarm_core.models import Exchange, Finding, Lane, LaneResult, LaneStatus, P
 from swarm_core.prompts import prompt
 from swarm_core.providers import Message
 from swarm_core.router import Selection
-from swarm_core.sources import ChangeSet
 from swarm_core.stages.lane import run_lane
 
 __all__ = ["LaneWork", "run_lanes"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff
-from swarm_core.sources import ChangeSet
 
 __all__ = ["FileChoice", "select_files"]
 

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from swarm_core.analyzers.secrets import redact_text
+from swarm_core.changeset import Contents
 from swarm_core.citations import code_at, evidence_holds, normalize
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import Diff
 from swarm_core.models import Finding, Side, Verification
-from swarm_core.sources import Contents
 
 __all__ = ["anchor", "deduplicate", "fingerprint", "suggestion_applies", "tally", "verify"]
 

@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from swarm_core.errors import RunNotFound, StoreError
 from swarm_core.models import Exchange, Review, Usage
 from swarm_core.render.json import review_from_dict, review_to_dict
-from swarm_core.store.migrate import migrate
+from swarm_core.store.database import first_line, normalize_url, open_engine
 from swarm_core.store.schema import evidence, findings, runs
 
 __all__ = [
@@ -28,7 +27,6 @@ __all__ = [
     "SqlRunStore",
     "StoredRun",
     "open_store",
-    "sqlite_url",
 ]
 
 
@@ -83,6 +81,7 @@ class RunStore(Protocol):
     def save_document(
         self,
         kind: str,
+        *,
         source: str,
         status: str,
         duration_s: float,
@@ -120,19 +119,6 @@ class RunStore(Protocol):
         ...
 
 
-def sqlite_url(data_dir: Path) -> str:
-    """The SQLite URL of the store file inside a data directory."""
-    return f"sqlite:///{data_dir / 'swarm.db'}"
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-
-
 class SqlRunStore:
     """RunStore over SQLAlchemy Core. The constructor does no I/O; `create` does."""
 
@@ -151,21 +137,7 @@ class SqlRunStore:
         Raises:
             StoreError: the database cannot be opened or its tables created.
         """
-        try:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url)
-            if engine.dialect.name == "sqlite":
-                sa.event.listen(engine, "connect", _sqlite_pragmas)
-            migrate(engine)
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"cannot open the run store at {_safe(url)}: {_first_line(exc)}") from exc
-        except ImportError as exc:  # the URL's database driver is not installed
-            hint = " (pip install 'swarm-review[postgres]')" if url.startswith("postgresql") else ""
-            raise StoreError(
-                f"cannot open the run store at {_safe(url)}: its driver is not installed: {exc.name}{hint}"
-            ) from exc
-        return cls(engine)
+        return cls(open_engine(url))
 
     def save_review(self, review: Review, kind: str = "pr-review", installation_id: int | None = None) -> str:
         """Store a review and its findings in one transaction; return the run id.
@@ -212,12 +184,13 @@ class SqlRunStore:
                         ],
                     )
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot save the run: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot save the run: {first_line(exc)}") from exc
         return run_id
 
     def save_document(
         self,
         kind: str,
+        *,
         source: str,
         status: str,
         duration_s: float,
@@ -253,7 +226,7 @@ class SqlRunStore:
                 )
                 _insert_evidence(conn, run_id, repo, exchanges, installation_id)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot save the run: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot save the run: {first_line(exc)}") from exc
         return run_id
 
     def list_runs(self, limit: int = 20) -> list[RunSummary]:
@@ -263,7 +236,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 return [self._summary(row) for row in conn.execute(query)]
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read runs: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot read runs: {first_line(exc)}") from exc
 
     def spent_by_installation(self, installation_id: int, since: float) -> float:
         """USD spent on model calls since `since` (epoch seconds) by one App installation's runs."""
@@ -274,7 +247,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 return float(conn.execute(query).scalar_one())
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read costs: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot read costs: {first_line(exc)}") from exc
 
     def get_run(self, run_id: str) -> StoredRun:
         """A run by id or by a prefix that names exactly one run."""
@@ -286,7 +259,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 rows = list(conn.execute(query))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read runs: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot read runs: {first_line(exc)}") from exc
         if not rows:
             raise RunNotFound(f"no run {run_id!r}; list runs with `swarm runs list`")
         if len(rows) > 1:
@@ -304,7 +277,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 rows = list(conn.execute(query))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read evidence: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot read evidence: {first_line(exc)}") from exc
         return [
             Exchange(
                 kind=r.kind,
@@ -357,7 +330,7 @@ class SqlRunStore:
             with self._engine.connect() as conn:
                 rows = list(conn.execute(query))
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read costs: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot read costs: {first_line(exc)}") from exc
         return [
             {
                 by: r.key or "(none)",
@@ -429,26 +402,6 @@ def _insert_evidence(
     )
 
 
-def normalize_url(url: str) -> str:
-    """Plain `postgresql://` URLs (what operators write) use the psycopg 3 driver."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
 def open_store(url: str) -> SqlRunStore:
     """Open the run store at a SQLAlchemy URL (see SqlRunStore.create)."""
     return SqlRunStore.create(normalize_url(url))
-
-
-def _safe(url: str) -> str:
-    """A URL with any password removed, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except SQLAlchemyError:
-        return "(invalid database URL)"
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

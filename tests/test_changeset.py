@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from swarm_core.changeset import apply_hunks, from_git, from_patch
 from swarm_core.diff import parse_diff
 from swarm_core.errors import DiffError, SourceError
 from swarm_core.models import Side
-from swarm_core.sources import apply_hunks, from_git, from_patch
 from tests.conftest import git
 
 

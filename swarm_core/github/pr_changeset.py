@@ -12,12 +12,12 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from swarm_core.changeset import ChangeSet
 from swarm_core.config import CONFIG_PATH, SwarmConfig, parse_config
 from swarm_core.diff import Diff, FileStatus, decode_text, parse_diff
 from swarm_core.errors import ConfigError, GitHubError
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.models import Side
-from swarm_core.sources import ChangeSet
 
 __all__ = ["GitHubContents", "change_from_pr", "repo_config"]
 
