@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
     api_rate_per_minute: int = Field(default=100, validation_alias="SWARM_API_RATE_PER_MINUTE", gt=0)
     per_installation: int = Field(default=4, validation_alias="SWARM_PER_INSTALLATION", gt=0)
-    lease_seconds: float = Field(default=600.0, validation_alias="SWARM_LEASE_SECONDS", gt=0)
+    lease_seconds: float = Field(default=60.0, validation_alias="SWARM_LEASE_SECONDS", gt=0)
     installation_budget_usd: float | None = Field(
         default=None, validation_alias="SWARM_INSTALLATION_BUDGET_USD", gt=0
     )

@@ -17,6 +17,7 @@
     ├── ModelSelectionError  no model satisfies the router's constraints, or a model name is unknown
     ├── LimitReached         a run's guardrail (calls, tokens, cost, wall time) stopped further calls
     ├── MemoryStoreError     swarm memory cannot be read or written
+    ├── RetryLater           a job must wait `after_s` seconds (the worker releases it, never sleeps)
     └── GitHubError          GitHub answered with an error (status attached)
         ├── GitHubAuthError       401: bad credentials or an expired token
         ├── GitHubForbidden       403 without rate limiting: the App lacks a permission
@@ -52,6 +53,7 @@ __all__ = [
     "ProviderRateLimited",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "RetryLater",
     "RunNotFound",
     "SourceError",
     "StoreError",
@@ -152,6 +154,21 @@ class LimitReached(SwarmError):
 
 class MemoryStoreError(SwarmError):
     """Swarm memory (SQLite, Postgres or Redis) cannot be read or written."""
+
+
+class RetryLater(SwarmError):
+    """A job cannot go on for `after_s` seconds (a long Retry-After, an exhausted rate limit).
+
+    Raised out of a job's handler, it makes the worker give the job back to the queue with
+    a not-before time instead of sleeping; the wait does not count as a failed attempt.
+
+    Attributes:
+        after_s: seconds to wait before the job may run again.
+    """
+
+    def __init__(self, message: str, *, after_s: float) -> None:
+        super().__init__(message)
+        self.after_s = max(0.0, after_s)
 
 
 class GitHubError(SwarmError):

@@ -332,6 +332,19 @@ class JobQueue:
         """True when a newer job of the same kind and key has been enqueued since this one."""
         return bool(self._tx("check for newer jobs", lambda c: newer_exists(c, job_id, key)))
 
+    def delivery_of(self, job_id: str) -> str | None:
+        """The GUID of the webhook delivery that enqueued a job (None for API and CLI jobs).
+
+        For logs of failures only: deliveries are not indexed by job, so this reads the table.
+        """
+        guid = self._tx(
+            "read a job's delivery",
+            lambda c: c.execute(
+                sa.select(deliveries.c.guid).where(deliveries.c.job_id == job_id).limit(1)
+            ).scalar(),
+        )
+        return None if guid is None else str(guid)
+
     def depth(self) -> dict[str, int]:
         """Jobs per status."""
         rows = self._tx(
