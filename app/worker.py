@@ -164,51 +164,58 @@ class Worker:
             self.on_done(job, time.perf_counter() - started, outcome)
 
     async def _failed(self, job: Job, exc: Exception) -> str:
-        """Record a failed attempt (or a wait) and log it once, with the traceback and the ids."""
+        """Record a failed attempt (or a wait), log it once with the traceback and the ids.
+
+        Returns the outcome, one of a few words (it labels a metric): queued, failed,
+        waiting, lease lost or unrecorded.
+        """
         after = wait_for(exc)
         message = f"{type(exc).__name__}: {exc}"
+        detail = ""
         try:
             if after is not None:
                 not_before = self.queue.now() + after
                 kept = await asyncio.to_thread(self.queue.release, job.id, self.name, not_before, message)
-                status = f"waiting {after:.0f} s" if kept else "None"
+                outcome, detail = ("waiting", f" {after:.0f} s") if kept else ("lease lost", "")
             else:
-                status = str(
-                    await asyncio.to_thread(self.queue.fail, job.id, self.name, message, retry=retryable(exc))
+                status = await asyncio.to_thread(
+                    self.queue.fail, job.id, self.name, message, retry=retryable(exc)
                 )
+                outcome = status if status is not None else "lease lost"
         except StoreError as store_exc:
-            status = f"unrecorded ({store_exc})"  # the lease expires and the job runs again
+            # Nothing recorded: the lease runs out and the job runs again (or is failed for good).
+            outcome, detail = "unrecorded", f" ({store_exc})"
         try:
             delivery = await asyncio.to_thread(self.queue.delivery_of, job.id)
         except StoreError:
             delivery = None
         ids = {"job_id": job.id, "delivery_id": delivery, "worker": self.name}
-        if after is not None:
+        if outcome == "waiting":
             log.info(
-                "job %s (%s, delivery %s) must wait, now %s: %s",
+                "job %s (%s, delivery %s) must wait, now waiting%s: %s",
                 job.id,
                 job.kind,
                 delivery,
-                status,
+                detail,
                 message,
                 extra=ids,
             )
-        else:
-            level = logging.ERROR if status == "failed" else logging.WARNING
-            log.log(
-                level,
-                "job %s (%s, delivery %s, attempt %d of %d) failed, now %s: %s",
-                job.id,
-                job.kind,
-                delivery,
-                job.attempts,
-                job.max_attempts,
-                status,
-                message,
-                exc_info=exc,
-                extra=ids,
-            )
-        return status
+            return outcome
+        log.log(
+            logging.ERROR if outcome == "failed" else logging.WARNING,
+            "job %s (%s, delivery %s, attempt %d of %d) failed, now %s%s: %s",
+            job.id,
+            job.kind,
+            delivery,
+            job.attempts,
+            job.max_attempts,
+            outcome,
+            detail,
+            message,
+            exc_info=exc,
+            extra=ids,
+        )
+        return outcome
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; sleep `poll_s` (or until woken) when the queue is empty."""
