@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -23,12 +24,14 @@ import httpx
 from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from swarm_core.agents.results import AgentEvent, ProgressFn
+from swarm_core.agents.results import AgentEvent, AgentResult, ProgressFn
+from swarm_core.agents.roster import selection
 from swarm_core.config import AgentConfig
 from swarm_core.errors import ModelSelectionError, ProviderError
-from swarm_core.models import Usage
+from swarm_core.models import Exchange, Usage
+from swarm_core.router import Router
 
-__all__ = ["OpenCode"]
+__all__ = ["OpenCode", "run_opencode", "task_evidence"]
 
 _READ_ONLY = {"write": False, "edit": False, "bash": False, "patch": False, "webfetch": False}
 
@@ -296,3 +299,46 @@ def _progress(agent: str, on_event: ProgressFn | None) -> Callable[[dict[str, An
             on_event(AgentEvent(agent, "error", str(detail)[:200]))
 
     return handle
+
+
+async def run_opencode(
+    agent: AgentConfig, task: str, router: Router, opencode: OpenCode, on_event: ProgressFn | None
+) -> AgentResult:
+    """Run one agent on the server; a failure, a stopped server or the timeout is a failed result."""
+    started = time.perf_counter()
+    model = ""
+    try:
+        sel = selection(agent, router)
+        model = sel.model
+        await opencode.health()
+        if on_event is not None:
+            on_event(AgentEvent(agent.name, "start", model))
+        text, usage = await asyncio.wait_for(
+            opencode.run(agent, model, task, on_event), agent.timeout_seconds
+        )
+    except (ProviderError, ModelSelectionError, TimeoutError) as exc:
+        return AgentResult(
+            agent.name,
+            "opencode",
+            "failed",
+            duration_s=time.perf_counter() - started,
+            model=model,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    return AgentResult(agent.name, "opencode", "ok", text, time.perf_counter() - started, usage, model)
+
+
+def task_evidence(result: AgentResult, task: str, redact: Callable[[str], str]) -> Exchange:
+    """The record of an OpenCode task (its model calls happen inside OpenCode)."""
+    return Exchange(
+        kind="agent",
+        lane=result.name,
+        model=result.model,
+        prompt_hash=hashlib.sha256(task.encode()).hexdigest()[:12],
+        usage=result.usage,
+        latency_s=result.duration_s,
+        outcome="ok" if result.status == "ok" else result.status,
+        request=redact(task)[-4000:],
+        response=redact(result.output)[:8000],
+        reason=result.error[:500],
+    )

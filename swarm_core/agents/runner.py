@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from swarm_core.agents.llm_backend import run_llm
-from swarm_core.agents.opencode import OpenCode
+from swarm_core.agents.opencode import OpenCode, run_opencode, task_evidence
 from swarm_core.agents.results import AgentEvent, AgentResult, ExecRun, ProgressFn
-from swarm_core.agents.roster import built_in_agents, selection
+from swarm_core.agents.roster import built_in_agents
 from swarm_core.analyzers.secrets import redact_text
-from swarm_core.config import AgentConfig, SwarmConfig
-from swarm_core.errors import ModelSelectionError, ProviderError, SwarmError
+from swarm_core.config import SwarmConfig
+from swarm_core.errors import SwarmError
 from swarm_core.guardrails import Guard
 from swarm_core.llm import ModelCaller
 from swarm_core.models import Exchange
@@ -21,48 +20,6 @@ from swarm_core.providers import ProviderPool
 from swarm_core.router import ModelTable, Router, load_table
 
 __all__ = ["run_agents"]
-
-
-async def _run_opencode(
-    agent: AgentConfig, task: str, router: Router, opencode: OpenCode, on_event: ProgressFn | None
-) -> AgentResult:
-    started = time.perf_counter()
-    model = ""
-    try:
-        sel = selection(agent, router)
-        model = sel.model
-        await opencode.health()
-        if on_event is not None:
-            on_event(AgentEvent(agent.name, "start", model))
-        text, usage = await asyncio.wait_for(
-            opencode.run(agent, model, task, on_event), agent.timeout_seconds
-        )
-    except (ProviderError, ModelSelectionError, TimeoutError) as exc:
-        return AgentResult(
-            agent.name,
-            "opencode",
-            "failed",
-            duration_s=time.perf_counter() - started,
-            model=model,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-    return AgentResult(agent.name, "opencode", "ok", text, time.perf_counter() - started, usage, model)
-
-
-def _evidence(result: AgentResult, task: str, redact: Callable[[str], str]) -> Exchange:
-    """The record of an OpenCode task (its model calls happen inside OpenCode)."""
-    return Exchange(
-        kind="agent",
-        lane=result.name,
-        model=result.model,
-        prompt_hash=hashlib.sha256(task.encode()).hexdigest()[:12],
-        usage=result.usage,
-        latency_s=result.duration_s,
-        outcome="ok" if result.status == "ok" else result.status,
-        request=redact(task)[-4000:],
-        response=redact(result.output)[:8000],
-        reason=result.error[:500],
-    )
 
 
 async def run_agents(
@@ -112,8 +69,8 @@ async def run_agents(
         agent = agents[name]
         if agent.backend == "opencode":
             assert opencode is not None
-            result = await _run_opencode(agent, text, router, opencode, on_event)
-            evidence.append(_evidence(result, text, redact))
+            result = await run_opencode(agent, text, router, opencode, on_event)
+            evidence.append(task_evidence(result, text, redact))
         else:
             result = await run_llm(agent, text, router, caller, on_event)
         if on_event is not None:
