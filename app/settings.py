@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # /metrics (installation ids) and /readyz's queue depth: behind the API token unless opened.
     metrics_public: bool = Field(default=False, validation_alias="SWARM_METRICS_PUBLIC")
     per_installation: int = Field(default=4, validation_alias="SWARM_PER_INSTALLATION", gt=0)
-    lease_seconds: float = Field(default=600.0, validation_alias="SWARM_LEASE_SECONDS", gt=0)
+    lease_seconds: float = Field(default=60.0, validation_alias="SWARM_LEASE_SECONDS", gt=0)
     installation_budget_usd: float | None = Field(
         default=None, validation_alias="SWARM_INSTALLATION_BUDGET_USD", gt=0
     )

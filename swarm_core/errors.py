@@ -19,6 +19,7 @@
     ├── MemoryStoreError     swarm memory cannot be read or written
     ├── WebhookError         a webhook delivery cannot be accepted (answered 4xx, never queued)
     │   └── InvalidPayload   a field the App reads is missing, of the wrong type or too long (named)
+    ├── RetryLater           a job must wait `after_s` seconds (the worker releases it, never sleeps)
     └── GitHubError          GitHub answered with an error (status attached)
         ├── GitHubAuthError       401: bad credentials or an expired token
         ├── GitHubForbidden       403 without rate limiting: the App lacks a permission
@@ -55,6 +56,7 @@ __all__ = [
     "ProviderRateLimited",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "RetryLater",
     "RunNotFound",
     "SourceError",
     "StoreError",
@@ -172,6 +174,21 @@ class InvalidPayload(WebhookError, ValueError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
+
+
+class RetryLater(SwarmError):
+    """A job cannot go on for `after_s` seconds (a long Retry-After, an exhausted rate limit).
+
+    Raised out of a job's handler, it makes the worker give the job back to the queue with
+    a not-before time instead of sleeping; the wait does not count as a failed attempt.
+
+    Attributes:
+        after_s: seconds to wait before the job may run again.
+    """
+
+    def __init__(self, message: str, *, after_s: float) -> None:
+        super().__init__(message)
+        self.after_s = max(0.0, after_s)
 
 
 class GitHubError(SwarmError):

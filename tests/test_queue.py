@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from swarm_core.store import open_store, sqlite_url
 from swarm_core.store.database import normalize_url
-from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, SUPERSEDED, Job, JobQueue
+from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, SUPERSEDED, Job, JobQueue, fit_worker_name
 from tests.helpers import database_params, reset_database
 
 
@@ -262,3 +262,70 @@ def test_concurrent_workers_keep_the_installation_cap(url: str, engine: sa.Engin
     assert live.peak == {1: 1, 2: 1}
     assert len(done) == 24 and len(set(done)) == 24
     assert q.depth() == {DONE: 24}
+
+
+def test_an_expired_lease_is_an_attempt_and_the_last_one_fails_the_job_for_good(engine: sa.Engine) -> None:
+    """A job that kills its worker every time runs max_attempts times, then is a dead letter."""
+    clock = Clock()
+    q = JobQueue(engine, clock=clock)
+    job_id = q.enqueue("review", "pr:o/r#1", {}, max_attempts=2)
+    assert q.claim("w1", lease_s=60) is not None
+    clock.now += 61  # w1 was killed mid-job
+    again = q.claim("w2", lease_s=60)
+    assert again is not None and again.attempts == 2
+    assert again.error == "attempt 1: the lease of worker w1 ran out (it died, hung or lost the database)"
+    clock.now += 61  # w2 was killed too: no third attempt
+    assert q.claim("w3", lease_s=60) is None
+    (dead,) = q.failed_jobs()
+    assert (dead.id, dead.status, dead.attempts, dead.lease_owner) == (job_id, FAILED, 2, None)
+    assert dead.error == (
+        "given up after 2 of 2 attempts: "
+        "attempt 2: the lease of worker w2 ran out (it died, hung or lost the database)"
+    )
+    assert q.depth() == {FAILED: 1} and q.reap_expired() == []
+
+
+def test_a_crashed_worker_s_job_runs_again_within_about_a_minute_by_default(engine: sa.Engine) -> None:
+    clock = Clock()
+    q = JobQueue(engine, clock=clock)
+    q.enqueue("review", "pr:o/r#1", {})
+    assert q.claim("crashed") is not None
+    clock.now += 59
+    assert q.claim("w2") is None
+    clock.now += 2
+    assert q.claim("w2") is not None
+
+
+def test_a_released_job_waits_for_its_time_without_spending_an_attempt(engine: sa.Engine) -> None:
+    clock = Clock()
+    q = JobQueue(engine, clock=clock)
+    job_id = q.enqueue("review", "pr:o/r#1", {}, max_attempts=1)
+    assert q.claim("w") is not None
+    assert q.release(job_id, "other", clock() + 120) is False  # not its lease
+    assert q.release(job_id, "w", clock() + 120, "GitHubRateLimited: retry after 120 s") is True
+    job = q.get(job_id)
+    assert (job.status, job.attempts, job.run_after, job.error) == (
+        QUEUED,
+        0,
+        clock() + 120,
+        "GitHubRateLimited: retry after 120 s",
+    )
+    clock.now += 119
+    assert q.claim("w") is None
+    clock.now += 1
+    again = q.claim("w")
+    assert again is not None and again.id == job_id and again.attempts == 1
+
+
+def test_a_long_worker_name_still_claims_and_completes(engine: sa.Engine) -> None:
+    """A 200-character host name used to make every claim fail on Postgres (VARCHAR(64))."""
+    q = JobQueue(engine, clock=Clock())
+    name = "pod-" + "x" * 190 + ":1234:abcdef"
+    twin = "pod-" + "x" * 190 + ":9999:abcdef"
+    assert len(name) > 200 and fit_worker_name(name) != fit_worker_name(twin)
+    assert len(fit_worker_name(name)) == 64 and fit_worker_name("short:1") == "short:1"
+    job_id = q.enqueue("review", "pr:o/r#1", {})
+    job = q.claim(name)
+    assert job is not None and job.lease_owner == fit_worker_name(name)
+    assert q.heartbeat(job_id, twin) is False and q.heartbeat(job_id, name) is True
+    assert q.complete(job_id, name) is True and q.get(job_id).status == DONE
