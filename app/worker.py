@@ -14,6 +14,7 @@ runs out, the handler is cancelled: one job never runs on two workers at once.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import socket
@@ -145,7 +146,9 @@ class Worker:
         async def handle() -> dict[str, Any]:
             return await self.handler(job, self.services)
 
-        work = asyncio.create_task(handle(), name=f"swarm-job-{job.id}")
+        # The handler's own context: ids it binds (the stored run's) are read back from it when it fails.
+        context = contextvars.copy_context()
+        work = asyncio.create_task(handle(), name=f"swarm-job-{job.id}", context=context)
         lost: list[str] = []
         keeper = asyncio.create_task(self._keep_lease(job, work, lost), name=f"swarm-lease-{job.id}")
         outcome = "done"
@@ -156,7 +159,7 @@ class Worker:
                 raise  # the worker itself is being stopped
             outcome = "lease lost"  # the job is another worker's now: record nothing
         except Exception as exc:  # boundary: one job's failure never stops the worker
-            outcome = await self._failed(job, exc)
+            outcome = await self._failed(job, exc, context)
         else:
             await asyncio.to_thread(self.queue.complete, job.id, self.name, result)
         finally:
@@ -167,7 +170,7 @@ class Worker:
         if self.on_done is not None:
             self.on_done(job, time.perf_counter() - started, outcome)
 
-    async def _failed(self, job: Job, exc: Exception) -> str:
+    async def _failed(self, job: Job, exc: Exception, context: contextvars.Context) -> str:
         """Record a failed attempt (or a wait), log it once with the traceback and the ids.
 
         Returns the outcome, one of a few words (it labels a metric): queued, failed,
@@ -195,7 +198,7 @@ class Worker:
                 delivery = await asyncio.to_thread(self.queue.delivery_of, job.id)
             except StoreError:
                 delivery = None
-        ids = {**current_ids(), "job_id": job.id, "delivery_id": delivery, "worker": self.name}
+        ids = {**context.run(current_ids), "job_id": job.id, "delivery_id": delivery, "worker": self.name}
         if outcome == "waiting":
             log.info(
                 "job %s (%s, delivery %s) must wait, now waiting%s: %s",

@@ -93,7 +93,7 @@ _EXPORTS: dict[str, str] = {
         "models",
     ),
     "Orchestrator": "orchestrator",
-    **dict.fromkeys(("ChangeSet", "from_git", "from_patch"), "sources"),
+    **dict.fromkeys(("ChangeSet", "from_git", "from_patch"), "changeset"),
 }
 
 __all__ = [

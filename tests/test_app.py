@@ -419,7 +419,10 @@ def test_github_refusals_fail_or_retry_the_job(
     job = queue.get(job_id)
     assert job.status == final and f"GitHub answered {status}" in job.error
     assert github.reviews == []
-    # The failure is logged once, with its traceback and the ids to find the job and delivery by.
+    # The failure is logged once, with its traceback and the ids to find the job and delivery by
+    # (the job's status is recorded first, so the record may follow a moment later).
+    while time.time() < deadline and not failure_records(caplog, job_id):
+        time.sleep(0.05)
     (record,) = failure_records(caplog, job_id)
     assert (record.job_kind, record.delivery_id) == ("review", f"f-{status}")  # type: ignore[attr-defined]
     assert record.levelname == ("ERROR" if final == "failed" else "WARNING")
