@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ __all__ = [
     "AnalyzerContext",
     "Parsed",
     "is_doc_path",
+    "is_example_path",
+    "is_private_module",
+    "is_source_path",
     "is_test_path",
     "safe_relpath",
 ]
@@ -37,13 +41,24 @@ class Parsed:
 
 
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing", "e2e"})
+_NAME_WORDS = re.compile(r"[-_.]+")
+# Trees that ship nothing importable: their code shows usage or drives development.
+_EXAMPLE_WORDS = frozenset({"example", "examples", "sample", "samples", "demo", "demos"})
+_TOOLING_DIRS = frozenset({"docs_src", "scripts", "benchmarks", "bench"})
+
+
+def _words(part: str) -> set[str]:
+    return set(_NAME_WORDS.split(part.lower()))
 
 
 def is_test_path(path: str) -> bool:
-    """True for files that hold tests, by the conventions of the supported languages."""
+    """True for files that hold tests, by the conventions of the supported languages.
+
+    A directory counts when it is a test directory or one of its words is (`typing_tests/`).
+    """
     p = PurePosixPath(path)
     name = p.name
-    if any(part in _TEST_DIRS for part in p.parts[:-1]):
+    if any(part in _TEST_DIRS or _words(part) & {"test", "tests"} for part in p.parts[:-1]):
         return True
     stem = name.split(".", 1)[0]
     return (
@@ -68,6 +83,29 @@ def is_doc_path(path: str) -> bool:
         or "doc" in p.parts[:-1]
         or upper.startswith(("CHANGELOG", "CHANGES", "HISTORY", "NEWS", "README"))
     )
+
+
+def is_example_path(path: str) -> bool:
+    """True for example, sample and development-script trees (`examples/`, `typing-examples/`, `scripts/`)."""
+    dirs = PurePosixPath(path).parts[:-1]
+    return any(part in _TOOLING_DIRS or _words(part) & _EXAMPLE_WORDS for part in dirs)
+
+
+def is_source_path(path: str) -> bool:
+    """True for shipped code: a language with a grammar, outside test, doc and example trees."""
+    return (
+        codegraph.language_for(path) is not None
+        and not is_test_path(path)
+        and not is_doc_path(path)
+        and not is_example_path(path)
+    )
+
+
+def is_private_module(path: str) -> bool:
+    """True when a directory or the module itself is private by Python's leading-underscore rule."""
+    p = PurePosixPath(path)
+    names = [*p.parts[:-1], p.name.split(".", 1)[0]]
+    return any(n.startswith("_") and not (n.startswith("__") and n.endswith("__")) for n in names)
 
 
 def safe_relpath(path: str) -> PurePosixPath | None:
