@@ -140,17 +140,43 @@ class GitRepo:
         return self._git("merge-base", a, b).decode().strip()
 
     def diff(self, base: str, head: str) -> bytes:
-        """`git diff base head` with fixed prefixes and rename detection, whatever the user's config."""
+        """`git diff base head` as GitHub computes a pull request's diff, whatever the user's config.
+
+        GitHub shows three lines of context and finds renames at git's default 50 % similarity;
+        a user's `diff.context`, `diff.noprefix`, `diff.external`, colour or algorithm settings
+        would move hunk edges, and an inline comment outside GitHub's hunk cannot be posted.
+        """
         return self._git(
+            "-c",
+            "diff.context=3",
+            "-c",
+            "diff.noprefix=false",
+            "-c",
+            "diff.mnemonicPrefix=false",
+            "-c",
+            "diff.algorithm=myers",
+            "-c",
+            "diff.interHunkContext=0",
+            "-c",
+            "diff.indentHeuristic=true",
+            "-c",
+            "diff.relative=false",
             "diff",
+            "-U3",
             "--no-color",
             "--no-ext-diff",
+            "--no-textconv",
             "--src-prefix=a/",
             "--dst-prefix=b/",
-            "-M",
+            "-M50%",
             base,
             head,
         )
+
+    def list_paths(self, commit: str) -> tuple[str, ...]:
+        """Every file path of a commit's tree."""
+        out = self._git("ls-tree", "-r", "-z", "--name-only", commit)
+        return tuple(p for p in out.decode("utf-8", "replace").split("\0") if p)
 
     def read_blobs(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
         """Read many `(commit, path)` blobs in one `git cat-file --batch` call."""
@@ -236,6 +262,10 @@ class GitContents:
         if key not in self._exists:
             self._exists[key] = self.read(path, side) is not None
         return self._exists[key]
+
+    def paths(self, side: Side) -> tuple[str, ...]:
+        """Every file path of that side's tree (tools that resolve imports need the layout)."""
+        return self._repo.list_paths(self._head if side is Side.RIGHT else self._base)
 
 
 def apply_hunks(base: bytes | None, fd: FileDiff) -> bytes | None:

@@ -13,7 +13,7 @@ from typing import Protocol
 import tree_sitter as ts
 
 from swarm_core import codegraph
-from swarm_core.config import SwarmConfig
+from swarm_core.config import SwarmConfig, path_matches
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Side
 from swarm_core.sources import ChangeSet, split_lines
@@ -22,11 +22,13 @@ __all__ = [
     "Analyzer",
     "AnalyzerContext",
     "Parsed",
+    "generated_or_vendored",
     "is_doc_path",
     "is_example_path",
     "is_private_module",
     "is_source_path",
     "is_test_path",
+    "parse_gitattributes",
     "safe_relpath",
 ]
 
@@ -108,6 +110,39 @@ def is_private_module(path: str) -> bool:
     return any(n.startswith("_") and not (n.startswith("__") and n.endswith("__")) for n in names)
 
 
+_GENERATED_ATTRS = frozenset({"linguist-generated", "linguist-vendored"})
+
+
+def parse_gitattributes(data: bytes | None) -> list[tuple[str, bool]]:
+    """(pattern, generated-or-vendored) rules of a `.gitattributes` file, in file order."""
+    rules: list[tuple[str, bool]] = []
+    for raw in (data or b"").decode("utf-8", "replace").splitlines():
+        fields = raw.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        for attr in fields[1:]:
+            name, _, value = attr.lstrip("-!").partition("=")
+            if name in _GENERATED_ATTRS:
+                unset = attr.startswith(("-", "!")) or value.lower() in ("false", "0")
+                rules.append((fields[0], not unset))
+    return rules
+
+
+def generated_or_vendored(rules: list[tuple[str, bool]], path: str) -> bool:
+    """True when the last `.gitattributes` rule matching `path` marks it generated or vendored."""
+    verdict = False
+    for pattern, marked in rules:
+        # As in git: a pattern with a slash is anchored at the root, one without matches a file name.
+        glob = pattern.removeprefix("/")
+        if "/" in pattern:
+            matched = path_matches(glob, path) and ("/" in glob or "/" not in path)
+        else:
+            matched = path_matches(glob, path)
+        if matched:
+            verdict = marked
+    return verdict
+
+
 def safe_relpath(path: str) -> PurePosixPath | None:
     """The path as a relative path that cannot leave its root, or None when it would."""
     p = PurePosixPath(path)
@@ -131,7 +166,9 @@ class AnalyzerContext:
         workdir: Path,
     ) -> None:
         self.change = change
-        self.files = tuple(files)
+        self._all_files = tuple(files)
+        self._files: tuple[FileDiff, ...] | None = None
+        self._listing: dict[Side, tuple[str, ...] | None] = {}
         self.config = config
         self.workdir = workdir
         self._lock = threading.Lock()
@@ -139,6 +176,27 @@ class AnalyzerContext:
         self._write_locks = {Side.LEFT: asyncio.Lock(), Side.RIGHT: asyncio.Lock()}
         self._written: dict[Side, set[str]] = {Side.LEFT: set(), Side.RIGHT: set()}
         self._secrets: set[str] = set()
+
+    @property
+    def files(self) -> tuple[FileDiff, ...]:
+        """The changed files, less those `.gitattributes` marks linguist-generated or -vendored."""
+        if self._files is None:
+            rules = parse_gitattributes(self.read(".gitattributes", Side.LEFT))
+            kept = tuple(f for f in self._all_files if not generated_or_vendored(rules, f.path))
+            with self._lock:
+                self._files = kept
+        return self._files
+
+    def paths(self, side: Side) -> tuple[str, ...] | None:
+        """Every file path of one side's tree, when the source can list it (a local repository)."""
+        with self._lock:
+            if side in self._listing:
+                return self._listing[side]
+        lister = getattr(self.change.contents, "paths", None)
+        listing = tuple(lister(side)) if callable(lister) else None
+        with self._lock:
+            self._listing[side] = listing
+        return listing
 
     # -- contents -------------------------------------------------------------------------
     def read(self, path: str, side: Side) -> bytes | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import shutil
 import sys
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_test_path, safe_relpath
 from swarm_core.analyzers.process import run_tool
+from swarm_core.analyzers.project import bandit_config_args
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.errors import AnalyzerError
 from swarm_core.models import Finding, Lane, Severity, Side
@@ -17,6 +20,21 @@ __all__ = ["BanditAnalyzer", "SemgrepAnalyzer"]
 
 _BANDIT_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
 _BANDIT_CONFIDENCE = {"HIGH": 0.9, "MEDIUM": 0.7, "LOW": 0.4}
+
+
+# `assert isinstance(x, T)` / `assert x is not None`: type narrowing, not a runtime check.
+_NARROWING_ASSERT = re.compile(
+    r"^\s*assert\s+(not\s+)?(isinstance\(|[\w.\[\]'\"]+\s+is\s+(not\s+)?None\b|TYPE_CHECKING\b)"
+)
+
+
+def _reported_line(item: dict[str, Any]) -> str:
+    """The source text of the line bandit reported, from its numbered `code` excerpt."""
+    for raw in str(item.get("code", "")).splitlines():
+        num, _, text = raw.partition(" ")
+        if num.strip().isdigit() and int(num) == item.get("line_number"):
+            return text
+    return ""
 
 
 def _python_files(ctx: AnalyzerContext) -> list[FileDiff]:
@@ -53,6 +71,7 @@ class BanditAnalyzer:
         if not present:
             return []
         argv = [sys.executable, "-m", "bandit", "-f", "json", "-q", "--exit-zero"]
+        argv += await asyncio.to_thread(bandit_config_args, ctx, root)
         skip = ctx.config.analyzers.sast.bandit_skip
         if skip:
             argv += ["-s", ",".join(skip)]
@@ -63,12 +82,32 @@ class BanditAnalyzer:
             tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
             raise AnalyzerError(f"bandit failed (exit {code}): {tail[0]}") from None
         by_path = {f.path: f for f in files}
-        findings = []
+        findings = [self._not_scanned(item, by_path) for item in report.get("errors", [])]
         for item in report.get("results", []):
             finding = self._finding(item, by_path)
             if finding is not None:
                 findings.append(finding)
-        return findings
+        return [f for f in findings if f is not None]
+
+    def _not_scanned(self, item: dict[str, Any], by_path: dict[str, FileDiff]) -> Finding | None:
+        """A file bandit could not parse (newer syntax than its interpreter) is said, never silent."""
+        path = str(item.get("filename", "")).removeprefix("./")
+        if path not in by_path:
+            return None
+        reason = str(item.get("reason", "")).strip() or "unknown error"
+        return Finding(
+            path=path,
+            line=None,
+            severity=Severity.LOW,
+            lane=Lane.SECURITY,
+            category="sast",
+            rule="bandit/not-scanned",
+            title=f"bandit could not scan {path}",
+            message=f"bandit skipped this file ({reason}); it had no security scan. "
+            "Run bandit under the Python version the project targets.",
+            source=self.name,
+            confidence=1.0,
+        )
 
     def _finding(self, item: dict[str, Any], by_path: dict[str, FileDiff]) -> Finding | None:
         path = str(item.get("filename", "")).removeprefix("./")
@@ -76,8 +115,10 @@ class BanditAnalyzer:
         if fd is None:
             return None
         test_id = str(item.get("test_id", ""))
-        if test_id == "B101" and is_test_path(path):
-            return None  # asserts are how tests work
+        if test_id == "B101" and (is_test_path(path) or _NARROWING_ASSERT.match(_reported_line(item))):
+            return None  # asserts are how tests work, and how type checkers narrow a type
+        if is_test_path(path) and item.get("issue_severity") != "HIGH":
+            return None  # test code is not deployed: subprocess, pickle or try/pass there is ordinary
         lines = [int(n) for n in item.get("line_range") or [item.get("line_number", 0)]]
         line = _touches(fd, lines)
         if line is None:
