@@ -173,6 +173,7 @@ class AnalyzerContext:
         self.workdir = workdir
         self._lock = threading.Lock()
         self._trees: dict[tuple[str, Side], Parsed | None] = {}
+        self._defs: dict[tuple[str, Side], list[tuple[codegraph.Symbol, ts.Node]]] = {}
         self._write_locks = {Side.LEFT: asyncio.Lock(), Side.RIGHT: asyncio.Lock()}
         self._written: dict[Side, set[str]] = {Side.LEFT: set(), Side.RIGHT: set()}
         self._secrets: set[str] = set()
@@ -233,6 +234,19 @@ class AnalyzerContext:
         with self._lock:
             self._trees[key] = parsed
         return parsed
+
+    def definitions(self, fd: FileDiff, side: Side) -> list[tuple[codegraph.Symbol, ts.Node]]:
+        """The file's definitions on that side (cached: several analyzers walk the same tree)."""
+        key = (fd.path, side)
+        with self._lock:
+            cached = self._defs.get(key)
+        if cached is not None:
+            return cached
+        parsed = self.parsed(fd, side)
+        defs = codegraph.definitions(parsed.tree, parsed.source, parsed.lang) if parsed is not None else []
+        with self._lock:
+            self._defs[key] = defs
+        return defs
 
     @staticmethod
     def line_text(source: bytes | None, line: int) -> str:

@@ -299,14 +299,19 @@ class DependencyAnalyzer:
         out = []
         head_text = [_norm(t) for t in (ctx.head(fd) or b"").decode("utf-8", "replace").split("\n")]
 
-        def line_of(name: str) -> int | None:
-            needle = _norm(name)
-            for n in sorted(fd.added):
-                if n <= len(head_text) and needle in head_text[n - 1]:
-                    return n
-            return None
-
         for group in sorted(head.keys() | base.keys()):
+
+            def line_of(name: str, group: str = group) -> int | None:
+                # Look below the group's own header first: a name can sit in several groups.
+                label = _norm(group.rsplit(" ", 1)[-1])
+                start = next((i for i, t in enumerate(head_text, 1) if label in t), 0)
+                needle = _norm(name)
+                added = sorted(fd.added)
+                for n in [n for n in added if n >= start] + added:
+                    if n <= len(head_text) and needle in head_text[n - 1]:
+                        return n
+                return None
+
             out.extend(self._group(fd, group, base.get(group, {}), head.get(group, {}), line_of))
         deps_changed = head != base
         locks = _LOCKFILES.get(PurePosixPath(fd.path).name, ())

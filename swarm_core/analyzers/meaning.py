@@ -45,8 +45,14 @@ def code_tokens(node: ts.Node | None) -> tuple[str, ...]:
         if n.child_count == 0 or n.type == "string":
             out.append((n.text or b"").decode("utf-8", "replace"))
             continue
-        stack.extend(reversed(n.children))
-    return tuple(out)
+        children = n.children
+        if n.type == "parenthesized_expression":
+            children = children[1:-1]  # wrapping parentheses are layout (a tuple is its own node)
+        stack.extend(reversed(children))
+    # A trailing comma before a closing bracket is layout too (a formatter's "magic comma").
+    return tuple(
+        t for i, t in enumerate(out) if not (t == "," and out[i + 1 : i + 2] in ([")"], ["]"], ["}"]))
+    )
 
 
 def bare_signature(node: ts.Node, fallback: str) -> str:
@@ -61,17 +67,17 @@ def bare_signature(node: ts.Node, fallback: str) -> str:
     for p in params.named_children:
         if "comment" in p.type:
             continue
-        if p.type in ("typed_parameter", "typed_default_parameter"):
-            name = p.child_by_field_name("name") or next(
-                (c for c in p.named_children if c.type != "type"), None
-            )
-            text = (name.text or b"").decode() if name is not None else ""
-            value = p.child_by_field_name("value")
-            if value is not None:
-                text += "=" + " ".join(code_tokens(value))
-            parts.append(text)
-        else:
-            parts.append(" ".join(code_tokens(p)))
+        name = p.child_by_field_name("name")
+        if p.type == "typed_parameter":
+            name = next((c for c in p.named_children if c.type != "type"), None)
+        if name is None:
+            parts.append("".join(code_tokens(p)))
+            continue
+        text = "".join(code_tokens(name))
+        value = p.child_by_field_name("value")
+        if value is not None:
+            text += "=" + "".join(code_tokens(value))
+        parts.append(text)
     return f"({', '.join(parts)})"
 
 

@@ -95,7 +95,7 @@ class PlaceholderAnalyzer:
                     "Stub: 'not implemented' in added code",
                     "A string says this code is not implemented; the feature looks unfinished.",
                 )
-        defs = codegraph.definitions(p.tree, p.source, p.lang)
+        defs = ctx.definitions(fd, Side.RIGHT)
         lines = split_lines(p.source)
         for n in sorted(fd.added):
             text = lines[n - 1] if n <= len(lines) else ""
@@ -135,10 +135,7 @@ class PlaceholderAnalyzer:
     @staticmethod
     def _base_functions(ctx: AnalyzerContext, fd: FileDiff) -> set[str]:
         """Qualified names of the functions the file already had at base."""
-        base = ctx.parsed(fd, Side.LEFT)
-        if base is None:
-            return set()
-        return {s.qualname for s in codegraph.symbols(base.tree, base.source, base.lang) if s.is_function}
+        return {sym.qualname for sym, _node in ctx.definitions(fd, Side.LEFT) if sym.is_function}
 
     def _fallback(self, fd: FileDiff) -> list[Finding]:
         out = []

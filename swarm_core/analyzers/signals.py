@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
+import tree_sitter as ts
+
 from swarm_core import codegraph
 from swarm_core.analyzers.base import (
     AnalyzerContext,
@@ -54,16 +56,17 @@ def _is_source(path: str) -> bool:
     return is_source_path(path)
 
 
-def _tests_of(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[str, ...]]:
-    """Test functions of one side of a file: qualified name -> body tokens."""
-    parsed = ctx.parsed(fd, side)
-    if parsed is None:
-        return {}
+def _tests_of(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, ts.Node]:
+    """Test functions of one side of a file: qualified name -> definition node."""
     return {
-        sym.qualname: code_tokens(node.child_by_field_name("body"))
-        for sym, node in codegraph.definitions(parsed.tree, parsed.source, parsed.lang)
+        sym.qualname: node
+        for sym, node in ctx.definitions(fd, side)
         if sym.is_function and _TEST_FN.search(sym.name)
     }
+
+
+def _body(node: ts.Node) -> tuple[str, ...]:
+    return code_tokens(node.child_by_field_name("body"))
 
 
 def _assertions(ctx: AnalyzerContext, fds: list[FileDiff], side: Side) -> dict[str, int]:
@@ -76,10 +79,7 @@ def _assertions(ctx: AnalyzerContext, fds: list[FileDiff], side: Side) -> dict[s
             texts[fd.path] = lines
     helpers: set[str] = set()
     for fd in fds:
-        parsed = ctx.parsed(fd, side)
-        if parsed is None:
-            continue
-        for sym, node in codegraph.definitions(parsed.tree, parsed.source, parsed.lang):
+        for sym, node in ctx.definitions(fd, side):
             if (
                 sym.is_function
                 and not _TEST_FN.search(sym.name)
@@ -147,22 +147,25 @@ class TestsSignalAnalyzer:
         """Tests gone from the change, less those renamed, rewritten or moved to another file."""
         before = {fd.path: _tests_of(ctx, fd, Side.LEFT) for fd in tests}
         after = {fd.path: _tests_of(ctx, fd, Side.RIGHT) for fd in tests}
-        new_bodies = [
-            (name.rsplit(".", 1)[-1], body)
+        new_tests = [
+            (name.rsplit(".", 1)[-1], node)
             for fd in tests
-            for name, body in after[fd.path].items()
+            for name, node in after[fd.path].items()
             if name not in before[fd.path]
         ]
+        new_names = {short for short, _ in new_tests}
+        new_bodies: list[tuple[str, ...]] | None = None
         out = []
         for fd in tests:
             lost = []
-            for name, body in before[fd.path].items():
-                if name in after[fd.path]:
-                    continue
-                short = name.rsplit(".", 1)[-1]
-                if any(short == other or similar(body, other_body) for other, other_body in new_bodies):
-                    continue
-                lost.append(name)
+            for name, node in before[fd.path].items():
+                if name in after[fd.path] or name.rsplit(".", 1)[-1] in new_names:
+                    continue  # kept, or moved to another class or file under its name
+                if new_bodies is None:
+                    new_bodies = [_body(n) for _, n in new_tests]
+                body = _body(node)
+                if not any(similar(body, other) for other in new_bodies):
+                    lost.append(name)
             if fd.status == FileStatus.DELETED:
                 if lost or not before[fd.path]:
                     out.append(
@@ -288,7 +291,7 @@ class DocsDriftAnalyzer:
             return {}
         return {
             sym.qualname: (sym.start_line, bare_signature(node, sym.signature))
-            for sym, node in codegraph.definitions(parsed.tree, parsed.source, parsed.lang)
+            for sym, node in ctx.definitions(fd, side)
             if sym.public
         }
 
@@ -317,19 +320,15 @@ class ComplexityAnalyzer:
             head = ctx.parsed(fd, Side.RIGHT)
             if head is None:
                 continue
-            base = ctx.parsed(fd, Side.LEFT)
-            before = {}
-            if base is not None:
-                for sym, node in codegraph.definitions(base.tree, base.source, base.lang):
-                    if sym.is_function:
-                        before[sym.qualname] = codegraph.complexity(node)
-            for sym, node in codegraph.definitions(head.tree, head.source, head.lang):
+            before = {sym.qualname: node for sym, node in ctx.definitions(fd, Side.LEFT) if sym.is_function}
+            for sym, node in ctx.definitions(fd, Side.RIGHT):
                 if not sym.is_function:
                     continue
                 if not any(n in fd.added for n in range(sym.start_line, sym.end_line + 1)):
                     continue
                 cc = codegraph.complexity(node)
-                old = before.get(sym.qualname, 0)
+                old_node = before.get(sym.qualname)
+                old = codegraph.complexity(old_node) if old_node is not None else 0
                 # Report the crossing, or a real jump; +1 on a function long past the line is noise.
                 if cc <= threshold or cc <= old or (old > threshold and cc - old < step):
                     continue
