@@ -241,3 +241,23 @@ def test_dependencies_per_group_with_normalised_names_and_floor_raises(make_repo
         (2, "deps/major-bump", "Dependency anyio: ==3.7 → ==4.0"),
         (4, "deps/added", "Dependency added (dev-only group typecheck): chardet"),
     ]
+
+
+def test_code_moved_out_of_a_private_module_is_not_new(make_repo):
+    branches = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(12))
+    cls = f"class Runner:\n    def isolation(self, x):\n{branches.replace('    ', '        ')}        return x\n"
+    repo = make_repo()
+    repo.commit({"pkg/_vendor/testing.py": cls, "pkg/testing.py": "from pkg._vendor.testing import Runner\n"})
+    repo.commit({"pkg/_vendor/testing.py": None, "pkg/testing.py": cls})
+    assert review_repo(repo, analyzers=[DocsDriftAnalyzer(), ComplexityAnalyzer()]).findings == ()
+
+
+def test_pep_735_dependency_groups_are_dev_only_whatever_their_name(make_repo):
+    repo = make_repo()
+    repo.commit(
+        {"pyproject.toml": '[project]\ndependencies = []\n[dependency-groups]\npyrefly = ["pyrefly"]\n'}
+    )
+    repo.commit(
+        {"pyproject.toml": '[project]\ndependencies = []\n[dependency-groups]\npyrefly = ["pyrefly>=1.2"]\n'}
+    )
+    assert review_repo(repo, analyzers=[DependencyAnalyzer()]).findings == ()

@@ -214,8 +214,12 @@ def parse_manifest(path: str, data: bytes | None) -> Deps | None:
 
 
 def is_dev_group(group: str) -> bool:
-    """True for groups that only developers install (tests, lint, docs, typing, devDependencies)."""
-    return bool(set(re.split(r"[^a-z]+", group.lower())) & _DEV_WORDS)
+    """True for groups that only developers install (tests, lint, docs, typing, devDependencies).
+
+    PEP 735 `[dependency-groups]` and Poetry's non-main groups never reach a published
+    package's metadata, whatever their name.
+    """
+    return group.startswith("group ") or bool(set(re.split(r"[^a-z]+", group.lower())) & _DEV_WORDS)
 
 
 def _major(spec: str) -> int | None:

@@ -242,16 +242,17 @@ class DocsDriftAnalyzer:
     def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
         if any(is_doc_path(f.path) for f in ctx.files):
             return []
-        # Private modules (`_types.py`, `_core/`) are not the documented API.
-        files = [f for f in ctx.files if _is_source(f.path) and not is_private_module(f.path)]
+        sources = [f for f in ctx.files if _is_source(f.path)]
         surfaces = {
-            fd.path: (self._public(ctx, fd, Side.LEFT), self._public(ctx, fd, Side.RIGHT)) for fd in files
+            fd.path: (self._public(ctx, fd, Side.LEFT), self._public(ctx, fd, Side.RIGHT)) for fd in sources
         }
         gained = {k for before, after in surfaces.values() for k in after.keys() - before.keys()}
         lost = {k for before, after in surfaces.values() for k in before.keys() - after.keys()}
-        moved = gained & lost  # a symbol moved between modules is neither added nor removed
+        # A symbol moved between modules (a private one included) is neither added nor removed.
+        moved = gained & lost
         out = []
-        for fd in files:
+        # Private modules (`_types.py`, `_core/`) are not the documented API.
+        for fd in (f for f in sources if not is_private_module(f.path)):
             before, after = surfaces[fd.path]
             added = sorted(after.keys() - before.keys() - moved)
             removed = sorted(before.keys() - after.keys() - moved)
@@ -313,6 +314,14 @@ class ComplexityAnalyzer:
     def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
         threshold = ctx.config.analyzers.complexity.threshold
         step = ctx.config.analyzers.complexity.step
+        # Functions the change deletes elsewhere: one that reappears here was moved, not written.
+        moved_from = {}
+        for fd in ctx.files:
+            if fd.removed:
+                kept = {sym.qualname for sym, _ in ctx.definitions(fd, Side.RIGHT)}
+                for sym, node in ctx.definitions(fd, Side.LEFT):
+                    if sym.is_function and sym.qualname not in kept:
+                        moved_from[sym.qualname] = node
         out = []
         for fd in ctx.files:
             if not fd.added:
@@ -321,6 +330,7 @@ class ComplexityAnalyzer:
             if head is None:
                 continue
             before = {sym.qualname: node for sym, node in ctx.definitions(fd, Side.LEFT) if sym.is_function}
+            before = {**moved_from, **before}
             for sym, node in ctx.definitions(fd, Side.RIGHT):
                 if not sym.is_function:
                     continue
