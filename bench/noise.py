@@ -2,7 +2,9 @@
 
 Usage:
     python bench/noise.py select --repos DIR [--per-repo 12] > bench/data/noise_changes.jsonl
-    python bench/noise.py run --repos DIR [--changes FILE] [--labels FILE] [--dump FILE --part tuning]
+    python bench/noise.py select-fixes --repos DIR [--per-repo 6] > bench/data/noise_fixes.jsonl
+    python bench/noise.py run --repos DIR [--changes FILE] [--labels FILE] [--fixes FILE]
+                              [--dump FILE --part tuning]
 
 `--repos DIR` holds one git clone per project, named as the `repo` field of the changes
 file (e.g. DIR/httpx). Each change is reviewed exactly as `swarm pr-review --repo R
@@ -13,6 +15,10 @@ lines, the share of changes that would get REQUEST_CHANGES or BLOCK, per-rule co
 median and p90 review time, and the score of the hand-labelled findings
 (bench/data/noise_labels.jsonl: TRUE = a maintainer would want to hear it, DEBATABLE,
 FALSE = noise).
+
+The second part reviews bug-fix commits in reverse (base = the fix, head = its parent:
+a change that re-introduces the bug) and counts how many the regression guard flags at
+the fix's own lines; the guard's share of flagged merged changes is printed beside it.
 
 Changes are split deterministically (a hash of repo and head sha) into a tuning part and a
 held-back part of about a third; tuning must only look at the tuning part's findings.
@@ -36,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swarm_core.analyzers.base import is_test_path
+from swarm_core.analyzers.regression import looks_like_fix
 from swarm_core.config import CONFIG_PATH, SwarmConfig, load_config
 from swarm_core.models import Review, Verdict
 from swarm_core.orchestrator import Orchestrator
@@ -99,6 +107,61 @@ def select(repos: Path, per_repo: int, min_lines: int, max_lines: int) -> Iterat
             taken += 1
             if taken == per_repo:
                 break
+
+
+def select_fixes(repos: Path, per_repo: int) -> Iterator[dict[str, str]]:
+    """Recent single-parent commits whose message says they fix something and that rewrite library code."""
+    for clone in sorted(p for p in repos.iterdir() if (p / ".git").exists()):
+        taken = 0
+        log = _git(clone, "log", "--first-parent", "--no-merges", "--format=%H%x00%s", "-n", "1500")
+        for line in log.splitlines():
+            sha, _, subject = line.partition("\0")
+            if not looks_like_fix(subject, "", ())[0]:
+                continue
+            stat = _git(clone, "diff", "--numstat", "--no-renames", f"{sha}^", sha)
+            rows = [r.split("\t") for r in stat.splitlines() if r.count("\t") >= 2]
+            code = [(a, d) for a, d, p in rows if p.endswith(".py") and not is_test_path(p) and a.isdigit()]
+            added = sum(int(a) for a, _ in code)
+            if not code or not 1 <= added <= 300:
+                continue
+            yield {"repo": clone.name, "sha": sha, "subject": subject}
+            taken += 1
+            if taken == per_repo:
+                break
+
+
+def reversed_fixes(repos: Path, path: Path) -> list[str]:
+    """Review each fix reversed; the lines the guard must point at are the ones the fix wrote."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    flagged, any_line, times = 0, 0, []
+    for row in rows:
+        root = repos / row["repo"]
+        start = time.perf_counter()
+        source = from_git(root, row["sha"], f"{row['sha']}^")
+        result = Orchestrator(SwarmConfig()).review_sync(source)
+        times.append(time.perf_counter() - start)
+        guard = [f for f in result.findings if f.rule == "regression/undoes-fix"]
+        at_fix = [
+            f
+            for f in guard
+            if (fd := source.diff.file(f.path)) is not None
+            and f.line is not None
+            and any(n in fd.removed for n in range(f.line, (f.end_line or f.line) + 1))
+        ]
+        flagged += bool(at_fix)
+        any_line += bool(guard)
+        print(
+            f"  {row['repo']}@{row['sha'][:8]} {'FLAGGED' if at_fix else 'missed '} {row['subject'][:70]}",
+            file=sys.stderr,
+        )
+    n = max(1, len(rows))
+    return [
+        f"== reversed bug fixes: {len(rows)} fix commits from {len({r['repo'] for r in rows})} repos, "
+        "each reviewed from the fix back to its parent",
+        f"regression guard flags the fix's lines in {flagged} of {len(rows)} = {100 * flagged / n:.0f} % "
+        f"(target >= 60 %); any guard finding in {any_line}",
+        f"review time: median {statistics.median(times) if times else 0:.2f} s",
+    ]
 
 
 def load_changes(path: Path) -> list[Change]:
@@ -184,6 +247,7 @@ def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str])
     lines_changed = sum(o.changed_lines for o in outs)
     blocking = [o for o in outs if o.review.verdict in _BLOCKING]
     with_any = sum(1 for o in outs if o.review.findings)
+    guarded = sum(1 for o in outs if any(f.rule == "regression/undoes-fix" for f in o.review.findings))
     times = [o.seconds for o in outs]
     per_k = 1000 * len(findings) / max(1, lines_changed)
     rows = [
@@ -194,6 +258,8 @@ def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str])
         f"{100 * len(blocking) / len(outs):.1f} % (target <= 1 %)"
         + (f"  [{', '.join(f'{o.change.repo}@{o.change.head[:8]}' for o in blocking)}]" if blocking else ""),
         f"changes with at least one finding: {with_any} of {len(outs)}",
+        f"changes the regression guard flags: {guarded} of {len(outs)} = {100 * guarded / len(outs):.1f} % "
+        "(target <= 2 %)",
         f"verdicts: {dict(sorted(Counter(str(o.review.verdict) for o in outs).items()))}",
         f"review time: median {statistics.median(times):.2f} s, p90 {_pct(times, 0.9):.2f} s, "
         f"max {max(times):.2f} s (targets median <= 2 s, p90 <= 4 s; in-process, no interpreter start)",
@@ -249,6 +315,9 @@ def run(args: argparse.Namespace) -> None:
     for part in (tuning, held):
         print("\n".join(report(part, labels)))
         print()
+    if args.fixes is not None:
+        print("\n".join(reversed_fixes(args.repos, args.fixes)))
+        print()
     if args.dump is not None:
         chosen = {"tuning": tuning.outcomes, "held": held.outcomes}[args.part]
         with args.dump.open("w") as fh:
@@ -265,16 +334,23 @@ def main() -> None:
     sel.add_argument("--per-repo", type=int, default=12)
     sel.add_argument("--min-lines", type=int, default=10)
     sel.add_argument("--max-lines", type=int, default=2000)
+    fixes = sub.add_parser("select-fixes", help="list recent bug-fix commits of each clone as JSON lines")
+    fixes.add_argument("--repos", type=Path, required=True)
+    fixes.add_argument("--per-repo", type=int, default=6)
     go = sub.add_parser("run", help="review the listed changes and print the numbers")
     go.add_argument("--repos", type=Path, required=True)
     go.add_argument("--changes", type=Path, default=_DATA / "noise_changes.jsonl")
     go.add_argument("--labels", type=Path, default=_DATA / "noise_labels.jsonl")
+    go.add_argument("--fixes", type=Path, help="bug-fix commits to review reversed (JSON lines: repo, sha)")
     go.add_argument("--dump", type=Path, help="write one part's findings here as JSON lines")
     go.add_argument("--part", choices=("tuning", "held"), default="tuning")
     args = ap.parse_args()
     if args.command == "select":
         for c in select(args.repos, args.per_repo, args.min_lines, args.max_lines):
             print(json.dumps({"repo": c.repo, "base": c.base, "head": c.head}))
+    elif args.command == "select-fixes":
+        for row in select_fixes(args.repos, args.per_repo):
+            print(json.dumps(row))
     else:
         run(args)
 

@@ -103,6 +103,7 @@ class AnalyzersConfig(_Section):
     tests: Toggle = Toggle()
     docs: Toggle = Toggle()
     complexity: ComplexityConfig = ComplexityConfig()
+    regression: Toggle = Toggle()
 
 
 class LanesConfig(_Section):

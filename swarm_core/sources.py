@@ -173,6 +173,34 @@ class GitRepo:
             head,
         )
 
+    def blame(self, commit: str, path: str, ranges: Iterable[tuple[int, int]]) -> bytes:
+        """`git blame --porcelain` of line ranges of a file at a commit (who last wrote each line)."""
+        spans = [arg for lo, hi in ranges for arg in ("-L", f"{lo},{hi}")]
+        return self._git("blame", "--porcelain", *spans, commit, "--", path)
+
+    def commit_summary(self, sha: str) -> tuple[str, str, tuple[str, ...]]:
+        """(subject, body, changed paths) of a commit."""
+        out = self._git("show", "--no-renames", "--name-only", "--format=%s%x00%b%x00", sha).decode(
+            "utf-8", "replace"
+        )
+        subject, body, files = [*out.split("\0", 2), "", ""][:3]
+        return subject.strip(), body.strip(), tuple(p for p in files.split("\n") if p.strip())
+
+    def commit_diff(self, sha: str, path: str) -> bytes:
+        """The diff a commit made to one file against its first parent, without context lines."""
+        return self._git(
+            "-c",
+            "diff.noprefix=false",
+            "diff",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            f"{sha}^",
+            sha,
+            "--",
+            path,
+        )
+
     def list_paths(self, commit: str) -> tuple[str, ...]:
         """Every file path of a commit's tree."""
         out = self._git("ls-tree", "-r", "-z", "--name-only", commit)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
+from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer
 from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
-from swarm_core.models import Severity
+from swarm_core.models import Severity, Side
 from tests.helpers import review_repo, rules
 
 # -- the project's own tool configuration --------------------------------------------------------
@@ -261,3 +262,41 @@ def test_pep_735_dependency_groups_are_dev_only_whatever_their_name(make_repo):
         {"pyproject.toml": '[project]\ndependencies = []\n[dependency-groups]\npyrefly = ["pyrefly>=1.2"]\n'}
     )
     assert review_repo(repo, analyzers=[DependencyAnalyzer()]).findings == ()
+
+
+# -- the regression guard ---------------------------------------------------------------------
+
+
+def test_regression_guard_flags_a_change_that_puts_back_what_a_fix_replaced(make_repo):
+    repo = make_repo()
+    buggy = "def ratio(a, b):\n    return a / b\n"
+    fixed = "def ratio(a, b):\n    if b == 0:\n        return 0.0\n    return a / b\n"
+    repo.commit({"calc.py": buggy, "tests/test_calc.py": "def test_ratio():\n    assert True\n"})
+    fix = repo.commit(
+        {"calc.py": fixed, "tests/test_calc.py": "def test_zero():\n    assert ratio(1, 0) == 0.0\n"},
+        message="Fix ZeroDivisionError in ratio() for empty input",
+    )
+    repo.commit({"calc.py": buggy}, message="Simplify ratio")
+    (f,) = review_repo(repo, analyzers=[RegressionGuardAnalyzer()]).findings
+    assert (f.rule, f.path, f.side, f.line, f.end_line) == (
+        "regression/undoes-fix",
+        "calc.py",
+        Side.LEFT,
+        2,
+        3,
+    )
+    assert (
+        f.title == f"This change undoes part of {fix[:10]} 'Fix ZeroDivisionError in ratio() for empty input'"
+    )
+    assert f.severity is Severity.MEDIUM  # the message says fix, and tests came with it
+
+
+def test_regression_guard_ignores_rewrites_of_lines_no_fix_wrote_or_that_move_forward(make_repo):
+    repo = make_repo()
+    repo.commit({"calc.py": "def ratio(a, b):\n    return a / b\n"}, message="Add ratio")
+    repo.commit(
+        {"calc.py": "def ratio(a, b):\n    return a / b if b else 0.0\n"}, message="Fix ratio on zero"
+    )
+    # A later change rewrites the fixed line into something new: not a revert of the fix.
+    repo.commit({"calc.py": "def ratio(a, b):\n    return 0.0 if not b else a / b  # guarded\n"})
+    assert review_repo(repo, analyzers=[RegressionGuardAnalyzer()]).findings == ()
