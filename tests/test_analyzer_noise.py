@@ -300,3 +300,11 @@ def test_regression_guard_ignores_rewrites_of_lines_no_fix_wrote_or_that_move_fo
     # A later change rewrites the fixed line into something new: not a revert of the fix.
     repo.commit({"calc.py": "def ratio(a, b):\n    return 0.0 if not b else a / b  # guarded\n"})
     assert review_repo(repo, analyzers=[RegressionGuardAnalyzer()]).findings == ()
+
+
+def test_bandit_scans_shipped_code_not_test_modules(make_repo):
+    repo = make_repo()
+    repo.commit({"app/run.py": "x = 1\n", "tests/test_run.py": "x = 1\n"})
+    call = "import pickle\nimport subprocess\n\n\ndef go(c, b):\n    subprocess.call(c, shell=True)\n    return pickle.loads(b)\n"
+    repo.commit({"app/run.py": call, "tests/test_run.py": call})
+    assert {path for path, _, _ in rules(review_repo(repo, analyzers=[BanditAnalyzer()]))} == {"app/run.py"}

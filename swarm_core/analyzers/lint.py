@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from swarm_core.analyzers.base import AnalyzerContext, safe_relpath
+from swarm_core.analyzers.base import AnalyzerContext, is_source_path, safe_relpath
 from swarm_core.analyzers.meaning import normalise_line
 from swarm_core.analyzers.process import run_tool
 from swarm_core.analyzers.project import ruff_config_files
@@ -103,8 +103,8 @@ class RuffAnalyzer:
             return
         for path in listing[:_MAX_LAYOUT_FILES]:
             rel = safe_relpath(path)
-            if rel is None or not path.endswith(".py"):
-                continue
+            if rel is None or not path.endswith(".py") or not is_source_path(path):
+                continue  # isort resolves first-party imports against the package, not tests or docs
             target = root.joinpath(*rel.parts)
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
