@@ -32,9 +32,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -76,6 +78,7 @@ class Outcome:
     review: Review
     seconds: float
     changed_lines: int
+    cli_seconds: float | None = None
 
 
 @dataclass
@@ -183,6 +186,22 @@ def review(repos: Path, change: Change) -> Outcome:
     return Outcome(change, result, seconds, changed)
 
 
+def time_cli(repos: Path, change: Change) -> float:
+    """Wall time of `swarm pr-review --no-llm` in a fresh interpreter: what a user waits for."""
+    argv = [sys.executable, "-m", "swarm_cli", "pr-review", "--repo", str(repos / change.repo)]
+    argv += ["--base", change.base, "--head", change.head, "--no-llm", "--no-store", "--format", "json"]
+    with tempfile.TemporaryDirectory() as data:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            argv, capture_output=True, check=False, env={**os.environ, "SWARM_DATA_DIR": data}
+        )
+        seconds = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        raise SystemExit(f"swarm pr-review failed on {change.repo}@{change.head[:8]}: {tail[0]}")
+    return seconds
+
+
 def _context(repos: Path, change: Change, path: str, line: int | None) -> str:
     if line is None:
         return ""
@@ -250,6 +269,15 @@ def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str])
     guarded = sum(1 for o in outs if any(f.rule == "regression/undoes-fix" for f in o.review.findings))
     times = [o.seconds for o in outs]
     per_k = 1000 * len(findings) / max(1, lines_changed)
+    cli = [o.cli_seconds for o in outs if o.cli_seconds is not None]
+    cli_row = (
+        [
+            f"CLI time from process start: median {statistics.median(cli):.2f} s, p90 {_pct(cli, 0.9):.2f} s, "
+            f"max {max(cli):.2f} s"
+        ]
+        if cli
+        else []
+    )
     rows = [
         f"== {part.name}: {len(outs)} changes from {len({o.change.repo for o in outs})} repos, "
         f"{lines_changed} changed lines",
@@ -263,6 +291,7 @@ def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str])
         f"verdicts: {dict(sorted(Counter(str(o.review.verdict) for o in outs).items()))}",
         f"review time: median {statistics.median(times):.2f} s, p90 {_pct(times, 0.9):.2f} s, "
         f"max {max(times):.2f} s (targets median <= 2 s, p90 <= 4 s; in-process, no interpreter start)",
+        *cli_row,
         "per rule:",
     ]
     by_rule = Counter(f.rule for f in findings)
@@ -304,6 +333,8 @@ def run(args: argparse.Namespace) -> None:
     tuning, held = Part("tuning part"), Part("held-back part")
     for i, change in enumerate(changes, 1):
         outcome = review(args.repos, change)
+        if args.cli:
+            outcome.cli_seconds = time_cli(args.repos, change)
         (held if change.held_back else tuning).outcomes.append(outcome)
         print(
             f"[{i}/{len(changes)}] {change.repo}@{change.head[:8]} {outcome.changed_lines} lines "
@@ -341,6 +372,7 @@ def main() -> None:
     go.add_argument("--repos", type=Path, required=True)
     go.add_argument("--changes", type=Path, default=_DATA / "noise_changes.jsonl")
     go.add_argument("--labels", type=Path, default=_DATA / "noise_labels.jsonl")
+    go.add_argument("--cli", action="store_true", help="also time `swarm pr-review` from process start")
     go.add_argument("--fixes", type=Path, help="bug-fix commits to review reversed (JSON lines: repo, sha)")
     go.add_argument("--dump", type=Path, help="write one part's findings here as JSON lines")
     go.add_argument("--part", choices=("tuning", "held"), default="tuning")
