@@ -308,3 +308,17 @@ def test_bandit_scans_shipped_code_not_test_modules(make_repo):
     call = "import pickle\nimport subprocess\n\n\ndef go(c, b):\n    subprocess.call(c, shell=True)\n    return pickle.loads(b)\n"
     repo.commit({"app/run.py": call, "tests/test_run.py": call})
     assert {path for path, _, _ in rules(review_repo(repo, analyzers=[BanditAnalyzer()]))} == {"app/run.py"}
+
+
+def test_bandit_findings_are_new_by_meaning(make_repo):
+    repo = make_repo()
+    repo.commit(
+        {"app/run.py": "import subprocess\n\n\ndef go(cmd):\n    return subprocess.call(cmd, shell=True)\n"}
+    )
+    # A rename touches the line: the same B602 as before, not a new one.
+    repo.commit(
+        {
+            "app/run.py": "import subprocess\n\n\ndef go(command):\n    return subprocess.call(command, shell=True)\n"
+        }
+    )
+    assert rules(review_repo(repo, analyzers=[BanditAnalyzer()])) == []

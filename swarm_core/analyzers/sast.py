@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_test_path, safe_relpath
+from swarm_core.analyzers.meaning import normalise_line
 from swarm_core.analyzers.process import run_tool
 from swarm_core.analyzers.project import bandit_config_args
 from swarm_core.diff import FileDiff, FileStatus
@@ -37,6 +38,18 @@ def _reported_line(item: dict[str, Any]) -> str:
     return ""
 
 
+def _seen_before(before: list[tuple[str, str, str, str]], path: str, item: dict[str, Any]) -> bool:
+    """True when base had this issue on the same code (re-spaced or renamed); consumes that match."""
+    compact, blanked = normalise_line(_reported_line(item))
+    test_id = str(item.get("test_id", ""))
+    for level, text in ((2, compact), (3, blanked)):
+        for i, old in enumerate(before):
+            if old[0] == path and old[1] == test_id and old[level] == text:
+                del before[i]
+                return True
+    return False
+
+
 def _python_files(ctx: AnalyzerContext) -> list[FileDiff]:
     return [
         f
@@ -55,7 +68,7 @@ def _touches(fd: FileDiff, lines: list[int]) -> int | None:
 
 
 class BanditAnalyzer:
-    """Bandit over the head version of changed Python files; findings kept on changed lines."""
+    """Bandit over changed Python files; findings kept on changed lines and new versus base."""
 
     name = "bandit"
 
@@ -73,26 +86,44 @@ class BanditAnalyzer:
         review's critical path.
         """
         files = [f for f in _python_files(ctx) if not is_test_path(f.path)]
-        root = await ctx.materialize(Side.RIGHT, [f.path for f in files])
-        present = [f.path for f in files if (root / f.path).is_file()]
-        if not present:
+        modified = [f for f in files if f.status != FileStatus.ADDED]
+        head_root, base_root = await asyncio.gather(
+            ctx.materialize(Side.RIGHT, [f.path for f in files]),
+            ctx.materialize(Side.LEFT, [ctx.old_path(f) for f in modified]),
+        )
+        head = [f"head/{f.path}" for f in files if (head_root / f.path).is_file()]
+        base = [f"base/{ctx.old_path(f)}" for f in modified if (base_root / ctx.old_path(f)).is_file()]
+        if not head:
             return []
         argv = [sys.executable, "-m", "bandit", "-f", "json", "-q", "--exit-zero"]
-        argv += await asyncio.to_thread(bandit_config_args, ctx, root)
+        argv += await asyncio.to_thread(bandit_config_args, ctx, ctx.workdir)
         skip = ctx.config.analyzers.sast.bandit_skip
         if skip:
             argv += ["-s", ",".join(skip)]
-        code, out, err = await run_tool([*argv, *present], root)
+        # One process scans head and base together: base findings tell which head ones are old.
+        code, out, err = await run_tool([*argv, *head, *base], ctx.workdir)
         try:
             report = json.loads(out or b"{}")
         except json.JSONDecodeError:
             tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
             raise AnalyzerError(f"bandit failed (exit {code}): {tail[0]}") from None
         by_path = {f.path: f for f in files}
-        findings = [self._not_scanned(item, by_path) for item in report.get("errors", [])]
-        for item in report.get("results", []):
+        new_path = {ctx.old_path(f): f.path for f in modified}
+        before: list[tuple[str, str, str, str]] = []
+        current: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for key, bucket in (("results", current), ("errors", errors)):
+            for item in report.get(key, []):
+                side, _, path = str(item.get("filename", "")).removeprefix("./").partition("/")
+                if side == "head":
+                    bucket.append({**item, "filename": path})
+                elif key == "results":
+                    text = normalise_line(_reported_line(item))
+                    before.append((new_path.get(path, path), str(item.get("test_id", "")), *text))
+        findings = [self._not_scanned(item, by_path) for item in errors]
+        for item in current:
             finding = self._finding(item, by_path)
-            if finding is not None:
+            if finding is not None and not _seen_before(before, finding.path, item):
                 findings.append(finding)
         return [f for f in findings if f is not None]
 
