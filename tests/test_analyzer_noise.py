@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from swarm_core.analyzers.base import AnalyzerContext
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
+from swarm_core.analyzers.project import ruff_config_files
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer
 from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
+from swarm_core.config import SwarmConfig
 from swarm_core.models import Severity, Side
+from swarm_core.sources import from_patch
+from tests.conftest import git
 from tests.helpers import review_repo, rules
 
 # -- the project's own tool configuration --------------------------------------------------------
@@ -322,3 +327,14 @@ def test_bandit_findings_are_new_by_meaning(make_repo):
         }
     )
     assert rules(review_repo(repo, analyzers=[BanditAnalyzer()])) == []
+
+
+def test_ruff_configs_are_found_without_a_tree_listing(make_repo, tmp_path):
+    repo = make_repo()
+    repo.commit({"pyproject.toml": "[tool.ruff]\n", "pkg/ruff.toml": "", "pkg/sub/m.py": "x = 1\n"})
+    repo.write({"pkg/sub/m.py": "x = 2\n"})
+    patch = git(repo.path, "diff").encode()
+    change = from_patch(patch, "p.diff", repo_path=repo.path)  # a patch: contents without a listing
+    ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
+    assert ctx.paths(Side.LEFT) is None
+    assert ruff_config_files(ctx, ["pkg/sub/m.py"]) == ["pyproject.toml", "pkg/ruff.toml"]

@@ -55,15 +55,18 @@ def ruff_config_files(ctx: AnalyzerContext, paths: Iterable[str]) -> list[str]:
         rel = safe_relpath(path)
         if rel is not None:
             dirs.update(rel.parents)
-    found = []
-    for d in sorted(dirs, key=lambda p: (len(p.parts), p.as_posix())):
-        for name in RUFF_CONFIG_NAMES:
-            candidate = (d / name).as_posix()
-            if (known is not None and candidate in known) or (
-                known is None and ctx.read(candidate, Side.LEFT) is not None
-            ):
-                found.append(candidate)
-    return found
+    candidates = [
+        (d / name).as_posix()
+        for d in sorted(dirs, key=lambda p: (len(p.parts), p.as_posix()))
+        for name in RUFF_CONFIG_NAMES
+    ]
+    if known is not None:
+        return [c for c in candidates if c in known]
+    # Without a listing (the App reads through the API) ask for all candidates at once.
+    prefetch = getattr(ctx.change.contents, "prefetch", None)
+    if callable(prefetch):
+        prefetch([(c, Side.LEFT) for c in candidates])
+    return [c for c in candidates if ctx.read(c, Side.LEFT) is not None]
 
 
 def bandit_config_args(ctx: AnalyzerContext, root: Path) -> list[str]:
