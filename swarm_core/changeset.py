@@ -140,17 +140,71 @@ class GitRepo:
         return self._git("merge-base", a, b).decode().strip()
 
     def diff(self, base: str, head: str) -> bytes:
-        """`git diff base head` with fixed prefixes and rename detection, whatever the user's config."""
+        """`git diff base head` as GitHub computes a pull request's diff, whatever the user's config.
+
+        GitHub shows three lines of context and finds renames at git's default 50 % similarity;
+        a user's `diff.context`, `diff.noprefix`, `diff.external`, colour or algorithm settings
+        would move hunk edges, and an inline comment outside GitHub's hunk cannot be posted.
+        """
         return self._git(
+            "-c",
+            "diff.context=3",
+            "-c",
+            "diff.noprefix=false",
+            "-c",
+            "diff.mnemonicPrefix=false",
+            "-c",
+            "diff.algorithm=myers",
+            "-c",
+            "diff.interHunkContext=0",
+            "-c",
+            "diff.indentHeuristic=true",
+            "-c",
+            "diff.relative=false",
             "diff",
+            "-U3",
             "--no-color",
             "--no-ext-diff",
+            "--no-textconv",
             "--src-prefix=a/",
             "--dst-prefix=b/",
-            "-M",
+            "-M50%",
             base,
             head,
         )
+
+    def blame(self, commit: str, path: str, ranges: Iterable[tuple[int, int]]) -> bytes:
+        """`git blame --porcelain` of line ranges of a file at a commit (who last wrote each line)."""
+        spans = [arg for lo, hi in ranges for arg in ("-L", f"{lo},{hi}")]
+        return self._git("blame", "--porcelain", *spans, commit, "--", path)
+
+    def commit_summary(self, sha: str) -> tuple[str, str, tuple[str, ...]]:
+        """(subject, body, changed paths) of a commit."""
+        out = self._git("show", "--no-renames", "--name-only", "--format=%s%x00%b%x00", sha).decode(
+            "utf-8", "replace"
+        )
+        subject, body, files = [*out.split("\0", 2), "", ""][:3]
+        return subject.strip(), body.strip(), tuple(p for p in files.split("\n") if p.strip())
+
+    def commit_diff(self, sha: str, path: str) -> bytes:
+        """The diff a commit made to one file against its first parent, without context lines."""
+        return self._git(
+            "-c",
+            "diff.noprefix=false",
+            "diff",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            f"{sha}^",
+            sha,
+            "--",
+            path,
+        )
+
+    def list_paths(self, commit: str) -> tuple[str, ...]:
+        """Every file path of a commit's tree."""
+        out = self._git("ls-tree", "-r", "-z", "--name-only", commit)
+        return tuple(p for p in out.decode("utf-8", "replace").split("\0") if p)
 
     def read_blobs(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
         """Read many `(commit, path)` blobs in one `git cat-file --batch` call."""
@@ -236,6 +290,10 @@ class GitContents:
         if key not in self._exists:
             self._exists[key] = self.read(path, side) is not None
         return self._exists[key]
+
+    def paths(self, side: Side) -> tuple[str, ...]:
+        """Every file path of that side's tree (tools that resolve imports need the layout)."""
+        return self._repo.list_paths(self._head if side is Side.RIGHT else self._base)
 
 
 def apply_hunks(base: bytes | None, fd: FileDiff) -> bytes | None:

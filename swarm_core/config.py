@@ -66,6 +66,9 @@ class ComplexityConfig(Toggle):
     """Flag functions whose cyclomatic complexity grows past a threshold."""
 
     threshold: int = Field(default=10, ge=1)
+    step: int = Field(
+        default=5, ge=1, description="report a function already past the threshold when it grows by this much"
+    )
 
 
 class SecretsConfig(Toggle):
@@ -100,6 +103,7 @@ class AnalyzersConfig(_Section):
     tests: Toggle = Toggle()
     docs: Toggle = Toggle()
     complexity: ComplexityConfig = ComplexityConfig()
+    regression: Toggle = Toggle()
 
 
 class LanesConfig(_Section):

@@ -149,3 +149,19 @@ def test_files_over_the_size_limit_are_not_read(make_repo):
     assert change.contents.read("small.py", Side.RIGHT) == b"x = 2\n"
     assert change.contents.read("big.py", Side.RIGHT) is None
     assert change.contents.read("big.py", Side.LEFT) == b"y = 1\n"
+
+
+def test_git_diff_uses_githubs_context_whatever_the_users_config(make_repo):
+    repo = make_repo()
+    lines = [f"line_{i} = {i}\n" for i in range(40)]
+    repo.commit({"m.py": "".join(lines), "old.py": "a = 1\n" * 20})
+    lines[20] = "line_20 = 'changed'\n"
+    repo.commit({"m.py": "".join(lines), "old.py": None, "new.py": "a = 1\n" * 20})
+    # A user's settings that would move hunk edges or rename files differently than GitHub.
+    for key, value in (("diff.context", "10"), ("diff.noprefix", "true"), ("diff.renames", "false")):
+        git(repo.path, "config", key, value)
+    change = from_git(repo.path, "HEAD~1", "HEAD")
+    (hunk,) = change.diff.file("m.py").hunks
+    assert (hunk.source_start, hunk.source_length, hunk.target_length) == (18, 7, 7)
+    assert [f.path for f in change.diff.files] == ["m.py", "new.py"]
+    assert change.diff.file("new.py").old_path == "old.py"

@@ -11,6 +11,7 @@ from swarm_core.analyzers.base import Analyzer, AnalyzerContext
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
+from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
 from swarm_core.analyzers.secrets import SecretsAnalyzer
 from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
@@ -40,6 +41,7 @@ def default_analyzers(config: SwarmConfig) -> list[Analyzer]:
         (a.tests.enabled, TestsSignalAnalyzer()),
         (a.docs.enabled, DocsDriftAnalyzer()),
         (a.complexity.enabled, ComplexityAnalyzer()),
+        (a.regression.enabled, RegressionGuardAnalyzer()),
     ]
     return [analyzer for enabled, analyzer in chosen if enabled]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import tree_sitter as ts
 
 from swarm_core import codegraph
 from swarm_core.changeset import ChangeSet, split_lines
-from swarm_core.config import SwarmConfig
+from swarm_core.config import SwarmConfig, paths_match
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Side
 
@@ -21,8 +22,13 @@ __all__ = [
     "Analyzer",
     "AnalyzerContext",
     "Parsed",
+    "generated_or_vendored",
     "is_doc_path",
+    "is_example_path",
+    "is_private_module",
+    "is_source_path",
     "is_test_path",
+    "parse_gitattributes",
     "safe_relpath",
 ]
 
@@ -37,13 +43,24 @@ class Parsed:
 
 
 _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing", "e2e"})
+_NAME_WORDS = re.compile(r"[-_.]+")
+# Trees that ship nothing importable: their code shows usage or drives development.
+_EXAMPLE_WORDS = frozenset({"example", "examples", "sample", "samples", "demo", "demos"})
+_TOOLING_DIRS = frozenset({"docs_src", "scripts", "benchmarks", "bench"})
+
+
+def _words(part: str) -> set[str]:
+    return set(_NAME_WORDS.split(part.lower()))
 
 
 def is_test_path(path: str) -> bool:
-    """True for files that hold tests, by the conventions of the supported languages."""
+    """True for files that hold tests, by the conventions of the supported languages.
+
+    A directory counts when it is a test directory or one of its words is (`typing_tests/`).
+    """
     p = PurePosixPath(path)
     name = p.name
-    if any(part in _TEST_DIRS for part in p.parts[:-1]):
+    if any(part in _TEST_DIRS or _words(part) & {"test", "tests"} for part in p.parts[:-1]):
         return True
     stem = name.split(".", 1)[0]
     return (
@@ -70,6 +87,57 @@ def is_doc_path(path: str) -> bool:
     )
 
 
+def is_example_path(path: str) -> bool:
+    """True for example, sample and development-script trees (`examples/`, `typing-examples/`, `scripts/`)."""
+    dirs = PurePosixPath(path).parts[:-1]
+    return any(part in _TOOLING_DIRS or _words(part) & _EXAMPLE_WORDS for part in dirs)
+
+
+def is_source_path(path: str) -> bool:
+    """True for shipped code: a language with a grammar, outside test, doc and example trees."""
+    return (
+        codegraph.language_for(path) is not None
+        and not is_test_path(path)
+        and not is_doc_path(path)
+        and not is_example_path(path)
+    )
+
+
+def is_private_module(path: str) -> bool:
+    """True when a directory or the module itself is private by Python's leading-underscore rule."""
+    p = PurePosixPath(path)
+    names = [*p.parts[:-1], p.name.split(".", 1)[0]]
+    return any(n.startswith("_") and not (n.startswith("__") and n.endswith("__")) for n in names)
+
+
+_GENERATED_ATTRS = frozenset({"linguist-generated", "linguist-vendored"})
+
+
+def parse_gitattributes(data: bytes | None) -> list[tuple[str, bool]]:
+    """(pattern, generated-or-vendored) rules of a `.gitattributes` file, in file order."""
+    rules: list[tuple[str, bool]] = []
+    for raw in (data or b"").decode("utf-8", "replace").splitlines():
+        fields = raw.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        for attr in fields[1:]:
+            name, _, value = attr.lstrip("-!").partition("=")
+            if name in _GENERATED_ATTRS:
+                unset = attr.startswith(("-", "!")) or value.lower() in ("false", "0")
+                rules.append((fields[0], not unset))
+    return rules
+
+
+def generated_or_vendored(rules: list[tuple[str, bool]], path: str) -> bool:
+    """True when the last `.gitattributes` rule matching `path` marks it generated or vendored."""
+    verdict = False
+    for pattern, marked in rules:
+        # .gitattributes patterns read as .gitignore's: anchored when they hold a slash.
+        if paths_match([pattern], path):
+            verdict = marked
+    return verdict
+
+
 def safe_relpath(path: str) -> PurePosixPath | None:
     """The path as a relative path that cannot leave its root, or None when it would."""
     p = PurePosixPath(path)
@@ -93,14 +161,38 @@ class AnalyzerContext:
         workdir: Path,
     ) -> None:
         self.change = change
-        self.files = tuple(files)
+        self._all_files = tuple(files)
+        self._files: tuple[FileDiff, ...] | None = None
+        self._listing: dict[Side, tuple[str, ...] | None] = {}
         self.config = config
         self.workdir = workdir
         self._lock = threading.Lock()
         self._trees: dict[tuple[str, Side], Parsed | None] = {}
+        self._defs: dict[tuple[str, Side], list[tuple[codegraph.Symbol, ts.Node]]] = {}
         self._write_locks = {Side.LEFT: asyncio.Lock(), Side.RIGHT: asyncio.Lock()}
         self._written: dict[Side, set[str]] = {Side.LEFT: set(), Side.RIGHT: set()}
         self._secrets: set[str] = set()
+
+    @property
+    def files(self) -> tuple[FileDiff, ...]:
+        """The changed files, less those `.gitattributes` marks linguist-generated or -vendored."""
+        if self._files is None:
+            rules = parse_gitattributes(self.read(".gitattributes", Side.LEFT))
+            kept = tuple(f for f in self._all_files if not generated_or_vendored(rules, f.path))
+            with self._lock:
+                self._files = kept
+        return self._files
+
+    def paths(self, side: Side) -> tuple[str, ...] | None:
+        """Every file path of one side's tree, when the source can list it (a local repository)."""
+        with self._lock:
+            if side in self._listing:
+                return self._listing[side]
+        lister = getattr(self.change.contents, "paths", None)
+        listing = tuple(lister(side)) if callable(lister) else None
+        with self._lock:
+            self._listing[side] = listing
+        return listing
 
     # -- contents -------------------------------------------------------------------------
     def read(self, path: str, side: Side) -> bytes | None:
@@ -137,6 +229,19 @@ class AnalyzerContext:
         with self._lock:
             self._trees[key] = parsed
         return parsed
+
+    def definitions(self, fd: FileDiff, side: Side) -> list[tuple[codegraph.Symbol, ts.Node]]:
+        """The file's definitions on that side (cached: several analyzers walk the same tree)."""
+        key = (fd.path, side)
+        with self._lock:
+            cached = self._defs.get(key)
+        if cached is not None:
+            return cached
+        parsed = self.parsed(fd, side)
+        defs = codegraph.definitions(parsed.tree, parsed.source, parsed.lang) if parsed is not None else []
+        with self._lock:
+            self._defs[key] = defs
+        return defs
 
     @staticmethod
     def line_text(source: bytes | None, line: int) -> str:

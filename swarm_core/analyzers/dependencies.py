@@ -14,9 +14,41 @@ from swarm_core.analyzers.base import AnalyzerContext
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
 
-__all__ = ["DependencyAnalyzer", "parse_manifest"]
+__all__ = ["DependencyAnalyzer", "is_dev_group", "parse_groups", "parse_manifest"]
 
 Deps = dict[str, str]
+Groups = dict[str, Deps]
+
+RUNTIME = "runtime"
+# Words that mark a group as development-only: its changes never reach a user's install.
+_DEV_WORDS = frozenset(
+    [
+        "dev",
+        "develop",
+        "development",
+        "test",
+        "tests",
+        "testing",
+        "lint",
+        "linting",
+        "doc",
+        "docs",
+        "typing",
+        "typecheck",
+        "mypy",
+        "coverage",
+        "cov",
+        "ci",
+        "bench",
+        "benchmark",
+        "style",
+        "format",
+        "devdependencies",
+        "environment",
+    ]
+)
+# A requirements file that installs the project itself (`-e .[extras]`) sets up a dev environment.
+_SELF_INSTALL = re.compile(r"^\s*(-e\s+)?\.(\[[^\]]*\])?\s*$", re.MULTILINE)
 
 _REQ_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;#]*)")
 _GO_REQ = re.compile(r"^\s*([^\s()]+)\s+(v[^\s]+)")
@@ -67,31 +99,31 @@ def _table(table: Any) -> Deps:
     return deps
 
 
-def _pyproject(text: str) -> Deps:
+def _pyproject(text: str) -> Groups:
     data = tomllib.loads(text)
     project = data.get("project", {})
-    deps = _pep508(project.get("dependencies"))
-    for group in (project.get("optional-dependencies") or {}).values():
-        deps.update(_pep508(group))
-    for group in (data.get("dependency-groups") or {}).values():
-        deps.update(_pep508([g for g in group if isinstance(g, str)]))
+    groups: Groups = {RUNTIME: _pep508(project.get("dependencies"))}
+    for name, group in (project.get("optional-dependencies") or {}).items():
+        groups[f"extra {name}"] = _pep508(group)
+    for name, group in (data.get("dependency-groups") or {}).items():
+        groups[f"group {name}"] = _pep508([g for g in group if isinstance(g, str)])
     poetry = data.get("tool", {}).get("poetry", {})
-    for key in ("dependencies", "dev-dependencies"):
-        deps.update(_table(poetry.get(key)))
-    for group in (poetry.get("group") or {}).values():
-        deps.update(_table(group.get("dependencies")))
-    deps.pop("python", None)
-    return deps
+    groups[RUNTIME].update(_table(poetry.get("dependencies")))
+    groups["group dev"] = {**groups.get("group dev", {}), **_table(poetry.get("dev-dependencies"))}
+    for name, group in (poetry.get("group") or {}).items():
+        groups[f"group {name}"] = {**groups.get(f"group {name}", {}), **_table(group.get("dependencies"))}
+    groups[RUNTIME].pop("python", None)
+    return {k: v for k, v in groups.items() if v or k == RUNTIME}
 
 
-def _package_json(text: str) -> Deps:
+def _package_json(text: str) -> Groups:
     data = json.loads(text)
-    deps: Deps = {}
+    groups: Groups = {}
     for key in ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies"):
         section = data.get(key) if isinstance(data, dict) else None
         if isinstance(section, dict):
-            deps.update({str(k): str(v) for k, v in section.items()})
-    return deps
+            groups[RUNTIME if key == "dependencies" else key] = {str(k): str(v) for k, v in section.items()}
+    return groups
 
 
 def _go_mod(text: str) -> Deps:
@@ -115,35 +147,50 @@ def _go_mod(text: str) -> Deps:
     return deps
 
 
-def _cargo(text: str) -> Deps:
+def _cargo(text: str) -> Groups:
     data = tomllib.loads(text)
-    deps: Deps = {}
-    for key in ("dependencies", "dev-dependencies", "build-dependencies"):
-        deps.update(_table(data.get(key)))
-    deps.update(_table((data.get("workspace") or {}).get("dependencies")))
-    for target in (data.get("target") or {}).values():
+    groups: Groups = {RUNTIME: {}, "dev-dependencies": {}, "build-dependencies": {}}
+    tables = [data, *(data.get("target") or {}).values()]
+    for table in tables:
         for key in ("dependencies", "dev-dependencies", "build-dependencies"):
-            deps.update(_table(target.get(key)))
-    return deps
+            groups[RUNTIME if key == "dependencies" else key].update(_table(table.get(key)))
+    groups[RUNTIME].update(_table((data.get("workspace") or {}).get("dependencies")))
+    return {k: v for k, v in groups.items() if v or k == RUNTIME}
 
 
-def _parser_for(path: str) -> Callable[[str], Deps] | None:
-    name = PurePosixPath(path).name
+def _single(parser: Callable[[str], Deps]) -> Callable[[str], Groups]:
+    return lambda text: {RUNTIME: parser(text)}
+
+
+def _requirements_file(path: str) -> Callable[[str], Groups]:
+    # requirements-dev.txt, requirements/test.in: the file name names the group.
+    stem = PurePosixPath(path).as_posix().rsplit(".", 1)[0]
+    group = RUNTIME if stem.split("/")[-1] == "requirements" else stem.split("/")[-1]
+
+    def parse(text: str) -> Groups:
+        return {"dev environment" if _SELF_INSTALL.search(text) else group: _requirements(text)}
+
+    return parse
+
+
+def _parser_for(path: str) -> Callable[[str], Groups] | None:
+    p = PurePosixPath(path)
+    name = p.name
     if name == "pyproject.toml":
         return _pyproject
     if name == "package.json":
         return _package_json
     if name == "go.mod":
-        return _go_mod
+        return _single(_go_mod)
     if name == "Cargo.toml":
         return _cargo
-    if name.startswith("requirements") and name.endswith((".txt", ".in")):
-        return _requirements
+    if name.endswith((".txt", ".in")) and (name.startswith("requirements") or "requirements" in p.parts[:-1]):
+        return _requirements_file(path)
     return None
 
 
-def parse_manifest(path: str, data: bytes | None) -> Deps | None:
-    """Dependencies declared in a manifest: name -> version spec; None when unparsable."""
+def parse_groups(path: str, data: bytes | None) -> Groups | None:
+    """Dependencies declared in a manifest per group (runtime, extras, dev groups); None when unparsable."""
     parser = _parser_for(path)
     if parser is None or data is None:
         return None if parser is None else {}
@@ -153,9 +200,44 @@ def parse_manifest(path: str, data: bytes | None) -> Deps | None:
         return None
 
 
+def parse_manifest(path: str, data: bytes | None) -> Deps | None:
+    """Dependencies of a manifest, all groups together: name -> version spec; None when unparsable."""
+    groups = parse_groups(path, data)
+    if groups is None:
+        return None
+    flat: Deps = {}
+    for name, deps in groups.items():
+        if name != RUNTIME:
+            flat.update(deps)
+    flat.update(groups.get(RUNTIME, {}))
+    return flat
+
+
+def is_dev_group(group: str) -> bool:
+    """True for groups that only developers install (tests, lint, docs, typing, devDependencies).
+
+    PEP 735 `[dependency-groups]` and Poetry's non-main groups never reach a published
+    package's metadata, whatever their name.
+    """
+    return group.startswith("group ") or bool(set(re.split(r"[^a-z]+", group.lower())) & _DEV_WORDS)
+
+
 def _major(spec: str) -> int | None:
     m = re.search(r"(\d+)", spec)
     return int(m.group(1)) if m else None
+
+
+_FLOOR_ONLY = re.compile(r"^\s*(>=|>|~=)\s*[\w.*+!-]+\s*$")
+
+
+def _change_kind(old: str, new: str) -> str:
+    """How a constraint moved: 'major' (a newer major is installed), 'floor' (the minimum rose), 'other'."""
+    before, after = _major(old), _major(new)
+    if before is None or after is None or after <= before:
+        return "other"
+    floors = all(_FLOOR_ONLY.match(part) for spec in (old, new) for part in spec.split(","))
+    # `>=3.10 -> >=4.10` drops support for old versions; it does not change what installs today.
+    return "floor" if floors else "major"
 
 
 class DependencyAnalyzer:
@@ -203,8 +285,8 @@ class DependencyAnalyzer:
         return out
 
     def _manifest(self, ctx: AnalyzerContext, fd: FileDiff, changed: set[str]) -> list[Finding]:
-        head = parse_manifest(fd.path, ctx.head(fd)) if fd.status != FileStatus.DELETED else {}
-        base = parse_manifest(fd.path, ctx.base(fd)) if fd.status != FileStatus.ADDED else {}
+        head = parse_groups(fd.path, ctx.head(fd)) if fd.status != FileStatus.DELETED else {}
+        base = parse_groups(fd.path, ctx.base(fd)) if fd.status != FileStatus.ADDED else {}
         if head is None or base is None:
             if head is None and fd.status != FileStatus.DELETED and ctx.head(fd) is not None:
                 return [
@@ -219,54 +301,22 @@ class DependencyAnalyzer:
                 ]
             return []
         out = []
-        head_text = (ctx.head(fd) or b"").decode("utf-8", "replace").split("\n")
+        head_text = [_norm(t) for t in (ctx.head(fd) or b"").decode("utf-8", "replace").split("\n")]
 
-        def line_of(name: str) -> int | None:
-            needle = name.lower()
-            for n in sorted(fd.added):
-                if n <= len(head_text) and needle in head_text[n - 1].lower():
-                    return n
-            return None
+        for group in sorted(head.keys() | base.keys()):
 
-        for name in sorted(head.keys() - base.keys()):
-            out.append(
-                self._finding(
-                    fd,
-                    line_of(name),
-                    Severity.LOW,
-                    "deps/added",
-                    f"Dependency added: {name} {head[name]}".strip(),
-                    "A new dependency: check its licence, maintenance and what it pulls in.",
-                )
-            )
-        for name in sorted(base.keys() - head.keys()):
-            out.append(
-                self._finding(
-                    fd,
-                    None,
-                    Severity.LOW,
-                    "deps/removed",
-                    f"Dependency removed: {name}",
-                    "Check that no code still imports it.",
-                )
-            )
-        for name in sorted(base.keys() & head.keys()):
-            if base[name] == head[name]:
-                continue
-            old, new = _major(base[name]), _major(head[name])
-            major = old is not None and new is not None and new > old
-            out.append(
-                self._finding(
-                    fd,
-                    line_of(name),
-                    Severity.MEDIUM if major else Severity.LOW,
-                    "deps/major-bump" if major else "deps/changed",
-                    f"Dependency {name}: {base[name] or '(any)'} → {head[name] or '(any)'}",
-                    "A major version bump may break APIs; read its changelog."
-                    if major
-                    else "Version constraint changed.",
-                )
-            )
+            def line_of(name: str, group: str = group) -> int | None:
+                # Look below the group's own header first: a name can sit in several groups.
+                label = _norm(group.rsplit(" ", 1)[-1])
+                start = next((i for i, t in enumerate(head_text, 1) if label in t), 0)
+                needle = _norm(name)
+                added = sorted(fd.added)
+                for n in [n for n in added if n >= start] + added:
+                    if n <= len(head_text) and needle in head_text[n - 1]:
+                        return n
+                return None
+
+            out.extend(self._group(fd, group, base.get(group, {}), head.get(group, {}), line_of))
         deps_changed = head != base
         locks = _LOCKFILES.get(PurePosixPath(fd.path).name, ())
         if deps_changed and fd.status != FileStatus.DELETED:
@@ -283,6 +333,66 @@ class DependencyAnalyzer:
                             f"Regenerate {lock} so that installs resolve what the manifest declares.",
                         )
                     )
+        return out
+
+    def _group(
+        self, fd: FileDiff, group: str, base: Deps, head: Deps, line_of: Callable[[str], int | None]
+    ) -> list[Finding]:
+        """One group's additions, removals and constraint changes; a dev group's bumps are routine."""
+        dev = is_dev_group(group)
+        where = "" if group == RUNTIME else f" ({'dev-only ' if dev else ''}{group})"
+        out = []
+        for name in sorted(head.keys() - base.keys()):
+            out.append(
+                self._finding(
+                    fd,
+                    line_of(name),
+                    Severity.LOW,
+                    "deps/added",
+                    f"Dependency added{where}: {name} {head[name]}".strip(),
+                    "A new dependency: check its licence, maintenance and what it pulls in.",
+                )
+            )
+        if dev:
+            return out  # removing or re-pinning a test or lint tool never reaches a user's install
+        for name in sorted(base.keys() - head.keys()):
+            out.append(
+                self._finding(
+                    fd,
+                    None,
+                    Severity.LOW,
+                    "deps/removed",
+                    f"Dependency removed{where}: {name}",
+                    "Check that no code still imports it.",
+                )
+            )
+        for name in sorted(base.keys() & head.keys()):
+            if base[name] == head[name]:
+                continue
+            kind = _change_kind(base[name], head[name])
+            rule, severity, message = {
+                "major": (
+                    "deps/major-bump",
+                    Severity.MEDIUM,
+                    "A major version bump may break APIs; read its changelog.",
+                ),
+                "floor": (
+                    "deps/floor-raised",
+                    Severity.LOW,
+                    "The minimum supported version rose: users pinned to older releases must upgrade.",
+                ),
+                "other": ("deps/changed", Severity.LOW, "Version constraint changed."),
+            }[kind]
+            out.append(
+                self._finding(
+                    fd,
+                    line_of(name),
+                    severity,
+                    rule,
+                    f"Dependency{where} {name}: {base[name] or '(any)'} → {head[name] or '(any)'}",
+                    message,
+                )
+            )
         return out
 
     def _finding(

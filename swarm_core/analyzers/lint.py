@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from swarm_core.analyzers.base import AnalyzerContext, safe_relpath
+from swarm_core.analyzers.base import AnalyzerContext, is_source_path, safe_relpath
+from swarm_core.analyzers.meaning import normalise_line
+from swarm_core.analyzers.project import ruff_config_files
 from swarm_core.analyzers.tool_process import run_tool
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.errors import AnalyzerError
@@ -16,8 +17,9 @@ from swarm_core.models import Finding, Lane, Severity, Side
 
 __all__ = ["RuffAnalyzer", "ruff_binary"]
 
-# Ruff config is taken from the base version, so a change cannot relax its own lint rules.
-_CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
+_MAX_LAYOUT_FILES = 20_000
+# Parse errors carry no code in older ruff and `invalid-syntax` in newer ones.
+_SYNTAX_CODES = frozenset({None, "", "invalid-syntax"})
 _RUNTIME_ERRORS = frozenset({"F821", "F822", "F823", "F704", "F706", "PLE0116", "PLE0117"})
 
 
@@ -65,18 +67,17 @@ class RuffAnalyzer:
         """Lint head and base versions concurrently and subtract what was already there."""
         files = self._files(ctx)
         binary = await asyncio.to_thread(ruff_binary)
-        configs = [c for c in _CONFIG_FILES if ctx.read(c, Side.LEFT) is not None]
+        base_paths = [ctx.old_path(f) for f in files if f.status != FileStatus.ADDED]
+        configs = await asyncio.to_thread(ruff_config_files, ctx, [f.path for f in files] + base_paths)
         head_root, base_root = await asyncio.gather(
             ctx.materialize(Side.RIGHT, [f.path for f in files]),
-            ctx.materialize(Side.LEFT, [ctx.old_path(f) for f in files if f.status != FileStatus.ADDED]),
+            ctx.materialize(Side.LEFT, base_paths),
         )
         await asyncio.to_thread(self._write_configs, ctx, configs, (head_root, base_root))
+        await asyncio.to_thread(self._layout, ctx, Side.RIGHT, head_root)
+        await asyncio.to_thread(self._layout, ctx, Side.LEFT, base_root)
         head_files = [f.path for f in files if (head_root / f.path).is_file()]
-        base_files = [
-            ctx.old_path(f)
-            for f in files
-            if f.status != FileStatus.ADDED and (base_root / ctx.old_path(f)).is_file()
-        ]
+        base_files = [p for p in base_paths if (base_root / p).is_file()]
         head, base = await asyncio.gather(
             self._ruff(binary, head_root, head_files), self._ruff(binary, base_root, base_files)
         )
@@ -85,18 +86,46 @@ class RuffAnalyzer:
     @staticmethod
     def _write_configs(ctx: AnalyzerContext, configs: list[str], roots: tuple[Path, ...]) -> None:
         for name in configs:
+            rel = safe_relpath(name)
             data = ctx.read(name, Side.LEFT)
-            if data is None:
+            if data is None or rel is None:
                 continue
             for root in roots:
-                root.mkdir(parents=True, exist_ok=True)
-                (root / name).write_bytes(data)
+                target = root.joinpath(*rel.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+
+    @staticmethod
+    def _layout(ctx: AnalyzerContext, side: Side, root: Path) -> None:
+        """Empty stand-ins for the project's other Python files, so that isort knows first-party modules."""
+        listing = ctx.paths(side)
+        if listing is None:
+            return
+        for path in listing[:_MAX_LAYOUT_FILES]:
+            rel = safe_relpath(path)
+            if rel is None or not path.endswith(".py") or not is_source_path(path):
+                continue  # isort resolves first-party imports against the package, not tests or docs
+            target = root.joinpath(*rel.parts)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.touch()
 
     @staticmethod
     async def _ruff(binary: str, root: Path, files: list[str]) -> list[dict[str, Any]]:
         if not files:
             return []
-        argv = [binary, "check", "--output-format", "json", "--exit-zero", "--no-cache", "--quiet"]
+        # --force-exclude: the project's `exclude` applies to files named on the command line too
+        # (deliberate test inputs in a newer Python's syntax must not be linted).
+        argv = [
+            binary,
+            "check",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            "--no-cache",
+            "--quiet",
+            "--force-exclude",
+        ]
         code, out, err = await run_tool([*argv, *files], root)
         try:
             data = json.loads(out or b"[]")
@@ -127,27 +156,41 @@ class RuffAnalyzer:
             except ValueError:
                 return name.as_posix()
 
-        before: Counter[tuple[str, str, str]] = Counter()
+        # A head finding is old when base had the same rule on the same code: first by the exact
+        # text without whitespace, then with identifiers blanked (a rename), then anywhere in the
+        # file (moved lines): each base finding pays for one head finding at most.
+        remaining: list[tuple[str, str, str, str]] = []
         for item in base:
-            if not item.get("code"):
+            if item.get("code") in _SYNTAX_CODES:
                 continue
             old = rel(item, head_root.parent / "base")
             _, base_code, text = key(item, Side.LEFT, old)
-            before[(old_to_new.get(old, old), base_code, text)] += 1
+            remaining.append((old_to_new.get(old, old), base_code, *normalise_line(text)))
         by_path = {f.path: f for f in files}
-        out = []
+        candidates = []
         for item in head:
             code = item.get("code")
-            if not code:  # syntax errors have no code; the syntax analyzer owns them
+            if code in _SYNTAX_CODES:  # the syntax analyzer owns parse errors (one finding per place)
                 continue
             path = rel(item, head_root)
-            fd = by_path.get(path)
-            if fd is None:
+            if path in by_path:
+                candidates.append((item, path, key(item, Side.RIGHT, path)))
+        seen_before = [False] * len(candidates)
+        for level in (2, 3, None):
+            for i, (_item, path, k) in enumerate(candidates):
+                if seen_before[i]:
+                    continue
+                want = (path, k[1], *normalise_line(k[2]))
+                for j, have in enumerate(remaining):
+                    if have[:2] == want[:2] and (level is None or have[level] == want[level]):
+                        del remaining[j]
+                        seen_before[i] = True
+                        break
+        out = []
+        for (item, path, k), was_there in zip(candidates, seen_before, strict=True):
+            if was_there:
                 continue
-            k = key(item, Side.RIGHT, path)
-            if before[k] > 0:
-                before[k] -= 1
-                continue
+            code = item.get("code")
             row = int((item.get("location") or {}).get("row", 0)) or None
             end = int((item.get("end_location") or {}).get("row", 0)) or None
             severity, lane = _severity_and_lane(str(code))

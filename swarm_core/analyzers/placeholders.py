@@ -8,7 +8,7 @@ import re
 import tree_sitter as ts
 
 from swarm_core import codegraph
-from swarm_core.analyzers.base import AnalyzerContext, Parsed, is_doc_path
+from swarm_core.analyzers.base import AnalyzerContext, Parsed, is_doc_path, is_test_path
 from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff
 from swarm_core.models import Finding, Lane, Severity, Side
@@ -20,7 +20,7 @@ _NOT_IMPLEMENTED = re.compile(r"not\s+(yet\s+)?implemented|unimplemented", re.IG
 _RAISE_NIE = re.compile(r"\braise\s+NotImplementedError\b")
 _RUST_STUB = re.compile(r"\b(todo|unimplemented)!\s*\(")
 _FALLBACK_COMMENT = re.compile(r"(#|//|/\*|<!--|--|;)\s*.*\b(TODO|FIXME|XXX)\b")
-_ABSTRACT = re.compile(r"@\s*(abc\.)?(abstractmethod|abstractproperty|overload|typing\.overload)\b")
+_ABSTRACT = re.compile(r"@\s*([\w.]+\.)?(abstractmethod|abstractproperty|overload)\b")
 _PROTOCOL_BASE = re.compile(r"\b(Protocol|ABC|ABCMeta)\b")
 _EMPTY_PY = frozenset({"pass_statement", "expression_statement", "comment"})
 
@@ -83,6 +83,9 @@ class PlaceholderAnalyzer:
                     f"{m.group(1)} marker added",
                     "Added code carries an unfinished-work marker; finish it or track it in an issue.",
                 )
+        if is_test_path(fd.path) or fd.path.endswith(".pyi"):
+            # Tests stub, raise and quote errors on purpose; a .pyi file is all bodiless declarations.
+            return out
         for line, text, _node in codegraph.string_literals(p.tree):
             if line in fd.added and _NOT_IMPLEMENTED.search(text):
                 add(
@@ -92,7 +95,7 @@ class PlaceholderAnalyzer:
                     "Stub: 'not implemented' in added code",
                     "A string says this code is not implemented; the feature looks unfinished.",
                 )
-        defs = codegraph.definitions(p.tree, p.source, p.lang)
+        defs = ctx.definitions(fd, Side.RIGHT)
         lines = split_lines(p.source)
         for n in sorted(fd.added):
             text = lines[n - 1] if n <= len(lines) else ""
@@ -112,9 +115,12 @@ class PlaceholderAnalyzer:
                     "Stub: todo!() or unimplemented!()",
                     "This code path panics when reached.",
                 )
+        existing = self._base_functions(ctx, fd)
         for sym, node in defs:
             if not sym.is_function or sym.start_line not in fd.added or sym.kind == "constructor":
                 continue
+            if sym.qualname in existing or _is_dunder(sym.name):
+                continue  # a hook kept from base, or a protocol method (`__enter__`) that may do nothing
             if _empty_body(node, p.lang) and not _abstract(defs, p, sym.start_line, node):
                 sev = Severity.MEDIUM if p.lang == "python" else Severity.LOW
                 add(
@@ -125,6 +131,11 @@ class PlaceholderAnalyzer:
                     "The function was added without an implementation.",
                 )
         return out
+
+    @staticmethod
+    def _base_functions(ctx: AnalyzerContext, fd: FileDiff) -> set[str]:
+        """Qualified names of the functions the file already had at base."""
+        return {sym.qualname for sym, _node in ctx.definitions(fd, Side.LEFT) if sym.is_function}
 
     def _fallback(self, fd: FileDiff) -> list[Finding]:
         out = []
@@ -148,6 +159,10 @@ class PlaceholderAnalyzer:
                             )
                         )
         return out
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
 def _empty_body(node: ts.Node, lang: str) -> bool:

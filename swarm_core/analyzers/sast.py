@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import shutil
 import sys
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_test_path, safe_relpath
+from swarm_core.analyzers.meaning import normalise_line
+from swarm_core.analyzers.project import bandit_config_args
 from swarm_core.analyzers.tool_process import run_tool
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.errors import AnalyzerError
@@ -17,6 +21,33 @@ __all__ = ["BanditAnalyzer", "SemgrepAnalyzer"]
 
 _BANDIT_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
 _BANDIT_CONFIDENCE = {"HIGH": 0.9, "MEDIUM": 0.7, "LOW": 0.4}
+
+
+# `assert isinstance(x, T)` / `assert x is not None`: type narrowing, not a runtime check.
+_NARROWING_ASSERT = re.compile(
+    r"^\s*assert\s+(not\s+)?(isinstance\(|[\w.\[\]'\"]+\s+is\s+(not\s+)?None\b|TYPE_CHECKING\b)"
+)
+
+
+def _reported_line(item: dict[str, Any]) -> str:
+    """The source text of the line bandit reported, from its numbered `code` excerpt."""
+    for raw in str(item.get("code", "")).splitlines():
+        num, _, text = raw.partition(" ")
+        if num.strip().isdigit() and int(num) == item.get("line_number"):
+            return text
+    return ""
+
+
+def _seen_before(before: list[tuple[str, str, str, str]], path: str, item: dict[str, Any]) -> bool:
+    """True when base had this issue on the same code (re-spaced or renamed); consumes that match."""
+    compact, blanked = normalise_line(_reported_line(item))
+    test_id = str(item.get("test_id", ""))
+    for level, text in ((2, compact), (3, blanked)):
+        for i, old in enumerate(before):
+            if old[0] == path and old[1] == test_id and old[level] == text:
+                del before[i]
+                return True
+    return False
 
 
 def _python_files(ctx: AnalyzerContext) -> list[FileDiff]:
@@ -37,38 +68,84 @@ def _touches(fd: FileDiff, lines: list[int]) -> int | None:
 
 
 class BanditAnalyzer:
-    """Bandit over the head version of changed Python files; findings kept on changed lines."""
+    """Bandit over changed Python files; findings kept on changed lines and new versus base."""
 
     name = "bandit"
 
     def unavailable(self, ctx: AnalyzerContext) -> str | None:
-        """Skipped when no Python file gained lines."""
-        return None if _python_files(ctx) else "no changed Python files"
+        """Skipped when no shipped (non-test) Python file gained lines."""
+        if not any(not is_test_path(f.path) for f in _python_files(ctx)):
+            return "no changed Python files outside tests"
+        return None
 
     async def run(self, ctx: AnalyzerContext) -> list[Finding]:
-        """Run `python -m bandit -f json` on the files written from the head commit."""
-        files = _python_files(ctx)
-        root = await ctx.materialize(Side.RIGHT, [f.path for f in files])
-        present = [f.path for f in files if (root / f.path).is_file()]
-        if not present:
+        """Run `python -m bandit -f json` on the shipped (non-test) files written from the head commit.
+
+        Test modules are left out before bandit starts: their findings (asserts, subprocess,
+        pickle in fixtures) are not deployed code, and scanning 10k-line test files was the
+        review's critical path.
+        """
+        files = [f for f in _python_files(ctx) if not is_test_path(f.path)]
+        modified = [f for f in files if f.status != FileStatus.ADDED]
+        head_root, base_root = await asyncio.gather(
+            ctx.materialize(Side.RIGHT, [f.path for f in files]),
+            ctx.materialize(Side.LEFT, [ctx.old_path(f) for f in modified]),
+        )
+        head = [f"head/{f.path}" for f in files if (head_root / f.path).is_file()]
+        base = [f"base/{ctx.old_path(f)}" for f in modified if (base_root / ctx.old_path(f)).is_file()]
+        if not head:
             return []
         argv = [sys.executable, "-m", "bandit", "-f", "json", "-q", "--exit-zero"]
+        argv += await asyncio.to_thread(bandit_config_args, ctx, ctx.workdir)
         skip = ctx.config.analyzers.sast.bandit_skip
         if skip:
             argv += ["-s", ",".join(skip)]
-        code, out, err = await run_tool([*argv, *present], root)
+        # One process scans head and base together: base findings tell which head ones are old.
+        code, out, err = await run_tool([*argv, *head, *base], ctx.workdir)
         try:
             report = json.loads(out or b"{}")
         except json.JSONDecodeError:
             tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
             raise AnalyzerError(f"bandit failed (exit {code}): {tail[0]}") from None
         by_path = {f.path: f for f in files}
-        findings = []
-        for item in report.get("results", []):
+        new_path = {ctx.old_path(f): f.path for f in modified}
+        before: list[tuple[str, str, str, str]] = []
+        current: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for key, bucket in (("results", current), ("errors", errors)):
+            for item in report.get(key, []):
+                side, _, path = str(item.get("filename", "")).removeprefix("./").partition("/")
+                if side == "head":
+                    bucket.append({**item, "filename": path})
+                elif key == "results":
+                    text = normalise_line(_reported_line(item))
+                    before.append((new_path.get(path, path), str(item.get("test_id", "")), *text))
+        findings = [self._not_scanned(item, by_path) for item in errors]
+        for item in current:
             finding = self._finding(item, by_path)
-            if finding is not None:
+            if finding is not None and not _seen_before(before, finding.path, item):
                 findings.append(finding)
-        return findings
+        return [f for f in findings if f is not None]
+
+    def _not_scanned(self, item: dict[str, Any], by_path: dict[str, FileDiff]) -> Finding | None:
+        """A file bandit could not parse (newer syntax than its interpreter) is said, never silent."""
+        path = str(item.get("filename", "")).removeprefix("./")
+        if path not in by_path:
+            return None
+        reason = str(item.get("reason", "")).strip() or "unknown error"
+        return Finding(
+            path=path,
+            line=None,
+            severity=Severity.LOW,
+            lane=Lane.SECURITY,
+            category="sast",
+            rule="bandit/not-scanned",
+            title=f"bandit could not scan {path}",
+            message=f"bandit skipped this file ({reason}); it had no security scan. "
+            "Run bandit under the Python version the project targets.",
+            source=self.name,
+            confidence=1.0,
+        )
 
     def _finding(self, item: dict[str, Any], by_path: dict[str, FileDiff]) -> Finding | None:
         path = str(item.get("filename", "")).removeprefix("./")
@@ -76,8 +153,8 @@ class BanditAnalyzer:
         if fd is None:
             return None
         test_id = str(item.get("test_id", ""))
-        if test_id == "B101" and is_test_path(path):
-            return None  # asserts are how tests work
+        if test_id == "B101" and _NARROWING_ASSERT.match(_reported_line(item)):
+            return None  # how type checkers narrow a type, not a runtime check
         lines = [int(n) for n in item.get("line_range") or [item.get("line_number", 0)]]
         line = _touches(fd, lines)
         if line is None:

@@ -1,0 +1,101 @@
+"""Code compared by meaning: tokens without comments, docstrings or layout, and annotation-free signatures."""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+import tree_sitter as ts
+
+__all__ = ["bare_signature", "code_tokens", "normalise_line", "similar"]
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_SPACE = re.compile(r"\s+")
+# Release bumps rewrite this constant on every release; it is metadata, not behaviour.
+_METADATA_NAMES = frozenset({b"__version__", b"__version_info__"})
+
+
+def _is_inert_statement(node: ts.Node) -> bool:
+    """A bare string statement (a docstring) or a version constant: no behaviour of its own."""
+    if node.type != "expression_statement" or node.named_child_count != 1:
+        return False
+    inner = node.named_children[0]
+    if inner.type in ("string", "concatenated_string"):
+        return True
+    if inner.type == "assignment":
+        left = inner.child_by_field_name("left")
+        return left is not None and left.text in _METADATA_NAMES
+    return False
+
+
+def code_tokens(node: ts.Node | None) -> tuple[str, ...]:
+    """The leaf tokens of a subtree, skipping comments and inert statements.
+
+    Two subtrees with equal tokens behave the same: a change that only edits comments,
+    docstrings, formatting or the version constant leaves them equal.
+    """
+    if node is None:
+        return ()
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if "comment" in n.type or _is_inert_statement(n):
+            continue
+        if n.child_count == 0 or n.type == "string":
+            out.append((n.text or b"").decode("utf-8", "replace"))
+            continue
+        children = n.children
+        if n.type == "parenthesized_expression":
+            children = children[1:-1]  # wrapping parentheses are layout (a tuple is its own node)
+        stack.extend(reversed(children))
+    # A trailing comma before a closing bracket is layout too (a formatter's "magic comma").
+    return tuple(
+        t for i, t in enumerate(out) if not (t == "," and out[i + 1 : i + 2] in ([")"], ["]"], ["}"]))
+    )
+
+
+def bare_signature(node: ts.Node, fallback: str) -> str:
+    """A Python function's parameters without annotations (names, defaults, stars); else `fallback`.
+
+    Adding type hints changes no caller, so it must not read as an API change.
+    """
+    params = node.child_by_field_name("parameters")
+    if node.type != "function_definition" or params is None:
+        return fallback
+    parts = []
+    for p in params.named_children:
+        if "comment" in p.type:
+            continue
+        name = p.child_by_field_name("name")
+        if p.type == "typed_parameter":
+            name = next((c for c in p.named_children if c.type != "type"), None)
+        if name is None:
+            parts.append("".join(code_tokens(p)))
+            continue
+        text = "".join(code_tokens(name))
+        value = p.child_by_field_name("value")
+        if value is not None:
+            text += "=" + "".join(code_tokens(value))
+        parts.append(text)
+    return f"({', '.join(parts)})"
+
+
+def normalise_line(text: str) -> tuple[str, str]:
+    """Two matching keys for a line: without whitespace, and also with identifiers blanked.
+
+    The second key lets a finding on a line that only renamed a variable (or was re-wrapped)
+    match its base twin.
+    """
+    compact = _SPACE.sub("", text)
+    return compact, _IDENTIFIER.sub("_", compact)
+
+
+def similar(a: tuple[str, ...], b: tuple[str, ...], threshold: float = 0.6) -> bool:
+    """True when two token sequences are mostly the same (a renamed or lightly rewritten body)."""
+    if a == b:
+        return True
+    if not a or not b:
+        return False
+    m = SequenceMatcher(None, a, b, autojunk=False)
+    return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold

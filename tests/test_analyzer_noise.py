@@ -1,0 +1,340 @@
+"""The noise classes of issue 14, each on a small change shaped like the real merged change that showed it."""
+
+from __future__ import annotations
+
+from swarm_core.analyzers.base import AnalyzerContext
+from swarm_core.analyzers.dependencies import DependencyAnalyzer
+from swarm_core.analyzers.lint import RuffAnalyzer
+from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
+from swarm_core.analyzers.project import ruff_config_files
+from swarm_core.analyzers.regression import RegressionGuardAnalyzer
+from swarm_core.analyzers.sast import BanditAnalyzer
+from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
+from swarm_core.analyzers.syntax import SyntaxAnalyzer
+from swarm_core.changeset import from_patch
+from swarm_core.config import SwarmConfig
+from swarm_core.models import Severity, Side
+from tests.conftest import git
+from tests.helpers import review_repo, rules
+
+# -- the project's own tool configuration --------------------------------------------------------
+
+
+def test_ruff_honours_exclude_for_named_files_and_nested_configs(make_repo):
+    repo = make_repo()
+    repo.commit(
+        {
+            "pyproject.toml": '[tool.ruff]\nextend-exclude = ["tests/inputs"]\n',
+            "pkg/ruff.toml": 'lint.select = ["T201"]\n',
+            "pkg/m.py": "x = 1\n",
+            "top.py": "x = 1\n",
+        }
+    )
+    repo.commit(
+        {
+            # A deliberate bad input for the project's own tests: excluded by the project.
+            "tests/inputs/bad.py": "import os\n",
+            "pkg/m.py": "x = 1\nprint(x)\n",
+            "top.py": "x = 1\nprint(x)\n",
+        }
+    )
+    assert rules(review_repo(repo, analyzers=[RuffAnalyzer()])) == [("pkg/m.py", 2, "ruff/T201")]
+
+
+def test_ruff_isort_knows_first_party_modules_the_change_did_not_touch(make_repo):
+    repo = make_repo()
+    imports = "import pytest\n\nfrom app.core import run\n"
+    repo.commit(
+        {
+            "pyproject.toml": '[tool.ruff.lint]\nselect = ["I"]\n',
+            "app/__init__.py": "",
+            "app/core.py": "def run():\n    return 1\n",
+            "tests/test_core.py": imports + "\n\ndef test_run():\n    assert run() == 1\n",
+        }
+    )
+    repo.commit({"tests/test_core.py": imports + "\n\ndef test_run():\n    assert run() == 1 + 0\n"})
+    assert rules(review_repo(repo, analyzers=[RuffAnalyzer()])) == []
+
+
+def test_ruff_findings_are_new_by_meaning_not_by_line_text(make_repo):
+    repo = make_repo()
+    helper = "def compute():\n    return 1\n\n\n"
+    repo.commit({"m.py": helper + "def f():\n    unused = compute()\n    return 1\n"})
+    # The line was re-spaced and its variable renamed: the same F841, not a new one.
+    repo.commit({"m.py": helper + "def f():\n    still_unused  =  compute()\n    return 1\n"})
+    assert rules(review_repo(repo, analyzers=[RuffAnalyzer()])) == []
+    repo.commit(
+        {"m.py": helper + "def f():\n    still_unused = compute()\n    other = compute()\n    return 1\n"}
+    )
+    assert rules(review_repo(repo, analyzers=[RuffAnalyzer()])) == [("m.py", 7, "ruff/F841")]
+
+
+_PEP_696 = "def first[T: (int, str) = int](items: list[T]) -> T:\n    return items[0]\n"
+
+
+def test_syntax_is_judged_by_the_projects_target_python(make_repo):
+    newer = make_repo()
+    newer.commit({"pyproject.toml": '[project]\nrequires-python = ">=3.13"\n', "m.py": "x = 1\n"})
+    newer.commit({"m.py": "x = 1\n" + _PEP_696})
+    assert rules(review_repo(newer, analyzers=[SyntaxAnalyzer(), RuffAnalyzer()])) == []
+
+    older = make_repo()
+    older.commit({"pyproject.toml": '[project]\nrequires-python = ">=3.9"\n', "m.py": "x = 1\n"})
+    older.commit({"m.py": "x = 1\n" + _PEP_696})
+    review = review_repo(older, analyzers=[SyntaxAnalyzer(), RuffAnalyzer()])
+    # One finding per place: ruff's invalid-syntax is not reported again by the lint gate.
+    assert rules(review) == [("m.py", 2, "syntax/parse-error")]
+    assert "Python 3.9" in review.findings[0].message
+
+
+def test_bandit_honours_project_config_and_type_narrowing_asserts(make_repo):
+    repo = make_repo()
+    repo.commit({"src/a.py": "x = 1\n"})
+    repo.commit(
+        {
+            "src/a.py": "def f(user, value):\n"
+            "    assert value is not None\n"
+            "    assert isinstance(value, int)\n"
+            "    assert user.is_admin\n"
+            "    return value\n"
+        }
+    )
+    assert rules(review_repo(repo, analyzers=[BanditAnalyzer()])) == [("src/a.py", 4, "bandit/B101")]
+    configured = make_repo()
+    configured.commit({"pyproject.toml": '[tool.bandit]\nskips = ["B101"]\n', "src/a.py": "x = 1\n"})
+    configured.commit({"src/a.py": "def f(user):\n    assert user.is_admin\n"})
+    assert rules(review_repo(configured, analyzers=[BanditAnalyzer()])) == []
+
+
+def test_bandit_reports_files_it_cannot_parse(make_repo):
+    repo = make_repo()
+    repo.commit({"a.py": "x = 1\n"})
+    repo.commit({"a.py": "x = 1\ndef (:\n"})
+    (finding,) = review_repo(repo, analyzers=[BanditAnalyzer()]).findings
+    assert (finding.rule, finding.path, finding.severity) == ("bandit/not-scanned", "a.py", Severity.LOW)
+
+
+def test_gitattributes_generated_and_vendored_files_are_not_reviewed(make_repo):
+    repo = make_repo()
+    repo.commit({".gitattributes": "gen/** linguist-generated\n*.pb.py linguist-vendored=true\n"})
+    stub = "def handler():\n    pass\n"
+    repo.commit({"gen/api.py": stub, "x.pb.py": stub, "real.py": stub})
+    assert rules(review_repo(repo, analyzers=[PlaceholderAnalyzer()])) == [
+        ("real.py", 1, "placeholder/empty-body")
+    ]
+
+
+# -- signals that read the code ---------------------------------------------------------------
+
+
+def test_docstring_and_comment_edits_change_no_behaviour(make_repo):
+    repo = make_repo()
+    repo.commit({"src/lib.py": 'def f(a, b):\n    """Old words."""\n    return g(a, b)  # why\n'})
+    # Docstring rewritten, comment dropped, call re-wrapped by a formatter (parentheses, magic comma).
+    repo.commit(
+        {
+            "src/lib.py": 'def f(a, b):\n    """New words.\n\n    More.\n    """\n    return (\n        g(\n            a,\n            b,\n        )\n    )\n'
+        }
+    )
+    assert review_repo(repo, analyzers=[TestsSignalAnalyzer()]).findings == ()
+
+
+def test_examples_and_typing_examples_are_not_source(make_repo):
+    repo = make_repo()
+    repo.commit({"examples/app.py": "x = 1\n", "typing-examples/mypy.py": "y = 1\n"})
+    repo.commit({"examples/app.py": "x = 2\n", "typing-examples/mypy.py": "y: int = 2\n"})
+    assert review_repo(repo, analyzers=[TestsSignalAnalyzer(), DocsDriftAnalyzer()]).findings == ()
+
+
+def test_renamed_and_rewritten_tests_are_not_removed(make_repo):
+    repo = make_repo()
+    body = "    result = parse('a=1')\n    assert result == {'a': 1}\n"
+    repo.commit({"tests/test_parse.py": f"def test_parse_pairs():\n{body}"})
+    repo.commit({"tests/test_parse.py": f"def test_parses_key_value_pairs():\n{body}"})
+    assert review_repo(repo, analyzers=[TestsSignalAnalyzer()]).findings == ()
+    repo.commit({"tests/test_parse.py": "def test_other():\n    assert 1\n"})
+    assert rules(review_repo(repo, analyzers=[TestsSignalAnalyzer()])) == [
+        ("tests/test_parse.py", None, "tests/tests-removed")
+    ]
+
+
+def test_assertions_moved_into_a_helper_are_counted(make_repo):
+    repo = make_repo()
+    inline = "    assert r.status == 200\n    assert r.body\n"
+    repo.commit({"tests/test_http.py": f"def test_get(r):\n{inline}\n\ndef test_head(r):\n{inline}"})
+    repo.commit(
+        {
+            "tests/test_http.py": f"def check_ok(r):\n{inline}\n\n"
+            "def test_get(r):\n    check_ok(r)\n\n\ndef test_head(r):\n    check_ok(r)\n"
+        }
+    )
+    assert review_repo(repo, analyzers=[TestsSignalAnalyzer()]).findings == ()
+
+
+def test_docs_drift_skips_private_modules_and_annotation_only_changes(make_repo):
+    repo = make_repo()
+    repo.commit(
+        {
+            "pkg/_compat.py": "def shim(a):\n    return a\n",
+            "pkg/api.py": "def get(url, timeout=5):\n    return url\n",
+        }
+    )
+    repo.commit(
+        {
+            "pkg/_compat.py": "def shim(a, b):\n    return a\n\n\ndef more():\n    return 1\n",
+            "pkg/api.py": "def get(url: str, timeout: float = 5) -> str:\n    return url\n",
+        }
+    )
+    assert review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings == ()
+
+
+def test_complexity_reports_crossings_and_steps_not_every_increment(make_repo):
+    def fn(n):
+        return (
+            "def f(x):\n"
+            + "".join(f"    if x == {i}:\n        return {i}\n" for i in range(n))
+            + "    return x\n"
+        )
+
+    repo = make_repo()
+    repo.commit({"c.py": fn(13)})  # complexity 14, already past the threshold of 10
+    repo.commit({"c.py": fn(14)})  # +1
+    assert review_repo(repo, analyzers=[ComplexityAnalyzer()]).findings == ()
+    repo.commit({"c.py": fn(19)})  # +5: the configured step
+    (f,) = review_repo(repo, analyzers=[ComplexityAnalyzer()]).findings
+    assert f.title == "Complexity of f() grew from 15 to 20 (threshold 10)"
+
+
+def test_placeholders_only_for_new_functions_that_are_not_protocol_or_overload(make_repo):
+    repo = make_repo()
+    repo.commit({"m.py": "class Base:\n    def on_start(self):\n        pass\n"})
+    repo.commit(
+        {
+            "m.py": "import typing as t\n\n\n"
+            "class Base:\n    def on_start(self, ctx=None):\n        pass\n\n"
+            "    def __enter__(self):\n        pass\n\n\n"
+            "class Reader(t.Protocol):\n    def read(self) -> bytes: ...\n\n\n"
+            "@t.overload\ndef get(x: int) -> int: ...\n\n\n"
+            "def todo_later(x):\n    pass\n"
+        }
+    )
+    assert rules(review_repo(repo, analyzers=[PlaceholderAnalyzer()])) == [
+        ("m.py", 20, "placeholder/empty-body")
+    ]
+
+
+def test_dependencies_per_group_with_normalised_names_and_floor_raises(make_repo):
+    repo = make_repo()
+    repo.commit(
+        {
+            "pyproject.toml": "[project]\n"
+            'dependencies = ["chardet>=3", "typing_extensions>=3.10.0", "anyio==3.7"]\n'
+            "[dependency-groups]\n"
+            'typecheck = ["mypy==1.10"]\n'
+        }
+    )
+    repo.commit(
+        {
+            "pyproject.toml": "[project]\n"
+            'dependencies = ["chardet>=3", "typing-extensions>=4.10.0", "anyio==4.0"]\n'
+            "[dependency-groups]\n"
+            'typecheck = ["mypy==1.11", "chardet"]\n'
+        }
+    )
+    review = review_repo(repo, analyzers=[DependencyAnalyzer()])
+    assert sorted((f.line, f.rule, f.title) for f in review.findings) == [
+        (2, "deps/floor-raised", "Dependency typing-extensions: >=3.10.0 → >=4.10.0"),
+        (2, "deps/major-bump", "Dependency anyio: ==3.7 → ==4.0"),
+        (4, "deps/added", "Dependency added (dev-only group typecheck): chardet"),
+    ]
+
+
+def test_code_moved_out_of_a_private_module_is_not_new(make_repo):
+    branches = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(12))
+    cls = f"class Runner:\n    def isolation(self, x):\n{branches.replace('    ', '        ')}        return x\n"
+    repo = make_repo()
+    repo.commit({"pkg/_vendor/testing.py": cls, "pkg/testing.py": "from pkg._vendor.testing import Runner\n"})
+    repo.commit({"pkg/_vendor/testing.py": None, "pkg/testing.py": cls})
+    assert review_repo(repo, analyzers=[DocsDriftAnalyzer(), ComplexityAnalyzer()]).findings == ()
+
+
+def test_pep_735_dependency_groups_are_dev_only_whatever_their_name(make_repo):
+    repo = make_repo()
+    repo.commit(
+        {"pyproject.toml": '[project]\ndependencies = []\n[dependency-groups]\npyrefly = ["pyrefly"]\n'}
+    )
+    repo.commit(
+        {"pyproject.toml": '[project]\ndependencies = []\n[dependency-groups]\npyrefly = ["pyrefly>=1.2"]\n'}
+    )
+    assert review_repo(repo, analyzers=[DependencyAnalyzer()]).findings == ()
+
+
+# -- the regression guard ---------------------------------------------------------------------
+
+
+def test_regression_guard_flags_a_change_that_puts_back_what_a_fix_replaced(make_repo):
+    repo = make_repo()
+    buggy = "def ratio(a, b):\n    return a / b\n"
+    fixed = "def ratio(a, b):\n    if b == 0:\n        return 0.0\n    return a / b\n"
+    repo.commit({"calc.py": buggy, "tests/test_calc.py": "def test_ratio():\n    assert True\n"})
+    fix = repo.commit(
+        {"calc.py": fixed, "tests/test_calc.py": "def test_zero():\n    assert ratio(1, 0) == 0.0\n"},
+        message="Fix ZeroDivisionError in ratio() for empty input",
+    )
+    repo.commit({"calc.py": buggy}, message="Simplify ratio")
+    (f,) = review_repo(repo, analyzers=[RegressionGuardAnalyzer()]).findings
+    assert (f.rule, f.path, f.side, f.line, f.end_line) == (
+        "regression/undoes-fix",
+        "calc.py",
+        Side.LEFT,
+        2,
+        3,
+    )
+    assert (
+        f.title == f"This change undoes part of {fix[:10]} 'Fix ZeroDivisionError in ratio() for empty input'"
+    )
+    assert f.severity is Severity.MEDIUM  # the message says fix, and tests came with it
+
+
+def test_regression_guard_ignores_rewrites_of_lines_no_fix_wrote_or_that_move_forward(make_repo):
+    repo = make_repo()
+    repo.commit({"calc.py": "def ratio(a, b):\n    return a / b\n"}, message="Add ratio")
+    repo.commit(
+        {"calc.py": "def ratio(a, b):\n    return a / b if b else 0.0\n"}, message="Fix ratio on zero"
+    )
+    # A later change rewrites the fixed line into something new: not a revert of the fix.
+    repo.commit({"calc.py": "def ratio(a, b):\n    return 0.0 if not b else a / b  # guarded\n"})
+    assert review_repo(repo, analyzers=[RegressionGuardAnalyzer()]).findings == ()
+
+
+def test_bandit_scans_shipped_code_not_test_modules(make_repo):
+    repo = make_repo()
+    repo.commit({"app/run.py": "x = 1\n", "tests/test_run.py": "x = 1\n"})
+    call = "import pickle\nimport subprocess\n\n\ndef go(c, b):\n    subprocess.call(c, shell=True)\n    return pickle.loads(b)\n"
+    repo.commit({"app/run.py": call, "tests/test_run.py": call})
+    assert {path for path, _, _ in rules(review_repo(repo, analyzers=[BanditAnalyzer()]))} == {"app/run.py"}
+
+
+def test_bandit_findings_are_new_by_meaning(make_repo):
+    repo = make_repo()
+    repo.commit(
+        {"app/run.py": "import subprocess\n\n\ndef go(cmd):\n    return subprocess.call(cmd, shell=True)\n"}
+    )
+    # A rename touches the line: the same B602 as before, not a new one.
+    repo.commit(
+        {
+            "app/run.py": "import subprocess\n\n\ndef go(command):\n    return subprocess.call(command, shell=True)\n"
+        }
+    )
+    assert rules(review_repo(repo, analyzers=[BanditAnalyzer()])) == []
+
+
+def test_ruff_configs_are_found_without_a_tree_listing(make_repo, tmp_path):
+    repo = make_repo()
+    repo.commit({"pyproject.toml": "[tool.ruff]\n", "pkg/ruff.toml": "", "pkg/sub/m.py": "x = 1\n"})
+    repo.write({"pkg/sub/m.py": "x = 2\n"})
+    patch = git(repo.path, "diff").encode()
+    change = from_patch(patch, "p.diff", repo_path=repo.path)  # a patch: contents without a listing
+    ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
+    assert ctx.paths(Side.LEFT) is None
+    assert ruff_config_files(ctx, ["pkg/sub/m.py"]) == ["pyproject.toml", "pkg/ruff.toml"]
