@@ -106,6 +106,20 @@ def test_bandit_honours_project_config_and_type_narrowing_asserts(make_repo):
     assert rules(review_repo(configured, analyzers=[BanditAnalyzer()])) == []
 
 
+def test_bandit_findings_on_code_moved_between_files_are_not_new(make_repo):
+    # typer 2ce37a72 moved vendored Click code from typer/_click/testing.py into typer/testing.py.
+    moved = "def clean(env):\n    try:\n        del env['X']\n    except Exception:\n        pass\n"
+    repo = make_repo()
+    repo.commit({"pkg/_vendored.py": "import os\n\n\n" + moved, "pkg/api.py": "x = 1\n"})
+    repo.commit({"pkg/_vendored.py": None, "pkg/api.py": "x = 1\n\n\n" + moved})
+    assert rules(review_repo(repo, analyzers=[BanditAnalyzer()])) == []
+    # Written anew (not taken out of another file), the same code is reported.
+    fresh = make_repo()
+    fresh.commit({"pkg/api.py": "x = 1\n"})
+    fresh.commit({"pkg/api.py": "x = 1\n\n\n" + moved})
+    assert rules(review_repo(fresh, analyzers=[BanditAnalyzer()])) == [("pkg/api.py", 7, "bandit/B110")]
+
+
 def test_bandit_reports_files_it_cannot_parse(make_repo):
     repo = make_repo()
     repo.commit({"a.py": "x = 1\n"})
@@ -137,6 +151,29 @@ def test_docstring_and_comment_edits_change_no_behaviour(make_repo):
         }
     )
     assert review_repo(repo, analyzers=[TestsSignalAnalyzer()]).findings == ()
+
+
+def test_definitions_moved_between_modules_change_no_behaviour(make_repo):
+    # httpx 6212e8fa moved two private helpers from httpx/_utils.py to httpx/_multipart.py.
+    helper = "def _format(name, value):\n    return f'{name}={value}'\n"
+    repo = make_repo()
+    repo.commit({"pkg/_utils.py": "import os\n\n\n" + helper, "pkg/_multipart.py": "X = 1\n"})
+    repo.commit(
+        {
+            "pkg/_utils.py": "import os\n",
+            "pkg/_multipart.py": "import typing\n\nX = 1\n\n\n" + helper,
+        }
+    )
+    assert rules(review_repo(repo, analyzers=[TestsSignalAnalyzer()])) == []
+    # Changed on the way, it is new behaviour.
+    edited = make_repo()
+    edited.commit({"pkg/_utils.py": "import os\n\n\n" + helper, "pkg/_multipart.py": "X = 1\n"})
+    edited.commit(
+        {"pkg/_utils.py": "import os\n", "pkg/_multipart.py": "X = 1\n\n\n" + helper.replace("=", ":", 1)}
+    )
+    assert [r[2] for r in rules(review_repo(edited, analyzers=[TestsSignalAnalyzer()]))] == [
+        "tests/no-test-change"
+    ]
 
 
 def test_examples_and_typing_examples_are_not_source(make_repo):

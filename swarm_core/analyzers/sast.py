@@ -39,12 +39,17 @@ def _reported_line(item: dict[str, Any]) -> str:
 
 
 def _seen_before(before: list[tuple[str, str, str, str]], path: str, item: dict[str, Any]) -> bool:
-    """True when base had this issue on the same code (re-spaced or renamed); consumes that match."""
+    """True when base had this issue on the same code; consumes that match.
+
+    The same file first (the line re-spaced or its names renamed), then code the change took
+    out of another file (moved, not written): there only the exact code counts.
+    """
     compact, blanked = normalise_line(_reported_line(item))
     test_id = str(item.get("test_id", ""))
-    for level, text in ((2, compact), (3, blanked)):
+    tries = ((True, 2, compact), (True, 3, blanked), (False, 2, compact))
+    for same_file, level, text in tries:
         for i, old in enumerate(before):
-            if old[0] == path and old[1] == test_id and old[level] == text:
+            if (old[0] == path) == same_file and old[1] == test_id and old[level] == text:
                 del before[i]
                 return True
     return False
@@ -86,7 +91,18 @@ class BanditAnalyzer:
         review's critical path.
         """
         files = [f for f in _python_files(ctx) if not is_test_path(f.path)]
-        modified = [f for f in files if f.status != FileStatus.ADDED]
+        # Base sides of every shipped Python file that lost lines, deleted ones included: code
+        # the change moved between files keeps its old findings.
+        modified = [
+            f
+            for f in ctx.files
+            if f.path.endswith((".py", ".pyi"))
+            and f.status != FileStatus.ADDED
+            and not f.binary
+            and (f.removed or f in files)
+            and not is_test_path(ctx.old_path(f))
+            and safe_relpath(ctx.old_path(f)) is not None
+        ]
         head_root, base_root = await asyncio.gather(
             ctx.materialize(Side.RIGHT, [f.path for f in files]),
             ctx.materialize(Side.LEFT, [ctx.old_path(f) for f in modified]),

@@ -42,14 +42,53 @@ def _behaviour_lines(fd: FileDiff) -> int:
     return count
 
 
-def _behaviour_changed(ctx: AnalyzerContext, fd: FileDiff) -> bool:
-    """True when the code's tokens differ between base and head (comments, docstrings, layout aside)."""
+_DEFINITIONS = frozenset({"function_definition", "class_definition", "decorated_definition"})
+_IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
+
+
+def _top_level(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> list[tuple[str, tuple[str, ...]]] | None:
+    """A file's top-level statements as (node type, code tokens); None without a grammar."""
+    parsed = ctx.parsed(fd, side)
+    if parsed is None:
+        return None
+    return [(n.type, code_tokens(n)) for n in parsed.tree.root_node.children]
+
+
+def _definitions(ctx: AnalyzerContext, files: list[FileDiff], side: Side) -> set[tuple[str, ...]]:
+    """The tokens of every top-level definition on one side of the changed files."""
+    out: set[tuple[str, ...]] = set()
+    for fd in files:
+        for kind, tokens in _top_level(ctx, fd, side) or []:
+            if kind in _DEFINITIONS:
+                out.add(tokens)
+    return out
+
+
+def _behaviour_changed(
+    ctx: AnalyzerContext, fd: FileDiff, moved: tuple[set[tuple[str, ...]], set[tuple[str, ...]]]
+) -> bool:
+    """True when the code's tokens differ between base and head.
+
+    Comments, docstrings and layout aside, and so are definitions moved whole between the
+    changed files (with the imports that follow them): `moved` holds the tokens of every
+    top-level definition of the changed files at base and at head.
+    """
     if _behaviour_lines(fd) == 0:
         return False
-    head, base = ctx.parsed(fd, Side.RIGHT), ctx.parsed(fd, Side.LEFT)
+    head = [] if fd.status == FileStatus.DELETED else _top_level(ctx, fd, Side.RIGHT)
+    base = [] if fd.status == FileStatus.ADDED else _top_level(ctx, fd, Side.LEFT)
     if head is None or base is None:
         return True
-    return code_tokens(head.tree.root_node) != code_tokens(base.tree.root_node)
+    base_defs, head_defs = moved
+
+    def kept(items: list[tuple[str, tuple[str, ...]]], elsewhere: set[tuple[str, ...]]) -> list[object]:
+        return [
+            tokens
+            for kind, tokens in items
+            if kind not in _IMPORTS and not (kind in _DEFINITIONS and tokens in elsewhere)
+        ]
+
+    return kept(head, base_defs) != kept(base, head_defs)
 
 
 def _is_source(path: str) -> bool:
@@ -120,7 +159,9 @@ class TestsSignalAnalyzer:
     def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
         out: list[Finding] = []
         tests = [f for f in ctx.files if is_test_path(f.path)]
-        sources = [f for f in ctx.files if _is_source(f.path) and _behaviour_changed(ctx, f)]
+        changed = [f for f in ctx.files if _is_source(f.path)]
+        moved = (_definitions(ctx, changed, Side.LEFT), _definitions(ctx, changed, Side.RIGHT))
+        sources = [f for f in changed if _behaviour_changed(ctx, f, moved)]
         touched_tests = [f for f in tests if f.status != FileStatus.DELETED and (f.added or f.removed)]
         if sources and not touched_tests:
             main = max(sources, key=_behaviour_lines)
