@@ -15,7 +15,7 @@ from swarm_cli.environment import open_run_store
 from swarm_cli.output import emit, write
 
 if TYPE_CHECKING:
-    from swarm_core.models import Exchange, Usage
+    from swarm_core import Exchange, Usage
 
 _TERMINAL_OR_JSON = click.Choice(["terminal", "json"])
 
@@ -108,7 +108,7 @@ def runs_show(run_id: str, fmt: str, output: Path | None, evidence: bool, full: 
 
 
 def _usage_of(exchanges: Sequence[Exchange]) -> Usage:
-    from swarm_core.models import Usage
+    from swarm_core import Usage
 
     total = Usage()
     for ex in exchanges:
