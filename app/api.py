@@ -1,4 +1,4 @@
-"""The HTTP API (the seed's server mode): runs, reviews, swarm memory; health, readiness and metrics.
+"""The HTTP API (the seed's server mode): runs, reviews, failed jobs, swarm memory; health and metrics.
 
 `/api/*` needs `Authorization: Bearer $SWARM_API_TOKEN` (with no token configured the API
 is off: it fails closed). Authentication comes first: an authenticated client is limited
@@ -236,6 +236,14 @@ async def request_review(request: Request, body: ReviewRequest) -> dict[str, Any
     if request.app.state.wake is not None:
         request.app.state.wake.set()
     return {"job": job_id}
+
+
+@api.get("/jobs/failed")
+async def failed_jobs(request: Request, limit: int = 50) -> list[dict[str, Any]]:
+    """The dead letters: jobs failed for good, newest first, each with the reason it was given up for."""
+    jobs = await asyncio.to_thread(request.app.state.queue.failed_jobs, max(1, min(limit, 500)))
+    # A reason quotes an exception's text, which may quote a token or a key.
+    return [request.app.state.redactor.data(job.dead_letter()) for job in jobs]
 
 
 @api.get("/memory/{key:path}")
