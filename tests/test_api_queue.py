@@ -1,4 +1,4 @@
-"""Dead letters visible: jobs failed for good, with their reason, from the API and from `swarm runs failed`."""
+"""What the faces read from the job queue: dead letters (the API, `swarm runs failed`) and a repository's installation."""
 
 from __future__ import annotations
 
@@ -108,3 +108,35 @@ def test_swarm_runs_failed_reads_the_apps_database(tmp_path: Path, monkeypatch: 
     table = swarm("runs", "failed", env={**env, "COLUMNS": "200"})
     assert table.returncode == 0, table.stderr
     assert job_id in table.stdout and "GitHubNotFound: no such issue" in table.stdout
+
+
+def test_a_review_asked_through_the_api_runs_as_the_installation_that_last_wrote(client: TestClient) -> None:
+    """POST /api/reviews finds the installation through the queue (`JobQueue.installation_of`)."""
+    queue: JobQueue = client.app.state.queue  # type: ignore[attr-defined]
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for guid, installation in (("d-1", 11), ("d-2", None), ("d-3", 12)):
+        queue.record_delivery(
+            hook_id="1",
+            guid=guid,
+            event="ping",
+            action="",
+            installation_id=installation,
+            repo="o/r",
+            job=None,
+            outcome="ignored",
+        )
+    assert queue.installation_of("o/r") == 12  # the newest delivery that named one
+    assert queue.installation_of("o/other") is None
+
+    answer = client.post("/api/reviews", json={"repo": "o/r", "pr": 3}, headers=auth)
+
+    assert answer.status_code == 202
+    job = queue.get(answer.json()["job"])
+    assert job is not None
+    assert (job.kind, job.key, job.installation_id, job.payload["trigger"]) == (
+        "review",
+        "pr:o/r#3",
+        12,
+        "api",
+    )
+    assert client.post("/api/reviews", json={"repo": "o/other", "pr": 3}, headers=auth).status_code == 404
