@@ -12,8 +12,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from swarm_core.engine import ProviderKeys
-from swarm_core.errors import ConfigError
+from swarm_core import ConfigError, ProviderKeys
 
 __all__ = ["LOG_FORMATS", "POSTS", "ActionEnv"]
 

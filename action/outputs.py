@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from swarm_core.models import Review, Severity, Side
+from swarm_core import Review, Severity, Side
 
 __all__ = ["SUMMARY_LIMIT", "annotation_commands", "counts_json", "write_outputs", "write_summary"]
 

@@ -26,20 +26,37 @@ from typing import Any, TextIO
 
 from action.env import ActionEnv
 from action.outputs import annotation_commands, counts_json, write_outputs, write_summary
-from swarm_core.config import SwarmConfig, load_config, merge, parse_config
-from swarm_core.diff import decode_text
-from swarm_core.engine import Engine, build_engine
-from swarm_core.errors import ConfigError, GitHubError, GitHubForbidden, GitHubNotFound
-from swarm_core.github.client import GitHubClient, PullRequest
-from swarm_core.github.events import installation_id, pr_key
-from swarm_core.github.handlers import Services, analyze_issue, run_command
-from swarm_core.github.pr_changeset import change_from_pr, repo_config
-from swarm_core.github.publisher import Publisher, PublishResult
-from swarm_core.logs import configure_logging
-from swarm_core.memory import SqlMemory
-from swarm_core.models import Lane, Review
-from swarm_core.render.markdown import render_summary
-from swarm_core.render.sarif import to_sarif
+from swarm_core import (
+    ConfigError,
+    Engine,
+    GitHubError,
+    GitHubForbidden,
+    GitHubNotFound,
+    Lane,
+    Review,
+    SqlMemory,
+    SwarmConfig,
+    build_engine,
+    configure_logging,
+    decode_text,
+    load_config,
+    merge,
+    parse_config,
+)
+from swarm_core.github import (
+    GitHubClient,
+    Publisher,
+    PublishResult,
+    PullRequest,
+    Services,
+    analyze_issue,
+    change_from_pr,
+    installation_id,
+    pr_key,
+    repo_config,
+    run_command,
+)
+from swarm_core.render import render_summary, to_sarif
 from swarm_core.store import open_store, sqlite_url
 from swarm_core.store.queue import Job, JobQueue
 

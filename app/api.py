@@ -1,4 +1,4 @@
-"""The HTTP API (the seed's server mode): runs, reviews, swarm memory; health, readiness and metrics.
+"""The HTTP API (the seed's server mode): runs, reviews, failed jobs, swarm memory; health and metrics.
 
 `/api/*` needs `Authorization: Bearer $SWARM_API_TOKEN` (with no token configured the API
 is off: it fails closed). Authentication comes first: an authenticated client is limited
@@ -20,17 +20,15 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypedDict
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from app.metrics import CONTENT_TYPE
-from swarm_core.errors import RunNotFound, StoreError
-from swarm_core.github.events import pr_key
-from swarm_core.render.json import review_to_dict
-from swarm_core.store.schema import deliveries
+from swarm_core import RunNotFound, StoreError
+from swarm_core.github import pr_key
+from swarm_core.render import review_to_dict
 
 __all__ = ["DocsUrls", "RateLimiter", "docs_urls", "router"]
 
@@ -226,20 +224,7 @@ async def get_run(request: Request, run_id: RunId) -> dict[str, Any]:
 @api.post("/reviews", status_code=202)
 async def request_review(request: Request, body: ReviewRequest) -> dict[str, Any]:
     """Queue a review of a pull request (the installation is known from the repository's deliveries)."""
-    store = request.app.state.store
-
-    def installation() -> int | None:
-        query = (
-            sa.select(deliveries.c.installation_id)
-            .where(deliveries.c.repo == body.repo, deliveries.c.installation_id.is_not(None))
-            .order_by(deliveries.c.received_at.desc())
-            .limit(1)
-        )
-        with store.engine.connect() as conn:
-            value = conn.execute(query).scalar()
-        return int(value) if value is not None else None
-
-    inst = await asyncio.to_thread(installation)
+    inst = await asyncio.to_thread(request.app.state.queue.installation_of, body.repo)
     if inst is None:
         raise HTTPException(
             404, f"swarm has received no webhook from {body.repo}: is the App installed there?"
@@ -251,6 +236,14 @@ async def request_review(request: Request, body: ReviewRequest) -> dict[str, Any
     if request.app.state.wake is not None:
         request.app.state.wake.set()
     return {"job": job_id}
+
+
+@api.get("/jobs/failed")
+async def failed_jobs(request: Request, limit: int = 50) -> list[dict[str, Any]]:
+    """The dead letters: jobs failed for good, newest first, each with the reason it was given up for."""
+    jobs = await asyncio.to_thread(request.app.state.queue.failed_jobs, max(1, min(limit, 500)))
+    # A reason quotes an exception's text, which may quote a token or a key.
+    return [request.app.state.redactor.data(job.dead_letter()) for job in jobs]
 
 
 @api.get("/memory/{key:path}")
@@ -300,7 +293,7 @@ def _spawned(request: Request) -> dict[str, Any]:
 
 
 def _agent_config(request: Request) -> Any:
-    from swarm_core.config import SwarmConfig, merge
+    from swarm_core import SwarmConfig, merge
 
     extra = [a.model_dump() for a in _spawned(request).values()]
     return merge(SwarmConfig(), {"agents": extra}) if extra else SwarmConfig()
@@ -309,8 +302,8 @@ def _agent_config(request: Request) -> Any:
 @api.get("/agents")
 async def list_agents(request: Request) -> list[dict[str, str]]:
     """The built-in agents and those spawned through the API, with the model each would use."""
+    from swarm_core import Router, load_table
     from swarm_core.agents import agent_table
-    from swarm_core.router import Router, load_table
 
     config = _agent_config(request)
     pool = request.app.state.settings.provider_keys().pool()
@@ -342,8 +335,8 @@ async def delete_agent(request: Request, name: str) -> dict[str, Any]:
 async def execute(request: Request, body: ExecuteIn) -> dict[str, Any]:
     """Run a task on agents; the run is stored. Returns its id, status, cost and each
     agent's result, status, time, tokens and cost."""
+    from swarm_core import SwarmError
     from swarm_core.agents import OpenCode, run_agents
-    from swarm_core.errors import SwarmError
 
     settings = request.app.state.settings
     config = _agent_config(request)

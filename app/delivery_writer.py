@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from swarm_core.errors import StoreError
+from swarm_core import StoreError
 from swarm_core.store.queue import Delivery, JobQueue
 
 __all__ = ["DeliveryWriter"]

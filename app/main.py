@@ -18,21 +18,21 @@ from app.metrics import Metrics
 from app.redaction import redactor_for
 from app.settings import Settings
 from app.worker import Worker, worker_pool
-from swarm_core import __version__
-from swarm_core.changeset import ChangeSet
-from swarm_core.config import SwarmConfig
-from swarm_core.engine import build_engine
-from swarm_core.errors import ConfigError
-from swarm_core.github.client import GitHubClient
-from swarm_core.github.handlers import Services
-from swarm_core.logs import configure_logging
-from swarm_core.memory import open_memory
-from swarm_core.models import Review
-from swarm_core.store import SqlRunStore, open_store, sqlite_url
-from swarm_core.store.backlog import read_backlog
+from swarm_core import (
+    ChangeSet,
+    ConfigError,
+    Review,
+    SwarmConfig,
+    __version__,
+    build_engine,
+    configure_logging,
+    open_memory,
+)
+from swarm_core.github import GitHubClient, Services
+from swarm_core.store import SqlRunStore, open_store, read_backlog, sqlite_url
 from swarm_core.store.queue import Job, JobQueue
 
-__all__ = ["build_services", "create_app", "open_database"]
+__all__ = ["build_metrics", "build_services", "create_app", "job_recorder", "open_database"]
 
 
 def _data_dir(settings: Settings) -> Path:
@@ -103,6 +103,24 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
     )
 
 
+def build_metrics(store: SqlRunStore, services: Services) -> Metrics:
+    """This process's metrics: jobs it finishes, and the queue and spend read from `store`."""
+    return Metrics(
+        backlog=lambda: read_backlog(store.engine, time.time()),
+        spend=lambda: store.cost_summary("model"),
+        rate_remaining=_rates(services.client_cache),
+    )
+
+
+def job_recorder(metrics: Metrics) -> Callable[[Job, float, str], None]:
+    """A worker's `on_done`: each finished job counted by kind and outcome, its latency observed."""
+
+    def done(job: Job, seconds: float, outcome: str) -> None:
+        metrics.job_finished(job.kind, outcome, seconds)
+
+    return done
+
+
 def create_app(
     settings: Settings,
     *,
@@ -115,20 +133,11 @@ def create_app(
     store = store if store is not None else open_database(settings)
     queue = JobQueue(store.engine)
     services = services if services is not None else build_services(settings, store, queue)
-    cache = services.client_cache
-    metrics = Metrics(
-        backlog=lambda: read_backlog(store.engine, time.time()),
-        spend=lambda: store.cost_summary("model"),
-        rate_remaining=_rates(cache),
-    )
+    metrics = build_metrics(store, services)
     stop = asyncio.Event()
-
-    def done(job: Job, seconds: float, outcome: str) -> None:
-        metrics.job_finished(job.kind, outcome, seconds)
-
     sqlite = store.engine.dialect.name == "sqlite"
     intake = DeliveryWriter(queue, inline=sqlite)
-    pool = worker_pool(queue, services, settings, workers, poll_s=poll_s, on_done=done)
+    pool = worker_pool(queue, services, settings, workers, poll_s=poll_s, on_done=job_recorder(metrics))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -26,8 +26,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from swarm_core.errors import StoreError
-from swarm_core.store.backlog import Backlog
+from swarm_core import StoreError
+from swarm_core.store import Backlog
 
 __all__ = ["CONTENT_TYPE", "JOB_SECONDS_BUCKETS", "Metrics"]
 

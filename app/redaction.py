@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.settings import Settings
-from swarm_core.redact import Redactor, url_passwords
+from swarm_core import Redactor, url_passwords
 
 __all__ = ["redactor_for"]
 

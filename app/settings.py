@@ -16,9 +16,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from swarm_core.budget import Budget
-from swarm_core.engine import PROVIDER_ENV_NAMES, ProviderKeys
-from swarm_core.errors import ConfigError
+from swarm_core import PROVIDER_ENV_NAMES, Budget, ConfigError, ProviderKeys
 
 __all__ = ["Settings", "load_settings"]
 

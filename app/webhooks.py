@@ -11,9 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from swarm_core.errors import InvalidPayload, StoreError
-from swarm_core.github.events import check_headers, envelope, route
-from swarm_core.github.signature import verify
+from swarm_core import InvalidPayload, StoreError
+from swarm_core.github import check_headers, envelope, route, verify
 
 __all__ = ["ROUTE", "webhook"]
 

@@ -23,9 +23,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from swarm_core.errors import GitHubError, GitHubRateLimited, RetryLater, StoreError
-from swarm_core.github.handlers import Services, handle_job
-from swarm_core.logs import current_ids, pop_ids, push_ids
+from swarm_core import GitHubError, GitHubRateLimited, RetryLater, StoreError, current_ids, pop_ids, push_ids
+from swarm_core.github import Services, handle_job
 from swarm_core.store.queue import DEFAULT_LEASE_S, Job, JobQueue, fit_worker_name
 
 __all__ = ["Worker", "retryable", "worker_pool"]

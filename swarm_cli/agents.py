@@ -11,7 +11,7 @@ import click
 
 from swarm_cli import environment, options
 from swarm_cli.output import err, write
-from swarm_core.errors import StoreError
+from swarm_core import StoreError
 
 if TYPE_CHECKING:
     from swarm_core.agents import AgentEvent, ExecRun
@@ -29,14 +29,13 @@ def agents() -> None:
 @options.format_option(_TERMINAL_OR_JSON)
 def agents_list(config_path: Path | None, fmt: str) -> int:
     """Each agent, its backend, and the model the router would pick, with the reason."""
+    from swarm_core import Router
     from swarm_core.agents import agent_table
-    from swarm_core.router import Router
 
     config = environment.find_config(config_path)
-    pool = environment.provider_pool()
-    router = Router(
-        environment.model_table(), config.models, pool.available, default=environment.default_model(None)
-    )
+    engine = environment.engine(None)
+    table = engine.table if engine.table is not None else environment.model_table()
+    router = Router(table, config.models, engine.keys.pool().available, default=engine.model)
     rows = agent_table(config, router)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -79,8 +78,8 @@ def exec_command(
 
     from rich.console import Console
 
+    from swarm_core import merge
     from swarm_core.agents import OpenCode, run_agents
-    from swarm_core.config import merge
 
     config = environment.find_config(config_path)
     overrides: dict[str, Any] = {}
@@ -95,7 +94,8 @@ def exec_command(
     names = [n.strip() for n in agent_names.split(",") if n.strip()]
     if mode == "hierarchical" and (not coordinator or coordinator not in names):
         raise click.UsageError("--mode hierarchical needs --coordinator NAME, one of --agents")
-    pool = environment.provider_pool()
+    engine = environment.engine(model)
+    pool = engine.keys.pool()
     opencode = OpenCode(config.opencode_url, password=os.environ.get("OPENCODE_SERVER_PASSWORD") or None)
     console = Console(stderr=True, highlight=False)
 
@@ -110,10 +110,10 @@ def exec_command(
                 names,
                 config,
                 pool,
-                model=environment.default_model(model),
+                model=engine.model,
                 mode=mode,
                 coordinator=coordinator,
-                table=environment.model_table(),
+                table=engine.table,
                 opencode=opencode,
                 on_event=progress,
             )

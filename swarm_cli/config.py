@@ -19,7 +19,7 @@ def config_group() -> None:
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path(), show_default=True)
 def config_check(path: Path | None, repo: Path) -> int:
     """Validate a config file (default: REPO/.github/swarm.yml) and print precise errors."""
-    from swarm_core.config import load_config
+    from swarm_core import load_config
 
     target = path if path is not None else repo / CONFIG_PATH
     if path is None and not target.is_file():

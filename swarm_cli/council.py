@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from swarm_cli import environment, options
-from swarm_core.errors import ConfigError
+from swarm_core import ConfigError
 
 
 @click.command("council")
@@ -36,7 +36,7 @@ def council_command(
     """Ask the council: members answer independently, disagreements get a rebuttal, a moderator decides."""
     import asyncio
 
-    from swarm_core.council import convene, council_to_dict, council_to_markdown
+    from swarm_core import council_to_dict, council_to_markdown
 
     config = environment.find_config(config_path)
     context = ""
@@ -45,19 +45,8 @@ def council_command(
             context = context_file.read_text(encoding="utf-8")[:20_000]
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read {context_file}: {exc}") from None
-    default = environment.default_model(model)
-    pool = environment.provider_pool()
-    result = asyncio.run(
-        convene(
-            question,
-            context,
-            config,
-            pool,
-            model=default,
-            table=environment.model_table(),
-            kind="pr" if pr_verdict else "open",
-        )
-    )
+    engine = environment.engine(model)
+    result = asyncio.run(engine.council(config, question, context, "pr" if pr_verdict else "open"))
     if fmt == "json":
         click.echo(json.dumps(council_to_dict(result), indent=2, ensure_ascii=False))
     else:

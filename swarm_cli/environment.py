@@ -1,7 +1,8 @@
-"""What the CLI takes from its environment: data directory, run store, provider keys, model table, memory.
+"""What the CLI takes from its environment: data directory, stores, provider keys, model table, memory.
 
 The engine never reads the environment: the CLI reads it here (and GITHUB_TOKEN in
-`github.py`, OpenCode's variables in `agents.py`) and passes plain values. Engine
+`github.py`, OpenCode's variables in `agents.py`) and passes plain values; `engine` hands
+them to `swarm_core.build_engine`, the builder the App and the Action use too. Engine
 modules are imported inside each function so that importing this module stays cheap.
 """
 
@@ -11,14 +12,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from swarm_cli.options import CONFIG_PATH
-from swarm_core.errors import ConfigError
+import click
+
+from swarm_cli.options import CONFIG_PATH, LOG_FORMATS
+from swarm_core import ConfigError
 
 if TYPE_CHECKING:
-    from swarm_core.config import SwarmConfig
-    from swarm_core.memory import MemoryBackend
-    from swarm_core.providers import ProviderPool
-    from swarm_core.router import ModelTable
+    from swarm_core import Engine, MemoryBackend, ModelTable, SwarmConfig
     from swarm_core.store import SqlRunStore
 
 
@@ -37,6 +37,25 @@ def open_run_store() -> SqlRunStore:
     from swarm_core.store import open_store, sqlite_url
 
     return open_store(sqlite_url(data_dir()))
+
+
+def open_app_database() -> SqlRunStore:
+    """The App's database, where its job queue lives: SWARM_DATABASE_URL, else the run store's SQLite file.
+
+    `swarm serve` without SWARM_DATABASE_URL keeps its queue in the same file under
+    SWARM_DATA_DIR that `open_run_store` opens.
+    """
+    from swarm_core.store import open_store
+
+    url = os.environ.get("SWARM_DATABASE_URL")
+    return open_store(url) if url else open_run_store()
+
+
+def log_format() -> str:
+    """--log-format (or SWARM_LOG_FORMAT) of the running command; text outside one."""
+    ctx = click.get_current_context(silent=True)
+    value = ctx.find_root().params.get("log_format") if ctx is not None else None
+    return value if value in LOG_FORMATS else "text"
 
 
 def default_model(model: str | None) -> str | None:
@@ -69,16 +88,27 @@ def provider_env() -> dict[str, str]:
     return env
 
 
-def provider_pool() -> ProviderPool:
-    """The providers whose keys the environment (and SWARM_SECRETS_FILE) holds."""
-    from swarm_core.providers import ProviderPool, endpoints_from_env
+def engine(model: str | None, *, memory: MemoryBackend | None = None) -> Engine:
+    """The engine (review, council, issue spec, provider pools) over what the environment holds.
 
-    return ProviderPool(endpoints_from_env(provider_env()))
+    Provider keys come from the environment and SWARM_SECRETS_FILE, the default model from
+    --model or SWARM_MODEL, the model table from SWARM_MODELS_FILE. Logging is set up again
+    with the keys, so its one redaction filter hides them from every record.
+
+    Args:
+        model: --model, or None.
+        memory: swarm memory for a review's lanes (`memory`), or None.
+    """
+    from swarm_core import ProviderKeys, build_engine, configure_logging
+
+    keys = ProviderKeys.from_mapping(provider_env())
+    configure_logging(log_format(), secrets=keys.secrets())
+    return build_engine(keys, model=default_model(model), memory=memory, table=model_table())
 
 
 def model_table() -> ModelTable:
     """The built-in model table, or the operator's from SWARM_MODELS_FILE."""
-    from swarm_core.router import load_table
+    from swarm_core import load_table
 
     path = os.environ.get("SWARM_MODELS_FILE")
     if not path:
@@ -92,7 +122,7 @@ def model_table() -> ModelTable:
 
 def memory(store: SqlRunStore | None) -> MemoryBackend:
     """Swarm memory: Redis at SWARM_REDIS_URL, else the run store's database, else its own."""
-    from swarm_core.memory import SqlMemory, memory_engine, open_memory
+    from swarm_core import SqlMemory, memory_engine, open_memory
 
     redis_url = os.environ.get("SWARM_REDIS_URL")
     if redis_url:
@@ -104,7 +134,7 @@ def memory(store: SqlRunStore | None) -> MemoryBackend:
 
 def find_config(config_path: Path | None, repo: Path | None = None) -> SwarmConfig:
     """--config, else REPO/.github/swarm.yml when there is one, else the defaults."""
-    from swarm_core.config import SwarmConfig, load_config
+    from swarm_core import SwarmConfig, load_config
 
     if config_path is not None:
         return load_config(config_path)

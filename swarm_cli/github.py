@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from swarm_core.errors import ConfigError
+from swarm_core import ConfigError
 
 if TYPE_CHECKING:
-    from swarm_core.github.client import GitHubClient
+    from swarm_core.github import GitHubClient
 
 PR_URL = re.compile(r"^https?://[^/]+/([\w.-]+/[\w.-]+)/pull/(\d+)/?$")
 ISSUE_URL = re.compile(r"^https?://[^/]+/([\w.-]+/[\w.-]+)/issues/(\d+)/?$")
@@ -36,7 +36,7 @@ def token_client(option: str) -> GitHubClient:
     Raises:
         ConfigError: no token is set.
     """
-    from swarm_core.github.client import GitHubClient
+    from swarm_core.github import GitHubClient
 
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
     if not token:

@@ -11,11 +11,10 @@ import click
 from swarm_cli import environment, options
 from swarm_cli.github import ISSUE_URL, parse_ref, token_client
 from swarm_cli.output import write
-from swarm_core.errors import ConfigError
+from swarm_core import ConfigError
 
 if TYPE_CHECKING:
-    from swarm_core.issue.localize import Localization
-    from swarm_core.issue.symptoms import Intake
+    from swarm_core.issue import Intake, Localization
 
 
 @click.command("issue")
@@ -57,11 +56,8 @@ def issue_command(
     """
     import subprocess
 
-    from swarm_core.changeset import GitRepo
-    from swarm_core.issue.index import RepoIndex
-    from swarm_core.issue.localize import localize
-    from swarm_core.issue.report import issue_to_dict, issue_to_markdown
-    from swarm_core.issue.symptoms import parse_issue
+    from swarm_core import GitRepo
+    from swarm_core.issue import RepoIndex, issue_to_dict, issue_to_markdown, localize, parse_issue
 
     if (text_file is None) == (issue_ref is None):
         raise click.UsageError("give exactly one of --text FILE or --issue URL|owner/repo#N")
@@ -89,22 +85,9 @@ def issue_command(
     if default_model is not None:
         import asyncio
 
-        from swarm_core.issue.spec import specify_with
-
-        spec = asyncio.run(
-            specify_with(
-                intake,
-                full,
-                loc,
-                index,
-                environment.find_config(None, top_dir),
-                environment.provider_pool(),
-                model=default_model,
-                table=environment.model_table(),
-                trace=trace,
-                repro=not no_repro,
-            )
-        )
+        engine = environment.engine(default_model)
+        config = environment.find_config(None, top_dir)
+        spec = asyncio.run(engine.specify(intake, full, loc, index, config, trace, not no_repro))
     if fmt == "json":
         data = issue_to_dict(intake, loc, ref=ref, model=default_model, spec=spec)
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -119,7 +102,7 @@ def issue_command(
 
 
 def _issue_terminal(intake: Intake, loc: Localization) -> str:
-    from swarm_core.issue.report import NO_MODEL_NOTE
+    from swarm_core.issue import NO_MODEL_NOTE
 
     lines = [f"swarm issue: {intake.title}", ""]
     for label in ("observed", "expected", "reproduction", "environment"):

@@ -23,11 +23,11 @@ from swarm_cli.app import serve, worker
 from swarm_cli.config import config_group
 from swarm_cli.council import council_command
 from swarm_cli.issue import issue_command
+from swarm_cli.options import LOG_FORMATS
 from swarm_cli.output import err
 from swarm_cli.review import pr_review
 from swarm_cli.runs import runs
-from swarm_core import __version__
-from swarm_core.errors import ConfigError, SwarmError
+from swarm_core import ConfigError, SwarmError, __version__
 
 __all__ = ["cli", "main"]
 
@@ -38,8 +38,22 @@ EXIT_INTERRUPTED = 130
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="swarm")
-def cli() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    envvar="SWARM_LOG_FORMAT",
+    help="Log records as text lines or JSON lines, on stderr (env: SWARM_LOG_FORMAT).",
+)
+def cli(log_format: str) -> None:
     """swarm: verified, low-noise review of pull requests and local changes."""
+    # swarm_core.logs needs only the standard library, so even `swarm runs show --help`
+    # (whose group callback runs first) stays light. Commands that read provider keys set
+    # logging up again with them (environment.engine), and `serve`/`worker` with the App's.
+    from swarm_core import configure_logging
+
+    configure_logging(log_format)
 
 
 for _command in (

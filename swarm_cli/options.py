@@ -17,12 +17,14 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Mirrors of swarm_core.models.Severity's values, swarm_core.render.FORMATS,
-# swarm_core.store.runs.COST_GROUPS and swarm_core.config.CONFIG_PATH
+# swarm_core.store.runs.COST_GROUPS, swarm_core.config.CONFIG_PATH and swarm_core.logs.LOG_FORMATS
 # (tests/test_cli_startup.py checks they match).
 SEVERITIES = ("critical", "high", "medium", "low")
 FORMATS = ("terminal", "markdown", "json", "sarif")
 COST_GROUPS = ("run", "repo", "lane", "model", "kind")
 CONFIG_PATH = ".github/swarm.yml"
+# swarm_core.logs.LOG_FORMATS.
+LOG_FORMATS = ("text", "json")
 
 FORMAT = click.Choice(FORMATS)
 FAIL_ON = click.Choice([*SEVERITIES, "never"], case_sensitive=False)

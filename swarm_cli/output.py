@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from swarm_core.models import Review
+    from swarm_core import Review
 
 
 def err(message: str) -> None:
@@ -33,7 +33,7 @@ def emit(review: Review, fmt: str, output: Path | None) -> None:
         return
     from rich.console import Console
 
-    from swarm_core.render.terminal import render_terminal
+    from swarm_core.render import render_terminal
 
     if output is None:
         render_terminal(review, Console(highlight=False))

@@ -11,12 +11,11 @@ import click
 from swarm_cli import environment, options
 from swarm_cli.github import PR_URL, parse_ref, token_client
 from swarm_cli.output import emit, err
-from swarm_core.errors import ConfigError, StoreError
+from swarm_core import ConfigError, StoreError
 
 if TYPE_CHECKING:
-    from swarm_core.changeset import ChangeSet
-    from swarm_core.config import SwarmConfig
-    from swarm_core.github.client import GitHubClient, PullRequest
+    from swarm_core import ChangeSet, SwarmConfig
+    from swarm_core.github import GitHubClient, PullRequest
     from swarm_core.store import SqlRunStore
 
 EXIT_FINDINGS = 1
@@ -81,12 +80,13 @@ def pr_review(
       git diff main | swarm pr-review - --format json
       swarm pr-review --pr https://github.com/owner/repo/pull/42
     """
+    import asyncio
+
     from rich.console import Console
 
-    from swarm_core.config import merge
-    from swarm_core.orchestrator import Orchestrator
+    from swarm_core import merge
     from swarm_core.providers import split_model
-    from swarm_core.render.terminal import LiveProgress
+    from swarm_core.render import LiveProgress
 
     if pr_ref is not None and (source is not None or patch_file is not None or base or head):
         raise click.UsageError("--pr reviews a pull request on GitHub; do not combine it with a local source")
@@ -112,16 +112,10 @@ def pr_review(
             store = environment.open_run_store()
         except StoreError as exc:
             err(f"warning: run will not be stored: {exc}")
-    orchestrator = Orchestrator(
-        config,
-        model=None if no_llm else default_model,
-        providers=None if no_llm else environment.provider_pool(),
-        table=environment.model_table(),
-        memory=None if no_llm else environment.memory(store),
-    )
+    engine = environment.engine(model, memory=None if no_llm else environment.memory(store))
     try:
         with LiveProgress(Console(stderr=True)) as progress:
-            review = orchestrator.review_sync(change, on_event=progress)
+            review = asyncio.run(engine.review(config, change, models=not no_llm, on_event=progress))
         if store is not None:
             try:
                 review = review.with_run_id(store.save_review(review))
@@ -165,8 +159,8 @@ def _change(
     config: SwarmConfig,
 ) -> ChangeSet:
     """The change to review, from whichever source the arguments name."""
-    from swarm_core.changeset import from_git, from_patch
-    from swarm_core.github.pr_changeset import change_from_pr
+    from swarm_core import from_git, from_patch
+    from swarm_core.github import change_from_pr
 
     max_bytes = config.limits.max_diff_bytes
     if github_pr is not None:
@@ -203,8 +197,8 @@ def _read_limited(stream: IO[bytes], limit: int, what: str) -> bytes:
 
 def _github_pr(ref: str, config_path: Path | None) -> tuple[tuple[GitHubClient, PullRequest], SwarmConfig]:
     """The client and pull request for --pr, and the config (from the default branch unless --config)."""
-    from swarm_core.config import load_config
-    from swarm_core.github.pr_changeset import repo_config
+    from swarm_core import load_config
+    from swarm_core.github import repo_config
 
     repo, number = parse_ref(ref, PR_URL, "--pr", "a pull request")
     client = token_client("--pr")

@@ -1,4 +1,4 @@
-"""`swarm runs list|show|cost`: the run store read back, as tables or JSON."""
+"""`swarm runs list|show|cost|failed`: stored runs and the App's dead letters, as tables or JSON."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import click
 
 from swarm_cli import options
 from swarm_cli.agents import print_exec
-from swarm_cli.environment import open_run_store
+from swarm_cli.environment import open_app_database, open_run_store
 from swarm_cli.output import emit, write
 
 if TYPE_CHECKING:
-    from swarm_core.models import Exchange, Usage
+    from swarm_core import Exchange, Usage
 
 _TERMINAL_OR_JSON = click.Choice(["terminal", "json"])
 
@@ -108,7 +108,7 @@ def runs_show(run_id: str, fmt: str, output: Path | None, evidence: bool, full: 
 
 
 def _usage_of(exchanges: Sequence[Exchange]) -> Usage:
-    from swarm_core.models import Usage
+    from swarm_core import Usage
 
     total = Usage()
     for ex in exchanges:
@@ -214,5 +214,44 @@ def runs_cost(by: str, last: int | None, fmt: str) -> int:
             f"{r['output_tokens']:,}",
             f"${r['cost_usd']:.4f}",
         )
+    Console().print(table)
+    return 0
+
+
+@runs.command("failed")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@options.format_option(_TERMINAL_OR_JSON)
+def runs_failed(limit: int, fmt: str) -> int:
+    """The App's jobs that failed for good (the dead letters), newest first, with the reason.
+
+    Reads the App's database: SWARM_DATABASE_URL, else the SQLite file under SWARM_DATA_DIR
+    that `swarm serve` uses without one.
+    """
+    from swarm_core.store.queue import JobQueue
+
+    store = open_app_database()
+    try:
+        rows = [job.dead_letter() for job in JobQueue(store.engine).failed_jobs(limit)]
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        click.echo("no job has failed for good")
+        return 0
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold")
+    for col in ("job", "failed (UTC)", "kind", "key", "attempts", "reason"):
+        table.add_column(col)
+    for r in rows:
+        when = datetime.fromtimestamp(r["failed_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+        attempts = f"{r['attempts']}/{r['max_attempts']}"
+        table.add_row(r["id"], when, r["kind"], escape(r["key"]), attempts, escape(r["reason"]))
     Console().print(table)
     return 0

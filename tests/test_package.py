@@ -57,3 +57,20 @@ def test_every_module_has_a_docstring():
         if not ast.get_docstring(ast.parse(p.read_text(encoding="utf-8")))
     ]
     assert missing == []
+
+
+# Modules over the limit whose split is under way on another branch (issue 12): each entry
+# must still be over it, so the entry goes as soon as the split lands.
+_SPLIT_UNDER_WAY = {"swarm_core/github/handlers.py"}
+MAX_MODULE_LINES = 450
+
+
+def test_no_product_module_over_450_lines():
+    sizes = {
+        str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
+        for pkg in ("swarm_core", "app", "action", "swarm_cli")
+        for p in (ROOT / pkg).rglob("*.py")
+    }
+    over = {path: n for path, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert {path: n for path, n in over.items() if path not in _SPLIT_UNDER_WAY} == {}
+    assert set(over) >= _SPLIT_UNDER_WAY, "a split landed: remove it from _SPLIT_UNDER_WAY"

@@ -1,5 +1,51 @@
 """GitHub: webhook signatures, event routing, `/swarm` commands, the REST client and the idempotent publisher.
 
 The pure parts (signature, events, commands) do no I/O; the client is the one seam that
-talks to GitHub.
+talks to GitHub. Names load on first use, so the webhook receiver's `verify` and `route`
+do not import PyGithub.
 """
+
+from __future__ import annotations
+
+import typing as _typing
+
+from swarm_core._lazy import lazy_namespace as _lazy_namespace
+
+if _typing.TYPE_CHECKING:
+    from swarm_core.github.client import GitHubClient, PullRequest
+    from swarm_core.github.events import check_headers, envelope, installation_id, pr_key, route
+    from swarm_core.github.handlers import Services, analyze_issue, handle_job, run_command
+    from swarm_core.github.pr_changeset import change_from_pr, repo_config
+    from swarm_core.github.publisher import Publisher, PublishResult
+    from swarm_core.github.signature import sign, verify
+
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("GitHubClient", "PullRequest"), "client"),
+    **dict.fromkeys(("check_headers", "envelope", "installation_id", "pr_key", "route"), "events"),
+    **dict.fromkeys(("Services", "analyze_issue", "handle_job", "run_command"), "handlers"),
+    **dict.fromkeys(("change_from_pr", "repo_config"), "pr_changeset"),
+    **dict.fromkeys(("PublishResult", "Publisher"), "publisher"),
+    **dict.fromkeys(("sign", "verify"), "signature"),
+}
+
+__all__ = [
+    "GitHubClient",
+    "PublishResult",
+    "Publisher",
+    "PullRequest",
+    "Services",
+    "analyze_issue",
+    "change_from_pr",
+    "check_headers",
+    "envelope",
+    "handle_job",
+    "installation_id",
+    "pr_key",
+    "repo_config",
+    "route",
+    "run_command",
+    "sign",
+    "verify",
+]
+
+__getattr__, __dir__ = _lazy_namespace(__name__, _EXPORTS, __all__)

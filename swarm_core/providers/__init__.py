@@ -20,10 +20,12 @@ from swarm_core.providers.openai import OpenAIProvider
 
 __all__ = [
     "KNOWN_PROVIDERS",
+    "AnthropicProvider",
     "Completion",
     "CompletionRequest",
     "Endpoint",
     "Message",
+    "OpenAIProvider",
     "Provider",
     "ProviderPool",
     "endpoints_from_env",

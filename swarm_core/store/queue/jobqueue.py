@@ -345,6 +345,23 @@ class JobQueue:
         )
         return None if guid is None else str(guid)
 
+    def installation_of(self, repo: str) -> int | None:
+        """The App installation that last sent a webhook from `repo` (None when none has).
+
+        An API client names a repository; the job needs the installation whose token can
+        read it, and the delivery log is where swarm learnt it.
+        """
+        value = self._tx(
+            "read a repository's installation",
+            lambda c: c.execute(
+                sa.select(deliveries.c.installation_id)
+                .where(deliveries.c.repo == repo, deliveries.c.installation_id.is_not(None))
+                .order_by(deliveries.c.received_at.desc())
+                .limit(1)
+            ).scalar(),
+        )
+        return None if value is None else int(value)
+
     def depth(self) -> dict[str, int]:
         """Jobs per status."""
         rows = self._tx(

@@ -48,6 +48,23 @@ class Job:
     run_after: float = 0.0
     updated_at: float = 0.0
 
+    def dead_letter(self) -> dict[str, Any]:
+        """What an operator reads of a job failed for good: what it was, how often it ran, and why it stopped.
+
+        The payload is left out: the key names the pull request or issue, and the payload
+        may be large.
+        """
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "key": self.key,
+            "installation_id": self.installation_id,
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "reason": self.error,
+            "failed_at": self.updated_at,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:

@@ -6,10 +6,10 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from swarm_core.agents.llm_backend import run_llm
-from swarm_core.agents.opencode import OpenCode, run_opencode, task_evidence
-from swarm_core.agents.results import AgentEvent, AgentResult, ExecRun, ProgressFn
-from swarm_core.agents.roster import built_in_agents
+from swarm_core.agents._llm_backend import run_llm
+from swarm_core.agents._opencode import OpenCode, run_opencode, task_evidence
+from swarm_core.agents._results import AgentEvent, AgentResult, ExecRun, ProgressFn
+from swarm_core.agents._roster import built_in_agents
 from swarm_core.analyzers.secrets import redact_text
 from swarm_core.config import SwarmConfig
 from swarm_core.errors import SwarmError

@@ -24,8 +24,8 @@ import httpx
 from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from swarm_core.agents.results import AgentEvent, AgentResult, ProgressFn
-from swarm_core.agents.roster import selection
+from swarm_core.agents._results import AgentEvent, AgentResult, ProgressFn
+from swarm_core.agents._roster import selection
 from swarm_core.config import AgentConfig
 from swarm_core.errors import ModelSelectionError, ProviderError
 from swarm_core.models import Exchange, Usage

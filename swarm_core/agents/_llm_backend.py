@@ -6,8 +6,8 @@ import time
 
 from pydantic import BaseModel, ConfigDict
 
-from swarm_core.agents.results import AgentEvent, AgentResult, ProgressFn
-from swarm_core.agents.roster import selection
+from swarm_core.agents._results import AgentEvent, AgentResult, ProgressFn
+from swarm_core.agents._roster import selection
 from swarm_core.config import AgentConfig
 from swarm_core.errors import LimitReached, ModelSelectionError, ProviderError
 from swarm_core.model_calls import ModelCaller

@@ -1,41 +1,41 @@
-"""Configuration: the `.github/swarm.yml` schema, loading with precise errors, and pure merging.
-
-One frozen `SwarmConfig` is built once and passed explicitly; overrides (command-line
-flags, an operator's defaults) produce a new object through `merge`.
-"""
+"""The configuration's schema: `SwarmConfig` and its sections, frozen and strict (unknown keys fail)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from functools import cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import pathspec
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from swarm_core.changeset import DEFAULT_MAX_FILE_BYTES
+from swarm_core.config._paths import paths_match
 from swarm_core.diff import DEFAULT_MAX_DIFF_BYTES
-from swarm_core.errors import ConfigError
 from swarm_core.models import Lane, Severity
 
 __all__ = [
-    "CONFIG_PATH",
+    "DEFAULT_COUNCIL",
+    "AgentConfig",
     "AnalyzersConfig",
+    "ComplexityConfig",
+    "CouncilConfig",
+    "CouncilMember",
     "GuardrailsConfig",
     "Instruction",
+    "IssuesConfig",
+    "LanesConfig",
+    "LimitsConfig",
     "LlmConfig",
     "ModelsConfig",
+    "PathsConfig",
+    "Privacy",
+    "ReviewConfig",
+    "RouterMode",
     "RoutingRule",
+    "RuleWhen",
+    "SastConfig",
+    "SecretsConfig",
     "SwarmConfig",
-    "load_config",
-    "merge",
-    "parse_config",
-    "paths_match",
+    "Toggle",
 ]
-
-CONFIG_PATH = ".github/swarm.yml"
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -355,133 +355,3 @@ class SwarmConfig(_Section):
     def instructions_for(self, path: str) -> tuple[str, ...]:
         """The per-path instructions that apply to a file."""
         return tuple(i.text for i in self.instructions if paths_match((i.path,), path))
-
-
-@cache
-def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    # Brackets stay literal: route files such as `app/[slug]/page.tsx` (Next.js, SvelteKit)
-    # are far more common in path filters than character classes, and were literal before.
-    escaped = [p.replace("[", r"\[").replace("]", r"\]") for p in patterns]
-    return pathspec.GitIgnoreSpec.from_lines(escaped)
-
-
-def paths_match(patterns: Sequence[str], path: str) -> bool:
-    """True when a repository path matches a list of gitignore-style patterns.
-
-    The patterns read as in a `.gitignore`: `*` stays within a directory, `**` crosses
-    directories, a pattern without a slash matches a name at any depth, one ending in `/`
-    matches everything under that directory, a leading `/` anchors at the root, and a later
-    `!pattern` takes back what an earlier one matched (the last match wins). Brackets are
-    literal, unlike git's.
-
-    Args:
-        patterns: the patterns, in order.
-        path: a slash-separated path relative to the repository root.
-
-    Returns:
-        Whether the last pattern that matches the path is not a negation.
-    """
-    return _spec(tuple(patterns)).match_file(path)
-
-
-def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for key, value in node.value:
-                if str(key.value) == str(part) or str(key.value).replace("-", "_") == str(part):
-                    nxt = value
-                    line = key.start_mark.line + 1
-                    break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-        if node is None:
-            break
-    return line
-
-
-def parse_config(text: str, origin: str = CONFIG_PATH) -> SwarmConfig:
-    """Parse and validate YAML config text.
-
-    Raises:
-        ConfigError: invalid YAML or schema; one line per problem: `origin:line: key: what`.
-    """
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}" if mark is not None else origin
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{origin}:1: the config must be a mapping of keys, not {type(data).__name__}")
-    try:
-        return SwarmConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_explain(exc, root, origin)) from None
-
-
-def _explain(exc: ValidationError, root: yaml.Node | None, origin: str) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        # Union members add their type name to the location; keep only real keys.
-        loc = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("literal[", "enum[")))
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        line = _line_of(root, loc)
-        where = f"{origin}:{line}" if line is not None else origin
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see `swarm config check --help`)"
-        lines.append(f"{where}: {key}: {msg}")
-    return "\n".join(dict.fromkeys(lines))
-
-
-def load_config(path: str | Path | None) -> SwarmConfig:
-    """Load a config file; None or a missing default file gives the defaults.
-
-    Raises:
-        ConfigError: the file cannot be read or is invalid.
-    """
-    if path is None:
-        return SwarmConfig()
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read config: {exc}") from None
-    return parse_config(text, str(p))
-
-
-def merge(config: SwarmConfig, overrides: Mapping[str, Any]) -> SwarmConfig:
-    """A new config with `overrides` (nested mappings) applied; the input is unchanged.
-
-    Raises:
-        ConfigError: the result is invalid.
-    """
-    data = _deep_merge(config.model_dump(by_alias=True), overrides)
-    try:
-        return SwarmConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_explain(exc, None, "override")) from None
-
-
-def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
