@@ -29,6 +29,8 @@ _XML_TREE = frozenset(
         "defusedxml.ElementTree.fromstring",
     }
 )
+# `.replace(c, ...)` of these characters escapes a value for that sink kind.
+_ESCAPES = (("'\"", "xpathi"), ("<>", "xss"), ("..", "pathtraver"))
 _CONTAINERS = frozenset({"configparser.ConfigParser", "configparser.RawConfigParser", "builtins.dict"})
 
 
@@ -98,8 +100,18 @@ def evaluate_call(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
         receiver = engine.eval(fn, env)
 
     t = engine.tables
+    if qualified and _under(qualified, t.fixed_attributes):
+        return derived(args.all(), line)
     if qualified and (qualified in t.source_calls or _under(qualified, t.sources)):
         return Value(flow=(line,))
+    if method == "setFeature" and receiver_node is not None and len(args.values) >= 2:
+        # xml.sax parsers resolve external entities only when this feature is switched on.
+        feature = engine.qualify(args.nodes[0]) or _text(args.nodes[0])
+        if feature.endswith(("feature_external_ges", "feature_external_pes")) and args.values[1].const is True:
+            name = _text(receiver_node)
+            if name in env:
+                env[name] = replace(env[name], tags=env[name].tags | {"xxe"})
+        return CLEAN
     sinks = engine.sinks_for(qualified) if qualified else engine.sinks_for(f".{method}") if method else ()
     for sink in sinks:
         _check_sink(engine, sink, qualified or f".{method}", args, receiver, node, line)
@@ -133,6 +145,10 @@ def evaluate_call(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
         handled = _container_method(engine, method, receiver_node, receiver, args, env, line)
         if handled is not None:
             return handled
+    if method == "replace" and len(args.values) >= 2 and isinstance(args.values[0].const, str):
+        out = derived([receiver, args.values[1]], line)
+        made_safe = frozenset(k for chars, k in _ESCAPES if any(c in args.values[0].const for c in chars))
+        return replace(out, safe=out.safe | made_safe, origin=receiver.origin) if out.flow else out
     if method == "join" and receiver.is_const():
         parts = [*(args.values[0].items or ()), args.values[0]] if args.values else []
         return derived(parts, line)
@@ -192,6 +208,11 @@ def _check_sink(
         if "xmltree" not in receiver.tags:
             return
         flow = _first(candidates, kind)
+    elif sink.check == "body":
+        body = args.get(0)
+        if body is not None and body.items:
+            candidates = [body.items[0]]
+        flow = _first(candidates, kind)
     elif sink.check == "path":
         if receiver.is_const():
             return
@@ -226,7 +247,7 @@ def _argv_flow(engine: TaintEngine, args: _Args, kind: str) -> tuple[int, ...] |
     flow = tainted(program, kind)
     if flow is not None:
         return flow
-    if program.is_const() and str(program.const).rsplit("/", 1)[-1] in engine.shells():
+    if "shell" in program.tags or (program.is_const() and str(program.const).rsplit("/", 1)[-1] in engine.shells()):
         return _first(list(argv.items[1:]), kind)
     return None
 

@@ -405,9 +405,12 @@ class TaintEngine:
             operands = _named(node)
             if len(ops) != 1 or len(operands) != 2 or ops[0] not in ("in", "not in", "==", "!="):
                 return [], False
-            if not self._constant_like(operands[1]):
-                return [], False
-            return self._names(operands[0]), ops[0] in ("not in", "!=")
+            if self._constant_like(operands[1]):
+                return self._names(operands[0]), ops[0] in ("not in", "!=")
+            if ops[0] in ("in", "not in") and self._constant_like(operands[0]):
+                # `'../' in name`: true when the value holds what is forbidden.
+                return self._names(operands[1]), ops[0] == "in"
+            return [], False
         if node.type == "not_operator":
             arg = node.child_by_field_name("argument")
             if arg is not None and arg.type == "call":
@@ -688,7 +691,10 @@ class TaintEngine:
                 parts.append(v)
                 text.append(str(v.const) if v.is_const() else "")
         if all(p.is_const() for p in parts):
-            return Value(const="".join(text))
+            const = "".join(text)
+            # Kept through joins (where the constant is lost): `sh` on one branch, `cmd.exe` on the other.
+            shell = const.strip().split(" ")[0].rsplit("/", 1)[-1] in _SHELLS if const else False
+            return Value(const=const, tags=frozenset({"shell"}) if shell else frozenset())
         return derived(parts, _line(node))
 
     def _fold_binop(self, node: ts.Node, left: Value, right: Value) -> Value:
@@ -788,6 +794,8 @@ class TaintEngine:
             return env[dotted]
         qualified = self._qualify(node)
         if qualified:
+            if qualified in self._t.fixed_attributes:
+                return CLEAN
             return Value(flow=(_line(node),)) if self._is_source(qualified) else CLEAN
         base = self._eval(node.child_by_field_name("object"), env)
         if tainted(base) is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 __all__ = ["FRAMEWORKS", "KINDS", "Framework", "Sanitizer", "Sink", "Tables", "merged"]
@@ -34,7 +34,8 @@ class Sink:
     `keywords` the names checked; `receiver` checks the object the method is called on.
     `check` names a special rule in the engine: "argv" (a list runs without a shell unless
     its program is a shell), "yaml" (safe loaders are fine), "xxe" (only with an
-    entity-resolving parser), "xmltree" (only on a parsed XML tree).
+    entity-resolving parser), "xmltree" (only on a parsed XML tree), "body" (a response
+    built from a (body, headers) tuple: only the body is HTML).
     """
 
     kind: str
@@ -62,7 +63,9 @@ class Framework:
     `route_decorators` decorator method names whose function's parameters are request data
     (path and query parameters); `request_params` parameter names that are the request in a
     view (Django's first argument); `clean_calls` calls whose result carries no request data
-    into HTML (autoescaped templates, JSON bodies, redirects already checked as sinks).
+    into HTML (autoescaped templates, JSON bodies, redirects already checked as sinks);
+    `session_names` the session objects (writes to them cross a trust boundary);
+    `fixed_attributes` attributes of a source that the route, not the client, decides.
     """
 
     name: str
@@ -75,7 +78,7 @@ class Framework:
     sanitizers: tuple[Sanitizer, ...] = ()
     clean_calls: tuple[str, ...] = ()
     session_names: tuple[str, ...] = ()
-    html_responses: tuple[str, ...] = field(default=())
+    fixed_attributes: tuple[str, ...] = ()
 
 
 _ROUTES = ("route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "head", "options")
@@ -86,7 +89,8 @@ FLASK: Final = Framework(
     route_decorators=_ROUTES,
     sinks=(
         Sink("redirect", ("flask.redirect", "werkzeug.utils.redirect"), keywords=("location",)),
-        Sink("xss", ("flask.make_response", "flask.render_template_string", "flask.Response")),
+        Sink("xss", ("flask.make_response", "flask.Response"), check="body"),
+        Sink("xss", ("flask.render_template_string",)),
         Sink("xss", ("markupsafe.Markup", "flask.Markup")),
         Sink("pathtraver", ("flask.send_file",), keywords=("path_or_file",)),
     ),
@@ -96,6 +100,15 @@ FLASK: Final = Framework(
     ),
     clean_calls=("flask.render_template", "flask.jsonify", "flask.url_for", "flask.abort"),
     session_names=("flask.session",),
+    # The matched route fixes these: a route without variables has one path.
+    fixed_attributes=(
+        "flask.request.path",
+        "flask.request.method",
+        "flask.request.endpoint",
+        "flask.request.url_rule",
+        "flask.request.blueprint",
+        "flask.request.script_root",
+    ),
 )
 
 DJANGO: Final = Framework(
@@ -251,6 +264,7 @@ class Tables:
     sanitizers: dict[str, frozenset[str]]
     clean_calls: frozenset[str]
     session_names: frozenset[str]
+    fixed_attributes: frozenset[str]
 
 
 def merged(frameworks: tuple[Framework, ...] = FRAMEWORKS) -> Tables:
@@ -274,4 +288,5 @@ def merged(frameworks: tuple[Framework, ...] = FRAMEWORKS) -> Tables:
         sanitizers=sanitizers,
         clean_calls=frozenset(n for fw in frameworks for n in fw.clean_calls),
         session_names=frozenset(n for fw in frameworks for n in fw.session_names),
+        fixed_attributes=frozenset(n for fw in frameworks for n in fw.fixed_attributes),
     )
