@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from typing import Any
@@ -17,6 +18,16 @@ __all__ = ["BanditAnalyzer", "SemgrepAnalyzer"]
 
 _BANDIT_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
 _BANDIT_CONFIDENCE = {"HIGH": 0.9, "MEDIUM": 0.7, "LOW": 0.4}
+# Where bandit's own CWE is not the weakness MITRE names for what the test finds.
+_BANDIT_CWE = {
+    "B303": 328,  # md5/sha1: a weak hash (CWE-328), not a broken cipher (327)
+    "B324": 328,  # hashlib md4/md5/sha1: likewise
+    "B307": 94,  # eval: code injection, not OS command injection (78)
+    "B102": 94,  # exec: likewise
+    "B506": 502,  # yaml.load: deserialization of untrusted data, not input validation (20)
+    "B701": 79,  # jinja2 autoescape off: cross-site scripting, not code injection (94)
+    "B310": 939,  # urlopen of any scheme: custom URL scheme handling, not path traversal (22)
+}
 
 
 def _python_files(ctx: AnalyzerContext) -> list[FileDiff]:
@@ -34,6 +45,18 @@ def _python_files(ctx: AnalyzerContext) -> list[FileDiff]:
 def _touches(fd: FileDiff, lines: list[int]) -> int | None:
     """The first added line among `lines`, or None when the change did not touch them."""
     return next((n for n in lines if n in fd.added), None)
+
+
+def _semgrep_cwe(metadata: Any) -> int | None:
+    """The first CWE a semgrep rule's metadata names ("CWE-89: ..." or a list of those)."""
+    if not isinstance(metadata, dict):
+        return None
+    raw = metadata.get("cwe")
+    for entry in raw if isinstance(raw, list) else [raw]:
+        match = re.search(r"CWE-(\d+)", str(entry or ""), re.IGNORECASE)
+        if match:
+            return int(match.group(1))
+    return None
 
 
 class BanditAnalyzer:
@@ -88,7 +111,7 @@ class BanditAnalyzer:
             num, _, text = raw.partition(" ")
             if num.strip().isdigit() and int(num) == line:
                 evidence = text
-        cwe = (item.get("issue_cwe") or {}).get("id")
+        cwe = _BANDIT_CWE.get(test_id, (item.get("issue_cwe") or {}).get("id"))
         return Finding(
             path=path,
             line=line,
@@ -162,6 +185,7 @@ class SemgrepAnalyzer:
                     message=str(extra.get("message", "")),
                     source=self.name,
                     evidence=str(extra.get("lines", "")).split("\n")[0],
+                    cwe=_semgrep_cwe(extra.get("metadata", {})),
                 )
             )
         return findings

@@ -1,4 +1,4 @@
-"""Taint analysis for Python web code: request data followed into injection sinks, with the flow as evidence."""
+"""Taint analysis for Python web code: request data followed into sinks, the flow kept as evidence."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from functools import cache
 
 import tree_sitter as ts
@@ -83,7 +84,7 @@ class TaintAnalyzer:
         return out
 
 
-def _finding(path: str, flow: Flow, lines: list[str]) -> Finding:
+def _finding(path: str, flow: Flow, lines: Sequence[str]) -> Finding:
     def code(n: int) -> str:
         return lines[n - 1].strip() if 0 < n <= len(lines) else ""
 

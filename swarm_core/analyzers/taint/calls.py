@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import tree_sitter as ts
 
 from swarm_core.analyzers.taint.tables import Sink
-from swarm_core.analyzers.taint.values import CLEAN, Value, derived, join, join_all, tainted, with_step
+from swarm_core.analyzers.taint.values import CLEAN, Value, derived, join_all, tainted, with_step
 
 if TYPE_CHECKING:
     from swarm_core.analyzers.taint.engine import Env, TaintEngine
@@ -93,9 +93,9 @@ def evaluate_call(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
             qualified = engine.qualify(fn)
         else:
             receiver = engine.eval(receiver_node, env)
-            if receiver_node is not None and _text(receiver_node) in ("self", "cls"):
-                if method in engine.functions and method not in engine.stack:
-                    return _inline(engine, method, args, line)
+            is_self = receiver_node is not None and _text(receiver_node) in ("self", "cls")
+            if is_self and method in engine.functions and method not in engine.stack:
+                return _inline(engine, method, args, line)
     else:
         receiver = engine.eval(fn, env)
 
@@ -107,7 +107,10 @@ def evaluate_call(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
     if method == "setFeature" and receiver_node is not None and len(args.values) >= 2:
         # xml.sax parsers resolve external entities only when this feature is switched on.
         feature = engine.qualify(args.nodes[0]) or _text(args.nodes[0])
-        if feature.endswith(("feature_external_ges", "feature_external_pes")) and args.values[1].const is True:
+        if (
+            feature.endswith(("feature_external_ges", "feature_external_pes"))
+            and args.values[1].const is True
+        ):
             name = _text(receiver_node)
             if name in env:
                 env[name] = replace(env[name], tags=env[name].tags | {"xxe"})
@@ -130,8 +133,10 @@ def evaluate_call(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
         return Value(keys=())
     if qualified in ("builtins.list", "builtins.tuple"):
         first = args.get(0)
-        return Value(items=first.items) if first is not None and first.items is not None else (
-            Value(items=()) if first is None else derived([first], line)
+        return (
+            Value(items=first.items)
+            if first is not None and first.items is not None
+            else (Value(items=()) if first is None else derived([first], line))
         )
     if qualified in _XML_TREE or (method and "xmltree" in receiver.tags):
         return replace(derived(args.all(), line), tags=frozenset({"xmltree"}))
@@ -167,7 +172,9 @@ def _inline(engine: TaintEngine, name: str, args: _Args, line: int) -> Value:
     if depth > engine.max_depth():
         return derived(args.all(), line)
     stepped = [replace(v, flow=with_step(v.flow, line)) if v.flow is not None else v for v in args.values]
-    kwargs = {k: replace(v, flow=with_step(v.flow, line)) if v.flow is not None else v for k, v in args.kw.items()}
+    kwargs = {
+        k: replace(v, flow=with_step(v.flow, line)) if v.flow is not None else v for k, v in args.kw.items()
+    }
     engine.stack.append(name)
     try:
         result = engine.inline(engine.functions[name], stepped, kwargs, depth)
@@ -247,7 +254,9 @@ def _argv_flow(engine: TaintEngine, args: _Args, kind: str) -> tuple[int, ...] |
     flow = tainted(program, kind)
     if flow is not None:
         return flow
-    if "shell" in program.tags or (program.is_const() and str(program.const).rsplit("/", 1)[-1] in engine.shells()):
+    if "shell" in program.tags or (
+        program.is_const() and str(program.const).rsplit("/", 1)[-1] in engine.shells()
+    ):
         return _first(list(argv.items[1:]), kind)
     return None
 
@@ -261,7 +270,13 @@ def _check_cookie(engine: TaintEngine, args: _Args, line: int) -> None:
 
 
 def _container_method(
-    engine: TaintEngine, method: str, receiver_node: ts.Node, receiver: Value, args: _Args, env: Env, line: int
+    engine: TaintEngine,
+    method: str,
+    receiver_node: ts.Node,
+    receiver: Value,
+    args: _Args,
+    env: Env,
+    line: int,
 ) -> Value | None:
     """List, dict and configparser methods on a local name; None when not one of them."""
     if receiver_node.type not in ("identifier", "attribute"):
@@ -315,7 +330,9 @@ def _container_method(
             found = receiver.lookup(args.values[0].const)
             default = args.values[1] if len(args.values) > 1 else CLEAN
             if method == "pop" and found is not None:
-                env[name] = replace(receiver, keys=tuple((k, v) for k, v in receiver.keys if k != args.values[0].const))
+                env[name] = replace(
+                    receiver, keys=tuple((k, v) for k, v in receiver.keys if k != args.values[0].const)
+                )
             return found if found is not None else default
         if method in ("setdefault",) and args.values and args.values[0].is_const():
             found = receiver.lookup(args.values[0].const)

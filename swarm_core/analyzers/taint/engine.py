@@ -14,18 +14,23 @@ after tainting `keyB` stays clean.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import tree_sitter as ts
 
 from swarm_core.analyzers.taint.calls import evaluate_call
+from swarm_core.analyzers.taint.control import exec_if, exec_loop, exec_match, exec_try
+from swarm_core.analyzers.taint.expressions import (
+    compare,
+    comprehension,
+    dictionary,
+    fold_binop,
+    string_value,
+    subscript,
+)
 from swarm_core.analyzers.taint.tables import KINDS, Sink, Tables
 from swarm_core.analyzers.taint.values import (
     CLEAN,
-    NOCONST,
     Value,
     derived,
     join,
@@ -39,38 +44,13 @@ __all__ = ["Flow", "TaintEngine"]
 Env = dict[str, Value]
 
 _MAX_DEPTH = 4  # nested inlining of same-file helpers
-_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "/bin/sh", "/bin/bash", "cmd", "cmd.exe", "powershell", "pwsh"})
+_SHELLS = frozenset(
+    {"sh", "bash", "zsh", "dash", "/bin/sh", "/bin/bash", "cmd", "cmd.exe", "powershell", "pwsh"}
+)
 _BUILTINS = frozenset(
     {"open", "eval", "exec", "compile", "input", "int", "float", "bool", "len", "str", "bytes", "hash"}
     | {"isinstance", "type", "id", "list", "dict", "tuple", "set", "repr", "print", "sorted", "reversed"}
 )
-_VALIDATORS = frozenset(
-    {"startswith", "endswith", "isalnum", "isalpha", "isdigit", "isidentifier", "isdecimal", "match", "fullmatch"}
-)
-_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "//": operator.floordiv,
-    "%": operator.mod,
-    "**": operator.pow,
-    "&": operator.and_,
-    "|": operator.or_,
-    "^": operator.xor,
-}
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "in": lambda a, b: a in b,
-    "not in": lambda a, b: a not in b,
-    "is": operator.is_,
-    "is not": operator.is_not,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,9 +164,12 @@ class TaintEngine:
             expr = dec.named_children[0] if dec.named_children else None
             if expr is not None and expr.type == "call":
                 expr = expr.child_by_field_name("function")
-            if expr is not None and expr.type == "attribute":
-                if _text(expr.child_by_field_name("attribute")) in self._t.route_decorators:
-                    return True
+            if (
+                expr is not None
+                and expr.type == "attribute"
+                and _text(expr.child_by_field_name("attribute")) in self._t.route_decorators
+            ):
+                return True
         return False
 
     @staticmethod
@@ -218,7 +201,12 @@ class TaintEngine:
         """True when the expression names an imported module or object, not a local value."""
         while node is not None and node.type == "attribute":
             node = node.child_by_field_name("object")
-        return node is not None and node.type == "identifier" and _text(node) not in env and _text(node) in self._imports
+        return (
+            node is not None
+            and node.type == "identifier"
+            and _text(node) not in env
+            and _text(node) in self._imports
+        )
 
     # -- statements ---------------------------------------------------------------------------
     def _exec_block(self, block: ts.Node, env: Env | None, frame: _Frame) -> Env | None:
@@ -228,7 +216,7 @@ class TaintEngine:
             env = self._exec(stmt, env, frame)
         return env
 
-    def _exec(self, stmt: ts.Node, env: Env, frame: _Frame) -> Env | None:  # noqa: C901 - a dispatch
+    def _exec(self, stmt: ts.Node, env: Env, frame: _Frame) -> Env | None:
         kind = stmt.type
         if kind == "expression_statement":
             for expr in _named(stmt):
@@ -241,7 +229,7 @@ class TaintEngine:
                         value = derived([self._eval(left, env), self._eval(right, env)], _line(expr))
                         old = self._eval(left, env)
                         if value.flow is None and old.is_const():
-                            value = self._fold_binop(expr, old, self._eval(right, env))
+                            value = fold_binop(self, expr, old, self._eval(right, env))
                         self._bind(left, value, env, _line(expr))
                 else:
                     self._eval(expr, env)
@@ -257,27 +245,27 @@ class TaintEngine:
                 self._eval(e, env)
             return None
         if kind == "if_statement":
-            return self._exec_if(stmt, env, frame)
+            return exec_if(self, stmt, env, frame)
         if kind in ("for_statement", "while_statement"):
-            return self._exec_loop(stmt, env, frame)
+            return exec_loop(self, stmt, env, frame)
         if kind == "try_statement":
-            return self._exec_try(stmt, env, frame)
+            return exec_try(self, stmt, env, frame)
         if kind == "with_statement":
             for item in stmt.named_children:
                 if item.type == "with_clause":
                     for w in item.named_children:
-                        value = w.child_by_field_name("value")
-                        if value is not None and value.type == "as_pattern":
-                            target = value.child_by_field_name("alias")
-                            v = self._eval(value.named_children[0], env)
+                        item_node = w.child_by_field_name("value")
+                        if item_node is not None and item_node.type == "as_pattern":
+                            target = item_node.child_by_field_name("alias")
+                            bound = self._eval(item_node.named_children[0], env)
                             if target is not None and target.named_children:
-                                self._bind(target.named_children[0], v, env, _line(w))
-                        elif value is not None:
-                            self._eval(value, env)
+                                self._bind(target.named_children[0], bound, env, _line(w))
+                        elif item_node is not None:
+                            self._eval(item_node, env)
             body = stmt.child_by_field_name("body")
             return self._exec_block(body, env, frame) if body is not None else env
         if kind == "match_statement":
-            return self._exec_match(stmt, env, frame)
+            return exec_match(self, stmt, env, frame)
         if kind == "block":
             return self._exec_block(stmt, env, frame)
         if kind == "decorated_definition":
@@ -343,245 +331,23 @@ class TaintEngine:
         if self._qualify(base) in self._t.session_names:
             return True
         # Django keeps the session on the request object.
-        return base.type == "attribute" and _text(base.child_by_field_name("attribute")) == "session" and (
-            tainted(self._eval(base.child_by_field_name("object"), env)) is not None  # type: ignore[arg-type]
+        return (
+            base.type == "attribute"
+            and _text(base.child_by_field_name("attribute")) == "session"
+            and (tainted(self._eval(base.child_by_field_name("object"), env)) is not None)
         )
 
-    def _exec_if(self, stmt: ts.Node, env: Env, frame: _Frame) -> Env | None:
-        clauses: list[tuple[ts.Node | None, ts.Node | None]] = [
-            (stmt.child_by_field_name("condition"), stmt.child_by_field_name("consequence"))
-        ]
-        for alt in stmt.children_by_field_name("alternative"):
-            if alt.type == "elif_clause":
-                clauses.append((alt.child_by_field_name("condition"), alt.child_by_field_name("consequence")))
-            else:
-                clauses.append((None, alt.child_by_field_name("body")))
-        outs: list[Env | None] = []
-        current: Env | None = env
-        for cond, body in clauses:
-            if current is None:
-                break
-            if cond is None:
-                outs.append(self._exec_block(body, dict(current), frame) if body is not None else current)
-                current = None
-                break
-            value = self._eval(cond, current)
-            if value.is_const() and not value.flow:
-                if value.const:
-                    outs.append(self._exec_block(body, dict(current), frame) if body is not None else current)
-                    current = None
-                    break
-                continue  # a dead branch
-            names, negative = self._guard(cond)
-            branch = dict(current)
-            if names and not negative:
-                self._mark_safe(branch, names)
-            result = self._exec_block(body, branch, frame) if body is not None else branch
-            outs.append(result)
-            current = dict(current)
-            if names and negative and result is None:
-                self._mark_safe(current, names)
-        if current is not None:
-            outs.append(current)
-        return self._join_envs(outs)
-
-    def _guard(self, cond: ts.Node) -> tuple[list[str], bool]:
-        """The names an allow-list test validates, and whether the test is true when they are invalid."""
-        node = cond
-        while node.type == "parenthesized_expression" and node.named_children:
-            node = node.named_children[0]
-        if node.type == "boolean_operator":
-            left = node.child_by_field_name("left")
-            right = node.child_by_field_name("right")
-            op = _text(node.child_by_field_name("operator"))
-            if left is None or right is None:
-                return [], False
-            (ln, lneg), (rn, rneg) = self._guard(left), self._guard(right)
-            if ln and rn and lneg == rneg and (op == "or") == lneg:
-                return ln + rn, lneg
-            return [], False
-        if node.type == "comparison_operator":
-            ops = [_text(c) for c in node.children if not c.is_named]
-            operands = _named(node)
-            if len(ops) != 1 or len(operands) != 2 or ops[0] not in ("in", "not in", "==", "!="):
-                return [], False
-            if self._constant_like(operands[1]):
-                return self._names(operands[0]), ops[0] in ("not in", "!=")
-            if ops[0] in ("in", "not in") and self._constant_like(operands[0]):
-                # `'../' in name`: true when the value holds what is forbidden.
-                return self._names(operands[1]), ops[0] == "in"
-            return [], False
-        if node.type == "not_operator":
-            arg = node.child_by_field_name("argument")
-            if arg is not None and arg.type == "call":
-                fn = arg.child_by_field_name("function")
-                if fn is not None and fn.type == "attribute":
-                    if _text(fn.child_by_field_name("attribute")) in _VALIDATORS:
-                        return self._names(fn.child_by_field_name("object")), True
-        return [], False
-
-    def _constant_like(self, node: ts.Node) -> bool:
-        if node.type in ("string", "integer", "float", "true", "false", "none", "concatenated_string"):
-            return True
-        if node.type in ("list", "tuple", "set"):
-            return all(self._constant_like(c) for c in _named(node))
-        # ALLOWED_HOSTS and friends: module-level constants by convention.
-        return node.type == "identifier" and _text(node).isupper()
-
-    def _names(self, node: ts.Node | None) -> list[str]:
-        """Local names an expression reads (not the names of functions it calls)."""
-        if node is None:
-            return []
-        if node.type == "identifier":
-            return [_text(node)]
-        if node.type == "attribute":
-            return self._names(node.child_by_field_name("object"))
-        if node.type == "call":
-            args = node.child_by_field_name("arguments")
-            fn = node.child_by_field_name("function")
-            own = self._names(fn.child_by_field_name("object")) if fn is not None and fn.type == "attribute" else []
-            return own + [n for a in (_named(args) if args is not None else []) for n in self._names(a)]
-        return [n for c in _named(node) for n in self._names(c)]
-
-    @staticmethod
-    def _mark_safe(env: Env, names: list[str]) -> None:
-        for name in names:
-            v = env.get(name)
-            if v is None:
-                continue
-            env[name] = replace(v, safe=v.safe | {"*"})
-            if v.origin and v.origin in env:
-                o = env[v.origin]
-                env[v.origin] = replace(o, safe=o.safe | {"*"})
-
-    @staticmethod
-    def _join_envs(envs: list[Env | None]) -> Env | None:
-        live = [e for e in envs if e is not None]
-        if not live:
-            return None
-        out = dict(live[0])
-        for other in live[1:]:
-            for k in set(out) | set(other):
-                a, b = out.get(k), other.get(k)
-                out[k] = join(a, b) if a is not None and b is not None else (a or b or CLEAN)
-        return out
-
-    def _exec_loop(self, stmt: ts.Node, env: Env, frame: _Frame) -> Env | None:
-        body = stmt.child_by_field_name("body")
-        if stmt.type == "while_statement":
-            cond = stmt.child_by_field_name("condition")
-            value = self._eval(cond, env) if cond is not None else CLEAN
-            if value.is_const() and not value.const:
-                return env
-        states: list[Env | None] = [env]
-        current: Env | None = env
-        for _ in range(2):  # twice: a value written late in the body reaches its start
-            if current is None:
-                break
-            current = dict(current)
-            if stmt.type == "for_statement":
-                right = stmt.child_by_field_name("right")
-                left = stmt.child_by_field_name("left")
-                iterable = self._eval(right, current) if right is not None else CLEAN
-                element = join_all(iterable.items) if iterable.items else derived([iterable], _line(stmt))
-                if iterable.keys:
-                    element = Value(flow=tainted(iterable))
-                if left is not None:
-                    self._bind(left, element, current, _line(stmt))
-            current = self._exec_block(body, current, frame) if body is not None else current
-            states.append(current)
-        result = self._join_envs(states)
-        alt = stmt.child_by_field_name("alternative")
-        if alt is not None and result is not None:
-            inner = alt.child_by_field_name("body")
-            result = self._exec_block(inner, result, frame) if inner is not None else result
-        return result
-
-    def _exec_try(self, stmt: ts.Node, env: Env, frame: _Frame) -> Env | None:
-        body = stmt.child_by_field_name("body")
-        after = self._exec_block(body, dict(env), frame) if body is not None else env
-        outs: list[Env | None] = []
-        finally_block = None
-        for clause in stmt.named_children:
-            if clause.type == "except_clause" or clause.type == "except_group_clause":
-                start = self._join_envs([env, after])
-                block = next((c for c in clause.named_children if c.type == "block"), None)
-                if start is not None and block is not None:
-                    outs.append(self._exec_block(block, dict(start), frame))
-            elif clause.type == "else_clause" and after is not None:
-                inner = clause.child_by_field_name("body")
-                after = self._exec_block(inner, after, frame) if inner is not None else after
-            elif clause.type == "finally_clause":
-                finally_block = next((c for c in clause.named_children if c.type == "block"), None)
-        result = self._join_envs([after, *outs])
-        if finally_block is not None:
-            start = result if result is not None else dict(env)
-            end = self._exec_block(finally_block, start, frame)
-            return end if result is not None else None
-        return result
-
-    def _exec_match(self, stmt: ts.Node, env: Env, frame: _Frame) -> Env | None:
-        subject_node = stmt.child_by_field_name("subject")
-        subject = self._eval(subject_node, env) if subject_node is not None else CLEAN
-        body = stmt.child_by_field_name("body")
-        outs: list[Env | None] = []
-        exhaustive = False
-        for case in body.named_children if body is not None else []:
-            if case.type != "case_clause":
-                continue
-            block = case.child_by_field_name("consequence")
-            patterns = [c for c in case.named_children if c.type == "case_pattern"]
-            verdict = self._case_matches(patterns, subject)
-            if verdict is False:
-                continue
-            branch = dict(env)
-            for p in patterns:
-                if p.named_children and p.named_children[0].type in ("identifier", "dotted_name"):
-                    capture = p.named_children[0]
-                    if capture.type == "identifier" or "." not in _text(capture):
-                        self._bind(capture, subject, branch, _line(case))
-            outs.append(self._exec_block(block, branch, frame) if block is not None else branch)
-            if verdict is True:
-                exhaustive = True
-                break
-        if not exhaustive:
-            outs.append(env)
-        return self._join_envs(outs)
-
-    def _case_matches(self, patterns: list[ts.Node], subject: Value) -> bool | None:
-        """True/False when a constant subject surely (does not) match; None when unknown."""
-        if any(p.named_children and p.named_children[0].type in ("identifier", "dotted_name") for p in patterns):
-            if all(_text(p) == "_" or "." not in _text(p) for p in patterns):
-                return True
-        if any(_text(p) == "_" for p in patterns):
-            return True
-        if not subject.is_const():
-            return None
-        literals: list[object] = []
-        for p in patterns:
-            for leaf in self._pattern_literals(p):
-                if leaf is NOCONST:
-                    return None
-                literals.append(leaf)
-        return subject.const in literals
-
-    def _pattern_literals(self, node: ts.Node) -> list[object]:
-        if node.type in ("case_pattern", "union_pattern"):
-            return [lit for c in _named(node) for lit in self._pattern_literals(c)]
-        value = self._eval(node, {})
-        return [value.const]
-
     # -- expressions ------------------------------------------------------------------------
-    def _eval(self, node: ts.Node | None, env: Env) -> Value:  # noqa: C901 - a dispatch
+    def _eval(self, node: ts.Node | None, env: Env) -> Value:
         if node is None:
             return CLEAN
         kind = node.type
         if kind == "identifier":
             return self._name(node, env)
         if kind == "string":
-            return self._string(node, env)
+            return string_value(self, node, env)
         if kind == "concatenated_string":
-            parts = [self._string(c, env) for c in _named(node)]
+            parts = [string_value(self, c, env) for c in _named(node)]
             if all(p.is_const() for p in parts):
                 return Value(const="".join(str(p.const) for p in parts))
             return derived(parts, _line(node))
@@ -600,7 +366,7 @@ class TaintEngine:
         if kind == "binary_operator":
             left = self._eval(node.child_by_field_name("left"), env)
             right = self._eval(node.child_by_field_name("right"), env)
-            return self._fold_binop(node, left, right)
+            return fold_binop(self, node, left, right)
         if kind == "boolean_operator":
             left = self._eval(node.child_by_field_name("left"), env)
             right = self._eval(node.child_by_field_name("right"), env)
@@ -612,7 +378,7 @@ class TaintEngine:
             arg = self._eval(node.child_by_field_name("argument"), env)
             return Value(const=not arg.const) if arg.is_const() and not arg.flow else CLEAN
         if kind == "comparison_operator":
-            return self._compare(node, env)
+            return compare(self, node, env)
         if kind == "unary_operator":
             arg = self._eval(node.child_by_field_name("argument"), env)
             op = _text(node.child_by_field_name("operator"))
@@ -623,29 +389,34 @@ class TaintEngine:
             inner = _named(node)
             return self._eval(inner[0], env) if inner else CLEAN
         if kind == "conditional_expression":
-            parts = _named(node)
-            if len(parts) != 3:
+            branches = _named(node)
+            if len(branches) != 3:
                 return CLEAN
-            cond = self._eval(parts[1], env)
+            cond = self._eval(branches[1], env)
             if cond.is_const() and not cond.flow:
-                return self._eval(parts[0] if cond.const else parts[2], env)
-            return join(self._eval(parts[0], env), self._eval(parts[2], env))
+                return self._eval(branches[0] if cond.const else branches[2], env)
+            return join(self._eval(branches[0], env), self._eval(branches[2], env))
         if kind in ("list", "tuple", "expression_list"):
-            items = [self._eval(c, env) for c in _named(node)]
+            elements = [self._eval(c, env) for c in _named(node)]
             if any(c.type == "list_splat" for c in _named(node)):
-                return derived(items, _line(node))
-            return Value(items=tuple(items))
+                return derived(elements, _line(node))
+            return Value(items=tuple(elements))
         if kind in ("list_splat", "dictionary_splat"):
             inner = _named(node)
             return self._eval(inner[0], env) if inner else CLEAN
         if kind == "set":
             return derived([self._eval(c, env) for c in _named(node)], _line(node))
         if kind == "dictionary":
-            return self._dictionary(node, env)
-        if kind in ("list_comprehension", "generator_expression", "set_comprehension", "dictionary_comprehension"):
-            return self._comprehension(node, env)
+            return dictionary(self, node, env)
+        if kind in (
+            "list_comprehension",
+            "generator_expression",
+            "set_comprehension",
+            "dictionary_comprehension",
+        ):
+            return comprehension(self, node, env)
         if kind == "subscript":
-            return self._subscript(node, env)
+            return subscript(self, node, env)
         if kind == "attribute":
             return self._attribute(node, env)
         if kind == "call":
@@ -673,120 +444,6 @@ class TaintEngine:
 
     def _is_source(self, qualified: str) -> bool:
         return any(qualified == s or qualified.startswith(s + ".") for s in self._t.sources)
-
-    def _string(self, node: ts.Node, env: Env) -> Value:
-        if node.type != "string":
-            return self._eval(node, env)
-        parts: list[Value] = []
-        text: list[str] = []
-        for child in node.named_children:
-            if child.type == "string_content":
-                text.append(_text(child))
-                parts.append(Value(const=_text(child)))
-            elif child.type == "escape_sequence":
-                text.append(_text(child))
-            elif child.type == "interpolation":
-                expr = child.child_by_field_name("expression")
-                v = self._eval(expr, env)
-                parts.append(v)
-                text.append(str(v.const) if v.is_const() else "")
-        if all(p.is_const() for p in parts):
-            const = "".join(text)
-            # Kept through joins (where the constant is lost): `sh` on one branch, `cmd.exe` on the other.
-            shell = const.strip().split(" ")[0].rsplit("/", 1)[-1] in _SHELLS if const else False
-            return Value(const=const, tags=frozenset({"shell"}) if shell else frozenset())
-        return derived(parts, _line(node))
-
-    def _fold_binop(self, node: ts.Node, left: Value, right: Value) -> Value:
-        op = _text(node.child_by_field_name("operator")).rstrip("=") or "+"
-        if left.is_const() and right.is_const() and not left.flow and not right.flow and op in _BINOPS:
-            try:
-                return Value(const=_BINOPS[op](left.const, right.const))
-            except Exception:  # noqa: BLE001 - a fold that fails at run time is just not a constant
-                return CLEAN
-        if op == "+" and left.items is not None and right.items is not None:
-            return Value(items=left.items + right.items)
-        out = derived([left, right], _line(node))
-        origin = left.origin or right.origin
-        return replace(out, origin=origin) if origin and out.flow else out
-
-    def _compare(self, node: ts.Node, env: Env) -> Value:
-        operands = [self._eval(c, env) for c in _named(node)]
-        ops = [_text(c) for c in node.children if not c.is_named]
-        if len(operands) != len(ops) + 1 or not all(o.is_const() and not o.flow for o in operands):
-            return CLEAN
-        try:
-            result = all(
-                _COMPARE[op](operands[i].const, operands[i + 1].const) for i, op in enumerate(ops) if op in _COMPARE
-            )
-        except Exception:  # noqa: BLE001 - a comparison that fails at run time is just not a constant
-            return CLEAN
-        return Value(const=result)
-
-    def _dictionary(self, node: ts.Node, env: Env) -> Value:
-        out = Value(keys=())
-        for pair in _named(node):
-            if pair.type == "pair":
-                key = self._eval(pair.child_by_field_name("key"), env)
-                value = self._eval(pair.child_by_field_name("value"), env)
-                if key.is_const():
-                    out = out.store(key.const, value)
-                else:
-                    out = replace(out, flow=tainted(value) or tainted(key) or out.flow)
-            else:
-                out = replace(out, flow=tainted(self._eval(pair, env)) or out.flow)
-        return out
-
-    def _comprehension(self, node: ts.Node, env: Env) -> Value:
-        inner = dict(env)
-        for clause in node.named_children:
-            if clause.type == "for_in_clause":
-                right = clause.child_by_field_name("right")
-                iterable = self._eval(right, inner)
-                element = join_all(iterable.items) if iterable.items else derived([iterable], _line(clause))
-                left = clause.child_by_field_name("left")
-                if left is not None:
-                    self._bind(left, element, inner, _line(clause))
-        body = node.child_by_field_name("body")
-        value = self._eval(body, inner)
-        return Value(flow=tainted(value))
-
-    def _subscript(self, node: ts.Node, env: Env) -> Value:
-        base = self._eval(node.child_by_field_name("value"), env)
-        index_node = node.child_by_field_name("subscript")
-        line = _line(node)
-        if index_node is not None and index_node.type == "slice":
-            bounds = [self._eval(c, env) for c in _named(index_node)]
-            if base.items is not None and all(b.is_const() for b in bounds):
-                try:
-                    sl = slice(*[b.const for b in bounds])  # type: ignore[misc]
-                    return Value(items=base.items[sl])
-                except (TypeError, ValueError):
-                    pass
-            if base.is_const() and not base.flow and all(b.is_const() for b in bounds):
-                try:
-                    return Value(const=base.const[slice(*[b.const for b in bounds])])  # type: ignore[index,misc]
-                except (TypeError, ValueError):
-                    return CLEAN
-            return derived([base], line)
-        index = self._eval(index_node, env)
-        if index.is_const():
-            if base.items is not None and isinstance(index.const, int):
-                try:
-                    return base.items[index.const]
-                except IndexError:
-                    return CLEAN
-            if base.keys is not None:
-                found = base.lookup(index.const)
-                if found is not None:
-                    return found
-                return derived([Value(flow=base.flow)], line) if base.flow else CLEAN
-            if base.is_const() and not base.flow:
-                try:
-                    return Value(const=base.const[index.const])  # type: ignore[index]
-                except (TypeError, IndexError, KeyError):
-                    return CLEAN
-        return derived([base], line)
 
     def _attribute(self, node: ts.Node, env: Env) -> Value:
         dotted = _text(node)
@@ -848,6 +505,10 @@ class TaintEngine:
         """See `_is_module`."""
         return self._is_module(node, env)
 
+    def exec_block(self, block: ts.Node, env: Env | None, frame: _Frame) -> Env | None:
+        """Run a block's statements; None once every path has returned or raised."""
+        return self._exec_block(block, env, frame)
+
     def eval(self, node: ts.Node | None, env: Env) -> Value:
         """The abstract value of an expression."""
         return self._eval(node, env)
@@ -864,8 +525,7 @@ class TaintEngine:
         """The join of a same-file function's returns for these arguments."""
         env: Env = {}
         params = fn.child_by_field_name("parameters")
-        plist = [p for p in (_named(params) if params is not None else [])]
-        positional = [self._param(p)[0] for p in plist]
+        positional = [self._param(p)[0] for p in (_named(params) if params is not None else [])]
         if positional and positional[0] in ("self", "cls"):
             positional = positional[1:]
         for i, name in enumerate(positional):
@@ -879,7 +539,12 @@ class TaintEngine:
 
     def is_builtin(self, name: str, env: Env) -> bool:
         """True when a bare name is a builtin here (not shadowed by a local, import or function)."""
-        return name in _BUILTINS and name not in env and name not in self._imports and name not in self._functions
+        return (
+            name in _BUILTINS
+            and name not in env
+            and name not in self._imports
+            and name not in self._functions
+        )
 
     @staticmethod
     def shells() -> frozenset[str]:

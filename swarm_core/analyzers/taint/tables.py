@@ -1,4 +1,4 @@
-"""Sources, sinks and sanitizers as data: one table per framework (Flask, Django, FastAPI/Starlette, stdlib)."""
+"""Sources, sinks and sanitizers as data: a table per framework (Flask, Django, FastAPI, stdlib)."""
 
 from __future__ import annotations
 
@@ -118,7 +118,11 @@ DJANGO: Final = Framework(
     sinks=(
         Sink(
             "redirect",
-            ("django.shortcuts.redirect", "django.http.HttpResponseRedirect", "django.http.HttpResponsePermanentRedirect"),
+            (
+                "django.shortcuts.redirect",
+                "django.http.HttpResponseRedirect",
+                "django.http.HttpResponsePermanentRedirect",
+            ),
             keywords=("redirect_to", "to"),
         ),
         Sink("xss", ("django.http.HttpResponse", "django.utils.safestring.mark_safe"), keywords=("content",)),
@@ -129,7 +133,11 @@ DJANGO: Final = Framework(
         Sanitizer(("django.utils.html.escape", "django.utils.html.conditional_escape"), frozenset({"xss"})),
         Sanitizer(("django.utils.http.url_has_allowed_host_and_scheme",), frozenset({"redirect"})),
     ),
-    clean_calls=("django.shortcuts.render", "django.http.JsonResponse", "django.template.loader.render_to_string"),
+    clean_calls=(
+        "django.shortcuts.render",
+        "django.http.JsonResponse",
+        "django.template.loader.render_to_string",
+    ),
 )
 
 FASTAPI: Final = Framework(
@@ -176,10 +184,18 @@ STDLIB: Final = Framework(
         ),
         Sink(
             "cmdi",
-            ("os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput", "commands.getoutput"),
+            (
+                "os.system",
+                "os.popen",
+                "subprocess.getoutput",
+                "subprocess.getstatusoutput",
+                "commands.getoutput",
+            ),
             keywords=("command", "cmd"),
         ),
-        Sink("cmdi", ("os.execl", "os.execlp", "os.execv", "os.execvp", "os.spawnl", "os.spawnv"), args=(0, 1)),
+        Sink(
+            "cmdi", ("os.execl", "os.execlp", "os.execv", "os.execvp", "os.spawnl", "os.spawnv"), args=(0, 1)
+        ),
         Sink(
             "pathtraver",
             ("builtins.open", "codecs.open", "io.open", "os.open", "os.remove", "os.unlink", "os.rmdir"),
@@ -198,7 +214,12 @@ STDLIB: Final = Framework(
         Sink("xpathi", ("lxml.etree.XPath", "lxml.etree.ETXPath"), keywords=("path",)),
         Sink("xpathi", (".find", ".findall", ".findtext", ".iterfind"), keywords=("path",), check="xmltree"),
         Sink("ldapi", (".search",), args=(1,), keywords=("search_filter",), check="ldap"),
-        Sink("ldapi", (".search_s", ".search_st", ".search_ext", ".search_ext_s"), args=(2,), keywords=("filterstr",)),
+        Sink(
+            "ldapi",
+            (".search_s", ".search_st", ".search_ext", ".search_ext_s"),
+            args=(2,),
+            keywords=("filterstr",),
+        ),
         Sink(
             "deserialization",
             (
@@ -234,7 +255,9 @@ STDLIB: Final = Framework(
         ),
     ),
     sanitizers=(
-        Sanitizer(("html.escape", "cgi.escape", "xml.sax.saxutils.escape", ".escape_for_html"), frozenset({"xss"})),
+        Sanitizer(
+            ("html.escape", "cgi.escape", "xml.sax.saxutils.escape", ".escape_for_html"), frozenset({"xss"})
+        ),
         Sanitizer(("shlex.quote", "pipes.quote"), frozenset({"cmdi"})),
         Sanitizer(("os.path.basename",), frozenset({"pathtraver"})),
         Sanitizer(
