@@ -143,7 +143,7 @@ def subscript(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
     index_node = node.child_by_field_name("subscript")
     line = _line(node)
     if index_node is not None and index_node.type == "slice":
-        bounds = [engine.eval(c, env) for c in _named(index_node)]
+        bounds = _slice_bounds(engine, index_node, env)
         if base.items is not None and all(b.is_const() for b in bounds):
             sl: Any = slice(*[b.const for b in bounds])
             try:
@@ -175,3 +175,14 @@ def subscript(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
             except (TypeError, IndexError, KeyError):
                 return CLEAN
     return derived([base], line)
+
+
+def _slice_bounds(engine: TaintEngine, node: ts.Node, env: Env) -> list[Value]:
+    """start, stop and step of a slice, placed by its colons (`[1:]` is start 1, not stop 1)."""
+    bounds = [Value(const=None)]
+    for child in node.children:
+        if child.type == ":":
+            bounds.append(Value(const=None))
+        elif child.is_named and child.type != "comment":
+            bounds[-1] = engine.eval(child, env)
+    return bounds

@@ -141,6 +141,16 @@ def derived(values: list[Value] | tuple[Value, ...], line: int) -> Value:
     if not flows:
         return CLEAN
     flow = min(flows, key=len)
-    safes = [v.safe for v in values if tainted(v) is not None]
+    safes = [s for v in values if (s := _safe_of(v)) is not None]
     safe = frozenset.intersection(*safes) if safes else frozenset()
     return Value(flow=with_step(flow, line), safe=safe)
+
+
+def _safe_of(v: Value) -> frozenset[str] | None:
+    """The sink kinds every tainted part of `v` is sanitized for; None when nothing in it is tainted."""
+    if v.flow is not None:
+        return v.safe
+    inner = [s for item in (*(v.items or ()), *(x for _, x in v.keys or ())) if (s := _safe_of(item)) is not None]
+    if not inner:
+        return None
+    return v.safe | frozenset.intersection(*inner)
