@@ -541,3 +541,25 @@ def test_bandit_weak_hash_is_cwe_328(make_repo):
 )
 def test_semgrep_rule_cwe_comes_from_its_metadata(metadata, cwe):
     assert _semgrep_cwe(metadata) == cwe
+
+
+WEB_SHELL = FLASK + "import subprocess\n\n\ndef ls():\n    return subprocess.check_output('ls -l', shell=True)\n"
+CLI_SHELL = "import subprocess\n\n\ndef ls():\n    return subprocess.check_output('ls -l', shell=True)\n"
+WEB_TAINTED = FLASK + (
+    "import subprocess\n\n\ndef ls():\n    return subprocess.check_output('ls ' + request.args['d'], shell=True)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "kept"),
+    [(WEB_SHELL, False), (CLI_SHELL, True), (WEB_TAINTED, True)],
+    ids=["web-constant", "script", "web-request-data"],
+)
+def test_bandit_sink_shapes_stand_unless_web_code_shows_no_request_data(make_repo, source, kept):
+    repo = make_repo()
+    repo.commit({"svc.py": "x = 1\n"})
+    repo.commit({"svc.py": source})
+    review = review_repo(repo, analyzers=[BanditAnalyzer()])
+    assert bool(only(review, "bandit/B602")) is kept
+    everything = review_repo(repo, analyzers=[BanditAnalyzer(defer_to_taint=False)])
+    assert len(only(everything, "bandit/B602")) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -9,6 +10,7 @@ import sys
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_test_path, safe_relpath
+from swarm_core.analyzers.taint import taint_overrules
 from swarm_core.analyzers.tool_process import run_tool
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.errors import AnalyzerError
@@ -27,6 +29,7 @@ _BANDIT_CWE = {
     "B506": 502,  # yaml.load: deserialization of untrusted data, not input validation (20)
     "B701": 79,  # jinja2 autoescape off: cross-site scripting, not code injection (94)
     "B310": 939,  # urlopen of any scheme: custom URL scheme handling, not path traversal (22)
+    "B607": 426,  # a program found through PATH: untrusted search path, not command injection (78)
 }
 
 
@@ -64,6 +67,10 @@ class BanditAnalyzer:
 
     name = "bandit"
 
+    def __init__(self, *, defer_to_taint: bool = True) -> None:
+        # In web code the taint engine decides bandit's sink-shape findings (taint_overrules).
+        self.defer_to_taint = defer_to_taint
+
     def unavailable(self, ctx: AnalyzerContext) -> str | None:
         """Skipped when no Python file gained lines."""
         return None if _python_files(ctx) else "no changed Python files"
@@ -91,7 +98,13 @@ class BanditAnalyzer:
             finding = self._finding(item, by_path)
             if finding is not None:
                 findings.append(finding)
+        if self.defer_to_taint:
+            findings = await asyncio.to_thread(self._not_overruled, ctx, findings)
         return findings
+
+    @staticmethod
+    def _not_overruled(ctx: AnalyzerContext, findings: list[Finding]) -> list[Finding]:
+        return [f for f in findings if not taint_overrules(f, ctx.read(f.path, Side.RIGHT))]
 
     def _finding(self, item: dict[str, Any], by_path: dict[str, FileDiff]) -> Finding | None:
         path = str(item.get("filename", "")).removeprefix("./")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from swarm_core.analyzers.taint.analyzer import TaintAnalyzer, flows_in
+from swarm_core.analyzers.taint.analyzer import TaintAnalyzer, flows_in, taint_overrules
 from swarm_core.analyzers.taint.engine import Flow
 
-__all__ = ["Flow", "TaintAnalyzer", "flows_in"]
+__all__ = ["Flow", "TaintAnalyzer", "flows_in", "taint_overrules"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import tree_sitter as ts
 
@@ -16,7 +16,13 @@ from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, FlowStep, Lane, Severity, Side
 
-__all__ = ["TaintAnalyzer", "flows_in"]
+__all__ = ["TaintAnalyzer", "flows_in", "taint_overrules"]
+
+# bandit tests that flag a sink by its shape alone (a shell, eval, pickle, SQL text); in web
+# code the taint engine knows whether request data reaches that sink.
+_SINK_PATTERNS = frozenset(
+    {"B102", "B301", "B302", "B307", "B506", "B602", "B603", "B604", "B605", "B606", "B608"}
+)
 
 _SEVERITY = {
     "sqli": Severity.HIGH,
@@ -44,6 +50,30 @@ def flows_in(source: bytes, tree: ts.Tree | None = None) -> list[Flow]:
     """Every taint flow in one Python source (parsed with tree-sitter when `tree` is not given)."""
     tree = tree if tree is not None else codegraph.parse(source, "python")
     return TaintEngine(tree, _tables()).run()
+
+
+@lru_cache(maxsize=64)
+def _web_flows(source: bytes) -> tuple[Flow, ...] | None:
+    engine = TaintEngine(codegraph.parse(source, "python"), _tables())
+    flows = tuple(engine.run())
+    return flows if engine.web else None
+
+
+def taint_overrules(finding: Finding, source: bytes | None) -> bool:
+    """True when a sink-shape finding (bandit's shell, eval, pickle, SQL tests) sits in web code
+    where the taint engine found no request data reaching that sink.
+
+    Outside web code (no Flask, Django, FastAPI or Starlette import) the shape alone stands:
+    the engine models request data, not a script's arguments.
+    """
+    test_id = finding.rule.partition("/")[2]
+    if not finding.rule.startswith("bandit/") or test_id not in _SINK_PATTERNS or source is None:
+        return False
+    flows = _web_flows(source)
+    if flows is None or finding.line is None:
+        return False
+    last = finding.last_line or finding.line
+    return not any(f.cwe == finding.cwe and finding.line <= f.line <= last for f in flows)
 
 
 class TaintAnalyzer:

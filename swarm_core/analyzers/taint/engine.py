@@ -43,6 +43,7 @@ __all__ = ["Flow", "TaintEngine"]
 
 Env = dict[str, Value]
 
+_WEB = frozenset({"flask", "django", "fastapi", "starlette", "werkzeug"})
 _MAX_DEPTH = 4  # nested inlining of same-file helpers
 _SHELLS = frozenset(
     {"sh", "bash", "zsh", "dash", "/bin/sh", "/bin/bash", "cmd", "cmd.exe", "powershell", "pwsh"}
@@ -480,6 +481,11 @@ class TaintEngine:
         key = (kind, line)
         if key not in self._flows:
             self._flows[key] = Flow(kind, KINDS[kind][0], line, with_step(flow, line), sink)
+
+    @property
+    def web(self) -> bool:
+        """True when the file imports a web framework the tables model (after `run`)."""
+        return any(q.split(".")[0] in _WEB for q in self._imports.values())
 
     # Shared with the call evaluator (calls.py), which owns the per-call rules.
     @property

@@ -150,7 +150,9 @@ def _safe_of(v: Value) -> frozenset[str] | None:
     """The sink kinds every tainted part of `v` is sanitized for; None when nothing in it is tainted."""
     if v.flow is not None:
         return v.safe
-    inner = [s for item in (*(v.items or ()), *(x for _, x in v.keys or ())) if (s := _safe_of(item)) is not None]
+    inner = [
+        s for item in (*(v.items or ()), *(x for _, x in v.keys or ())) if (s := _safe_of(item)) is not None
+    ]
     if not inner:
         return None
     return v.safe | frozenset.intersection(*inner)
