@@ -137,6 +137,7 @@ def _finding(path: str, flow: Flow, lines: Sequence[str]) -> Finding:
         source="taint",
         evidence=code(flow.line),
         cwe=cwe,
-        confidence=0.8 if len(steps) > 1 else 0.6,
+        # A shown source-to-sink path outranks a sink-shape match on the same line when merged.
+        confidence=0.95 if len(steps) > 1 else 0.6,
         flow=steps if len(steps) > 1 else (),
     )
