@@ -264,6 +264,10 @@ def test_django_view_and_fastapi_route_parameters_are_sources():
     def greet(name: str):
         return HTMLResponse(f"<b>{name}</b>")
 
+    @app.get("/echo")
+    def echo(name: str):
+        return name
+
     async def helper(request: Request):
         subprocess.run(request.query_params["cmd"], shell=True)
 
@@ -271,7 +275,7 @@ def test_django_view_and_fastapi_route_parameters_are_sources():
         subprocess.run(name, shell=True)
     """
     assert found(django, header="") == {("xss", 4), ("redirect", 7)}
-    assert found(fastapi, header="") == {("xss", 9), ("cmdi", 12)}
+    assert found(fastapi, header="") == {("xss", 9), ("cmdi", 16)}
 
 
 # -- traps ---------------------------------------------------------------------------------
@@ -506,7 +510,9 @@ def test_review_reports_the_new_flow_with_its_path_and_not_the_old_one(make_repo
 
 
 def test_a_changed_source_line_reports_an_unchanged_sink(make_repo):
-    before = FLASK + "import os\n\n\ndef run():\n    cmd = request.args.get('c', '')[:0]\n    os.system(cmd)\n"
+    before = (
+        FLASK + "import os\n\n\ndef run():\n    cmd = request.args.get('c', '')[:0]\n    os.system(cmd)\n"
+    )
     after = before.replace("request.args.get('c', '')[:0]", "request.args.get('c', '')")
     repo = make_repo()
     repo.commit({"job.py": before})
@@ -543,7 +549,9 @@ def test_semgrep_rule_cwe_comes_from_its_metadata(metadata, cwe):
     assert _semgrep_cwe(metadata) == cwe
 
 
-WEB_SHELL = FLASK + "import subprocess\n\n\ndef ls():\n    return subprocess.check_output('ls -l', shell=True)\n"
+WEB_SHELL = (
+    FLASK + "import subprocess\n\n\ndef ls():\n    return subprocess.check_output('ls -l', shell=True)\n"
+)
 CLI_SHELL = "import subprocess\n\n\ndef ls():\n    return subprocess.check_output('ls -l', shell=True)\n"
 WEB_TAINTED = FLASK + (
     "import subprocess\n\n\ndef ls():\n    return subprocess.check_output('ls ' + request.args['d'], shell=True)\n"

@@ -153,7 +153,10 @@ class TaintEngine:
                 env[name] = CLEAN
         body = fn.child_by_field_name("body")
         if body is not None:
-            self._exec_block(body, env, _Frame(route=route or self._django, depth=0))
+            # Only Flask sends a returned string as HTML; FastAPI encodes it as JSON and a
+            # Django view returns an HttpResponse (a sink of its own).
+            html = route and any(q.split(".")[0] == "flask" for q in self._imports.values())
+            self._exec_block(body, env, _Frame(route=html, depth=0))
 
     def _is_route(self, fn: ts.Node) -> bool:
         parent = fn.parent

@@ -213,7 +213,7 @@ STDLIB: Final = Framework(
         Sink("xpathi", (".xpath",), keywords=("_path",)),
         Sink("xpathi", ("lxml.etree.XPath", "lxml.etree.ETXPath"), keywords=("path",)),
         Sink("xpathi", (".find", ".findall", ".findtext", ".iterfind"), keywords=("path",), check="xmltree"),
-        Sink("ldapi", (".search",), args=(1,), keywords=("search_filter",), check="ldap"),
+        Sink("ldapi", (".search",), args=(1,), keywords=("search_filter",)),
         Sink(
             "ldapi",
             (".search_s", ".search_st", ".search_ext", ".search_ext_s"),
