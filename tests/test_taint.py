@@ -571,3 +571,19 @@ def test_bandit_sink_shapes_stand_unless_web_code_shows_no_request_data(make_rep
     assert bool(only(review, "bandit/B602")) is kept
     everything = review_repo(repo, analyzers=[BanditAnalyzer(defer_to_taint=False)])
     assert len(only(everything, "bandit/B602")) == 1
+
+
+def test_a_file_nested_too_deeply_is_skipped_and_logged_while_others_are_analysed(make_repo, caplog):
+    deep = (
+        FLASK
+        + "import os\n\n\ndef f():\n    x = "
+        + " + ".join(["request.args['a']"] * 2000)
+        + "\n    os.system(x)\n"
+    )
+    shallow = FLASK + "import os\n\n\ndef f():\n    os.system(request.args['a'])\n"
+    repo = make_repo()
+    repo.commit({"seed.py": "x = 1\n"})
+    repo.commit({"deep.py": deep, "shallow.py": shallow})
+    review = review_repo(repo, analyzers=[TaintAnalyzer()])
+    assert [(f.path, f.rule) for f in only(review, "taint/")] == [("shallow.py", "taint/cmdi")]
+    assert "deep.py is nested too deeply" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
@@ -41,6 +42,9 @@ _SEVERITY = {
 }
 
 
+logger = logging.getLogger(__name__)
+
+
 @cache
 def _tables() -> Tables:
     return merged()
@@ -69,7 +73,10 @@ def taint_overrules(finding: Finding, source: bytes | None) -> bool:
     test_id = finding.rule.partition("/")[2]
     if not finding.rule.startswith("bandit/") or test_id not in _SINK_PATTERNS or source is None:
         return False
-    flows = _web_flows(source)
+    try:
+        flows = _web_flows(source)
+    except RecursionError:
+        return False  # too deep to analyse: bandit's finding stands
     if flows is None or finding.line is None:
         return False
     last = finding.last_line or finding.line
@@ -108,7 +115,13 @@ class TaintAnalyzer:
             if parsed is None or parsed.lang != "python":
                 continue
             lines = split_lines(parsed.source)
-            for flow in flows_in(parsed.source, parsed.tree):
+            try:
+                flows = flows_in(parsed.source, parsed.tree)
+            except RecursionError:
+                # Expressions nested hundreds deep (generated code): this file alone is skipped.
+                logger.warning("taint: %s is nested too deeply to analyse; skipped", fd.path)
+                continue
+            for flow in flows:
                 if any(n in fd.added for n in flow.steps):
                     out.append(_finding(fd.path, flow, lines))
         return out
