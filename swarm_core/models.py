@@ -10,6 +10,7 @@ __all__ = [
     "AnalyzerStatus",
     "Exchange",
     "Finding",
+    "FlowStep",
     "Lane",
     "LaneResult",
     "LaneStatus",
@@ -172,6 +173,14 @@ class Exchange:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowStep:
+    """One step of a data flow a finding follows: a line of the finding's file and its code."""
+
+    line: int
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One problem found in a change.
 
@@ -179,7 +188,8 @@ class Finding:
     finding file-level. `anchored` is set by verification: True only when every line of
     the range is commentable on GitHub, so the finding may be posted inline. `symbols`
     are the functions, methods and imports a model finding names (checked against the code
-    graph); `verification_note` is the reviewer's or critic's one-line reason.
+    graph); `verification_note` is the reviewer's or critic's one-line reason. `flow` is the
+    path of a taint finding from its source line to its sink line.
     """
 
     path: str
@@ -203,6 +213,7 @@ class Finding:
     also_reported_by: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()
     verification_note: str = ""
+    flow: tuple[FlowStep, ...] = ()
 
     @property
     def last_line(self) -> int | None:

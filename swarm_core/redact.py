@@ -108,6 +108,7 @@ class Redactor:
             evidence=self.text(f.evidence),
             suggestion=self.text(f.suggestion) if f.suggestion else f.suggestion,
             verification_note=self.text(f.verification_note),
+            flow=tuple(dataclasses.replace(s, note=self.text(s.note)) for s in f.flow),
         )
 
     def review(self, review: Review) -> Review:

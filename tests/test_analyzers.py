@@ -142,7 +142,7 @@ def test_bandit_reports_only_changed_lines(make_repo):
     review = review_repo(repo, analyzers=[BanditAnalyzer()])
     assert rules(review) == [("x.py", 9, "bandit/B307")]
     (f,) = review.findings
-    assert f.cwe == 78 and f.lane is Lane.SECURITY and "eval" in f.evidence
+    assert f.cwe == 94 and f.lane is Lane.SECURITY and "eval" in f.evidence
 
 
 def test_ruff_reports_new_violations_only(make_repo):

@@ -16,6 +16,7 @@ from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
 from swarm_core.analyzers.secrets import SecretsAnalyzer
 from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
+from swarm_core.analyzers.taint import TaintAnalyzer
 from swarm_core.config import SwarmConfig
 from swarm_core.errors import AnalyzerError
 from swarm_core.models import AnalyzerReport, AnalyzerStatus, ProgressEvent
@@ -36,6 +37,7 @@ def default_analyzers(config: SwarmConfig) -> list[Analyzer]:
         (a.secrets.enabled, SecretsAnalyzer()),
         (a.sast.enabled, BanditAnalyzer()),
         (a.sast.enabled, SemgrepAnalyzer()),
+        (a.sast.enabled, TaintAnalyzer()),
         (a.lint.enabled, RuffAnalyzer()),
         (a.dependencies.enabled, DependencyAnalyzer()),
         (a.tests.enabled, TestsSignalAnalyzer()),

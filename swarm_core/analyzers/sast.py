@@ -12,6 +12,7 @@ from typing import Any
 from swarm_core.analyzers.base import AnalyzerContext, is_test_path, safe_relpath
 from swarm_core.analyzers.meaning import normalise_line
 from swarm_core.analyzers.project import bandit_config_args
+from swarm_core.analyzers.taint import taint_overrules
 from swarm_core.analyzers.tool_process import run_tool
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.errors import AnalyzerError
@@ -21,6 +22,17 @@ __all__ = ["BanditAnalyzer", "SemgrepAnalyzer"]
 
 _BANDIT_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
 _BANDIT_CONFIDENCE = {"HIGH": 0.9, "MEDIUM": 0.7, "LOW": 0.4}
+# Where bandit's own CWE is not the weakness MITRE names for what the test finds.
+_BANDIT_CWE = {
+    "B303": 328,  # md5/sha1: a weak hash (CWE-328), not a broken cipher (327)
+    "B324": 328,  # hashlib md4/md5/sha1: likewise
+    "B307": 94,  # eval: code injection, not OS command injection (78)
+    "B102": 94,  # exec: likewise
+    "B506": 502,  # yaml.load: deserialization of untrusted data, not input validation (20)
+    "B701": 79,  # jinja2 autoescape off: cross-site scripting, not code injection (94)
+    "B310": 939,  # urlopen of any scheme: custom URL scheme handling, not path traversal (22)
+    "B607": 426,  # a program found through PATH: untrusted search path, not command injection (78)
+}
 
 
 # `assert isinstance(x, T)` / `assert x is not None`: type narrowing, not a runtime check.
@@ -72,10 +84,26 @@ def _touches(fd: FileDiff, lines: list[int]) -> int | None:
     return next((n for n in lines if n in fd.added), None)
 
 
+def _semgrep_cwe(metadata: Any) -> int | None:
+    """The first CWE a semgrep rule's metadata names ("CWE-89: ..." or a list of those)."""
+    if not isinstance(metadata, dict):
+        return None
+    raw = metadata.get("cwe")
+    for entry in raw if isinstance(raw, list) else [raw]:
+        match = re.search(r"CWE-(\d+)", str(entry or ""), re.IGNORECASE)
+        if match:
+            return int(match.group(1))
+    return None
+
+
 class BanditAnalyzer:
     """Bandit over changed Python files; findings kept on changed lines and new versus base."""
 
     name = "bandit"
+
+    def __init__(self, *, defer_to_taint: bool = True) -> None:
+        # In web code the taint engine decides bandit's sink-shape findings (taint_overrules).
+        self.defer_to_taint = defer_to_taint
 
     def unavailable(self, ctx: AnalyzerContext) -> str | None:
         """Skipped when no shipped (non-test) Python file gained lines."""
@@ -141,7 +169,10 @@ class BanditAnalyzer:
             finding = self._finding(item, by_path)
             if finding is not None and not _seen_before(before, finding.path, item):
                 findings.append(finding)
-        return [f for f in findings if f is not None]
+        kept = [f for f in findings if f is not None]
+        if self.defer_to_taint:
+            kept = await asyncio.to_thread(self._not_overruled, ctx, kept)
+        return kept
 
     def _not_scanned(self, item: dict[str, Any], by_path: dict[str, FileDiff]) -> Finding | None:
         """A file bandit could not parse (newer syntax than its interpreter) is said, never silent."""
@@ -163,6 +194,10 @@ class BanditAnalyzer:
             confidence=1.0,
         )
 
+    @staticmethod
+    def _not_overruled(ctx: AnalyzerContext, findings: list[Finding]) -> list[Finding]:
+        return [f for f in findings if not taint_overrules(f, ctx.read(f.path, Side.RIGHT))]
+
     def _finding(self, item: dict[str, Any], by_path: dict[str, FileDiff]) -> Finding | None:
         path = str(item.get("filename", "")).removeprefix("./")
         fd = by_path.get(path)
@@ -181,7 +216,7 @@ class BanditAnalyzer:
             num, _, text = raw.partition(" ")
             if num.strip().isdigit() and int(num) == line:
                 evidence = text
-        cwe = (item.get("issue_cwe") or {}).get("id")
+        cwe = _BANDIT_CWE.get(test_id, (item.get("issue_cwe") or {}).get("id"))
         return Finding(
             path=path,
             line=line,
@@ -255,6 +290,7 @@ class SemgrepAnalyzer:
                     message=str(extra.get("message", "")),
                     source=self.name,
                     evidence=str(extra.get("lines", "")).split("\n")[0],
+                    cwe=_semgrep_cwe(extra.get("metadata", {})),
                 )
             )
         return findings

@@ -10,6 +10,7 @@ from swarm_core.models import (
     AnalyzerReport,
     AnalyzerStatus,
     Finding,
+    FlowStep,
     Lane,
     LaneResult,
     LaneStatus,
@@ -51,6 +52,7 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "also_reported_by": list(f.also_reported_by),
         "symbols": list(f.symbols),
         "verification_note": f.verification_note,
+        "flow": [{"line": s.line, "note": s.note} for s in f.flow],
     }
 
 
@@ -134,6 +136,7 @@ def _finding(d: dict[str, Any]) -> Finding:
         also_reported_by=tuple(d.get("also_reported_by", ())),
         symbols=tuple(d.get("symbols", ())),
         verification_note=d.get("verification_note", ""),
+        flow=tuple(FlowStep(int(s["line"]), str(s.get("note", ""))) for s in d.get("flow", ())),
     )
 
 

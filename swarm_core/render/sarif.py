@@ -53,7 +53,7 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
             region["snippet"] = {"text": f.evidence}
         physical["region"] = region
     text = f.title if not f.message else f"{f.title}. {f.message}"
-    return {
+    result: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": rule_index,
         "level": _LEVEL[f.severity],
@@ -69,6 +69,25 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
             "source": f.source,
         },
     }
+    if f.flow:
+        result["codeFlows"] = [_code_flow(f)]
+    return result
+
+
+def _code_flow(f: Finding) -> dict[str, Any]:
+    """A taint finding's source-to-sink path as one SARIF thread flow."""
+    steps = []
+    for step in f.flow:
+        location: dict[str, Any] = {
+            "physicalLocation": {
+                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": step.line},
+            }
+        }
+        if step.note:
+            location["message"] = {"text": step.note}
+        steps.append({"location": location})
+    return {"threadFlows": [{"locations": steps}]}
 
 
 def to_sarif(review: Review, *, redactor: Redactor | None = None) -> dict[str, Any]:
