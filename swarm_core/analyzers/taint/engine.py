@@ -14,26 +14,22 @@ after tainting `keyB` stays clean.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
+from swarm_core.analyzers.taint.binding import assign_statement, bind_target
 from swarm_core.analyzers.taint.calls import evaluate_call
 from swarm_core.analyzers.taint.control import exec_if, exec_loop, exec_match, exec_try
+from swarm_core.analyzers.taint.evaluate import evaluate
 from swarm_core.analyzers.taint.expressions import (
-    compare,
-    comprehension,
-    dictionary,
     fold_binop,
-    string_value,
-    subscript,
 )
 from swarm_core.analyzers.taint.tables import KINDS, Sink, Tables
 from swarm_core.analyzers.taint.values import (
     CLEAN,
     Value,
     derived,
-    join,
     join_all,
     tainted,
     with_step,
@@ -280,191 +276,15 @@ class TaintEngine:
         return env
 
     def _assign_stmt(self, node: ts.Node, env: Env) -> Value:
-        right = node.child_by_field_name("right")
-        left = node.child_by_field_name("left")
-        if right is None:
-            return CLEAN
-        value = self._assign_stmt(right, env) if right.type == "assignment" else self._eval(right, env)
-        if left is not None:
-            self._bind(left, value, env, _line(node))
-        return value
+        return assign_statement(self, node, env)
 
     def _bind(self, target: ts.Node, value: Value, env: Env, line: int) -> None:
-        flow = tainted(value)
-        if flow is not None and value.flow is not None:
-            value = replace(value, flow=with_step(value.flow, line))
-        kind = target.type
-        if kind == "identifier":
-            env[_text(target)] = value
-        elif kind in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
-            parts = _named(target)
-            items = value.items if value.items is not None and len(value.items) == len(parts) else None
-            for i, part in enumerate(parts):
-                self._bind(part, items[i] if items is not None else derived([value], line), env, line)
-        elif kind == "subscript":
-            self._bind_subscript(target, value, env, line)
-        elif kind == "attribute":
-            env[_text(target)] = value
-        elif kind == "parenthesized_expression" and target.named_children:
-            self._bind(target.named_children[0], value, env, line)
-
-    def _bind_subscript(self, target: ts.Node, value: Value, env: Env, line: int) -> None:
-        base = target.child_by_field_name("value")
-        index = target.child_by_field_name("subscript")
-        key = self._eval(index, env) if index is not None else CLEAN
-        if base is not None and self._is_session(base, env):
-            flow = tainted(value, "trustbound") or tainted(key, "trustbound")
-            if flow is not None:
-                self._report("trustbound", line, flow, _text(base))
-            return
-        if base is None or base.type not in ("identifier", "attribute"):
-            return
-        name = _text(base)
-        old = env.get(name, CLEAN)
-        if key.is_const() and (old.keys is not None or old.items is None):
-            env[name] = (old if old.keys is not None else replace(old, keys=())).store(key.const, value)
-        elif old.items is not None and key.is_const() and isinstance(key.const, int):
-            items = list(old.items)
-            if -len(items) <= key.const < len(items):
-                items[key.const] = value
-            env[name] = replace(old, items=tuple(items))
-        else:
-            env[name] = join(old, Value(flow=tainted(value)))
-
-    def _is_session(self, base: ts.Node, env: Env) -> bool:
-        if self._qualify(base) in self._t.session_names:
-            return True
-        # Django keeps the session on the request object.
-        return (
-            base.type == "attribute"
-            and _text(base.child_by_field_name("attribute")) == "session"
-            and (tainted(self._eval(base.child_by_field_name("object"), env)) is not None)
-        )
+        bind_target(self, target, value, env, line)
 
     # -- expressions ------------------------------------------------------------------------
     def _eval(self, node: ts.Node | None, env: Env) -> Value:
-        if node is None:
-            return CLEAN
-        kind = node.type
-        if kind == "identifier":
-            return self._name(node, env)
-        if kind == "string":
-            return string_value(self, node, env)
-        if kind == "concatenated_string":
-            parts = [string_value(self, c, env) for c in _named(node)]
-            if all(p.is_const() for p in parts):
-                return Value(const="".join(str(p.const) for p in parts))
-            return derived(parts, _line(node))
-        if kind == "integer":
-            try:
-                return Value(const=int(_text(node).replace("_", ""), 0))
-            except ValueError:
-                return CLEAN
-        if kind == "float":
-            try:
-                return Value(const=float(_text(node).replace("_", "")))
-            except ValueError:
-                return CLEAN
-        if kind in ("true", "false", "none"):
-            return Value(const={"true": True, "false": False, "none": None}[kind])
-        if kind == "binary_operator":
-            left = self._eval(node.child_by_field_name("left"), env)
-            right = self._eval(node.child_by_field_name("right"), env)
-            return fold_binop(self, node, left, right)
-        if kind == "boolean_operator":
-            left = self._eval(node.child_by_field_name("left"), env)
-            right = self._eval(node.child_by_field_name("right"), env)
-            op = _text(node.child_by_field_name("operator"))
-            if left.is_const() and not left.flow:
-                return (right if left.const else left) if op == "and" else (left if left.const else right)
-            return join(left, right)
-        if kind == "not_operator":
-            arg = self._eval(node.child_by_field_name("argument"), env)
-            return Value(const=not arg.const) if arg.is_const() and not arg.flow else CLEAN
-        if kind == "comparison_operator":
-            return compare(self, node, env)
-        if kind == "unary_operator":
-            arg = self._eval(node.child_by_field_name("argument"), env)
-            op = _text(node.child_by_field_name("operator"))
-            if arg.is_const() and isinstance(arg.const, int | float) and op in ("-", "+"):
-                return Value(const=-arg.const if op == "-" else arg.const)
-            return derived([arg], _line(node))
-        if kind in ("parenthesized_expression", "await", "expression_statement"):
-            inner = _named(node)
-            return self._eval(inner[0], env) if inner else CLEAN
-        if kind == "conditional_expression":
-            branches = _named(node)
-            if len(branches) != 3:
-                return CLEAN
-            cond = self._eval(branches[1], env)
-            if cond.is_const() and not cond.flow:
-                return self._eval(branches[0] if cond.const else branches[2], env)
-            return join(self._eval(branches[0], env), self._eval(branches[2], env))
-        if kind in ("list", "tuple", "expression_list"):
-            elements = [self._eval(c, env) for c in _named(node)]
-            if any(c.type == "list_splat" for c in _named(node)):
-                return derived(elements, _line(node))
-            return Value(items=tuple(elements))
-        if kind in ("list_splat", "dictionary_splat"):
-            inner = _named(node)
-            return self._eval(inner[0], env) if inner else CLEAN
-        if kind == "set":
-            return derived([self._eval(c, env) for c in _named(node)], _line(node))
-        if kind == "dictionary":
-            return dictionary(self, node, env)
-        if kind in (
-            "list_comprehension",
-            "generator_expression",
-            "set_comprehension",
-            "dictionary_comprehension",
-        ):
-            return comprehension(self, node, env)
-        if kind == "subscript":
-            return subscript(self, node, env)
-        if kind == "attribute":
-            return self._attribute(node, env)
-        if kind == "call":
-            return self._call(node, env)
-        if kind in ("assignment", "named_expression"):
-            target = node.child_by_field_name("left") or node.child_by_field_name("name")
-            value = self._eval(node.child_by_field_name("right") or node.child_by_field_name("value"), env)
-            if target is not None:
-                self._bind(target, value, env, _line(node))
-            return value
-        if kind == "keyword_argument":
-            return self._eval(node.child_by_field_name("value"), env)
-        if kind in ("lambda", "ellipsis"):
-            return CLEAN
-        return derived([self._eval(c, env) for c in _named(node)], _line(node))
+        return evaluate(self, node, env)
 
-    def _name(self, node: ts.Node, env: Env) -> Value:
-        name = _text(node)
-        if name in env:
-            return env[name]
-        qualified = self._imports.get(name, "")
-        if qualified and self._is_source(qualified):
-            return Value(flow=(_line(node),))
-        return CLEAN
-
-    def _is_source(self, qualified: str) -> bool:
-        return any(qualified == s or qualified.startswith(s + ".") for s in self._t.sources)
-
-    def _attribute(self, node: ts.Node, env: Env) -> Value:
-        dotted = _text(node)
-        if dotted in env:
-            return env[dotted]
-        qualified = self._qualify(node)
-        if qualified:
-            if qualified in self._t.fixed_attributes:
-                return CLEAN
-            return Value(flow=(_line(node),)) if self._is_source(qualified) else CLEAN
-        base = self._eval(node.child_by_field_name("object"), env)
-        if tainted(base) is None:
-            return CLEAN
-        out = derived([base], _line(node))
-        return replace(out, origin=base.origin, safe=base.safe)
-
-    # -- calls ------------------------------------------------------------------------------
     def _call(self, node: ts.Node, env: Env) -> Value:
         return evaluate_call(self, node, env)
 
@@ -491,6 +311,11 @@ class TaintEngine:
         return any(q.split(".")[0] in _WEB for q in self._imports.values())
 
     # Shared with the call evaluator (calls.py), which owns the per-call rules.
+    @property
+    def imports(self) -> dict[str, str]:
+        """Local names of imported modules and objects -> their qualified names."""
+        return self._imports
+
     @property
     def tables(self) -> Tables:
         """The merged rule tables."""
