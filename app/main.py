@@ -68,6 +68,7 @@ class _InstallationClients:
                 self._settings.private_key(),
                 installation_id,
                 self._settings.github_api_url,
+                defer_after_s=self._settings.github_wait_seconds,
             )
         return self.cache[installation_id]
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     metrics_public: bool = Field(default=False, validation_alias="SWARM_METRICS_PUBLIC")
     per_installation: int = Field(default=4, validation_alias="SWARM_PER_INSTALLATION", gt=0)
     lease_seconds: float = Field(default=60.0, validation_alias="SWARM_LEASE_SECONDS", gt=0)
+    # A GitHub wait (Retry-After, a rate-limit reset) longer than this releases the job to the
+    # queue with a not-before time instead of keeping a worker asleep.
+    github_wait_seconds: float = Field(default=10.0, validation_alias="SWARM_GITHUB_WAIT_SECONDS", ge=0)
     installation_budget_usd: float | None = Field(
         default=None, validation_alias="SWARM_INSTALLATION_BUDGET_USD", gt=0
     )
