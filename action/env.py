@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from swarm_core.engine import ProviderKeys
 from swarm_core.errors import ConfigError
+from swarm_core.github.markers import ACTIONS_BOT
 
 __all__ = ["LOG_FORMATS", "POSTS", "ActionEnv"]
 
@@ -45,10 +46,15 @@ class ActionEnv:
     pr: int | None = None
     keys: ProviderKeys = field(default_factory=ProviderKeys)  # provider keys and base URLs
     log_format: str = "text"
+    # Signs swarm's hidden markers (SWARM_MARKER_KEY, from a repository secret); see markers.py.
+    marker_key: SecretStr | None = None
+    bot_login: str = ACTIONS_BOT  # whom swarm writes as: GITHUB_TOKEN's account (SWARM_BOT_LOGIN)
 
     def secrets(self) -> frozenset[str]:
         """The token and the provider keys, for the log redaction filter."""
         token = {self.token.get_secret_value()} if self.token is not None else set()
+        if self.marker_key is not None:
+            token.add(self.marker_key.get_secret_value())
         return frozenset(token) | self.keys.secrets()
 
     @classmethod
@@ -105,4 +111,6 @@ class ActionEnv:
             pr=int(pr_text) if pr_text else None,
             keys=ProviderKeys.from_mapping(env),
             log_format=log_format,
+            marker_key=SecretStr(env["SWARM_MARKER_KEY"]) if env.get("SWARM_MARKER_KEY") else None,
+            bot_login=env.get("SWARM_BOT_LOGIN") or ACTIONS_BOT,
         )

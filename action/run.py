@@ -33,6 +33,7 @@ from swarm_core.errors import ConfigError, GitHubError, GitHubForbidden, GitHubN
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.events import installation_id, pr_key
 from swarm_core.github.handlers import Services, analyze_issue, run_command
+from swarm_core.github.markers import Markers, key_from_secret
 from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher, PublishResult
 from swarm_core.logs import configure_logging
@@ -120,6 +121,12 @@ def _engine(env: ActionEnv) -> Engine:
     return build_engine(env.keys, model=env.model)
 
 
+def _markers(env: ActionEnv) -> Markers:
+    """Markers signed with SWARM_MARKER_KEY (not secret without it), trusted from swarm's account only."""
+    key = env.marker_key.get_secret_value() if env.marker_key is not None else ""
+    return Markers(key_from_secret(key), env.bot_login)
+
+
 def _pr_number(env: ActionEnv, event: dict[str, Any]) -> int | None:
     if env.pr is not None:
         return env.pr
@@ -136,7 +143,7 @@ def _publish(
     env: ActionEnv, client: GitHubClient, pr: PullRequest, review: Review, config: SwarmConfig
 ) -> tuple[PublishResult, bool]:
     """Publish what `post` asks for; a 403 means a read-only token: stop writing, say so."""
-    publisher = Publisher(client, config)
+    publisher = Publisher(client, config, markers=_markers(env))
     result = PublishResult()
     try:
         check = publisher.start(pr) if "check" in env.post else None
@@ -238,6 +245,7 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
             council=engine.council,
             specify=engine.specify,
             cache_dir=temp / "swarm-checkouts",
+            markers=lambda: _markers(env),
         )
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
         number = int(issue.get("number") or 0)

@@ -25,6 +25,7 @@ from swarm_core.engine import build_engine
 from swarm_core.errors import ConfigError
 from swarm_core.github.client import GitHubClient
 from swarm_core.github.handlers import Services
+from swarm_core.github.markers import Markers, key_from_secret
 from swarm_core.logs import configure_logging
 from swarm_core.memory import open_memory
 from swarm_core.models import Review
@@ -56,6 +57,21 @@ class _InstallationClients:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self.cache: dict[int, GitHubClient] = {}
+        self._markers: Markers | None = None
+
+    def markers(self) -> Markers:
+        """The App's marker key (from the webhook secret) and its bot's login, asked of GitHub once."""
+        if self._markers is None:
+            s = self._settings
+            if s.github_app_id is None:
+                raise ConfigError("GITHUB_APP_ID is not set")
+            slug = (
+                s.github_app_slug
+                or GitHubClient.for_app(s.github_app_id, s.private_key(), s.github_api_url).app_slug()
+            )
+            secret = s.github_webhook_secret.get_secret_value() if s.github_webhook_secret else ""
+            self._markers = Markers(key_from_secret(secret), f"{slug}[bot]")
+        return self._markers
 
     def __call__(self, installation_id: int | None) -> GitHubClient:
         if installation_id is None:
@@ -101,6 +117,8 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
         cache_dir=_data_dir(settings) / "checkouts",
         budget=settings.budget(),
         client_cache=clients.cache,
+        markers=clients.markers,
+        check_on_failure=settings.check_on_failure,
     )
 
 

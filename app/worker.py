@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from swarm_core.errors import GitHubError, GitHubRateLimited, RetryLater, StoreError
-from swarm_core.github.handlers import Services, handle_job
+from swarm_core.github.handlers import Services, conclude_failed_job, handle_job
 from swarm_core.logs import current_ids, pop_ids, push_ids
-from swarm_core.store.queue import DEFAULT_LEASE_S, Job, JobQueue, fit_worker_name
+from swarm_core.store.queue import DEFAULT_LEASE_S, FAILED, Job, JobQueue, fit_worker_name
 
 __all__ = ["Worker", "retryable", "worker_pool"]
 
@@ -71,8 +71,10 @@ class Worker:
         poll_s: float = 1.0,
         on_done: Callable[[Job, float, str], None] | None = None,
         handler: Callable[[Job, Services], Awaitable[dict[str, Any]]] = handle_job,
+        gave_up: Callable[[Job, Services, str], Awaitable[Any]] = conclude_failed_job,
     ) -> None:
         self.handler = handler
+        self.gave_up = gave_up  # called once a job is failed for good (closes its check run)
         self.queue = queue
         self.services = services
         self.name = fit_worker_name(name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
@@ -186,6 +188,8 @@ class Worker:
                     self.queue.fail, job.id, self.name, message, retry=retryable(exc)
                 )
                 outcome = status if status is not None else "lease lost"
+                if status == FAILED:
+                    await self._give_up(job, message)
         except StoreError as store_exc:
             # Nothing recorded: the lease runs out and the job runs again (or is failed for good).
             outcome, detail = "unrecorded", f" ({store_exc})"
@@ -222,6 +226,14 @@ class Worker:
             extra=ids,
         )
         return outcome
+
+    async def _give_up(self, job: Job, reason: str) -> None:
+        try:
+            await self.gave_up(job, self.services, reason)
+        except Exception:  # boundary: the job is failed already; this is the last word on it
+            log.warning(
+                "job %s: could not close its check run", job.id, exc_info=True, extra={"job_id": job.id}
+            )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; sleep `poll_s` (or until woken) when the queue is empty."""

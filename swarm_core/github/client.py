@@ -238,6 +238,17 @@ class GitHubClient:
         return cls(fresh(), defer_after_s=defer_after_s, renew=fresh)
 
     @classmethod
+    def for_app(cls, app_id: int | str, private_key: str, api_url: str, *, retries: int = 3) -> GitHubClient:
+        """A client acting as the App itself (its JWT): for `GET /app`, never for a repository."""
+        app = Auth.AppAuth(app_id, private_key, jwt_expiry=300, jwt_issued_at=-60)
+        return cls(cls._github(app, api_url, retries).requester.withApiVersion(API_VERSION))
+
+    def app_slug(self) -> str:
+        """The App's slug (its bot writes as `<slug>[bot]`); needs a client made by `for_app`."""
+        _, data = self.request("GET", "/app", what="reading the App")
+        return str((data or {}).get("slug") or "")
+
+    @classmethod
     def for_token(cls, token: str, api_url: str, *, retries: int = 3) -> GitHubClient:
         """A client with a plain token (GITHUB_TOKEN in Actions and the CLI)."""
         return cls(cls._github(Auth.Token(token), api_url, retries).requester.withApiVersion(API_VERSION))

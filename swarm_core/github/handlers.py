@@ -9,12 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from swarm_core.github.command_job import ALLOWED, run_command
+from swarm_core.github.failed_job import conclude_failed_job
 from swarm_core.github.issue_job import analyze_issue
 from swarm_core.github.review_job import rerun_suite, review_pull_request
 from swarm_core.github.services import ClientFor, Services
 from swarm_core.store.queue import Job
 
-__all__ = ["ALLOWED", "ClientFor", "Services", "analyze_issue", "handle_job", "run_command"]
+__all__ = [
+    "ALLOWED",
+    "ClientFor",
+    "Services",
+    "analyze_issue",
+    "conclude_failed_job",
+    "handle_job",
+    "run_command",
+]
 
 
 async def handle_job(job: Job, services: Services) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from swarm_core.config import merge
 from swarm_core.errors import DiffError
 from swarm_core.github.client import PullRequest
 from swarm_core.github.events import pr_key
+from swarm_core.github.failed_job import note_check_run
 from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher
 from swarm_core.github.services import Services, gh, within_budget
@@ -60,11 +61,13 @@ async def review_pull_request(
             return {"skipped": "opened by a bot (review.bots is off)"}
         if await _paused(services, job.key):
             return {"skipped": "automatic reviews are paused (/swarm resume)"}
-    publisher = Publisher(client, config)
+    markers = await gh(services.markers) if services.markers is not None else None
+    publisher = Publisher(client, config, markers=markers)
     check = await gh(publisher.start, pr, rerun=rerun)
+    await note_check_run(services, job, pr, check[0])
     if services.queue.superseded(job.id, job.key):
         await gh(
-            publisher.close_check, pr, check[0], "neutral", "Superseded", "A newer push is being reviewed."
+            publisher.close_check, pr, check[0], "skipped", "Superseded", "A newer push is being reviewed."
         )
         return {"skipped": "superseded by a newer push", "check_run_id": check[0]}
     try:

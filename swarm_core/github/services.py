@@ -19,6 +19,7 @@ from swarm_core.budget import Budget
 from swarm_core.config import SwarmConfig
 from swarm_core.engine import Councillor, Reviewer, Specifier
 from swarm_core.github.client import GitHubClient
+from swarm_core.github.markers import Markers
 from swarm_core.memory import MemoryBackend
 from swarm_core.models import Exchange
 from swarm_core.store.queue import JobQueue
@@ -50,6 +51,11 @@ class Services:
     budget: Budget | None = None  # per installation, over a rolling window (SWARM_INSTALLATION_BUDGET_USD)
     # The clients made so far, by installation: the App reads their rate limits for /metrics.
     client_cache: Mapping[int, GitHubClient] = field(default_factory=dict)
+    # The key and account of swarm's markers (blocking: the App may ask GitHub for its slug once);
+    # None trusts markers from any bot, unsigned (tests that need no more).
+    markers: Callable[[], Markers] | None = None
+    # How a job that fails for good concludes its check run: neutral, or failure (blocks the merge).
+    check_on_failure: str = "neutral"
 
 
 async def within_budget(
