@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from swarm_core.store.queue import DONE, QUEUED, JobQueue
 from tests.fakes.github import FakeGitHub, Pull
+from tests.fakes.llm import FakeLLM
 from tests.test_app import (  # noqa: F401 (app_key, client and github are fixtures, used by `rig`)
     BASE,
     HEAD,
@@ -31,6 +32,7 @@ from tests.test_app import (  # noqa: F401 (app_key, client and github are fixtu
     github,
     opened_payload,
     route_job,
+    use_fake_model,
 )
 
 
@@ -249,3 +251,29 @@ def test_a_superseded_job_closes_its_check_run_as_skipped(rig: Rig) -> None:
     assert closed[0]["conclusion"] == "skipped" and closed[0]["output"]["title"] == "Superseded"
     assert gh.check_runs[0]["conclusion"] == "failure"  # the newer job's verdict (fail_on: high)
     assert rig.queue.get(newer).status == DONE  # type: ignore[union-attr]
+
+
+def test_a_retried_job_publishes_the_stored_review_without_calling_the_models_again(
+    parts: Parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh, tmp_path = parts.github, parts.tmp
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(gh, tmp_path / "r", HEAD, head_sha)
+    gh.fail("POST", r"/issues/2/comments$", 500)  # the summary fails after the review was computed
+    with FakeLLM() as llm:
+        use_fake_model(monkeypatch, llm)
+        settings = app_settings(gh, parts.key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini")
+        with TestClient(create_app(settings, workers=1, poll_s=0.05)) as app:
+            job_id = deliver(app, "pull_request", opened_payload(), "s-1").json()["job"]
+            assert drain(app) == {DONE: 1}
+            store = app.app.state.store  # type: ignore[attr-defined]
+            (run,) = store.list_runs()  # one review computed and stored, for two attempts
+            assert app.app.state.queue.get(job_id).attempts == 2  # type: ignore[attr-defined]
+            calls = len(llm.requests)
+            model_calls = sum(e.usage.calls for e in store.get_evidence(run.id))
+            assert calls > 0 and model_calls == calls  # the stored run's calls are all there were
+            # A redelivery for the same head and config publishes the same stored review.
+            deliver(app, "pull_request", opened_payload("reopened", head_sha), "s-2")
+            assert drain(app) == {DONE: 2}
+            assert len(llm.requests) == calls and len(store.list_runs()) == 1
+    assert len(gh.reviews) == 1 and len(list(gh.comments_on(2))) == 1

@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from swarm_core.config import merge
+from swarm_core.changeset import ChangeSet
+from swarm_core.config import SwarmConfig, merge
 from swarm_core.errors import DiffError
 from swarm_core.github.client import PullRequest
 from swarm_core.github.events import pr_key
@@ -14,8 +15,10 @@ from swarm_core.github.failed_job import note_check_run
 from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher
 from swarm_core.github.services import Services, gh, within_budget
+from swarm_core.github.stored_review import load_review, remember_review, review_key
 from swarm_core.lanes import LLM_DISABLED_NOTE
 from swarm_core.logs import bind
+from swarm_core.models import Review
 from swarm_core.store.queue import Job
 
 __all__ = ["STATE_NS", "rerun_suite", "review_pull_request"]
@@ -70,18 +73,43 @@ async def review_pull_request(
             publisher.close_check, pr, check[0], "skipped", "Superseded", "A newer push is being reviewed."
         )
         return {"skipped": "superseded by a newer push", "check_run_id": check[0]}
-    try:
-        change = await gh(change_from_pr, client, pr, config)
-    except DiffError as exc:
-        await gh(
-            publisher.close_check,
-            pr,
-            check[0],
-            "neutral",
-            "Not reviewed",
-            f"swarm could not review this diff: {exc}",
-        )
-        return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
+    key = review_key(pr, config, job_id=job.id if rerun else None)
+    review = await load_review(services, key)
+    if review is None:
+        try:
+            change = await gh(change_from_pr, client, pr, config)
+        except DiffError as exc:
+            await gh(
+                publisher.close_check,
+                pr,
+                check[0],
+                "neutral",
+                "Not reviewed",
+                f"swarm could not review this diff: {exc}",
+            )
+            return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
+        review, run_id = await _review(services, payload, config, change, problem)
+        # Stored before anything is posted: a retry publishes this one, with no model call.
+        await remember_review(services, key, run_id)
+    bind(run_id=review.run_id)  # a failure from here on is logged with the stored run it belongs to
+    result = await gh(publisher.publish, pr, review, check)
+    return {
+        "run_id": review.run_id,
+        "verdict": review.verdict.value,
+        "check_run_id": result.check_run_id,
+        "review_id": result.review_id,
+        "summary_comment_id": result.summary_comment_id,
+        "inline_posted": result.inline_posted,
+        "inline_already": result.inline_already,
+        "resolved": len(result.resolved),
+        "fallback": result.fallback,
+    }
+
+
+async def _review(
+    services: Services, payload: dict[str, Any], config: SwarmConfig, change: ChangeSet, problem: str | None
+) -> tuple[Review, str]:
+    """Review the change within the installation's budget and store it: (the review, its run id)."""
     installation = payload.get("installation_id")
     config, cap_note, spent = await within_budget(services, payload, config)
     notes: list[str] = []
@@ -103,20 +131,7 @@ async def review_pull_request(
         review,
         installation_id=int(installation) if installation is not None else None,
     )
-    bind(run_id=run_id)  # a failure from here on is logged with the stored run it belongs to
-    review = review.with_run_id(run_id)
-    result = await gh(publisher.publish, pr, review, check)
-    return {
-        "run_id": run_id,
-        "verdict": review.verdict.value,
-        "check_run_id": result.check_run_id,
-        "review_id": result.review_id,
-        "summary_comment_id": result.summary_comment_id,
-        "inline_posted": result.inline_posted,
-        "inline_already": result.inline_already,
-        "resolved": len(result.resolved),
-        "fallback": result.fallback,
-    }
+    return review.with_run_id(run_id), run_id
 
 
 async def rerun_suite(services: Services, payload: dict[str, Any]) -> dict[str, Any]:
