@@ -125,7 +125,7 @@ async def _council(
     )
     kind = "pr" if payload.get("is_pr") else "open"
     context = untrusted("thread", f"{issue.get('title') or ''}\n\n{issue.get('body') or ''}")
-    config, _, spent = await within_budget(services, payload, config)
+    config, _, spent = await within_budget(services, payload, config, job)
     if spent:
         await _reply(client, repo, number, comment_id, spent)
         return {"command": "council", "skipped": "the installation's model budget is spent"}

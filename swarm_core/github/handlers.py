@@ -12,7 +12,7 @@ from swarm_core.github.command_job import ALLOWED, run_command
 from swarm_core.github.failed_job import conclude_failed_job
 from swarm_core.github.issue_job import analyze_issue
 from swarm_core.github.review_job import rerun_suite, review_pull_request
-from swarm_core.github.services import ClientFor, Services
+from swarm_core.github.services import ClientFor, Services, release_budget
 from swarm_core.store.queue import Job
 
 __all__ = [
@@ -34,12 +34,16 @@ async def handle_job(job: Job, services: Services) -> dict[str, Any]:
         GitHubError, SwarmError: the job failed (the worker decides whether to retry).
         ValueError: an unknown job kind (never retried).
     """
-    if job.kind == "review":
-        return await review_pull_request(job, services, job.payload)
-    if job.kind == "command":
-        return await run_command(job, services, job.payload)
-    if job.kind == "issue":
-        return await analyze_issue(job, services, job.payload)
-    if job.kind == "suite":
-        return await rerun_suite(services, job.payload)
-    raise ValueError(f"unknown job kind {job.kind!r}")
+    try:
+        if job.kind == "review":
+            return await review_pull_request(job, services, job.payload)
+        if job.kind == "command":
+            return await run_command(job, services, job.payload)
+        if job.kind == "issue":
+            return await analyze_issue(job, services, job.payload)
+        if job.kind == "suite":
+            return await rerun_suite(services, job.payload)
+        raise ValueError(f"unknown job kind {job.kind!r}")
+    finally:
+        # The run is stored by now (its spend counts) or it failed: either way the hold goes.
+        await release_budget(services, job)

@@ -54,7 +54,7 @@ async def analyze_issue(
     loc = localize(intake, full, index)
     spec, note = None, None
     if services.specify is not None:
-        config, _, spent = await within_budget(services, payload, config)
+        config, _, spent = await within_budget(services, payload, config, job)
         if spent:
             note = f"{spent} This is the deterministic intake and localization only."
         else:

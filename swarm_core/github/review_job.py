@@ -88,7 +88,7 @@ async def review_pull_request(
                 f"swarm could not review this diff: {exc}",
             )
             return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
-        review, run_id = await _review(services, payload, config, change, problem)
+        review, run_id = await _review(services, job, payload, config, change, problem)
         # Stored before anything is posted: a retry publishes this one, with no model call.
         await remember_review(services, key, run_id)
     bind(run_id=review.run_id)  # a failure from here on is logged with the stored run it belongs to
@@ -107,11 +107,16 @@ async def review_pull_request(
 
 
 async def _review(
-    services: Services, payload: dict[str, Any], config: SwarmConfig, change: ChangeSet, problem: str | None
+    services: Services,
+    job: Job,
+    payload: dict[str, Any],
+    config: SwarmConfig,
+    change: ChangeSet,
+    problem: str | None,
 ) -> tuple[Review, str]:
     """Review the change within the installation's budget and store it: (the review, its run id)."""
     installation = payload.get("installation_id")
-    config, cap_note, spent = await within_budget(services, payload, config)
+    config, cap_note, spent = await within_budget(services, payload, config, job)
     notes: list[str] = []
     if spent:
         review = await services.review(config, change, models=False)

@@ -22,10 +22,11 @@ from swarm_core.github.client import GitHubClient
 from swarm_core.github.markers import Markers
 from swarm_core.memory import MemoryBackend
 from swarm_core.models import Exchange
-from swarm_core.store.queue import JobQueue
+from swarm_core.store.budget_holds import BudgetHolds
+from swarm_core.store.queue import Job, JobQueue
 from swarm_core.store.runs import SqlRunStore
 
-__all__ = ["ClientFor", "Services", "gh", "record_document", "within_budget"]
+__all__ = ["ClientFor", "Services", "gh", "record_document", "release_budget", "within_budget"]
 
 
 class ClientFor(Protocol):
@@ -59,9 +60,13 @@ class Services:
 
 
 async def within_budget(
-    services: Services, payload: dict[str, Any], config: SwarmConfig
+    services: Services, payload: dict[str, Any], config: SwarmConfig, job: Job
 ) -> tuple[SwarmConfig, str | None, str | None]:
     """Model work for the payload's installation under its budget.
+
+    The job reserves its run's cost cap out of what is left (store/budget_holds.py), so
+    concurrent runs of one installation cannot spend the same remainder twice;
+    `release_budget` gives the hold back when the job ends.
 
     Returns:
         The config with its run cost cap lowered to what is left, a note when it was
@@ -70,13 +75,26 @@ async def within_budget(
     installation_id = payload.get("installation_id")
     if services.budget is None or installation_id is None:
         return config, None, None
-    since = services.budget.since(time.time())
-    spent = await asyncio.to_thread(services.store.spent_by_installation, int(installation_id), since)
-    allowance = services.budget.allowance(spent)
+    budget = services.budget
+    holds = BudgetHolds(services.store.engine)
+    want = config.llm.limits.max_cost_usd
+    hold = await asyncio.to_thread(
+        holds.reserve, int(installation_id), job.id, want, budget.limit_usd, budget.since(time.time())
+    )
+    # What the other runs in flight hold counts as spent for this one.
+    allowance = budget.allowance(hold.spent + hold.held_by_others)
     if allowance.exhausted:
         return config, None, allowance.spent_note
     capped, cap_note = allowance.cap(config)
     return capped, cap_note, None
+
+
+async def release_budget(services: Services, job: Job) -> None:
+    """Give back the job's budget hold (its run is stored by now, or it failed)."""
+    installation_id = job.payload.get("installation_id")
+    if services.budget is not None and installation_id is not None:
+        holds = BudgetHolds(services.store.engine)
+        await asyncio.to_thread(holds.release, int(installation_id), job.id)
 
 
 async def record_document(
