@@ -71,10 +71,12 @@ class Worker:
         poll_s: float = 1.0,
         on_done: Callable[[Job, float, str], None] | None = None,
         handler: Callable[[Job, Services], Awaitable[dict[str, Any]]] = handle_job,
-        gave_up: Callable[[Job, Services, str], Awaitable[Any]] = conclude_failed_job,
+        gave_up: Callable[[Job, Services, str], Awaitable[Any]] | None = None,
     ) -> None:
         self.handler = handler
-        self.gave_up = gave_up  # called once a job is failed for good (closes its check run)
+        # Called once a job is failed for good. It belongs with the handler: the default
+        # handler's closes the job's check run; another handler brings its own, or none.
+        self.gave_up = gave_up if gave_up is not None or handler is not handle_job else conclude_failed_job
         self.queue = queue
         self.services = services
         self.name = fit_worker_name(name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
@@ -228,6 +230,8 @@ class Worker:
         return outcome
 
     async def _give_up(self, job: Job, reason: str) -> None:
+        if self.gave_up is None:
+            return
         try:
             await self.gave_up(job, self.services, reason)
         except Exception:  # boundary: the job is failed already; this is the last word on it
