@@ -31,7 +31,6 @@ import github
 from github import Auth, GithubException, GithubRetry
 from github.Requester import Requester
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from urllib3.util.retry import Retry
 
 from swarm_core.errors import (
     GitHubAuthError,
@@ -137,7 +136,7 @@ class _DeferringRetry(GithubRetry):
         retry.defer_after_s = self.defer_after_s
         return retry
 
-    def increment(  # type: ignore[override]
+    def increment(
         self,
         method: str | None = None,
         url: str | None = None,
@@ -145,7 +144,7 @@ class _DeferringRetry(GithubRetry):
         error: Exception | None = None,
         _pool: Any = None,
         _stacktrace: Any = None,
-    ) -> Retry:
+    ) -> Any:  # urllib3's Retry: not imported, swarm does not depend on urllib3 directly
         if response is not None and response.status in (403, 429) and self.defer_after_s is not None:
             asked = _retry_after({k.lower(): v for k, v in response.headers.items()})
             if "retry-after" in {k.lower() for k in response.headers} and (asked or 0) > self.defer_after_s:
