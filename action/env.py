@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from swarm_core import ConfigError, ProviderKeys
+from swarm_core.github import ACTIONS_BOT
 
 __all__ = ["LOG_FORMATS", "POSTS", "ActionEnv"]
 
@@ -44,10 +45,15 @@ class ActionEnv:
     pr: int | None = None
     keys: ProviderKeys = field(default_factory=ProviderKeys)  # provider keys and base URLs
     log_format: str = "text"
+    # Signs swarm's hidden markers (SWARM_MARKER_KEY, from a repository secret); see markers.py.
+    marker_key: SecretStr | None = None
+    bot_login: str = ACTIONS_BOT  # whom swarm writes as: GITHUB_TOKEN's account (SWARM_BOT_LOGIN)
 
     def secrets(self) -> frozenset[str]:
         """The token and the provider keys, for the log redaction filter."""
         token = {self.token.get_secret_value()} if self.token is not None else set()
+        if self.marker_key is not None:
+            token.add(self.marker_key.get_secret_value())
         return frozenset(token) | self.keys.secrets()
 
     @classmethod
@@ -104,4 +110,6 @@ class ActionEnv:
             pr=int(pr_text) if pr_text else None,
             keys=ProviderKeys.from_mapping(env),
             log_format=log_format,
+            marker_key=SecretStr(env["SWARM_MARKER_KEY"]) if env.get("SWARM_MARKER_KEY") else None,
+            bot_login=env.get("SWARM_BOT_LOGIN") or ACTIONS_BOT,
         )

@@ -45,6 +45,7 @@ from swarm_core import (
 )
 from swarm_core.github import (
     GitHubClient,
+    Markers,
     Publisher,
     PublishResult,
     PullRequest,
@@ -52,6 +53,7 @@ from swarm_core.github import (
     analyze_issue,
     change_from_pr,
     installation_id,
+    key_from_secret,
     pr_key,
     repo_config,
     run_command,
@@ -137,6 +139,12 @@ def _engine(env: ActionEnv) -> Engine:
     return build_engine(env.keys, model=env.model)
 
 
+def _markers(env: ActionEnv) -> Markers:
+    """Markers signed with SWARM_MARKER_KEY (not secret without it), trusted from swarm's account only."""
+    key = env.marker_key.get_secret_value() if env.marker_key is not None else ""
+    return Markers(key_from_secret(key), env.bot_login)
+
+
 def _pr_number(env: ActionEnv, event: dict[str, Any]) -> int | None:
     if env.pr is not None:
         return env.pr
@@ -153,7 +161,7 @@ def _publish(
     env: ActionEnv, client: GitHubClient, pr: PullRequest, review: Review, config: SwarmConfig
 ) -> tuple[PublishResult, bool]:
     """Publish what `post` asks for; a 403 means a read-only token: stop writing, say so."""
-    publisher = Publisher(client, config)
+    publisher = Publisher(client, config, markers=_markers(env))
     result = PublishResult()
     try:
         check = publisher.start(pr) if "check" in env.post else None
@@ -255,6 +263,7 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
             council=engine.council,
             specify=engine.specify,
             cache_dir=temp / "swarm-checkouts",
+            markers=lambda: _markers(env),
         )
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
         number = int(issue.get("number") or 0)

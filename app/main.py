@@ -28,7 +28,7 @@ from swarm_core import (
     configure_logging,
     open_memory,
 )
-from swarm_core.github import GitHubClient, Services
+from swarm_core.github import GitHubClient, Markers, Services, key_from_secret
 from swarm_core.store import SqlRunStore, open_store, read_backlog, sqlite_url
 from swarm_core.store.queue import Job, JobQueue
 
@@ -56,6 +56,21 @@ class _InstallationClients:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self.cache: dict[int, GitHubClient] = {}
+        self._markers: Markers | None = None
+
+    def markers(self) -> Markers:
+        """The App's marker key (from the webhook secret) and its bot's login, asked of GitHub once."""
+        if self._markers is None:
+            s = self._settings
+            if s.github_app_id is None:
+                raise ConfigError("GITHUB_APP_ID is not set")
+            slug = (
+                s.github_app_slug
+                or GitHubClient.for_app(s.github_app_id, s.private_key(), s.github_api_url).app_slug()
+            )
+            secret = s.github_webhook_secret.get_secret_value() if s.github_webhook_secret else ""
+            self._markers = Markers(key_from_secret(secret), f"{slug}[bot]")
+        return self._markers
 
     def __call__(self, installation_id: int | None) -> GitHubClient:
         if installation_id is None:
@@ -68,6 +83,7 @@ class _InstallationClients:
                 self._settings.private_key(),
                 installation_id,
                 self._settings.github_api_url,
+                defer_after_s=self._settings.github_wait_seconds,
             )
         return self.cache[installation_id]
 
@@ -100,6 +116,8 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
         cache_dir=_data_dir(settings) / "checkouts",
         budget=settings.budget(),
         client_cache=clients.cache,
+        markers=clients.markers,
+        check_on_failure=settings.check_on_failure,
     )
 
 

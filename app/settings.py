@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     github_private_key: SecretStr | None = Field(default=None, validation_alias="GITHUB_PRIVATE_KEY")
     github_private_key_path: Path | None = Field(default=None, validation_alias="GITHUB_PRIVATE_KEY_PATH")
     github_webhook_secret: SecretStr | None = Field(default=None, validation_alias="GITHUB_WEBHOOK_SECRET")
+    # The App's slug (its bot is `<slug>[bot]`); asked of GitHub (GET /app) when not set.
+    github_app_slug: str | None = Field(default=None, validation_alias="GITHUB_APP_SLUG")
     github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
     database_url: str | None = Field(default=None, validation_alias="SWARM_DATABASE_URL")
     data_dir: Path | None = Field(default=None, validation_alias="SWARM_DATA_DIR")
@@ -46,6 +48,14 @@ class Settings(BaseSettings):
     metrics_public: bool = Field(default=False, validation_alias="SWARM_METRICS_PUBLIC")
     per_installation: int = Field(default=4, validation_alias="SWARM_PER_INSTALLATION", gt=0)
     lease_seconds: float = Field(default=60.0, validation_alias="SWARM_LEASE_SECONDS", gt=0)
+    # A GitHub wait (Retry-After, a rate-limit reset) longer than this releases the job to the
+    # queue with a not-before time instead of keeping a worker asleep.
+    # How the check run of a job that failed for good ends: neutral (the merge goes on without
+    # swarm's verdict) or failure (a required check blocks the merge until a re-run passes).
+    check_on_failure: Literal["neutral", "failure"] = Field(
+        default="neutral", validation_alias="SWARM_CHECK_ON_FAILURE"
+    )
+    github_wait_seconds: float = Field(default=10.0, validation_alias="SWARM_GITHUB_WAIT_SECONDS", ge=0)
     installation_budget_usd: float | None = Field(
         default=None, validation_alias="SWARM_INSTALLATION_BUDGET_USD", gt=0
     )

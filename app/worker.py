@@ -24,8 +24,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from swarm_core import GitHubError, GitHubRateLimited, RetryLater, StoreError, current_ids, pop_ids, push_ids
-from swarm_core.github import Services, handle_job
-from swarm_core.store.queue import DEFAULT_LEASE_S, Job, JobQueue, fit_worker_name
+from swarm_core.github import Services, conclude_failed_job, handle_job
+from swarm_core.store.queue import DEFAULT_LEASE_S, FAILED, Job, JobQueue, fit_worker_name
 
 __all__ = ["Worker", "retryable", "worker_pool"]
 
@@ -71,8 +71,12 @@ class Worker:
         poll_s: float = 1.0,
         on_done: Callable[[Job, float, str], None] | None = None,
         handler: Callable[[Job, Services], Awaitable[dict[str, Any]]] = handle_job,
+        gave_up: Callable[[Job, Services, str], Awaitable[Any]] | None = None,
     ) -> None:
         self.handler = handler
+        # Called once a job is failed for good. It belongs with the handler: the default
+        # handler's closes the job's check run; another handler brings its own, or none.
+        self.gave_up = gave_up if gave_up is not None or handler is not handle_job else conclude_failed_job
         self.queue = queue
         self.services = services
         self.name = fit_worker_name(name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
@@ -188,6 +192,8 @@ class Worker:
                     self.queue.fail, job.id, self.name, message, retry=retryable(exc)
                 )
                 outcome = status if status is not None else "lease lost"
+                if status == FAILED:
+                    await self._give_up(job, message)
         except StoreError as store_exc:
             # Nothing recorded: the lease runs out and the job runs again (or is failed for good).
             outcome, detail = "unrecorded", f" ({store_exc})"
@@ -224,6 +230,16 @@ class Worker:
             extra=ids,
         )
         return outcome
+
+    async def _give_up(self, job: Job, reason: str) -> None:
+        if self.gave_up is None:
+            return
+        try:
+            await self.gave_up(job, self.services, reason)
+        except Exception:  # boundary: the job is failed already; this is the last word on it
+            log.warning(
+                "job %s: could not close its check run", job.id, exc_info=True, extra={"job_id": job.id}
+            )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; sleep `poll_s` (or until woken) when the queue is empty."""

@@ -9,9 +9,9 @@ evidence) and asks `Budget.allowance`:
 - something left: the run's own cost cap (`llm.limits.max_cost_usd`) is lowered to what
   is left, so one run can never spend past the budget.
 
-Runs in flight are not in the sum until they are stored, so concurrent runs of one
-installation can overshoot the budget together, each by at most what was left when it
-started. Pure: no I/O, no clock.
+Runs in flight are not in the stored sum, so each reserves its cap first
+(store/budget_holds.py) and the others' holds count as spent here: concurrent runs of one
+installation cannot overshoot the budget together. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations

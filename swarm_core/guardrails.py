@@ -3,7 +3,11 @@
 Three separate counters decide when to stop:
 
 - limits (calls, tokens, cost, wall time): checked before every call; a call whose
-  estimated cost would cross the cost cap is not made;
+  estimated cost would cross the cost cap is not made. The check counts what is spent
+  and what the calls in flight have reserved: `call` reserves its estimate when the check
+  passes and releases it when the call returns, and the caller records what the call
+  really used (`record`) before it next yields to the event loop. So the six lanes of a
+  run, calling at once, can never pass a cap together on estimates that each fit alone;
 - the transient budget: 429/503/529 answers are waited out (Retry-After honoured) until
   the run has used `transient_budget` such retries; they never trip the breaker;
 - the circuit breaker: `breaker_threshold` consecutive failed calls (after their
@@ -58,6 +62,8 @@ class Guard:
         self._sleep = sleep
         self._started = clock()
         self.usage = Usage()
+        # Held by calls in flight: (calls, tokens, cost), added by `call` and taken off when it returns.
+        self.reserved: tuple[int, int, float] = (0, 0, 0.0)
         self.transient_used = 0
         self.consecutive_failures = 0
         self.retries = 0
@@ -75,14 +81,15 @@ class Guard:
     def check(self, estimated_cost: float = 0.0, estimated_tokens: int = 0) -> None:
         """Raise LimitReached when another call of this estimated size is not allowed."""
         lim = self.limits
+        calls, tokens, cost = self.reserved
         reason = None
         if self.tripped is not None:
             reason = self.tripped
-        elif self.usage.calls >= lim.max_calls:
+        elif self.usage.calls + calls >= lim.max_calls:
             reason = f"max_calls ({lim.max_calls}) reached"
-        elif self.usage.total_tokens + estimated_tokens > lim.max_tokens:
+        elif self.usage.total_tokens + tokens + estimated_tokens > lim.max_tokens:
             reason = f"max_tokens ({lim.max_tokens:,}) would be exceeded"
-        elif self.usage.cost_usd + estimated_cost > lim.max_cost_usd:
+        elif self.usage.cost_usd + cost + estimated_cost > lim.max_cost_usd:
             reason = f"max_cost_usd (${lim.max_cost_usd:g}) would be exceeded"
         elif self.remaining_s() <= 0:
             reason = f"max_wall_seconds ({lim.max_wall_seconds:g}) reached"
@@ -92,6 +99,10 @@ class Guard:
     def record(self, usage: Usage) -> None:
         """Add a finished call's usage."""
         self.usage = self.usage + usage
+
+    def _hold(self, sign: int, tokens: int, cost: float) -> None:
+        calls, held_tokens, held_cost = self.reserved
+        self.reserved = (calls + sign, held_tokens + sign * tokens, max(0.0, held_cost + sign * cost))
 
     def _failed(self, exc: BaseException) -> None:
         self.consecutive_failures += 1
@@ -130,6 +141,8 @@ class Guard:
         attempt = 0
         while True:
             self.check(estimated_cost, estimated_tokens)
+            # No await between the check and the reservation: no other lane can check in between.
+            self._hold(1, estimated_tokens, estimated_cost)
             try:
                 return await fn()
             except ProviderError as exc:
@@ -155,3 +168,7 @@ class Guard:
                         f"to retry: {exc}"
                     ) from exc
                 await self._sleep(delay)
+            finally:
+                # Released as the call returns; the caller records its real usage before it
+                # next awaits, so the spend and the reservations never both miss it.
+                self._hold(-1, estimated_tokens, estimated_cost)

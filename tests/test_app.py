@@ -372,7 +372,7 @@ def test_github_errors_are_handled_without_losing_the_review(
     deliver(client, "pull_request", opened_payload(), "e-1")
     assert drain(client) == {DONE: 1}
     assert len(github.reviews) == 1 and github.check_runs[0]["status"] == "completed"
-    rate_limited = [r for r in github.requests if r.path.endswith("/reviews")]
+    rate_limited = [r for r in github.requests if r.method == "POST" and r.path.endswith("/reviews")]
     assert [r.status for r in rate_limited] == [403, 200]
 
 

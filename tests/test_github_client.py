@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from github import GithubException
 
-from swarm_core.errors import GitHubRateLimited, GitHubUnavailable, GitHubValidation
+from swarm_core.errors import (
+    GitHubAuthError,
+    GitHubRateLimited,
+    GitHubUnavailable,
+    GitHubValidation,
+    RetryLater,
+)
 from swarm_core.github.client import GitHubClient
 
 
@@ -87,3 +93,38 @@ def test_idempotent_calls_are_left_to_pygithubs_retry() -> None:
     with pytest.raises(GitHubRateLimited):
         client(requester, sleeps).patch("/x", {}, "updating")
     assert len(requester.calls) == 1 and sleeps == []
+
+
+def test_a_wait_longer_than_defer_after_raises_retry_later() -> None:
+    requester = ScriptedRequester(secondary_limit("120"))
+    sleeps: list[float] = []
+    gh = GitHubClient(requester, sleep=sleeps.append, defer_after_s=10)  # type: ignore[arg-type]
+    with pytest.raises(RetryLater) as info:
+        gh.post("/x", {}, "posting")
+    assert info.value.after_s == 120.0 and sleeps == [] and len(requester.calls) == 1
+    assert isinstance(info.value.__cause__, GitHubRateLimited)
+    # A short wait is still waited out in place.
+    requester = ScriptedRequester(secondary_limit("3"), {"id": 2})
+    gh = GitHubClient(requester, sleep=sleeps.append, defer_after_s=10)  # type: ignore[arg-type]
+    assert gh.post("/x", {}, "posting") == {"id": 2} and sleeps == [3.0]
+
+
+def test_a_401_mints_a_new_token_once() -> None:
+    dead = ScriptedRequester(GithubException(401, {"message": "Bad credentials"}, {}))
+    fresh = ScriptedRequester({"id": 1})
+    renewed: list[ScriptedRequester] = []
+
+    def renew() -> ScriptedRequester:
+        renewed.append(fresh)
+        return fresh
+
+    gh = GitHubClient(dead, renew=renew)  # type: ignore[arg-type]
+    assert gh.request("GET", "/x")[1] == {"id": 1}
+    assert len(renewed) == 1 and gh.tokens_renewed == 1
+    # A token that is refused again is not renewed in a loop: the 401 goes to the caller.
+    fresh.outcomes.append(GithubException(401, {"message": "Bad credentials"}, {}))
+    again = ScriptedRequester(GithubException(401, {"message": "Bad credentials"}, {}))
+    gh = GitHubClient(fresh, renew=lambda: again)  # type: ignore[arg-type]
+    with pytest.raises(GitHubAuthError):
+        gh.request("GET", "/x")
+    assert gh.tokens_renewed == 1 and again.calls == [("GET", "/x")]

@@ -125,3 +125,43 @@ def test_wall_time_limit_and_waits_that_would_cross_it() -> None:
     clock.now = 10.0
     with pytest.raises(LimitReached, match=r"max_wall_seconds \(10\) reached"):
         g.check()
+
+
+def test_concurrent_calls_reserve_their_cost_so_together_they_stay_under_the_cap() -> None:
+    """Six lanes calling at once (the fake LLM answers after 0.2 s) against a $0.10 cap."""
+    from swarm_core.providers import ProviderPool, endpoints_from_env
+    from swarm_core.providers.base import CompletionRequest, Message
+    from swarm_core.router import load_table
+    from tests.fakes.llm import FakeLLM
+
+    model = "openai/gpt-4.1-mini"
+    table = load_table()
+    info = table.get(model)
+    assert info is not None
+    prompt = "x = 1\n" * 40_000  # about 60,000 tokens: $0.024 of input at gpt-4.1-mini's price
+    g = Guard(GuardrailsConfig.model_validate({"max_cost_usd": 0.10}))
+    estimate = info.cost(len(prompt) // 4, 1024)
+
+    async def run(llm: FakeLLM) -> list[object]:
+        pool = ProviderPool(endpoints_from_env({"OPENAI_API_KEY": llm.key or "", "OPENAI_BASE_URL": llm.url}))
+        provider, model_id = pool.get(model)
+        request = CompletionRequest(model=model_id, messages=(Message("user", prompt),), max_tokens=4096)
+
+        async def lane() -> object:
+            done = await g.call(lambda: provider.complete(request), estimated_cost=estimate)
+            used = Usage(1, done.input_tokens or 0, done.output_tokens or 0)
+            g.record(Usage(1, used.input_tokens, used.output_tokens, 0, table.price(model, used)))
+            return done
+
+        try:
+            return await asyncio.gather(*(lane() for _ in range(6)), return_exceptions=True)
+        finally:
+            await pool.aclose()
+
+    with FakeLLM(latency=0.2) as llm:
+        outcomes = asyncio.run(run(llm))
+        assert 6 * estimate > 0.10  # all six together would pass the cap
+        refused = [o for o in outcomes if isinstance(o, LimitReached)]
+        assert len(llm.requests) == 6 - len(refused) == 3  # three fit, the rest never reached the model
+    assert g.usage.calls == 3 and 0 < g.usage.cost_usd <= 0.10
+    assert g.reserved == (0, 0, 0.0)  # every reservation settled

@@ -14,7 +14,9 @@ from swarm_core._lazy import lazy_namespace as _lazy_namespace
 if _typing.TYPE_CHECKING:
     from swarm_core.github.client import GitHubClient, PullRequest
     from swarm_core.github.events import check_headers, envelope, installation_id, pr_key, route
+    from swarm_core.github.failed_job import conclude_failed_job
     from swarm_core.github.handlers import Services, analyze_issue, handle_job, run_command
+    from swarm_core.github.markers import ACTIONS_BOT, Markers, key_from_secret
     from swarm_core.github.pr_changeset import change_from_pr, repo_config
     from swarm_core.github.publisher import Publisher, PublishResult
     from swarm_core.github.signature import sign, verify
@@ -22,14 +24,18 @@ if _typing.TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("GitHubClient", "PullRequest"), "client"),
     **dict.fromkeys(("check_headers", "envelope", "installation_id", "pr_key", "route"), "events"),
+    **dict.fromkeys(("conclude_failed_job",), "failed_job"),
     **dict.fromkeys(("Services", "analyze_issue", "handle_job", "run_command"), "handlers"),
+    **dict.fromkeys(("ACTIONS_BOT", "Markers", "key_from_secret"), "markers"),
     **dict.fromkeys(("change_from_pr", "repo_config"), "pr_changeset"),
     **dict.fromkeys(("PublishResult", "Publisher"), "publisher"),
     **dict.fromkeys(("sign", "verify"), "signature"),
 }
 
 __all__ = [
+    "ACTIONS_BOT",
     "GitHubClient",
+    "Markers",
     "PublishResult",
     "Publisher",
     "PullRequest",
@@ -37,9 +43,11 @@ __all__ = [
     "analyze_issue",
     "change_from_pr",
     "check_headers",
+    "conclude_failed_job",
     "envelope",
     "handle_job",
     "installation_id",
+    "key_from_secret",
     "pr_key",
     "repo_config",
     "route",

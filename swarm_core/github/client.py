@@ -6,11 +6,21 @@ swarm's GitHubError tree in one place. Calls block: async callers run them in a 
 DELETE) are retried by PyGithub (urllib3's Retry) on 5xx and rate limits; a POST is
 retried here, with tenacity, only after a rate-limit answer, which GitHub sends before
 doing anything: at most three attempts, each wait the one GitHub asked for.
+
+Two faults are handled here rather than by the caller:
+
+- a 401 on an installation's client (a revoked or expired token) drops the cached token
+  and mints a new one, once per call: PyGithub would otherwise send the dead token until
+  its hour is up;
+- in the App, a wait longer than `defer_after_s` (Retry-After, a rate-limit reset) is not
+  slept through: the client raises RetryLater and the worker gives the job back to the
+  queue with a not-before time. The Action and the CLI have no queue: they keep waiting.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +40,7 @@ from swarm_core.errors import (
     GitHubRateLimited,
     GitHubUnavailable,
     GitHubValidation,
+    RetryLater,
 )
 
 __all__ = ["API_VERSION", "GitHubClient", "PullRequest", "parse_link"]
@@ -111,6 +122,40 @@ def _retry_after(headers: dict[str, str]) -> float | None:
     return 60.0  # a secondary limit with no hint: wait at least a minute (RULES 30)
 
 
+class _DeferringRetry(GithubRetry):
+    """PyGithub's retry, except that a Retry-After longer than `defer_after_s` is raised, not slept.
+
+    urllib3 sleeps whatever Retry-After says (120 s kept a worker asleep for over 150 s);
+    raising it as GitHub's answer lets the client turn it into RetryLater.
+    """
+
+    defer_after_s: float | None = None
+
+    def new(self, **kw: Any) -> _DeferringRetry:
+        retry = super().new(**kw)
+        retry.defer_after_s = self.defer_after_s
+        return retry
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Any:  # urllib3's Retry: not imported, swarm does not depend on urllib3 directly
+        if response is not None and response.status in (403, 429) and self.defer_after_s is not None:
+            asked = _retry_after({k.lower(): v for k, v in response.headers.items()})
+            if "retry-after" in {k.lower() for k in response.headers} and (asked or 0) > self.defer_after_s:
+                try:
+                    data = json.loads(self.get_content(response, url or ""))
+                except ValueError:
+                    data = {}
+                raise GithubException(response.status, data, dict(response.headers))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
 def _asked_wait(state: RetryCallState) -> float:
     """The wait GitHub asked for before the next attempt (a second when it named none)."""
     exc = state.outcome.exception() if state.outcome else None
@@ -124,21 +169,37 @@ class GitHubClient:
         requester: PyGithub's requester, already authenticated.
         sleep: used between POST retries after a rate limit (tests pass a fast one).
         max_wait_s: longest rate-limit wait before giving up (the job is retried later).
+        defer_after_s: a wait longer than this raises RetryLater instead (the App: its worker
+            releases the job); None waits up to `max_wait_s` (the Action, the CLI).
+        renew: makes a requester with a freshly minted token; called once after a 401.
     """
 
     def __init__(
-        self, requester: Requester, *, sleep: Callable[[float], None] = time.sleep, max_wait_s: float = 60.0
+        self,
+        requester: Requester,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait_s: float = 60.0,
+        defer_after_s: float | None = None,
+        renew: Callable[[], Requester] | None = None,
     ) -> None:
         self._requester = requester
         self._sleep = sleep
-        self._max_wait = max_wait_s
+        self._max_wait = max_wait_s if defer_after_s is None else min(max_wait_s, defer_after_s)
+        self._defer_after = defer_after_s
+        self._renew = renew
         self.rate_remaining: int | None = None
+        self.tokens_renewed = 0
 
     @staticmethod
-    def _github(auth: Auth.Auth, api_url: str, retries: int) -> github.Github:
-        retry = GithubRetry(
-            total=retries, backoff_factor=0.5, allowed_methods=_IDEMPOTENT, max_rate_limit_wait=60
+    def _github(
+        auth: Auth.Auth, api_url: str, retries: int, defer_after_s: float | None = None
+    ) -> github.Github:
+        wait = 60.0 if defer_after_s is None else min(60.0, defer_after_s)
+        retry = _DeferringRetry(
+            total=retries, backoff_factor=0.5, allowed_methods=_IDEMPOTENT, max_rate_limit_wait=wait
         )
+        retry.defer_after_s = defer_after_s
         return github.Github(
             auth=auth,
             base_url=api_url.rstrip("/"),
@@ -152,16 +213,39 @@ class GitHubClient:
 
     @classmethod
     def for_installation(
-        cls, app_id: int | str, private_key: str, installation_id: int, api_url: str, *, retries: int = 3
+        cls,
+        app_id: int | str,
+        private_key: str,
+        installation_id: int,
+        api_url: str,
+        *,
+        retries: int = 3,
+        defer_after_s: float | None = None,
     ) -> GitHubClient:
         """A client acting as the App's installation: JWT (RS256, iat 60 s back, exp 5 min) → token.
 
-        PyGithub caches the installation token and mints a new one before it expires.
+        PyGithub caches the installation token and mints a new one before it expires; after
+        a 401 the client starts over with a new, empty cache (`renew`).
         """
         app = Auth.AppAuth(app_id, private_key, jwt_expiry=300, jwt_issued_at=-60)
-        gh = cls._github(app.get_installation_auth(installation_id), api_url, retries)
-        # A requester pinned to the API version; its auth (token minting included) uses it too.
-        return cls(gh.requester.withApiVersion(API_VERSION))
+
+        def fresh() -> Requester:
+            gh = cls._github(app.get_installation_auth(installation_id), api_url, retries, defer_after_s)
+            # A requester pinned to the API version; its auth (token minting included) uses it too.
+            return gh.requester.withApiVersion(API_VERSION)
+
+        return cls(fresh(), defer_after_s=defer_after_s, renew=fresh)
+
+    @classmethod
+    def for_app(cls, app_id: int | str, private_key: str, api_url: str, *, retries: int = 3) -> GitHubClient:
+        """A client acting as the App itself (its JWT): for `GET /app`, never for a repository."""
+        app = Auth.AppAuth(app_id, private_key, jwt_expiry=300, jwt_issued_at=-60)
+        return cls(cls._github(app, api_url, retries).requester.withApiVersion(API_VERSION))
+
+    def app_slug(self) -> str:
+        """The App's slug (its bot writes as `<slug>[bot]`); needs a client made by `for_app`."""
+        _, data = self.request("GET", "/app", what="reading the App")
+        return str((data or {}).get("slug") or "")
 
     @classmethod
     def for_token(cls, token: str, api_url: str, *, retries: int = 3) -> GitHubClient:
@@ -179,9 +263,39 @@ class GitHubClient:
         accept: str = "application/vnd.github+json",
         what: str = "",
     ) -> tuple[dict[str, Any], Any]:
-        """One REST call → (headers, decoded body); raises a GitHubError subclass."""
+        """One REST call → (headers, decoded body).
+
+        Raises:
+            GitHubError: GitHub refused the call (a subclass by status).
+            RetryLater: GitHub asked to wait longer than `defer_after_s`.
+        """
         headers = {"Accept": accept, "X-GitHub-Api-Version": API_VERSION}
         label = what or f"{method} {path}"
+        try:
+            try:
+                return self._attempt(method, path, params, body, headers, label)
+            except GitHubAuthError:
+                if self._renew is None:
+                    raise
+                # The cached token was revoked (or expired early): mint a new one, once.
+                self._requester = self._renew()
+                self.tokens_renewed += 1
+                return self._attempt(method, path, params, body, headers, label)
+        except GitHubRateLimited as exc:
+            wait = exc.retry_after
+            if self._defer_after is not None and wait is not None and wait > self._defer_after:
+                raise RetryLater(f"{exc}; GitHub asked to wait {wait:.0f} s", after_s=wait) from exc
+            raise
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: Any,
+        headers: dict[str, str],
+        label: str,
+    ) -> tuple[dict[str, Any], Any]:
         if method in _IDEMPOTENT:  # PyGithub's own retry already covers these
             return self._send(method, path, params, body, headers, label)
         retrying = Retrying(

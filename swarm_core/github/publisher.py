@@ -1,10 +1,14 @@
 """The idempotent publisher (DESIGN §4): one check run per head SHA, one review, one sticky summary.
 
-Every posted item carries a finding's fingerprint, and the publisher reads what is
-already on the pull request before it writes:
+Every posted item carries a finding's fingerprint in a signed marker (`markers.py`), and
+the publisher reads what is already on the pull request before it writes:
 
-- inline comments whose fingerprint is already on the PR are not posted again (a retried
-  job, a redelivered webhook, a new push);
+- a finding already on the PR is not posted again (a retried job, a redelivered webhook,
+  a new push), wherever swarm put it: an inline comment, a review's body (the overflow
+  past `review.max_inline_comments`, or every finding after a 422), or the summary. A
+  post that GitHub carried out but answered with an error (a 502 after the review was
+  created) is found the same way on the retry. Only markers swarm's own account wrote,
+  with a valid MAC, count;
 - the summary comment is found by its hidden marker and edited in place; it remembers
   the fingerprints it reported, so findings a new push fixed are listed as resolved;
 - the check run for the head SHA is reused (annotations are appended only once), except
@@ -27,11 +31,13 @@ from typing import Any
 from swarm_core.config import SwarmConfig
 from swarm_core.errors import GitHubValidation
 from swarm_core.github.client import GitHubClient, PullRequest
+from swarm_core.github.markers import Markers
 from swarm_core.models import Finding, Review, Severity, Side
 from swarm_core.redact import Redactor
 from swarm_core.render.markdown import (
     GITHUB_BODY_LIMIT,
     SUMMARY_MARKER,
+    fingerprint_marker,
     render_inline_comment,
     render_summary,
 )
@@ -42,7 +48,6 @@ __all__ = ["CHECK_NAME", "CHECK_TEXT_LIMIT", "PublishResult", "Publisher", "conc
 CHECK_NAME = "swarm"
 CHECK_TEXT_LIMIT = 65_535
 ANNOTATION_BATCH = 50
-_FP = re.compile(r"<!-- swarm:fp=([0-9a-f]{8,40}) -->")
 _STATE = re.compile(r"<!-- swarm:state=(\{.*?\}) -->", re.S)
 _LEVEL = {
     Severity.CRITICAL: "failure",
@@ -90,8 +95,11 @@ def _annotation(f: Finding) -> dict[str, Any] | None:
     }
 
 
-def _comment(f: Finding, repo: str) -> dict[str, Any]:
-    body = _clip(render_inline_comment(f, repo=repo), GITHUB_BODY_LIMIT - 64)
+def _comment(f: Finding, pr: PullRequest, markers: Markers) -> dict[str, Any]:
+    # The signed marker replaces the plain one, after clipping, so a long comment keeps it.
+    text = render_inline_comment(f, repo=pr.repo).removesuffix(fingerprint_marker(f)).rstrip()
+    marker = markers.marker(pr.repo, pr.number, f.fingerprint)
+    body = _clip(text, GITHUB_BODY_LIMIT - 64 - len(marker)) + "\n\n" + marker
     out: dict[str, Any] = {"path": f.path, "line": f.last_line or f.line, "side": f.side.value, "body": body}
     if f.end_line is not None and f.line is not None and f.end_line != f.line:
         out["start_line"] = f.line
@@ -109,10 +117,13 @@ class Publisher:
         *,
         check_name: str = CHECK_NAME,
         redactor: Redactor | None = None,
+        markers: Markers | None = None,
     ) -> None:
         self.client = client
         self.config = config
         self.check_name = check_name
+        # Without a key (tests, tools that know no secret), markers are trusted from any bot.
+        self.markers = markers if markers is not None else Markers(b"")
         # Everything posted passes this one redactor (with no configuration it still removes
         # credential-shaped strings a provider may have echoed into a lane's note).
         self.redactor = redactor if redactor is not None else Redactor()
@@ -197,13 +208,16 @@ class Publisher:
 
     # review -----------------------------------------------------------------------------
     def posted_fingerprints(self, pr: PullRequest) -> set[str]:
-        """Fingerprints of swarm's inline comments already on the pull request."""
-        found: set[str] = set()
-        for c in self.client.paginate(
+        """Fingerprints swarm already posted on the pull request: in its inline comments, its
+        reviews' bodies and its summary (only its own account's, validly signed markers)."""
+        comments = self.client.paginate(
             f"/repos/{pr.repo}/pulls/{pr.number}/comments", what="listing review comments"
-        ):
-            found.update(_FP.findall(str(c.get("body") or "")))
-        return found
+        )
+        found = self.markers.read(pr.repo, pr.number, comments)
+        reviews = self.client.paginate(f"/repos/{pr.repo}/pulls/{pr.number}/reviews", what="listing reviews")
+        found |= self.markers.read(pr.repo, pr.number, reviews)
+        _, summary = self.find_summary(pr)
+        return found | set(_summary_state(summary))
 
     def post_review(self, pr: PullRequest, review: Review, result: PublishResult) -> None:
         """One review with the new inline comments (capped), the rest listed in its body."""
@@ -215,12 +229,12 @@ class Publisher:
         inline, overflow = fresh[:cap], fresh[cap:]
         if not inline and not overflow:
             return
-        body = self._review_body(review, len(inline), overflow)
+        body = self._review_body(pr, review, len(inline), overflow)
         payload: dict[str, Any] = {
             "commit_id": pr.head_sha,
             "event": "COMMENT",
             "body": body,
-            "comments": [_comment(f, pr.repo) for f in inline],
+            "comments": [_comment(f, pr, self.markers) for f in inline],
         }
         try:
             data = self.client.post(
@@ -232,7 +246,7 @@ class Publisher:
             payload = {
                 "commit_id": pr.head_sha,
                 "event": "COMMENT",
-                "body": self._review_body(review, 0, fresh),
+                "body": self._review_body(pr, review, 0, fresh),
             }
             data = self.client.post(
                 f"/repos/{pr.repo}/pulls/{pr.number}/reviews", payload, "posting the review"
@@ -241,8 +255,7 @@ class Publisher:
         result.review_id = int(data.get("id") or 0) or None
         result.inline_posted = len(inline)
 
-    @staticmethod
-    def _review_body(review: Review, inline: int, overflow: Sequence[Finding]) -> str:
+    def _review_body(self, pr: PullRequest, review: Review, inline: int, overflow: Sequence[Finding]) -> str:
         parts = [
             f"🐝 **swarm**: {review.verdict.value} — {inline} inline comment(s); "
             "the summary comment has the full report."
@@ -251,9 +264,8 @@ class Publisher:
             parts += ["", f"{len(overflow)} more finding(s), not posted inline:", ""]
             for f in overflow:
                 title = _escape(sanitize(f.title, repo=review.repo, limit=300))
-                parts.append(
-                    f"- `{f.location()}` [{f.severity.value}] {title} <!-- swarm:fp={f.fingerprint} -->"
-                )
+                marker = self.markers.marker(pr.repo, pr.number, f.fingerprint)
+                parts.append(f"- `{f.location()}` [{f.severity.value}] {title} {marker}")
         return _clip("\n".join(parts), GITHUB_BODY_LIMIT - 64)
 
     # sticky summary -----------------------------------------------------------------------
@@ -263,8 +275,7 @@ class Publisher:
             f"/repos/{pr.repo}/issues/{pr.number}/comments", what="listing comments"
         ):
             body = str(c.get("body") or "")
-            user = c.get("user") or {}
-            if SUMMARY_MARKER in body and str(user.get("type", "")) == "Bot":
+            if SUMMARY_MARKER in body and self.markers.own(c):
                 return int(c["id"]), body
         return None, ""
 
@@ -272,13 +283,7 @@ class Publisher:
         """Edit the sticky summary in place (or create it), listing findings fixed since last time."""
         review = self.redactor.review(review)
         comment_id, old = self.find_summary(pr)
-        previous: dict[str, str] = {}
-        m = _STATE.search(old)
-        if m:
-            try:
-                previous = dict(json.loads(m.group(1)).get("fps", {}))
-            except (ValueError, AttributeError):
-                previous = {}
+        previous = _summary_state(old)
         # Titles are sanitized here too: a resolved one is shown again in a later summary.
         current = {
             f.fingerprint: sanitize(f"{f.location()} {f.title}", repo=pr.repo)[:120]
@@ -317,6 +322,17 @@ class Publisher:
         if check is not None:
             self.finish_check(pr, check[0], review, annotated=check[1])
         return result
+
+
+def _summary_state(body: str) -> dict[str, str]:
+    """The fingerprints (and their descriptions) a summary comment says it reported."""
+    m = _STATE.search(body)
+    if not m:
+        return {}
+    try:
+        return {str(k): str(v) for k, v in dict(json.loads(m.group(1)).get("fps", {})).items()}
+    except (ValueError, AttributeError, TypeError):
+        return {}
 
 
 def _escape(text: str) -> str:

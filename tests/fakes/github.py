@@ -7,7 +7,12 @@
 - Review comments must sit on lines of the diff (multi-line ranges within one hunk),
   bodies at most 65,536 characters: otherwise 422 with GitHub's messages (RULES 24, 27).
 - Rate-limit headers on every answer; list endpoints are paginated with `link` headers.
-- Faults on demand: `fail(method, path_regex, status, headers, times)`.
+- Faults on demand: `fail(method, path_regex, status, headers, times)`; with `after=True`
+  the request is carried out first and the fault answered instead (a 502 after GitHub
+  created the review).
+- Every comment and review is authored: by the App's bot (`bot_login`) for an installation
+  token, by `github-actions[bot]` for a static token (or whom `token_users` names), or by
+  whoever a test says wrote it (`add_review_comment`, `add_issue_comment`).
 
 `ROUTES` lists every operation the fake answers; tests/fixtures/make_openapi_subset.py keeps
 exactly those operations of GitHub's description, and tests/test_fixtures.py checks they agree.
@@ -16,6 +21,7 @@ exactly those operations of GitHub's description, and tests/test_fixtures.py che
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import threading
@@ -109,6 +115,8 @@ class FakeGitHub:
         self.violations: list[str] = []
         self.tokens: dict[str, float] = {}
         self.static_tokens: set[str] = set()
+        self.token_users: dict[str, str] = {}  # a static token's user (default github-actions[bot])
+        self.app_slug = "swarm-review"
         self.read_only_tokens: set[str] = set()  # a fork's GITHUB_TOKEN: reads only
         self.repos: dict[str, dict[str, Any]] = {}
         self.pulls: dict[tuple[str, int], Pull] = {}
@@ -151,10 +159,54 @@ class FakeGitHub:
         headers: dict[str, str] | None = None,
         times: int = 1,
         body: Any = None,
+        after: bool = False,
     ) -> None:
-        """The next `times` requests matching method and path (a regex) get this answer."""
+        """The next `times` requests matching method and path (a regex) get this answer.
+
+        With `after`, each request is carried out first (a review is created, say) and the
+        fault answered instead of GitHub's usual answer.
+        """
         with self.lock:
-            self._faults.append([method, re.compile(path), status, headers or {}, times, body])
+            self._faults.append([method, re.compile(path), status, headers or {}, times, body, after])
+
+    @property
+    def bot_login(self) -> str:
+        """The login the App's installation tokens write as."""
+        return f"{self.app_slug}[bot]"
+
+    def add_review_comment(self, repo: str, number: int, body: str, login: str, path: str = "svc.py") -> None:
+        """A review comment someone else wrote (a PR author, say)."""
+        with self.lock:
+            self.review_comments.append(
+                {
+                    "id": next(self._ids),
+                    "repo": repo,
+                    "pull": number,
+                    "path": path,
+                    "line": 1,
+                    "body": body,
+                    "user": {"login": login, "type": "User"},
+                }
+            )
+
+    def add_issue_comment(self, repo: str, number: int, body: str, login: str) -> None:
+        """A comment on an issue or pull request someone else wrote."""
+        with self.lock:
+            self.issue_comments.append(
+                {
+                    "id": next(self._ids),
+                    "repo": repo,
+                    "issue": number,
+                    "body": body,
+                    "user": {"login": login, "type": "User"},
+                }
+            )
+
+    def _author(self, h: BaseHTTPRequestHandler) -> dict[str, str]:
+        token = (h.headers.get("authorization") or "").partition(" ")[2]
+        if token in self.static_tokens:
+            return {"login": self.token_users.get(token, "github-actions[bot]"), "type": "Bot"}
+        return {"login": self.bot_login, "type": "Bot"}
 
     def posted(self, method: str, pattern: str) -> list[Request]:
         """Successful requests matching method and a path regex."""
@@ -268,12 +320,12 @@ class FakeGitHub:
             with self.lock:
                 self.requests.append(Request(method, path, query, dict(h.headers), body, status))
 
-    def _fault(self, method: str, path: str) -> tuple[int, dict[str, str], Any] | None:
+    def _fault(self, method: str, path: str) -> tuple[int, dict[str, str], Any, bool] | None:
         with self.lock:
             for fault in self._faults:
                 if fault[0] == method and fault[1].search(path) and fault[4] > 0:
                     fault[4] -= 1
-                    return fault[2], fault[3], fault[5]
+                    return fault[2], fault[3], fault[5], fault[6]
         return None
 
     def _auth(self, h: BaseHTTPRequestHandler, path: str) -> str | None:
@@ -317,22 +369,32 @@ class FakeGitHub:
         token = (h.headers.get("authorization") or "").partition(" ")[2]
         if method != "GET" and token in self.read_only_tokens:
             return self._error(h, 403, "Resource not accessible by integration")
+        parts = path.strip("/").split("/")
+        handler = ROUTES.get((method, template))
         fault = self._fault(method, path)
         if fault is not None:
-            st, headers, fbody = fault
+            st, headers, fbody, after = fault
+            if after and handler is not None:
+                handler(self, _Unanswered(h), parts, query, body)  # done, but the answer is lost
             if fbody is not None:
                 return self._send(h, st, fbody, headers)
             message = (
                 "You have exceeded a secondary rate limit." if st in (403, 429) and headers else "injected"
             )
             return self._error(h, st, message, headers=headers)
-        parts = path.strip("/").split("/")
-        handler = ROUTES.get((method, template))
         if handler is None:
             return self._error(h, 404, f"the fake does not implement {method} {template}")
         return int(handler(self, h, parts, query, body))
 
     # endpoints ----------------------------------------------------------------------------
+    @_route("GET", "/app")
+    def _app_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        return self._send(
+            h,
+            200,
+            {"id": self.app_id, "slug": self.app_slug, "name": self.app_slug, "owner": {"login": "octo-org"}},
+        )
+
     @_route("POST", "/app/installations/{installation_id}/access_tokens")
     def _app_installations_installation_id_access_tokens_post(
         self, h: Any, parts: list[str], q: Any, body: Any
@@ -535,13 +597,38 @@ class FakeGitHub:
             if problem:
                 return self._error(h, 422, "Unprocessable Entity", [problem])  # all or nothing (RULES 24)
         review_id = next(self._ids)
+        user = self._author(h)
         with self.lock:
-            self.reviews.append({"id": review_id, "pull": pull.number, **body})
+            self.reviews.append({"id": review_id, "pull": pull.number, "user": user, **body})
             for c in body.get("comments") or []:
                 self.review_comments.append(
-                    {"id": next(self._ids), "pull": pull.number, "pull_request_review_id": review_id, **c}
+                    {
+                        "id": next(self._ids),
+                        "pull": pull.number,
+                        "pull_request_review_id": review_id,
+                        "user": user,
+                        **c,
+                    }
                 )
         return self._send(h, 200, {"id": review_id, "state": "COMMENTED", "body": body.get("body", "")})
+
+    @_route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
+    def _repos_owner_repo_pulls_pull_number_reviews_get(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        number = int(parts[4])
+        items = [
+            {
+                "id": r["id"],
+                "body": r.get("body") or "",
+                "user": r["user"],
+                "state": "COMMENTED",
+                "commit_id": r.get("commit_id"),
+            }
+            for r in self.reviews
+            if r["pull"] == number
+        ]
+        return self._page(h, "/" + "/".join(parts), q, items)
 
     @staticmethod
     def _comment_problem(ranges: dict[str, Any], c: dict[str, Any]) -> str | None:
@@ -569,7 +656,7 @@ class FakeGitHub:
     ) -> int:
         number = int(parts[4])
         items = [
-            {"id": c["id"], "body": c["body"], "path": c["path"], "line": c.get("line")}
+            {"id": c["id"], "body": c["body"], "path": c["path"], "line": c.get("line"), "user": c["user"]}
             for c in self.review_comments
             if c["pull"] == number
         ]
@@ -608,7 +695,7 @@ class FakeGitHub:
             "repo": self._repo(parts),
             "issue": int(parts[4]),
             "body": body["body"],
-            "user": {"login": "swarm-review[bot]", "type": "Bot"},
+            "user": self._author(h),
         }
         with self.lock:
             self.issue_comments.append(comment)
@@ -705,3 +792,20 @@ class FakeGitHub:
     def comments_on(self, number: int) -> Iterator[dict[str, Any]]:
         """Issue comments on a pull request or issue."""
         return (c for c in self.issue_comments if c["issue"] == number)
+
+
+class _Unanswered:
+    """Stands in for the HTTP handler when a request is carried out but its answer is lost."""
+
+    def __init__(self, h: BaseHTTPRequestHandler) -> None:
+        self.headers = h.headers
+        self.wfile = io.BytesIO()
+
+    def send_response(self, *args: Any) -> None:
+        pass
+
+    def send_header(self, *args: Any) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        pass

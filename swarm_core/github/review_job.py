@@ -1,0 +1,174 @@
+"""Review jobs: review one pull request and publish the result, or re-run a check suite's reviews."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from swarm_core.changeset import ChangeSet
+from swarm_core.config import SwarmConfig, merge
+from swarm_core.errors import DiffError
+from swarm_core.github.client import PullRequest
+from swarm_core.github.events import pr_key
+from swarm_core.github.failed_job import note_check_run
+from swarm_core.github.pr_changeset import change_from_pr, repo_config
+from swarm_core.github.publisher import Publisher
+from swarm_core.github.services import Services, gh, within_budget
+from swarm_core.github.stored_review import load_review, remember_review, review_key
+from swarm_core.lanes import LLM_DISABLED_NOTE
+from swarm_core.logs import bind
+from swarm_core.models import Review
+from swarm_core.store.queue import Job
+
+__all__ = ["STATE_NS", "rerun_suite", "review_pull_request"]
+
+STATE_NS = "pr-state"  # pause/resume per pull request, set by `/swarm pause`
+
+
+async def _paused(services: Services, key: str) -> bool:
+    entry = await services.state.get(STATE_NS, key)
+    return bool(entry and entry.value == "paused")
+
+
+async def review_pull_request(
+    job: Job,
+    services: Services,
+    payload: dict[str, Any],
+    *,
+    explicit: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Review one pull request and publish the result (idempotently)."""
+    client = services.clients(payload.get("installation_id"))
+    repo, number = str(payload["repo"]), int(payload["number"])
+    pr: PullRequest = await gh(client.pull_request, repo, number)
+    rerun = explicit or bool(payload.get("rerun"))
+    if pr.state != "open":
+        return {"skipped": f"pull request is {pr.state}"}
+    wanted = str(payload.get("head_sha") or "")
+    if wanted and wanted != pr.head_sha and not rerun:
+        return {"skipped": "stale: the pull request has a newer head; its own job reviews it"}
+    config, problem = await gh(repo_config, client, repo, pr.default_branch)
+    if overrides:
+        if "instructions" in overrides:  # add to the repository's instructions, never replace them
+            own = [i.model_dump() for i in config.instructions]
+            overrides = {**overrides, "instructions": own + list(overrides["instructions"])}
+        config = merge(config, overrides)
+    if not rerun:
+        if not config.review.auto:
+            return {"skipped": "review.auto is off in the repository config"}
+        if pr.draft and not config.review.drafts:
+            return {"skipped": "draft pull request (review.drafts is off)"}
+        if (pr.author_type == "Bot" or pr.author.endswith("[bot]")) and not config.review.bots:
+            return {"skipped": "opened by a bot (review.bots is off)"}
+        if await _paused(services, job.key):
+            return {"skipped": "automatic reviews are paused (/swarm resume)"}
+    markers = await gh(services.markers) if services.markers is not None else None
+    publisher = Publisher(client, config, markers=markers)
+    check = await gh(publisher.start, pr, rerun=rerun)
+    await note_check_run(services, job, pr, check[0])
+    if services.queue.superseded(job.id, job.key):
+        await gh(
+            publisher.close_check, pr, check[0], "skipped", "Superseded", "A newer push is being reviewed."
+        )
+        return {"skipped": "superseded by a newer push", "check_run_id": check[0]}
+    key = review_key(pr, config, job_id=job.id if rerun else None)
+    review = await load_review(services, key)
+    if review is None:
+        try:
+            change = await gh(change_from_pr, client, pr, config)
+        except DiffError as exc:
+            await gh(
+                publisher.close_check,
+                pr,
+                check[0],
+                "neutral",
+                "Not reviewed",
+                f"swarm could not review this diff: {exc}",
+            )
+            return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
+        review, run_id = await _review(services, job, payload, config, change, problem)
+        # Stored before anything is posted: a retry publishes this one, with no model call.
+        await remember_review(services, key, run_id)
+    bind(run_id=review.run_id)  # a failure from here on is logged with the stored run it belongs to
+    result = await gh(publisher.publish, pr, review, check)
+    return {
+        "run_id": review.run_id,
+        "verdict": review.verdict.value,
+        "check_run_id": result.check_run_id,
+        "review_id": result.review_id,
+        "summary_comment_id": result.summary_comment_id,
+        "inline_posted": result.inline_posted,
+        "inline_already": result.inline_already,
+        "resolved": len(result.resolved),
+        "fallback": result.fallback,
+    }
+
+
+async def _review(
+    services: Services,
+    job: Job,
+    payload: dict[str, Any],
+    config: SwarmConfig,
+    change: ChangeSet,
+    problem: str | None,
+) -> tuple[Review, str]:
+    """Review the change within the installation's budget and store it: (the review, its run id)."""
+    installation = payload.get("installation_id")
+    config, cap_note, spent = await within_budget(services, payload, config, job)
+    notes: list[str] = []
+    if spent:
+        review = await services.review(config, change, models=False)
+        # Not "no model is configured": say why the model lanes did not run.
+        review = replace(review, notes=tuple(n for n in review.notes if n != LLM_DISABLED_NOTE))
+        notes.append(spent)
+    else:
+        review = await services.review(config, change)
+        if cap_note and review.usage.calls:
+            notes.append(cap_note)
+    if problem:
+        notes.append(f"The repository config was ignored: {problem}")
+    if notes:
+        review = replace(review, notes=(*review.notes, *notes))
+    run_id = await asyncio.to_thread(
+        services.store.save_review,
+        review,
+        installation_id=int(installation) if installation is not None else None,
+    )
+    return review.with_run_id(run_id), run_id
+
+
+async def rerun_suite(services: Services, payload: dict[str, Any]) -> dict[str, Any]:
+    """ "Re-run all checks" on a suite: one review job per pull request, at the suite's head commit.
+
+    Each review goes through the queue under its pull request's key, so it supersedes an
+    older queued review and never runs beside another job of the same pull request.
+    """
+    repo, head_sha = str(payload["repo"]), str(payload.get("head_sha") or "")
+    installation = payload.get("installation_id")
+    jobs = []
+    for number in payload.get("numbers") or ():
+        review = {
+            "installation_id": installation,
+            "repo": repo,
+            "number": int(number),
+            "head_sha": head_sha,
+            "trigger": str(payload.get("trigger") or "check_suite.rerequested"),
+            "draft": False,
+            "bot": False,
+            "rerun": True,
+        }
+        if payload.get("delivery"):
+            review["delivery"] = payload["delivery"]
+        jobs.append(
+            await asyncio.to_thread(
+                services.queue.enqueue,
+                "review",
+                pr_key(repo, int(number)),
+                review,
+                installation_id=int(installation) if installation is not None else None,
+                supersede=True,
+            )
+        )
+    return {"head_sha": head_sha, "reviews": jobs}
