@@ -38,6 +38,8 @@ class ActionEnv:
     mode: str = "auto"
     model: str | None = None
     config: str | None = None
+    config_from_workspace: bool = False  # the workflow owner accepts a config the PR can change
+    workspace: Path | None = None
     fail_on: str | None = None
     lanes: tuple[str, ...] = ()
     sarif_file: Path | None = None
@@ -87,6 +89,10 @@ class ActionEnv:
         lanes = tuple(x.strip() for x in (env.get("SWARM_INPUT_LANES") or "").split(",") if x.strip())
         sarif = env.get("SWARM_INPUT_SARIF_FILE") or ""
         temp = env.get("RUNNER_TEMP")
+        from_workspace = (env.get("SWARM_INPUT_CONFIG_FROM_WORKSPACE") or "false").strip().lower()
+        if from_workspace not in {"true", "false"}:
+            raise ConfigError(f"input config-from-workspace: {from_workspace!r} is not true or false")
+        workspace = env.get("GITHUB_WORKSPACE")
         log_format = (env.get("SWARM_LOG_FORMAT") or "text").strip().lower()
         if log_format not in LOG_FORMATS:
             raise ConfigError(f"SWARM_LOG_FORMAT: {log_format!r} is not one of json, text")
@@ -103,6 +109,8 @@ class ActionEnv:
             mode=mode,
             model=env.get("SWARM_INPUT_MODEL") or env.get("SWARM_MODEL") or None,
             config=env.get("SWARM_INPUT_CONFIG") or None,
+            config_from_workspace=from_workspace == "true",
+            workspace=Path(workspace) if workspace else None,
             fail_on=(env.get("SWARM_INPUT_FAIL_ON") or "").strip().lower() or None,
             lanes=lanes,
             sarif_file=Path(sarif) if sarif else None,

@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 from action.env import ActionEnv
@@ -104,19 +104,33 @@ def _client(env: ActionEnv) -> GitHubClient:
 
 
 def _config(env: ActionEnv, client: GitHubClient, pr: PullRequest) -> tuple[SwarmConfig, str | None]:
-    """The repository config from the default branch (the input `config` names another path there)."""
-    if env.config:
-        local = Path(env.config)
-        data = client.file(pr.repo, env.config, pr.default_branch)
+    """The repository config from the base repository's default branch, read through the API.
+
+    The workspace is the pull request's checkout: a config read from it would let the PR's
+    author set its own thresholds and lanes. Only the `config-from-workspace` input, set by
+    the workflow's owner, allows it (DESIGN §7).
+    """
+    if not env.config:
+        return repo_config(client, pr.repo, pr.default_branch)
+    where = PurePosixPath(env.config)
+    if not where.is_absolute() and ".." not in where.parts:
+        data = client.file(pr.repo, str(where), pr.default_branch)
         if data is not None:
             return parse_config(decode_text(data), f"{env.config}@{pr.default_branch}"), None
-        if local.is_file():
-            # Not on the default branch (a brand-new config): the workspace copy, as the CLI would.
-            return load_config(local), None
+    if not env.config_from_workspace:
+        raise ConfigError(
+            f"input config: {env.config} is not a file on {pr.default_branch} of {pr.repo}; the config is "
+            "read from the default branch only, because the workspace holds the pull request's copy. "
+            "Commit it to the default branch, or set `config-from-workspace: true` to trust the "
+            "workspace copy (a pull request can then change its own review settings)"
+        )
+    local = (env.workspace or Path()) / env.config
+    if not local.is_file():
         raise ConfigError(
             f"input config: {env.config} is neither on {pr.default_branch} nor in the workspace"
         )
-    return repo_config(client, pr.repo, pr.default_branch)
+    log.warning("input config: %s read from the workspace (config-from-workspace is true)", env.config)
+    return load_config(local), None
 
 
 def _overrides(env: ActionEnv) -> dict[str, Any]:

@@ -237,7 +237,9 @@ async def run_council(
         for r in valid
     )
     text = prompt("council_moderator.md").format(
-        question=untrusted("question", question), positions=positions, verdicts=" / ".join(allowed)
+        question=untrusted("question", question),
+        positions=untrusted("positions", positions, limit=10**9),  # the members read the author's text
+        verdicts=" / ".join(allowed),
     )
     try:
         selection = (

@@ -3,7 +3,8 @@
     SwarmError
     ├── ConfigError          invalid `.github/swarm.yml` or command-line option (exit code 2)
     ├── SourceError          a change cannot be read: not a git repository, unknown ref, unreadable file
-    │   └── DiffError        the input is not a unified diff, or it is corrupt or too large
+    │   ├── DiffError        the input is not a unified diff, or it is corrupt or too large
+    │   └── CheckoutRefused  a repository tarball is over a cap or holds an unsafe member
     ├── AnalyzerError        an analyzer could not run (reported as skipped, never fatal)
     ├── StoreError           the run store cannot be opened or read
     │   └── RunNotFound      no run has that id
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 __all__ = [
     "AnalyzerError",
+    "CheckoutRefused",
     "ConfigError",
     "DiffError",
     "GitHubAuthError",
@@ -79,6 +81,10 @@ class SourceError(SwarmError):
 
 class DiffError(SourceError, ValueError):
     """The input is not a unified diff, or it is corrupt or over the size limit."""
+
+
+class CheckoutRefused(SourceError):
+    """A repository tarball is over a size or count cap, or holds an unsafe member (named)."""
 
 
 class AnalyzerError(SwarmError):

@@ -167,6 +167,48 @@ def test_inputs_select_what_is_posted_and_the_lanes(github: FakeGitHub, tmp_path
     assert len(list(github.comments_on(2))) == 1 and outputs["high"] == "0"
 
 
+def test_a_config_input_not_on_the_default_branch_is_an_error(github: FakeGitHub, tmp_path: Path) -> None:
+    # The PR's checkout carries a config that would switch every failure off.
+    workspace_copy = tmp_path / "pr-swarm.yml"
+    workspace_copy.write_text("fail_on: never\n")
+    result, _, _ = action(tmp_path, github, "pull_request", opened(), config=str(workspace_copy))
+    assert result.returncode == 2, result.stderr
+    assert "is not a file on main of" in result.stderr and "config-from-workspace: true" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert github.reviews == [] and github.check_runs == []
+    result, _, _ = action(tmp_path, github, "pull_request", opened(), config="../outside.yml")
+    assert result.returncode == 2 and "config-from-workspace" in result.stderr
+
+
+def test_the_workspace_config_only_when_the_workflow_owner_opts_in(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    workspace_copy = tmp_path / "pr-swarm.yml"
+    workspace_copy.write_text("fail_on: never\n")
+    result, _, outputs = action(
+        tmp_path,
+        github,
+        "pull_request",
+        opened(),
+        config=str(workspace_copy),
+        config_from_workspace="true",
+    )
+    assert result.returncode == 0, result.stderr  # fail_on: never from the workspace copy
+    assert outputs["high"] == "1"
+    assert "read from the workspace (config-from-workspace is true)" in result.stderr
+    bad, _, _ = action(tmp_path, github, "pull_request", opened(), config_from_workspace="yes")
+    assert bad.returncode == 2 and "input config-from-workspace: 'yes' is not true or false" in bad.stderr
+
+
+def test_a_config_input_on_the_default_branch_is_read_through_the_api(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    github.repos[REPO]["files"]["main"][".github/strict.yml"] = "fail_on: never\n"
+    result, _, outputs = action(tmp_path, github, "pull_request", opened(), config=".github/strict.yml")
+    assert result.returncode == 0, result.stderr
+    assert outputs["high"] == "1"
+
+
 def test_workflow_dispatch_with_a_pr_number(github: FakeGitHub, tmp_path: Path) -> None:
     result, _, outputs = action(tmp_path, github, "workflow_dispatch", {"inputs": {"pr": "2"}}, post="check")
     assert result.returncode == 1 and len(github.check_runs) == 1 and outputs["verdict"] == "REQUEST_CHANGES"

@@ -456,7 +456,8 @@ def test_hierarchical_coordinator_assigns_focus(llm: FakeLLM, change: ChangeSet)
     review(llm, change, {"llm": {"mode": "hierarchical"}})
     assert llm.requests[0].kind == "coordinator"
     assert (
-        "Your lead asks you to look at: Is cmd ever user input?" in llm.calls("lane", "security")[0].last_user
+        'Your lead asks you to look at:\n<untrusted name="focus">\nIs cmd ever user input?\n</untrusted>'
+        in llm.calls("lane", "security")[0].last_user
     )
     assert "Your lead asks you" not in llm.calls("lane", "tests")[0].last_user
 

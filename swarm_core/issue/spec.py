@@ -92,9 +92,9 @@ class FixSpec:
 
 
 def _candidates(loc: Localization, index: RepoIndex) -> str:
-    parts = ["## Candidates (from the localizer)"]
-    for n, f in enumerate(loc.files[:8], 1):
-        parts.append(f"{n}. {f.path}: {'; '.join(f.evidence[:3])}")
+    # Paths and the evidence quoting them come from the repository and the issue: fenced.
+    rows = [f"{n}. {f.path}: {'; '.join(f.evidence[:3])}" for n, f in enumerate(loc.files[:8], 1)]
+    parts = ["## Candidates (from the localizer)", untrusted("candidate files", "\n".join(rows), limit=10**9)]
     for fn in loc.functions[:5]:
         doc = index.docs.get(fn.path)
         if doc is None:

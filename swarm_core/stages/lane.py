@@ -25,6 +25,7 @@ from swarm_core.citations import check_symbols, relocate
 from swarm_core.errors import LimitReached, MemoryStoreError, ModelSelectionError, ProviderError
 from swarm_core.lanes import LANE_FOCUS
 from swarm_core.lanes.context import describe
+from swarm_core.lanes.fence import untrusted
 from swarm_core.lanes.job import LaneJob, LaneOutcome
 from swarm_core.lanes.schema import CriticReply, LaneFinding, LaneReply, ReviewerReply
 from swarm_core.models import Finding, Lane, LaneResult, LaneStatus, Severity, Side, Usage, Verification
@@ -180,9 +181,13 @@ async def _ask_lane(
     focus: str,
     previous: str,
 ) -> tuple[LaneReply, str]:
-    coordinator = f"Your lead asks you to look at: {focus}" if focus else ""
+    # The coordinator's focus and the earlier lanes' findings are model text written after
+    # reading the change: an author's instructions can ride on them, so they are fenced too.
+    coordinator = "Your lead asks you to look at:\n" + untrusted("focus", focus) if focus else ""
     if previous:
-        coordinator = (coordinator + "\n\n" if coordinator else "") + previous
+        coordinator = (coordinator + "\n\n" if coordinator else "") + untrusted(
+            "earlier lanes", previous, limit=10**9
+        )
     tail = prompt("lane.md").format(
         lane=lane.value,
         focus=LANE_FOCUS[lane],
@@ -202,10 +207,11 @@ def _analyzer_section(findings: Sequence[Finding], paths: Sequence[str]) -> str:
     mine = [f for f in findings if f.path in paths]
     if not mine:
         return "Deterministic analyzers found nothing your lane owns in this part of the change."
+    # Paths and titles (an analyzer's title can quote the code) are the author's text.
     rows = [f"- {f.location()} [{f.severity.value}] {f.rule}: {f.title}" for f in mine[:40]]
     return (
         "Deterministic analyzers already reported these (confirmed; do not repeat them, "
-        "look for what they cannot see):\n" + "\n".join(rows)
+        "look for what they cannot see):\n" + untrusted("analyzer findings", "\n".join(rows), limit=10**9)
     )
 
 
@@ -219,7 +225,7 @@ async def _memory_section(job: LaneJob) -> str:
     if not entries:
         return ""
     rows = [f"- {e.key} (from {e.created_by or 'a lane'}): {e.value}" for e in entries[:30]]
-    return "Notes from other lanes (swarm memory):\n" + "\n".join(rows)
+    return "Notes from other lanes (swarm memory):\n" + untrusted("memory", "\n".join(rows), limit=10**9)
 
 
 async def _share_notes(lane: Lane, reply: LaneReply, job: LaneJob, outcome: LaneOutcome) -> None:
