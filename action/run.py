@@ -33,6 +33,7 @@ from swarm_core import (
     GitHubForbidden,
     GitHubNotFound,
     Lane,
+    Redactor,
     Review,
     SqlMemory,
     SwarmConfig,
@@ -100,7 +101,12 @@ def _client(env: ActionEnv) -> GitHubClient:
         raise ConfigError(
             "no GitHub token: pass `github-token` (default `${{ github.token }}`) or set GITHUB_TOKEN"
         )
-    return GitHubClient.for_token(env.token.get_secret_value(), env.api_url)
+    token = env.token.get_secret_value()
+    # Everything the Action writes to GitHub passes one redactor: the token and the provider keys.
+    redactor = Redactor(
+        [token, *env.keys.secrets()], [ep.base_url for ep in env.keys.endpoints().values() if ep.configured]
+    )
+    return GitHubClient.for_token(token, env.api_url, redactor=redactor)
 
 
 def _config(env: ActionEnv, client: GitHubClient, pr: PullRequest) -> tuple[SwarmConfig, str | None]:

@@ -55,6 +55,7 @@ class _InstallationClients:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._redactor = redactor_for(settings)  # everything the clients write passes it
         self.cache: dict[int, GitHubClient] = {}
         self._markers: Markers | None = None
 
@@ -84,6 +85,7 @@ class _InstallationClients:
                 installation_id,
                 self._settings.github_api_url,
                 defer_after_s=self._settings.github_wait_seconds,
+                redactor=self._redactor,
             )
         return self.cache[installation_id]
 

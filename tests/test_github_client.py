@@ -128,3 +128,35 @@ def test_a_401_mints_a_new_token_once() -> None:
     with pytest.raises(GitHubAuthError):
         gh.request("GET", "/x")
     assert gh.tokens_renewed == 1 and again.calls == [("GET", "/x")]
+
+
+class RecordingRequester:
+    """Records each request's JSON body and answers with an empty object."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+
+    def requestJsonAndCheck(self, method: str, path: str, **kw: Any) -> tuple[dict[str, str], Any]:
+        self.bodies.append(kw.get("input"))
+        return {}, {}
+
+
+def test_every_body_written_to_github_passes_the_clients_redactor() -> None:
+    # A council reply, an issue analysis or an error quoted in a comment: whoever built the
+    # text, the client's write path is the one place where all of it leaves for GitHub.
+    from swarm_core.redact import REDACTED, Redactor
+
+    requester = RecordingRequester()
+    gh = GitHubClient(requester, redactor=Redactor(["sk-live-planted-key-0123456789"]))  # type: ignore[arg-type]
+    gh.post("/repos/o/r/issues/1/comments", {"body": "the model said: sk-live-planted-key-0123456789"}, "c")
+    gh.patch(
+        "/repos/o/r/check-runs/5", {"output": {"title": "t", "text": ["sk-live-planted-key-0123456789"]}}, "p"
+    )
+    assert requester.bodies == [
+        {"body": f"the model said: {REDACTED}"},
+        {"output": {"title": "t", "text": [REDACTED]}},
+    ]
+    # With no redactor configured, credential shapes are still removed.
+    bare = RecordingRequester()
+    GitHubClient(bare).post("/x", {"body": "token ghp_" + "a" * 36}, "c")  # type: ignore[arg-type]
+    assert "ghp_" not in str(bare.bodies)

@@ -42,6 +42,7 @@ from swarm_core.errors import (
     GitHubValidation,
     RetryLater,
 )
+from swarm_core.redact import Redactor
 
 __all__ = ["API_VERSION", "GitHubClient", "PullRequest", "parse_link"]
 
@@ -122,6 +123,10 @@ def _retry_after(headers: dict[str, str]) -> float | None:
     return 60.0  # a secondary limit with no hint: wait at least a minute (RULES 30)
 
 
+# What GitHub is only asked, never told: no body of these is ever written anywhere.
+_IDEMPOTENT_READS = frozenset({"GET", "HEAD"})
+
+
 class _DeferringRetry(GithubRetry):
     """PyGithub's retry, except that a Retry-After longer than `defer_after_s` is raised, not slept.
 
@@ -172,6 +177,9 @@ class GitHubClient:
         defer_after_s: a wait longer than this raises RetryLater instead (the App: its worker
             releases the job); None waits up to `max_wait_s` (the Action, the CLI).
         renew: makes a requester with a freshly minted token; called once after a 401.
+        redactor: every body the client writes (POST, PATCH, PUT) passes it: the one outward
+            choke point for what reaches GitHub, whoever built the text (a review, a council
+            reply, an issue analysis, an error). Without one, credential shapes are removed.
     """
 
     def __init__(
@@ -182,8 +190,10 @@ class GitHubClient:
         max_wait_s: float = 60.0,
         defer_after_s: float | None = None,
         renew: Callable[[], Requester] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._requester = requester
+        self.redactor = redactor if redactor is not None else Redactor()
         self._sleep = sleep
         self._max_wait = max_wait_s if defer_after_s is None else min(max_wait_s, defer_after_s)
         self._defer_after = defer_after_s
@@ -221,6 +231,7 @@ class GitHubClient:
         *,
         retries: int = 3,
         defer_after_s: float | None = None,
+        redactor: Redactor | None = None,
     ) -> GitHubClient:
         """A client acting as the App's installation: JWT (RS256, iat 60 s back, exp 5 min) → token.
 
@@ -234,7 +245,7 @@ class GitHubClient:
             # A requester pinned to the API version; its auth (token minting included) uses it too.
             return gh.requester.withApiVersion(API_VERSION)
 
-        return cls(fresh(), defer_after_s=defer_after_s, renew=fresh)
+        return cls(fresh(), defer_after_s=defer_after_s, renew=fresh, redactor=redactor)
 
     @classmethod
     def for_app(cls, app_id: int | str, private_key: str, api_url: str, *, retries: int = 3) -> GitHubClient:
@@ -248,9 +259,12 @@ class GitHubClient:
         return str((data or {}).get("slug") or "")
 
     @classmethod
-    def for_token(cls, token: str, api_url: str, *, retries: int = 3) -> GitHubClient:
+    def for_token(
+        cls, token: str, api_url: str, *, retries: int = 3, redactor: Redactor | None = None
+    ) -> GitHubClient:
         """A client with a plain token (GITHUB_TOKEN in Actions and the CLI)."""
-        return cls(cls._github(Auth.Token(token), api_url, retries).requester.withApiVersion(API_VERSION))
+        requester = cls._github(Auth.Token(token), api_url, retries).requester.withApiVersion(API_VERSION)
+        return cls(requester, redactor=redactor)
 
     # the one request path ----------------------------------------------------------
     def request(
@@ -271,6 +285,8 @@ class GitHubClient:
         """
         headers = {"Accept": accept, "X-GitHub-Api-Version": API_VERSION}
         label = what or f"{method} {path}"
+        if body is not None and method not in _IDEMPOTENT_READS:
+            body = self.redactor.data(body)
         try:
             try:
                 return self._attempt(method, path, params, body, headers, label)
