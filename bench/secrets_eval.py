@@ -143,7 +143,9 @@ def labelled_set(repos: Path) -> list[Labelled]:
         for row in rows:
             n = int(str(row["line"]))
             if _line_hash(lines[n - 1]) != row["sha"]:
-                raise SystemExit(f"{repo}/{path}:{n} differs from the labelled line; check out {row['commit']}")
+                raise SystemExit(
+                    f"{repo}/{path}:{n} differs from the labelled line; check out {row['commit']}"
+                )
         pos = frozenset(int(str(r["line"])) for r in rows if r["label"] in ("secret", "pem"))
         pem = frozenset(int(str(r["line"])) for r in rows if r["label"] == "pem")
         out.append(Labelled(f"{repo}/{path}", content, pos, pem))
@@ -180,7 +182,9 @@ def written_set() -> list[Labelled]:
                 positive.add(n)
                 line = line.removesuffix("\t<SECRET>")
             lines.append(_fill(line, rng))
-        out.append(Labelled(f"written/{row['path']}", "\n".join(lines) + "\n", frozenset(positive), frozenset()))
+        out.append(
+            Labelled(f"written/{row['path']}", "\n".join(lines) + "\n", frozenset(positive), frozenset())
+        )
     return out
 
 

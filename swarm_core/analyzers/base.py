@@ -185,7 +185,6 @@ class AnalyzerContext:
         with self._lock:
             return frozenset(self._secrets)
 
-
     # -- notes ------------------------------------------------------------------------------------
     def add_note(self, analyzer: str, text: str) -> None:
         """Record a line the review shows beside an analyzer that ran (a part of it could not)."""

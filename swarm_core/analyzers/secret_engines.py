@@ -91,8 +91,6 @@ _DS_GENERIC = {
     "Public IP (ipv4)": (Severity.LOW, 0.4),
 }
 _DS_FORMAT = (Severity.CRITICAL, 0.95)
-# detect-secrets' names for evidence that is a guess (a keyword or an entropy score), not a format.
-DS_GUESSES = frozenset(_DS_GENERIC)
 
 
 def detect_secrets_hits(path: str, lines: AddedLines) -> list[SecretHit]:
@@ -121,7 +119,7 @@ def detect_secrets_hits(path: str, lines: AddedLines) -> list[SecretHit]:
 
 def _key_block(lines: Mapping[int, str], start: int) -> tuple[int | None, tuple[str, ...]]:
     """The last line of a PEM block that opens at `start`, and its body lines (each one secret)."""
-    body = []
+    body: list[str] = []
     n = start + 1
     while n in lines and n - start < 200:
         text = lines[n].strip()
@@ -206,9 +204,7 @@ def credsweeper_hits(files: Mapping[str, AddedLines]) -> dict[str, list[SecretHi
         first, last = min(ld.line_num for ld in found), max(ld.line_num for ld in found)
         probability = cand.ml_probability
         confidence = (
-            float(probability)
-            if probability is not None
-            else _CS_CONFIDENCE.get(cand.confidence.value, 0.6)
+            float(probability) if probability is not None else _CS_CONFIDENCE.get(cand.confidence.value, 0.6)
         )
         hits[found[0].path].append(
             SecretHit(

@@ -10,7 +10,6 @@ from swarm_core.analyzers.base import AnalyzerContext
 from swarm_core.analyzers.secret_engines import (
     CREDSWEEPER,
     DETECT_SECRETS,
-    DS_GUESSES,
     AddedLines,
     SecretHit,
     credsweeper_hits,
@@ -62,14 +61,14 @@ def merge_by_place(hits: Iterable[SecretHit]) -> list[list[SecretHit]]:
 
 
 def _confirmed(group: Sequence[SecretHit], swept: bool) -> bool:
-    """False for a detect-secrets guess (keyword, entropy) that CredSweeper saw and did not keep.
+    """Whether a place is reported: always, unless CredSweeper ran and only detect-secrets spoke.
 
-    CredSweeper's model judged the same added line; its no is the filter that keeps test
-    fixtures, placeholders and hashes from being reported as leaks.
+    CredSweeper read the same added line: its rules' checks for a format (an example key, a
+    key inside a URL, an encrypted private key) and its model's verdict on keyword and
+    entropy guesses are the stronger evidence, and they keep test fixtures, digests and
+    placeholders out of the review. bench/RESULTS.md measures the looser rules we tried.
     """
-    if not swept:
-        return True
-    return any(h.engine != DETECT_SECRETS or h.kind not in DS_GUESSES for h in group)
+    return not swept or any(h.engine != DETECT_SECRETS for h in group)
 
 
 class SecretsAnalyzer:
