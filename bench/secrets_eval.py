@@ -2,6 +2,7 @@
 
 Usage:
     python bench/secrets_eval.py [--shared ../shared] [--repos DIR] [--only samples|labelled]
+    python bench/secrets_eval.py --timing REPO COMMIT   # what the stage adds to a review of a real commit
 
 Three engines side by side, each as swarm's secrets analyzer inside a full review (default
 config, added lines only): detect-secrets alone (swarm before issue 15), CredSweeper alone,
@@ -32,7 +33,10 @@ import hashlib
 import json
 import random
 import re
+import statistics
 import string
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -40,9 +44,10 @@ from pathlib import Path
 
 from common import as_patch
 
+from swarm_core.analyzers import default_analyzers
 from swarm_core.analyzers.secret_engines import CREDSWEEPER, DETECT_SECRETS
 from swarm_core.analyzers.secrets import SecretsAnalyzer
-from swarm_core.changeset import from_patch
+from swarm_core.changeset import from_git, from_patch
 from swarm_core.config import SwarmConfig
 from swarm_core.orchestrator import Orchestrator
 
@@ -219,12 +224,50 @@ def labelled(repos: Path) -> None:
                     print(f"  {f.path}: false positive lines {fp}, missed lines {fn}")
 
 
+def _time_once(repo: Path, commit: str, secrets: bool) -> None:
+    """In a fresh process: one review of `commit` with the default analyzers, with or without secrets."""
+    change = from_git(repo, f"{commit}~1", commit)
+    analyzers = [a for a in default_analyzers(SwarmConfig()) if secrets or a.name != "secrets"]
+    t = time.perf_counter()
+    review = asyncio.run(Orchestrator(SwarmConfig(), analyzers=analyzers).review(change))
+    total = time.perf_counter() - t
+    stage = next((a.duration_s for a in review.analyzers if a.name == "secrets"), 0.0)
+    print(json.dumps({"total": total, "secrets": stage, "added": review.additions}))
+
+
+def timing(repo: Path, commit: str, runs: int = 5) -> None:
+    """What the secrets stage adds to a review of a real commit: medians of `runs` fresh processes each way."""
+
+    def once(secrets: bool) -> dict[str, float]:
+        args = [sys.executable, __file__, "--time-once", str(repo), commit, "1" if secrets else "0"]
+        out = subprocess.run(args, capture_output=True, check=True, text=True).stdout
+        return dict(json.loads(out))
+
+    # Interleaved, so a burst of load on the shared machine hits both sides alike.
+    pairs = [(once(True), once(False)) for _ in range(runs)]
+    with_s = statistics.median(a["total"] for a, _ in pairs)
+    without_s = statistics.median(b["total"] for _, b in pairs)
+    stage = statistics.median(a["secrets"] for a, _ in pairs)
+    print(
+        f"review of {repo.name} {commit[:10]} (+{int(pairs[0][0]['added'])} lines), default analyzers, "
+        f"median of {runs} fresh processes: {with_s:.2f} s with the secrets stage, {without_s:.2f} s "
+        f"without (adds {with_s - without_s:+.2f} s); the stage itself {stage:.2f} s, CredSweeper's "
+        "import and model load included (it runs beside bandit and ruff)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     ap.add_argument("--repos", type=Path, help="checkouts of the labelled repositories (DIR/flask, ...)")
     ap.add_argument("--only", choices=("samples", "labelled"))
+    ap.add_argument("--timing", nargs=2, metavar=("REPO", "COMMIT"))
+    ap.add_argument("--time-once", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.time_once:
+        return _time_once(Path(args.time_once[0]), args.time_once[1], args.time_once[2] == "1")
+    if args.timing:
+        return timing(Path(args.timing[0]), args.timing[1])
     if args.only != "labelled":
         samples(args.shared)
     if args.only != "samples":

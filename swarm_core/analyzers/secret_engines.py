@@ -37,8 +37,10 @@ AddedLines = Sequence[tuple[int, str]]
 class SecretHit:
     """One engine's claim that a credential sits on a line (or a block of lines) of a file.
 
-    `values` are every string that must never leave the process: the detected value, the
-    whole token around it and, for a key block, each body line.
+    `values` are every string that must never leave the process: the whole token around
+    the detected value and, for a key block, each body line. `specific` is True when the
+    engine matched a credential's own format (a vendor prefix, a key block), False for a
+    keyword or entropy guess (which CredSweeper's model may have confirmed).
     """
 
     engine: str
@@ -48,6 +50,7 @@ class SecretHit:
     values: tuple[str, ...]
     severity: Severity
     confidence: float
+    specific: bool
 
     @property
     def last_line(self) -> int:
@@ -72,9 +75,10 @@ def token_span(line: str, value: str) -> tuple[int, int] | None:
 
 
 def _with_token(line: str, value: str) -> tuple[str, ...]:
+    # The whole token only: a plugin's short prefix ("ghp") would be redacted out of every text.
     span = token_span(line, value) if value else None
     full = line[span[0] : span[1]] if span else value
-    return tuple(v for v in dict.fromkeys((value, full)) if v)
+    return (full,) if full else ()
 
 
 # -- detect-secrets ------------------------------------------------------------------------
@@ -111,7 +115,14 @@ def detect_secrets_hits(path: str, lines: AddedLines) -> list[SecretHit]:
             severity, confidence = _DS_GENERIC.get(secret.type, _DS_FORMAT)
             hits.append(
                 SecretHit(
-                    DETECT_SECRETS, secret.type, secret.line_number, end_line, values, severity, confidence
+                    DETECT_SECRETS,
+                    secret.type,
+                    secret.line_number,
+                    end_line,
+                    values,
+                    severity,
+                    confidence,
+                    specific=secret.type not in _DS_GENERIC,
                 )
             )
     return hits
@@ -170,15 +181,15 @@ def _scanner() -> CredSweeper:
 
 def credsweeper_hits(files: Mapping[str, AddedLines]) -> dict[str, list[SecretHit]]:
     """CredSweeper's rules and ML validation over the added lines of every file, in one batch."""
-    from credsweeper.file_handler.string_content_provider import StringContentProvider
-
     hits: dict[str, list[SecretHit]] = {path: [] for path in files}
     with _CS_LOCK:
-        scanner = _scanner()
-        scanner.credential_manager.clear_credentials()
         with warnings.catch_warnings():
-            # Its content providers are marked deprecated for a refactor; they are the API it has.
+            # CredSweeper marks its content providers deprecated ahead of a refactor: importing
+            # and building them warns, and they are the API it has for lines held in memory.
             warnings.simplefilter("ignore", DeprecationWarning)
+            from credsweeper.file_handler.string_content_provider import StringContentProvider
+
+            scanner = _scanner()
             providers = [
                 StringContentProvider(
                     [text for _, text in lines], [n for n, _ in lines], file_path=path, info=path
@@ -186,6 +197,7 @@ def credsweeper_hits(files: Mapping[str, AddedLines]) -> dict[str, list[SecretHi
                 for path, lines in files.items()
                 if lines
             ]
+        scanner.credential_manager.clear_credentials()
         for provider in providers:
             scanner.credential_manager.extend_credentials(scanner.file_scan(provider))
         scanner.post_processing(None)
@@ -215,6 +227,7 @@ def credsweeper_hits(files: Mapping[str, AddedLines]) -> dict[str, list[SecretHi
                 tuple(dict.fromkeys(values)),
                 _CS_SEVERITY.get(cand.severity.value, Severity.HIGH),
                 round(confidence, 3),
+                specific=not cand.use_ml,
             )
         )
     return hits

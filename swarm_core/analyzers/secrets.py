@@ -23,10 +23,15 @@ from swarm_core.redact import Redactor
 __all__ = ["SecretsAnalyzer", "merge_by_place", "redact", "redact_text"]
 
 
+# A vendor prefix ("ghp_", "sk-", "xoxb-", "SG.") says what a token is and is no part of the
+# secret; the first characters of a password are.
+_VENDOR_PREFIX = re.compile(r"[A-Za-z]{2,8}[_\-.]")
+
+
 def redact(value: str) -> str:
-    """A safe stand-in for a secret: a short known prefix at most, never the secret itself."""
-    keep = 4 if len(value) >= 20 else 0
-    return f"{value[:keep]}…[redacted {len(value)} chars]"
+    """A safe stand-in for a secret: its vendor prefix at most, never any of the secret itself."""
+    prefix = _VENDOR_PREFIX.match(value) if len(value) >= 20 else None
+    return f"{prefix.group(0) if prefix else ''}…[redacted {len(value)} chars]"
 
 
 def redact_text(text: str, secrets: frozenset[str] | set[str]) -> str:
@@ -37,10 +42,11 @@ def redact_text(text: str, secrets: frozenset[str] | set[str]) -> str:
     return text
 
 
-def _strength(hit: SecretHit) -> tuple[float, int, int]:
-    # The strongest evidence: the surest engine's claim, then the graver credential, then the
-    # wider range (a whole key block beats one of its lines).
-    return hit.confidence, hit.severity.rank, hit.last_line - hit.line
+def _strength(hit: SecretHit) -> tuple[bool, float, int, int]:
+    # The strongest evidence: a credential's own format over a keyword or entropy guess (it
+    # also says what the credential is), then the surer engine, then the graver credential,
+    # then the wider range (a whole key block beats one of its lines).
+    return hit.specific, hit.confidence, hit.severity.rank, hit.last_line - hit.line
 
 
 def merge_by_place(hits: Iterable[SecretHit]) -> list[list[SecretHit]]:
