@@ -14,6 +14,7 @@ from swarm_core.models import Severity
 
 if TYPE_CHECKING:
     from credsweeper import CredSweeper
+    from credsweeper.credentials.line_data import LineData
 
 __all__ = [
     "CREDSWEEPER",
@@ -207,27 +208,32 @@ def credsweeper_hits(files: Mapping[str, AddedLines]) -> dict[str, list[SecretHi
         found = [ld for ld in cand.line_data_list if ld.path in hits]
         if not found:
             continue
-        values: list[str] = []
-        for ld in found:
-            value = ld.value or ""
-            if 0 <= ld.value_start < ld.value_end <= len(ld.line):
-                value = ld.line[ld.value_start : ld.value_end]
-            values.extend(_with_token(ld.line, value))
-        first, last = min(ld.line_num for ld in found), max(ld.line_num for ld in found)
         probability = cand.ml_probability
         confidence = (
             float(probability) if probability is not None else _CS_CONFIDENCE.get(cand.confidence.value, 0.6)
         )
-        hits[found[0].path].append(
-            SecretHit(
-                CREDSWEEPER,
-                cand.rule_name,
-                first,
-                last if last > first else None,
-                tuple(dict.fromkeys(values)),
-                _CS_SEVERITY.get(cand.severity.value, Severity.HIGH),
-                round(confidence, 3),
-                specific=not cand.use_ml,
+        # A key block is one place; other multi-line candidates (an AWS key id with its
+        # secret on the next line) are one place per line, as detect-secrets reports them.
+        places = [found] if cand.rule_name.endswith("Private Key") else [[ld] for ld in found]
+        for lds in places:
+            first, last = min(ld.line_num for ld in lds), max(ld.line_num for ld in lds)
+            hits[lds[0].path].append(
+                SecretHit(
+                    CREDSWEEPER,
+                    cand.rule_name,
+                    first,
+                    last if last > first else None,
+                    tuple(dict.fromkeys(v for ld in lds for v in _with_token(ld.line, _value(ld)))),
+                    _CS_SEVERITY.get(cand.severity.value, Severity.HIGH),
+                    round(confidence, 3),
+                    specific=not cand.use_ml,
+                )
             )
-        )
     return hits
+
+
+def _value(ld: LineData) -> str:
+    """The detected value as it stands in the line (CredSweeper may have unquoted or trimmed it)."""
+    if 0 <= ld.value_start < ld.value_end <= len(ld.line):
+        return ld.line[ld.value_start : ld.value_end]
+    return ld.value or ""
