@@ -7,7 +7,7 @@ COPY swarm_core swarm_core
 COPY swarm_cli swarm_cli
 COPY app app
 COPY action action
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[app]" psycopg[binary] redis
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[app,secrets]" psycopg[binary] redis
 
 FROM python:3.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git \

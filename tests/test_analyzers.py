@@ -357,14 +357,28 @@ def test_semgrep_needs_the_binary(make_repo, tmp_path, monkeypatch):
 
 
 def test_private_key_block_is_one_finding_and_fully_redacted(make_repo):
-    body = ["MIIEowIBAAKCAQEA7YpQ2b1vKx9x", "q3LmZ8tYw2Rk5Jh7PvN1cXs0aBdE", "Fg4Hj6Kl8Mn0Pq2Rs4Tu6Vw8Xy0Za"]
-    key = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END RSA PRIVATE KEY-----\n"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    # A real key, made here: CredSweeper checks a block's structure and turns down a toy one.
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    lines = key.splitlines()
+    body = lines[1:-1]
     repo = make_repo()
     repo.commit({"README": "x\n"})
     repo.commit({"deploy/id_rsa.pem": key})
     review = review_repo(repo)
     (f,) = only(review, "secrets/private-key")
-    assert (f.line, f.end_line, f.severity) == (1, 5, Severity.CRITICAL)
+    assert (f.line, f.end_line, f.severity) == (1, len(lines), Severity.CRITICAL)
+    assert f.also_reported_by == ("PEM Private Key (credsweeper)",)
     from swarm_core.render import render
 
     for fmt in ("json", "sarif", "markdown"):

@@ -97,7 +97,7 @@ async def run_analyzers(
                 extra={"run_id": run_id, "analyzer": analyzer.name},
             )
         else:
-            status, detail = AnalyzerStatus.OK, ""
+            status, detail = AnalyzerStatus.OK, "; ".join(ctx.notes(analyzer.name))
         duration = time.perf_counter() - start
         emit(analyzer.name, status, detail or f"{len(findings)} finding(s)")
         return AnalyzerReport(

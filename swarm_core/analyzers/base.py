@@ -172,6 +172,7 @@ class AnalyzerContext:
         self._write_locks = {Side.LEFT: asyncio.Lock(), Side.RIGHT: asyncio.Lock()}
         self._written: dict[Side, set[str]] = {Side.LEFT: set(), Side.RIGHT: set()}
         self._secrets: set[str] = set()
+        self._notes: dict[str, list[str]] = {}
 
     @property
     def files(self) -> tuple[FileDiff, ...]:
@@ -288,6 +289,17 @@ class AnalyzerContext:
         """Every secret value registered so far."""
         with self._lock:
             return frozenset(self._secrets)
+
+    # -- notes ------------------------------------------------------------------------------------
+    def add_note(self, analyzer: str, text: str) -> None:
+        """Record a line the review shows beside an analyzer that ran (a part of it could not)."""
+        with self._lock:
+            self._notes.setdefault(analyzer, []).append(text)
+
+    def notes(self, analyzer: str) -> tuple[str, ...]:
+        """The notes recorded for one analyzer."""
+        with self._lock:
+            return tuple(self._notes.get(analyzer, ()))
 
 
 class Analyzer(Protocol):

@@ -1,48 +1,37 @@
-"""Secrets gate: detect-secrets over added lines, with every detected value redacted in all outputs."""
+"""Secrets gate: detect-secrets and CredSweeper over added lines, merged by place, every value redacted."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-import threading
+from collections.abc import Iterable, Sequence
 
 from swarm_core.analyzers.base import AnalyzerContext
+from swarm_core.analyzers.secret_engines import (
+    CREDSWEEPER,
+    DETECT_SECRETS,
+    AddedLines,
+    SecretHit,
+    credsweeper_hits,
+    credsweeper_missing,
+    detect_secrets_hits,
+)
 from swarm_core.config import paths_match
-from swarm_core.models import Finding, Lane, Severity
+from swarm_core.models import Finding, Lane
+from swarm_core.redact import Redactor
 
-__all__ = ["SecretsAnalyzer", "redact", "redact_text"]
+__all__ = ["SecretsAnalyzer", "merge_by_place", "redact", "redact_text"]
 
-# detect-secrets keeps its plugin settings in a process-wide object; one scan at a time.
-_SCAN_LOCK = threading.Lock()
 
-# Token formats with a vendor prefix are near-certain leaks; keyword and entropy hits less so.
-_GENERIC = {
-    "Secret Keyword": (Severity.HIGH, 0.7),
-    "Base64 High Entropy String": (Severity.HIGH, 0.6),
-    "Hex High Entropy String": (Severity.HIGH, 0.55),
-    "Basic Auth Credentials": (Severity.HIGH, 0.8),
-    "Public IP (ipv4)": (Severity.LOW, 0.4),
-}
-_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=.~]")
+# A vendor prefix ("ghp_", "sk-", "xoxb-", "SG.") says what a token is and is no part of the
+# secret; the first characters of a password are.
+_VENDOR_PREFIX = re.compile(r"[A-Za-z]{2,8}[_\-.]")
 
 
 def redact(value: str) -> str:
-    """A safe stand-in for a secret: a short known prefix at most, never the secret itself."""
-    keep = 4 if len(value) >= 20 else 0
-    return f"{value[:keep]}…[redacted {len(value)} chars]"
-
-
-def _expand(line: str, value: str) -> tuple[int, int] | None:
-    """The span of the whole token around a detected value (plugins sometimes report a prefix)."""
-    start = line.find(value)
-    if start < 0:
-        return None
-    end = start + len(value)
-    while start > 0 and _TOKEN_CHARS.match(line[start - 1]):
-        start -= 1
-    while end < len(line) and _TOKEN_CHARS.match(line[end]):
-        end += 1
-    return start, end
+    """A safe stand-in for a secret: its vendor prefix at most, never any of the secret itself."""
+    prefix = _VENDOR_PREFIX.match(value) if len(value) >= 20 else None
+    return f"{prefix.group(0) if prefix else ''}…[redacted {len(value)} chars]"
 
 
 def redact_text(text: str, secrets: frozenset[str] | set[str]) -> str:
@@ -53,10 +42,53 @@ def redact_text(text: str, secrets: frozenset[str] | set[str]) -> str:
     return text
 
 
+def _strength(hit: SecretHit) -> tuple[bool, float, int, int]:
+    # The strongest evidence: a credential's own format over a keyword or entropy guess (it
+    # also says what the credential is), then the surer engine, then the graver credential,
+    # then the wider range (a whole key block beats one of its lines).
+    return hit.specific, hit.confidence, hit.severity.rank, hit.last_line - hit.line
+
+
+def merge_by_place(hits: Iterable[SecretHit]) -> list[list[SecretHit]]:
+    """Group hits whose lines overlap (one line, or a key block and the lines inside it).
+
+    Each group is one place; its strongest hit comes first.
+    """
+    groups: list[list[SecretHit]] = []
+    end = -1
+    for hit in sorted(hits, key=lambda h: (h.line, -h.last_line)):
+        if groups and hit.line <= end:
+            groups[-1].append(hit)
+            end = max(end, hit.last_line)
+        else:
+            groups.append([hit])
+            end = hit.last_line
+    return [sorted(g, key=_strength, reverse=True) for g in groups]
+
+
+def _confirmed(group: Sequence[SecretHit], swept: bool) -> bool:
+    """Whether a place is reported: always, unless CredSweeper ran and only detect-secrets spoke.
+
+    CredSweeper read the same added line: its rules' checks for a format (an example key, a
+    key inside a URL, an encrypted private key) and its model's verdict on keyword and
+    entropy guesses are the stronger evidence, and they keep test fixtures, digests and
+    placeholders out of the review. bench/RESULTS.md measures the looser rules we tried.
+    """
+    return not swept or any(h.engine != DETECT_SECRETS for h in group)
+
+
 class SecretsAnalyzer:
-    """Finds credentials in added lines; the values never leave this module unredacted."""
+    """Finds credentials in added lines; the values never leave this module unredacted.
+
+    Args:
+        engines: the engines to run; CredSweeper is skipped, with a note, when it is not
+            installed (it is an optional extra).
+    """
 
     name = "secrets"
+
+    def __init__(self, engines: Sequence[str] = (DETECT_SECRETS, CREDSWEEPER)) -> None:
+        self.engines = tuple(engines)
 
     def unavailable(self, ctx: AnalyzerContext) -> str | None:
         """Skipped when nothing was added."""
@@ -67,67 +99,69 @@ class SecretsAnalyzer:
         return await asyncio.to_thread(self._scan, ctx)
 
     def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
-        from detect_secrets.core.scan import _process_line_based_plugins
-        from detect_secrets.settings import default_settings
-
         excludes = ctx.config.analyzers.secrets.exclude
-        out: list[Finding] = []
-        with _SCAN_LOCK, default_settings():
-            for fd in ctx.files:
-                if fd.binary or not fd.added or paths_match(excludes, fd.path):
-                    continue
-                lines = [
-                    (dl.target_no, dl.text.rstrip("\r"))
-                    for h in fd.hunks
-                    for dl in h.iter_lines()
-                    if dl.kind == "+" and dl.target_no is not None
-                ]
-                text_by_line = dict(lines)
-                for secret in _process_line_based_plugins(lines, filename=fd.path):
-                    value = secret.secret_value or ""
-                    line = text_by_line.get(secret.line_number, "")
-                    span = _expand(line, value) if value else None
-                    full = line[span[0] : span[1]] if span else value
-                    for v in (value, full):
-                        ctx.register_secret(v)
-                    severity, confidence = _GENERIC.get(secret.type, (Severity.CRITICAL, 0.95))
-                    end_line = None
-                    if secret.type == "Private Key":
-                        end_line = _key_block(text_by_line, secret.line_number, ctx)
-                    out.append(
-                        Finding(
-                            path=fd.path,
-                            line=secret.line_number,
-                            severity=severity,
-                            lane=Lane.SECURITY,
-                            category="secret",
-                            rule=f"secrets/{_slug(secret.type)}",
-                            title=f"Possible secret added: {secret.type}",
-                            message=(
-                                "A credential appears in added code. Remove it, rotate it, "
-                                "and load it from the environment or a secret store."
-                            ),
-                            source=self.name,
-                            evidence=redact_text(line, {value, full}),
-                            end_line=end_line,
-                            cwe=798,
-                            confidence=confidence,
-                        )
-                    )
+        files: dict[str, AddedLines] = {
+            fd.path: [
+                (dl.target_no, dl.text.rstrip("\r"))
+                for h in fd.hunks
+                for dl in h.iter_lines()
+                if dl.kind == "+" and dl.target_no is not None
+            ]
+            for fd in ctx.files
+            if not fd.binary and fd.added and not paths_match(excludes, fd.path)
+        }
+        hits: dict[str, list[SecretHit]] = {path: [] for path in files}
+        if DETECT_SECRETS in self.engines:
+            for path, lines in files.items():
+                hits[path] += detect_secrets_hits(path, lines)
+        swept = False
+        if CREDSWEEPER in self.engines:
+            missing = credsweeper_missing()
+            if missing is not None:
+                # Never a silent pass: the review says which engine did not look.
+                ctx.add_note(self.name, f"{missing}; scanned with detect-secrets alone")
+            else:
+                for path, found in credsweeper_hits(files).items():
+                    hits[path] += found
+                swept = True
+        out = []
+        for path, lines in files.items():
+            text_by_line = dict(lines)
+            for group in merge_by_place(hits[path]):
+                for value in (v for h in group for v in h.values):
+                    ctx.register_secret(value)
+                if _confirmed(group, swept):
+                    out.append(self._finding(path, group, text_by_line))
         return out
 
-
-def _key_block(lines: dict[int, str], start: int, ctx: AnalyzerContext) -> int | None:
-    """Extend a private-key finding over its PEM block; every body line is registered as secret."""
-    n = start + 1
-    while n in lines and n - start < 200:
-        body = lines[n].strip()
-        if body.startswith("-----END"):
-            return n
-        if len(body) >= 8:
-            ctx.register_secret(body)
-        n += 1
-    return n - 1 if n - 1 > start else None
+    def _finding(self, path: str, group: Sequence[SecretHit], text_by_line: dict[int, str]) -> Finding:
+        best = group[0]
+        values = {v for h in group for v in h.values}
+        line = min(h.line for h in group)
+        last = max(h.last_line for h in group)
+        # The engine's value first (a prefix kept), then any other credential shape on the line.
+        evidence = Redactor(values).text(redact_text(text_by_line.get(line, ""), values))
+        engines = sorted({h.engine for h in group})
+        others = [f"{h.kind} ({h.engine})" for h in group[1:]]
+        return Finding(
+            path=path,
+            line=line,
+            severity=best.severity,
+            lane=Lane.SECURITY,
+            category="secret",
+            rule=f"secrets/{_slug(best.kind)}",
+            title=f"Possible secret added: {best.kind}",
+            message=(
+                "A credential appears in added code. Remove it, rotate it, and load it from "
+                f"the environment or a secret store. Found by {' and '.join(engines)}."
+            ),
+            source=self.name,
+            evidence=evidence,
+            end_line=last if last > line else None,
+            cwe=798,
+            confidence=best.confidence,
+            also_reported_by=tuple(dict.fromkeys(others)),
+        )
 
 
 def _slug(text: str) -> str:

@@ -1,0 +1,239 @@
+"""The two secrets engines, detect-secrets and CredSweeper, each run over the added lines of changed files."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from swarm_core.models import Severity
+
+if TYPE_CHECKING:
+    from credsweeper import CredSweeper
+    from credsweeper.credentials.line_data import LineData
+
+__all__ = [
+    "CREDSWEEPER",
+    "DETECT_SECRETS",
+    "AddedLines",
+    "SecretHit",
+    "credsweeper_hits",
+    "credsweeper_missing",
+    "detect_secrets_hits",
+    "token_span",
+]
+
+DETECT_SECRETS = "detect-secrets"
+CREDSWEEPER = "credsweeper"
+
+# (line number, text) of every added line of one file, in order.
+AddedLines = Sequence[tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class SecretHit:
+    """One engine's claim that a credential sits on a line (or a block of lines) of a file.
+
+    `values` are every string that must never leave the process: the whole token around
+    the detected value and, for a key block, each body line. `specific` is True when the
+    engine matched a credential's own format (a vendor prefix, a key block), False for a
+    keyword or entropy guess (which CredSweeper's model may have confirmed).
+    """
+
+    engine: str
+    kind: str
+    line: int
+    end_line: int | None
+    values: tuple[str, ...]
+    severity: Severity
+    confidence: float
+    specific: bool
+
+    @property
+    def last_line(self) -> int:
+        """The last line the hit covers."""
+        return self.end_line if self.end_line is not None else self.line
+
+
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=.~]")
+
+
+def token_span(line: str, value: str) -> tuple[int, int] | None:
+    """The span of the whole token around a detected value (plugins sometimes report a prefix)."""
+    start = line.find(value)
+    if start < 0:
+        return None
+    end = start + len(value)
+    while start > 0 and _TOKEN_CHARS.match(line[start - 1]):
+        start -= 1
+    while end < len(line) and _TOKEN_CHARS.match(line[end]):
+        end += 1
+    return start, end
+
+
+def _with_token(line: str, value: str) -> tuple[str, ...]:
+    # The whole token only: a plugin's short prefix ("ghp") would be redacted out of every text.
+    span = token_span(line, value) if value else None
+    full = line[span[0] : span[1]] if span else value
+    return (full,) if full else ()
+
+
+# -- detect-secrets ------------------------------------------------------------------------
+
+# detect-secrets keeps its plugin settings in a process-wide object; one scan at a time.
+_DS_LOCK = threading.Lock()
+
+# Token formats with a vendor prefix are near-certain leaks; keyword and entropy hits less so.
+_DS_GENERIC = {
+    "Secret Keyword": (Severity.HIGH, 0.7),
+    "Base64 High Entropy String": (Severity.HIGH, 0.6),
+    "Hex High Entropy String": (Severity.HIGH, 0.55),
+    "Basic Auth Credentials": (Severity.HIGH, 0.8),
+    "Public IP (ipv4)": (Severity.LOW, 0.4),
+}
+_DS_FORMAT = (Severity.CRITICAL, 0.95)
+
+
+def detect_secrets_hits(path: str, lines: AddedLines) -> list[SecretHit]:
+    """detect-secrets' line plugins over the added lines of one file."""
+    from detect_secrets.core.scan import _process_line_based_plugins
+    from detect_secrets.settings import default_settings
+
+    text_by_line = dict(lines)
+    hits = []
+    with _DS_LOCK, default_settings():
+        for secret in _process_line_based_plugins(list(lines), filename=path):
+            line = text_by_line.get(secret.line_number, "")
+            values = _with_token(line, secret.secret_value or "")
+            end_line = None
+            if secret.type == "Private Key":
+                end_line, body = _key_block(text_by_line, secret.line_number)
+                values += body
+            severity, confidence = _DS_GENERIC.get(secret.type, _DS_FORMAT)
+            hits.append(
+                SecretHit(
+                    DETECT_SECRETS,
+                    secret.type,
+                    secret.line_number,
+                    end_line,
+                    values,
+                    severity,
+                    confidence,
+                    specific=secret.type not in _DS_GENERIC,
+                )
+            )
+    return hits
+
+
+def _key_block(lines: Mapping[int, str], start: int) -> tuple[int | None, tuple[str, ...]]:
+    """The last line of a PEM block that opens at `start`, and its body lines (each one secret)."""
+    body: list[str] = []
+    n = start + 1
+    while n in lines and n - start < 200:
+        text = lines[n].strip()
+        if text.startswith("-----END"):
+            return n, tuple(body)
+        if len(text) >= 8:
+            body.append(text)
+        n += 1
+    return (n - 1 if n - 1 > start else None), tuple(body)
+
+
+# -- CredSweeper -----------------------------------------------------------------------------
+
+# One scanner per process: importing CredSweeper and loading its ONNX model cost about a
+# second, and its credential manager holds one scan's state, so scans take turns.
+_CS_LOCK = threading.Lock()
+_CS_STATE: dict[str, CredSweeper] = {}
+
+_CS_SEVERITY = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "info": Severity.LOW,
+}
+# CredSweeper's own confidence for rules its model does not judge (vendor formats, keys).
+_CS_CONFIDENCE = {"strong": 0.95, "moderate": 0.85, "weak": 0.6}
+
+
+def credsweeper_missing() -> str | None:
+    """Why CredSweeper cannot run here (it is an optional extra), or None when it can."""
+    if importlib.util.find_spec("credsweeper") is None:
+        return "CredSweeper is not installed (pip install 'swarm-review[secrets]')"
+    return None
+
+
+def _scanner() -> CredSweeper:
+    scanner = _CS_STATE.get("scanner")
+    if scanner is None:
+        from credsweeper import CredSweeper
+
+        # ml_threshold stays at CredSweeper's default: its model is what filters keyword and
+        # entropy guesses down to credentials. One thread: the review runs other analyzers.
+        scanner = CredSweeper(ml_threads_limit=1)
+        _CS_STATE["scanner"] = scanner
+    return scanner
+
+
+def credsweeper_hits(files: Mapping[str, AddedLines]) -> dict[str, list[SecretHit]]:
+    """CredSweeper's rules and ML validation over the added lines of every file, in one batch."""
+    hits: dict[str, list[SecretHit]] = {path: [] for path in files}
+    with _CS_LOCK:
+        with warnings.catch_warnings():
+            # CredSweeper marks its content providers deprecated ahead of a refactor: importing
+            # and building them warns, and they are the API it has for lines held in memory.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from credsweeper.file_handler.string_content_provider import StringContentProvider
+
+            scanner = _scanner()
+            providers = [
+                StringContentProvider(
+                    [text for _, text in lines], [n for n, _ in lines], file_path=path, info=path
+                )
+                for path, lines in files.items()
+                if lines
+            ]
+        scanner.credential_manager.clear_credentials()
+        for provider in providers:
+            scanner.credential_manager.extend_credentials(scanner.file_scan(provider))
+        scanner.post_processing(None)
+        candidates = list(scanner.credential_manager.get_credentials())
+        scanner.credential_manager.clear_credentials()
+    for cand in candidates:
+        found = [ld for ld in cand.line_data_list if ld.path in hits]
+        if not found:
+            continue
+        probability = cand.ml_probability
+        confidence = (
+            float(probability) if probability is not None else _CS_CONFIDENCE.get(cand.confidence.value, 0.6)
+        )
+        # A key block is one place; other multi-line candidates (an AWS key id with its
+        # secret on the next line) are one place per line, as detect-secrets reports them.
+        places = [found] if cand.rule_name.endswith("Private Key") else [[ld] for ld in found]
+        for lds in places:
+            first, last = min(ld.line_num for ld in lds), max(ld.line_num for ld in lds)
+            hits[lds[0].path].append(
+                SecretHit(
+                    CREDSWEEPER,
+                    cand.rule_name,
+                    first,
+                    last if last > first else None,
+                    tuple(dict.fromkeys(v for ld in lds for v in _with_token(ld.line, _value(ld)))),
+                    _CS_SEVERITY.get(cand.severity.value, Severity.HIGH),
+                    round(confidence, 3),
+                    specific=not cand.use_ml,
+                )
+            )
+    return hits
+
+
+def _value(ld: LineData) -> str:
+    """The detected value as it stands in the line (CredSweeper may have unquoted or trimmed it)."""
+    if 0 <= ld.value_start < ld.value_end <= len(ld.line):
+        return ld.line[ld.value_start : ld.value_end]
+    return ld.value or ""

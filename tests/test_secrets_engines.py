@@ -1,0 +1,163 @@
+"""The secrets analyzer's two engines: merged by place, redacted everywhere, honest when one is missing."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pytest
+from rich.console import Console
+
+from swarm_core.analyzers.secret_engines import CREDSWEEPER, DETECT_SECRETS, SecretHit
+from swarm_core.analyzers.secrets import SecretsAnalyzer, merge_by_place
+from swarm_core.models import AnalyzerStatus, Review, Severity
+from swarm_core.render import render, render_markdown
+from swarm_core.render.terminal import render_terminal
+from tests.helpers import only, review_repo
+
+# Credential-shaped values written for these tests (none was ever a live credential).
+TOKEN = "ghp_" + "wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx"
+PASSWORD = "k9Xv2LmQ7pR4" + "tZ8wN3yB"
+DB_PASSWORD = "Vx7#qLm2!pR9" + "sTe4"
+
+
+def _hit(engine: str, line: int, end: int | None = None, *, confidence: float = 0.9, specific: bool = True):
+    return SecretHit(
+        engine, f"{engine} kind", line, end, (f"value-{line}",), Severity.HIGH, confidence, specific
+    )
+
+
+def _terminal(review: Review) -> str:
+    out = io.StringIO()
+    render_terminal(review, Console(file=out, width=200))
+    return out.getvalue()
+
+
+def test_hits_are_grouped_by_place_and_a_key_block_takes_the_lines_inside_it() -> None:
+    block = _hit(DETECT_SECRETS, 3, 10, confidence=0.95)
+    inside = _hit(CREDSWEEPER, 5, confidence=0.99, specific=False)
+    first_line = _hit(CREDSWEEPER, 3, 10)
+    apart = _hit(CREDSWEEPER, 12)
+    guess = _hit(DETECT_SECRETS, 12, confidence=0.6, specific=False)
+
+    groups = merge_by_place([apart, inside, guess, first_line, block])
+
+    # A format match beats a keyword guess even when the model was surer; then confidence.
+    assert groups == [[block, first_line, inside], [apart, guess]]
+
+
+def test_one_finding_per_place_and_the_format_match_names_it(make_repo) -> None:
+    repo = make_repo()
+    repo.commit({"cfg.py": "x = 1\n"})
+    repo.commit({"cfg.py": f'x = 1\nGITHUB_TOKEN = "{TOKEN}"\n'})
+
+    review = review_repo(repo, analyzers=[SecretsAnalyzer()])
+
+    (secret,) = only(review, "secrets/")
+    assert (secret.path, secret.line, secret.severity, secret.rule) == (
+        "cfg.py",
+        2,
+        Severity.CRITICAL,
+        "secrets/github-token",
+    )
+    assert secret.also_reported_by == (
+        "Token (credsweeper)",
+        "Base64 High Entropy String (detect-secrets)",
+    )
+    assert secret.message.endswith("Found by credsweeper and detect-secrets.")
+    assert secret.evidence == 'GITHUB_TOKEN = "ghp_…[redacted 40 chars]"'
+
+
+def test_a_non_pem_credential_detect_secrets_misses_and_credsweeper_finds(make_repo) -> None:
+    repo = make_repo()
+    repo.commit({"app/db.py": "from psycopg import connect\n"})
+    repo.commit(
+        {"app/db.py": f'from psycopg import connect\nconn = connect(user="app", password="{PASSWORD}")\n'}
+    )
+
+    alone = review_repo(repo, analyzers=[SecretsAnalyzer((DETECT_SECRETS,))])
+    merged = review_repo(repo, analyzers=[SecretsAnalyzer()])
+
+    assert only(alone, "secrets/") == []
+    (secret,) = only(merged, "secrets/")
+    assert (secret.path, secret.line, secret.rule, secret.source) == (
+        "app/db.py",
+        2,
+        "secrets/password",
+        "secrets",
+    )
+    assert secret.message.endswith("Found by credsweeper.")
+    assert secret.evidence == 'conn = connect(user="app", password="…[redacted 20 chars]")'
+
+
+def test_a_keyword_guess_credsweeper_turns_down_is_not_reported(make_repo) -> None:
+    repo = make_repo()
+    repo.commit({"tests/test_config.py": "import flask\n"})
+    repo.commit({"tests/test_config.py": 'import flask\nSECRET_KEY = "config"\n'})
+
+    alone = review_repo(repo, analyzers=[SecretsAnalyzer((DETECT_SECRETS,))])
+    merged = review_repo(repo, analyzers=[SecretsAnalyzer()])
+
+    assert [(f.line, f.rule) for f in only(alone, "secrets/")] == [(2, "secrets/secret-keyword")]
+    assert only(merged, "secrets/") == []
+
+
+def test_values_are_redacted_in_every_output(make_repo) -> None:
+    repo = make_repo()
+    repo.commit({"settings.py": "DEBUG = False\n"})
+    repo.commit(
+        {
+            "settings.py": (
+                "DEBUG = False\n"
+                f'GITHUB_TOKEN = "{TOKEN}"\n'
+                f'DATABASES = {{"default": {{"PASSWORD": "{DB_PASSWORD}"}}}}\n'
+            )
+        }
+    )
+
+    review = review_repo(repo, analyzers=[SecretsAnalyzer()])
+
+    assert [(f.line, f.rule) for f in only(review, "secrets/")] == [
+        (2, "secrets/github-token"),
+        (3, "secrets/password"),
+    ]
+    (report,) = review.analyzers
+    outputs = {
+        "json": render(review, "json"),
+        "sarif": render(review, "sarif"),
+        "markdown": render_markdown(review),
+        "terminal": _terminal(review),
+        "findings": json.dumps(
+            [[f.title, f.message, f.evidence] for f in (*review.findings, *report.findings)]
+        ),
+    }
+    for name, text in outputs.items():
+        for value in (TOKEN, TOKEN[4:], DB_PASSWORD):
+            assert value not in text, (name, value)
+    assert all("redacted" in f.evidence for f in review.findings)
+
+
+def test_without_credsweeper_the_review_says_so_and_detect_secrets_still_runs(
+    make_repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A None entry in sys.modules is how Python spells "this package cannot be imported".
+    monkeypatch.setitem(sys.modules, "credsweeper", None)
+    repo = make_repo()
+    repo.commit({"cfg.py": "x = 1\n"})
+    repo.commit({"cfg.py": f'x = 1\nGITHUB_TOKEN = "{TOKEN}"\nSECRET_KEY = "config"\n'})
+
+    review = review_repo(repo, analyzers=[SecretsAnalyzer()])
+
+    (report,) = review.analyzers
+    assert (report.status, report.reason) == (
+        AnalyzerStatus.OK,
+        "CredSweeper is not installed (pip install 'swarm-review[secrets]'); "
+        "scanned with detect-secrets alone",
+    )
+    # detect-secrets alone keeps its guesses: there is no model to turn them down.
+    assert [(f.line, f.rule) for f in only(review, "secrets/")] == [
+        (2, "secrets/github-token"),
+        (3, "secrets/secret-keyword"),
+    ]
+    assert "CredSweeper is not installed" in render_markdown(review)
