@@ -192,8 +192,6 @@ class Worker:
                     self.queue.fail, job.id, self.name, message, retry=retryable(exc)
                 )
                 outcome = status if status is not None else "lease lost"
-                if status == FAILED:
-                    await self._give_up(job, message)
         except StoreError as store_exc:
             # Nothing recorded: the lease runs out and the job runs again (or is failed for good).
             outcome, detail = "unrecorded", f" ({store_exc})"
@@ -229,6 +227,8 @@ class Worker:
             exc_info=exc,
             extra=ids,
         )
+        if outcome == FAILED:  # after the record: closing the check run may take GitHub's time
+            await self._give_up(job, message)
         return outcome
 
     async def _give_up(self, job: Job, reason: str) -> None:

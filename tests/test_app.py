@@ -850,6 +850,9 @@ def test_a_publish_that_fails_is_logged_with_the_stored_run(
     github.fail("POST", r"/pulls/2/reviews$", 403, times=10)
     job_id = deliver(client, "pull_request", opened_payload(), "p-1").json()["job"]
     assert drain(client) == {"failed": 1}
+    deadline = time.time() + 10  # the job's status is recorded first, its log record a moment later
+    while time.time() < deadline and not failure_records(caplog, job_id):
+        time.sleep(0.05)
     (record,) = failure_records(caplog, job_id)
     runs = client.get("/api/runs", headers={"Authorization": "Bearer api-token"}).json()
     assert record.run_id == runs[0]["id"] and record.delivery_id == "p-1"  # type: ignore[attr-defined]

@@ -61,7 +61,7 @@ def test_every_module_has_a_docstring():
 
 # Modules over the limit whose split is under way on another branch (issue 12): each entry
 # must still be over it, so the entry goes as soon as the split lands.
-_SPLIT_UNDER_WAY = {"swarm_core/github/handlers.py"}
+_SPLIT_UNDER_WAY: set[str] = set()
 MAX_MODULE_LINES = 450
 
 

@@ -20,7 +20,6 @@ Two faults are handled here rather than by the caller:
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -28,20 +27,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import github
-from github import Auth, GithubException, GithubRetry
+from github import Auth, GithubException
 from github.Requester import Requester
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from swarm_core.errors import (
     GitHubAuthError,
-    GitHubError,
-    GitHubForbidden,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubUnavailable,
-    GitHubValidation,
     RetryLater,
 )
+from swarm_core.github.answers import DeferringRetry, error_for
 from swarm_core.redact import Redactor
 
 __all__ = ["API_VERSION", "GitHubClient", "PullRequest", "parse_link"]
@@ -76,89 +73,8 @@ def parse_link(header: str | None) -> dict[str, str]:
     return {rel: url for url, rel in _LINK.findall(header or "")}
 
 
-def _error(exc: GithubException, what: str) -> GitHubError:
-    status = exc.status
-    data = exc.data if isinstance(exc.data, dict) else {}
-    message = str(data.get("message") or "").strip()
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        message += ": " + (first if isinstance(first, str) else str(first.get("message") or first))
-    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    text = f"GitHub answered {status} to {what}" + (f": {message}" if message else "")
-    rate_limited = status == 429 or (
-        status == 403
-        and (
-            "rate limit" in message.lower()
-            or headers.get("x-ratelimit-remaining") == "0"
-            or "retry-after" in headers
-        )
-    )
-    if rate_limited:
-        return GitHubRateLimited(text, status=status, retry_after=_retry_after(headers))
-    if status == 401:
-        return GitHubAuthError(text, status=status)
-    if status == 403:
-        return GitHubForbidden(text, status=status)
-    if status in (404, 410):
-        return GitHubNotFound(text, status=status)
-    if status == 422:
-        return GitHubValidation(text, status=status)
-    if status >= 500:
-        return GitHubUnavailable(text, status=status)
-    return GitHubError(text, status=status)
-
-
-def _retry_after(headers: dict[str, str]) -> float | None:
-    if "retry-after" in headers:
-        try:
-            return max(0.0, float(headers["retry-after"]))
-        except ValueError:
-            return None
-    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-        try:
-            return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
-        except ValueError:
-            return None
-    return 60.0  # a secondary limit with no hint: wait at least a minute (RULES 30)
-
-
 # What GitHub is only asked, never told: no body of these is ever written anywhere.
 _IDEMPOTENT_READS = frozenset({"GET", "HEAD"})
-
-
-class _DeferringRetry(GithubRetry):
-    """PyGithub's retry, except that a Retry-After longer than `defer_after_s` is raised, not slept.
-
-    urllib3 sleeps whatever Retry-After says (120 s kept a worker asleep for over 150 s);
-    raising it as GitHub's answer lets the client turn it into RetryLater.
-    """
-
-    defer_after_s: float | None = None
-
-    def new(self, **kw: Any) -> _DeferringRetry:
-        retry = super().new(**kw)
-        retry.defer_after_s = self.defer_after_s
-        return retry
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> Any:  # urllib3's Retry: not imported, swarm does not depend on urllib3 directly
-        if response is not None and response.status in (403, 429) and self.defer_after_s is not None:
-            asked = _retry_after({k.lower(): v for k, v in response.headers.items()})
-            if "retry-after" in {k.lower() for k in response.headers} and (asked or 0) > self.defer_after_s:
-                try:
-                    data = json.loads(self.get_content(response, url or ""))
-                except ValueError:
-                    data = {}
-                raise GithubException(response.status, data, dict(response.headers))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 def _asked_wait(state: RetryCallState) -> float:
@@ -206,7 +122,7 @@ class GitHubClient:
         auth: Auth.Auth, api_url: str, retries: int, defer_after_s: float | None = None
     ) -> github.Github:
         wait = 60.0 if defer_after_s is None else min(60.0, defer_after_s)
-        retry = _DeferringRetry(
+        retry = DeferringRetry(
             total=retries, backoff_factor=0.5, allowed_methods=_IDEMPOTENT, max_rate_limit_wait=wait
         )
         retry.defer_after_s = defer_after_s
@@ -342,7 +258,7 @@ class GitHubClient:
                 method, path, parameters=params, headers=headers, input=body
             )
         except GithubException as exc:
-            raise _error(exc, label) from exc
+            raise error_for(exc, label) from exc
         except OSError as exc:  # requests' connection and retry errors derive from OSError
             m = _RETRIES.search(str(exc))
             if m:
@@ -453,7 +369,7 @@ class GitHubClient:
         try:
             self._requester.getFile(f"/repos/{repo}/tarball/{ref}", dest)
         except GithubException as exc:
-            raise _error(exc, f"downloading {repo}@{ref}") from exc
+            raise error_for(exc, f"downloading {repo}@{ref}") from exc
         except OSError as exc:
             raise GitHubUnavailable(f"cannot download {repo}@{ref}: {exc}") from exc
 
