@@ -9,7 +9,7 @@ from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.project import ruff_config_files
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer
-from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
+from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
 from swarm_core.changeset import from_patch
 from swarm_core.config import SwarmConfig

@@ -14,7 +14,7 @@ from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
 from swarm_core.analyzers.secrets import SecretsAnalyzer
-from swarm_core.analyzers.signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
+from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
 from swarm_core.analyzers.taint import TaintAnalyzer
 from swarm_core.config import SwarmConfig
