@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from swarm_core.analyzers.base import AnalyzerContext
+from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.project import ruff_config_files
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer
-from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
 from swarm_core.changeset import from_patch
 from swarm_core.config import SwarmConfig

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from swarm_core.analyzers import AnalyzerContext, run_analyzers
+from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.dependencies import parse_manifest
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
-from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
 from swarm_core.changeset import from_git
 from swarm_core.config import SwarmConfig, merge

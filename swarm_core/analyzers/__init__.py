@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable, Sequence
 
 from swarm_core.analyzers.base import Analyzer, AnalyzerContext
+from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
 from swarm_core.analyzers.secrets import SecretsAnalyzer
-from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
 from swarm_core.analyzers.taint import TaintAnalyzer
 from swarm_core.config import SwarmConfig
