@@ -126,8 +126,7 @@ def create_app(
     def done(job: Job, seconds: float, outcome: str) -> None:
         metrics.job_finished(job.kind, outcome, seconds)
 
-    sqlite = store.engine.dialect.name == "sqlite"
-    intake = DeliveryWriter(queue, inline=sqlite)
+    intake = DeliveryWriter(queue)
     pool = worker_pool(queue, services, settings, workers, poll_s=poll_s, on_done=done)
 
     @asynccontextmanager
