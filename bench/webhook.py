@@ -97,10 +97,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(kind: str, data: Path, db: str | None) -> tuple[subprocess.Popen[bytes], int]:
+def start(
+    kind: str, data: Path, db: str | None, *, pin_cpu: bool = True
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {**os.environ, "BENCH_DATA": str(data), "BENCH_DB": db or "", "PYTHONPATH": str(ROOT)}
-    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []  # server on CPU 0, wrk on CPU 1
+    # Server on CPU 0, wrk on CPU 1 for the closed loop. The open loop leaves the server free
+    # to run on either core: on a shared machine a pinned server waits behind whatever else
+    # runs on CPU 0, and that wait is the machine's, not the server's.
+    pin = ["taskset", "-c", "0"] if pin_cpu and shutil.which("taskset") else []
     proc = subprocess.Popen(
         [
             *pin,
@@ -344,7 +349,7 @@ def main() -> None:
                     data.mkdir(parents=True, exist_ok=True)
                     if db:
                         reset_pg(db)
-                    proc, port = start(kind, data, db)
+                    proc, port = start(kind, data, db, pin_cpu=False)
                     load = os.getloadavg()[0]
                     try:
                         res = open_loop_process(port, rate, args.open_seconds, str(tmpd / "body.json"), sig)
