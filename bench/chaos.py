@@ -399,6 +399,15 @@ def tally_github(fake: FakeGitHub, heads: dict[int, str], skip: set[int]) -> dic
         "dup_check_runs": sum(n - 1 for n in runs.values() if n > 1),
         "dup_summaries": sum(n - 1 for n in summaries.values() if n > 1),
         "in_progress": sum(1 for r in fake.check_runs if r.get("status") != "completed"),
+        "where": sorted(
+            {f"#{n} review x{c}" for (n, _), c in reviews.items() if c > 1}
+            | {
+                f"{sha[:8]} check run {r.get('status')}"
+                for r in fake.check_runs
+                if r.get("status") != "completed"
+                for sha in [r["head_sha"]]
+            }
+        ),
         "check_runs": len(fake.check_runs),
         "reviews": len(fake.reviews),
     }
