@@ -516,6 +516,8 @@ def main() -> None:
         default=os.environ.get("SWARM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
     args = parser.parse_args()
+    # A SIGTERM runs the `finally` blocks, so the fleet is stopped with the bench.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         run(db, args)
 
