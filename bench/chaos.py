@@ -489,6 +489,8 @@ def run(db: str, args: argparse.Namespace) -> None:
             f"duplicated: reviews {gh['dup_reviews']}  comments {gh['dup_comments']}  check runs "
             f"{gh['dup_check_runs']}  summaries {gh['dup_summaries']}"
         )
+        if gh["where"]:
+            print("  where:", ", ".join(gh["where"]))
         print(
             f"check runs {gh['check_runs']}, left in progress {gh['in_progress']}; reviews posted {gh['reviews']}"
         )
