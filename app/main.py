@@ -155,8 +155,7 @@ def create_app(
     services = services if services is not None else build_services(settings, store, queue)
     metrics = build_metrics(store, services)
     stop = asyncio.Event()
-    sqlite = store.engine.dialect.name == "sqlite"
-    intake = DeliveryWriter(queue, inline=sqlite)
+    intake = DeliveryWriter(queue)
     pool = worker_pool(queue, services, settings, workers, poll_s=poll_s, on_done=job_recorder(metrics))
 
     @asynccontextmanager

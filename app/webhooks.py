@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -58,7 +59,9 @@ async def webhook(request: Request) -> Response:
     """Accept one delivery: 401 unsigned or forged, 413 too big, 400 malformed, 202 accepted."""
     state = request.app.state
     settings = state.settings
+    t_read = time.perf_counter()
     body = await _read_capped(request, settings.max_body_bytes)
+    t_verify = time.perf_counter()
     if body is None:
         state.metrics.delivery("too_large")
         return _problem(413, f"body over {settings.max_body_bytes} bytes")
@@ -67,6 +70,7 @@ async def webhook(request: Request) -> Response:
         state.metrics.delivery("bad_signature")
         reason = "no webhook secret configured" if not secret else "missing or invalid X-Hub-Signature-256"
         return _problem(401, reason)
+    t_parse = time.perf_counter()
     event = request.headers.get("x-github-event", "")
     guid = request.headers.get("x-github-delivery", "")
     hook_id = request.headers.get("x-github-hook-id", "")
@@ -93,6 +97,7 @@ async def webhook(request: Request) -> Response:
         return _problem(400, f"invalid delivery: {exc}")
     if decision.job is not None:  # the job's log records name the delivery that caused it
         decision.job[2]["delivery"] = guid
+    state.intake.timings.add_request(t_verify - t_read, t_parse - t_verify, time.perf_counter() - t_parse)
     try:
         delivery = await state.intake.record(
             hook_id=hook_id,

@@ -4,7 +4,10 @@ Each worker process runs swarm's real Worker loop (claim with lease, heartbeat, 
 with a handler that returns at once, so the numbers are the queue's own cost. Afterwards
 every job must be done exactly once: attempts == 1 and one `done` per job.
 
-    python bench/queue_drain.py [--jobs 1000] [--postgres URL]
+    python bench/queue_drain.py [--jobs 1000] [--postgres URL] [--procrastinate]
+
+With --procrastinate the same Worker loop drains the same jobs through the spike in
+bench/procrastinate_queue.py (Procrastinate's schema and SQL functions) instead.
 """
 
 from __future__ import annotations
@@ -26,14 +29,15 @@ async def _noop(job: Any, services: Any) -> dict[str, Any]:
     return {"ok": True}
 
 
-def worker_process(url: str) -> None:
+def worker_process(url: str, procrastinate: bool) -> None:
     """Drain until the queue is empty, then exit."""
     from app.worker import Worker
+    from bench.procrastinate_queue import ProcrastinateQueue
     from swarm_core.store import open_store
     from swarm_core.store.queue import JobQueue
 
     store = open_store(url)
-    queue = JobQueue(store.engine)
+    queue: Any = ProcrastinateQueue(store.engine) if procrastinate else JobQueue(store.engine)
     worker = Worker(queue, None, handler=_noop, per_installation=1000)  # type: ignore[arg-type]
 
     print("ready", flush=True)
@@ -49,21 +53,25 @@ def worker_process(url: str) -> None:
     store.close()
 
 
-def drain(url: str, jobs: int, workers: int) -> tuple[float, dict[str, int], int]:
+def drain(url: str, jobs: int, workers: int, procrastinate: bool) -> tuple[float, dict[str, int], int]:
     import sqlalchemy as sa
 
+    from bench.procrastinate_queue import ProcrastinateQueue, install
     from swarm_core.store import open_store
     from swarm_core.store.queue import JobQueue
     from tests.helpers import reset_database
 
     reset_database(url)
     store = open_store(url)
-    queue = JobQueue(store.engine)
+    queue: Any = JobQueue(store.engine)
+    if procrastinate:
+        install(store.engine)
+        queue = ProcrastinateQueue(store.engine)
     for n in range(jobs):
         queue.enqueue("review", f"pr:o/r#{n % 200}", {"n": n}, installation_id=n % 7)
     procs = [
         subprocess.Popen(
-            [sys.executable, __file__, "--worker", url],
+            [sys.executable, __file__, "--worker", url, *(["--procrastinate"] if procrastinate else [])],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=subprocess.PIPE,
@@ -83,8 +91,9 @@ def drain(url: str, jobs: int, workers: int) -> tuple[float, dict[str, int], int
         p.wait()
     elapsed = time.perf_counter() - started
     depth = queue.depth()
+    table = "procrastinate_jobs" if procrastinate else "jobs"
     with store.engine.connect() as conn:
-        twice = conn.execute(sa.text("SELECT count(*) FROM jobs WHERE attempts <> 1")).scalar()
+        twice = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE attempts <> 1")).scalar()
     store.close()
     return elapsed, depth, int(twice or 0)
 
@@ -98,16 +107,19 @@ def main() -> None:
         "--postgres",
         default=os.environ.get("SWARM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
+    parser.add_argument("--procrastinate", action="store_true", help="drain through the Procrastinate spike")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker_process(args.worker)
+        worker_process(args.worker, args.procrastinate)
         return
-    print(f"{args.jobs} jobs (200 pull requests, 7 installations), zero-latency handler, Postgres")
+    which = "Procrastinate spike" if args.procrastinate else "swarm's queue"
+    print(f"{args.jobs} jobs (200 pull requests, 7 installations), zero-latency handler, Postgres, {which}")
     print(f"{'workers':>8}{'seconds':>10}{'jobs/s':>10}{'done':>8}{'run twice':>11}")
     for workers in (1, 4):
-        elapsed, depth, twice = drain(args.postgres, args.jobs, workers)
-        print(f"{workers:>8}{elapsed:>10.2f}{args.jobs / elapsed:>10.0f}{depth.get('done', 0):>8}{twice:>11}")
+        elapsed, depth, twice = drain(args.postgres, args.jobs, workers, args.procrastinate)
+        done = depth.get("succeeded" if args.procrastinate else "done", 0)
+        print(f"{workers:>8}{elapsed:>10.2f}{args.jobs / elapsed:>10.0f}{done:>8}{twice:>11}")
 
 
 if __name__ == "__main__":

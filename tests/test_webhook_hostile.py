@@ -193,7 +193,7 @@ class _PickyQueue:
 
 def test_the_writer_retries_a_failed_batch_one_delivery_at_a_time() -> None:
     queue = _PickyQueue()
-    writer = DeliveryWriter(queue, inline=True, min_batch=64)  # type: ignore[arg-type]
+    writer = DeliveryWriter(queue)  # type: ignore[arg-type]
 
     async def record_all() -> list[Any]:
         guids = ["good-0", "good-1", "bad-2", "good-3"]
