@@ -6,6 +6,11 @@ prompt the way a model would read it ("lane", "reviewer", "critic", "coordinator
 returning one. Latency, HTTP errors, Retry-After, garbage and hangs are injected by the
 Reply. Every request is recorded for assertions, and a wrong API key gets a 401, as the
 real services answer.
+
+`formats` makes it refuse structured-output fields the way real servers do: with
+`LLAMA_CPP_PYTHON` it answers `response_format: json_schema` with the HTTP 500 body
+llama-cpp-python 0.3.36 sends (tests/fixtures/llama-cpp/json_schema_refused.json), and a
+`json_object` schema carrying length limits with llama.cpp's "failed to parse grammar".
 """
 
 from __future__ import annotations
@@ -19,9 +24,16 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FakeLLM", "Recorded", "Reply", "lane_reply"]
+__all__ = ["LLAMA_CPP_PYTHON", "FakeLLM", "Recorded", "Reply", "lane_reply"]
+
+# The response_format types llama-cpp-python's server accepts ("text" is no field at all).
+LLAMA_CPP_PYTHON = frozenset({"text", "json_object"})
+_REFUSED = Path(__file__).parent.parent / "fixtures" / "llama-cpp" / "json_schema_refused.json"
+# Keywords llama.cpp's grammar compiler turns into too many rules for the lane schema.
+_GRAMMAR_BREAKERS = ('"maxLength"', '"minLength"', '"pattern"')
 
 _LANE = re.compile(r"# Your task: the ([a-z-]+) lane")
 
@@ -117,9 +129,15 @@ class FakeLLM:
     """Start with `with FakeLLM() as llm:`; `llm.url` is the OpenAI base URL, `llm.anthropic_url` Anthropic's."""
 
     def __init__(
-        self, *, key: str | None = "sk-test-key", latency: float = 0.0, prefix_cache: bool = False
+        self,
+        *,
+        key: str | None = "sk-test-key",
+        latency: float = 0.0,
+        prefix_cache: bool = False,
+        formats: frozenset[str] | None = None,
     ) -> None:
         self.key = key
+        self.formats = formats  # None: every response_format is accepted
         self.latency = latency
         # Like OpenAI's automatic caching: a repeated message prefix of >= 1024 tokens is
         # reported as cached input (at message granularity).
@@ -250,6 +268,9 @@ class FakeLLM:
         req = Recorded(api, h.path, dict(h.headers), body, kind, lane, last_user, "\n".join(texts))
         with self._lock:
             self.requests.append(req)
+        refusal = self._refusal(body) if api == "openai" else None
+        if refusal is not None:
+            return self._send(h, *refusal)
         reply = self._next(req)
         if self.latency or reply.delay:
             time.sleep(self.latency + reply.delay)
@@ -384,6 +405,19 @@ class FakeLLM:
         h.send_header("content-length", str(len(raw)))
         h.end_headers()
         h.wfile.write(raw)
+
+    def _refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The answer of a server that does not take this response_format, or None."""
+        if self.formats is None:
+            return None
+        fmt = body.get("response_format")
+        kind = fmt.get("type") if isinstance(fmt, dict) else "text"
+        if kind not in self.formats:
+            return 500, json.loads(_REFUSED.read_text())
+        schema = fmt.get("schema") if isinstance(fmt, dict) else None
+        if schema is not None and any(k in json.dumps(schema) for k in _GRAMMAR_BREAKERS):
+            return 500, {"error": {"message": "failed to parse grammar", "type": "internal_server_error"}}
+        return None
 
     def _cached(self, model: str, texts: list[str]) -> int:
         if not self.prefix_cache:
