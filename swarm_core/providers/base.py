@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,7 +51,9 @@ class CompletionRequest:
     """What a lane asks a model.
 
     `schema` is a JSON schema for the reply: providers that support structured output
-    are held to it; the caller parses and validates the reply either way.
+    are held to it; the caller parses and validates the reply either way. `on_refused` is
+    told of every request a server refused for its structured-output format (the adapter
+    then asks again), so the caller's evidence holds every request the server saw.
     """
 
     model: str
@@ -60,6 +63,7 @@ class CompletionRequest:
     max_tokens: int = 4096
     temperature: float = 0.0
     timeout_s: float = 120.0
+    on_refused: Callable[[ProviderError, float], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

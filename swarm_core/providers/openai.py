@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,13 @@ import httpx
 
 from swarm_core.errors import ProviderError
 from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, send
-from swarm_core.providers.structured import FORMATS, Format, is_format_refusal, response_format
+from swarm_core.providers.structured import (
+    FORMATS,
+    Format,
+    is_format_refusal,
+    response_format,
+    simplify_schema,
+)
 
 __all__ = ["OpenAIProvider"]
 
@@ -41,9 +49,19 @@ class OpenAIProvider:
         return headers
 
     def _body(self, request: CompletionRequest, fmt: Format) -> dict[str, Any]:
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        if request.schema is not None and fmt in ("json_object", "prompt") and messages:
+            # Without a schema the server can enforce, the model reads it (simplified: the
+            # limits are checked afterwards by pydantic and only cost the model attention).
+            schema = json.dumps(simplify_schema(request.schema), separators=(",", ":"))
+            messages[-1] = {
+                **messages[-1],
+                "content": f"{messages[-1]['content']}\n\nAnswer with one JSON object matching "
+                f"this JSON schema:\n{schema}",
+            }
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": messages,
             "temperature": request.temperature,
         }
         # OpenAI's newer models take max_completion_tokens; compatible servers take max_tokens.
@@ -89,6 +107,7 @@ class OpenAIProvider:
         who = f"{self.endpoint.name} ({self.endpoint.base_url})"
         fmt = self.output_format(request.model)
         while True:
+            started = time.perf_counter()
             try:
                 data = await send(
                     self._client(),
@@ -102,6 +121,8 @@ class OpenAIProvider:
             except ProviderError as exc:
                 if request.schema is None or fmt == "prompt" or not is_format_refusal(exc):
                     raise
+                if request.on_refused is not None:
+                    request.on_refused(exc, time.perf_counter() - started)
                 fmt = self._formats[request.model] = FORMATS[FORMATS.index(fmt) + 1]
         return _completion(data, request.model, who)
 

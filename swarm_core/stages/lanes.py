@@ -273,14 +273,8 @@ class _FanOut:
             else:
                 self.memory_dump = tuple((e.key, self.caller.redact(str(e.value))) for e in entries)
         guard = self.caller.guard
-        u = guard.usage
-        self.notes.append(
-            f"Model usage: {u.calls} call(s), {u.input_tokens:,} input tokens "
-            f"({u.cached_tokens:,} cached), {u.output_tokens:,} output tokens, ${u.cost_usd:.4f}"
-            + (" (some token counts estimated)" if u.estimated else "")
-            + "."
-        )
-        if guard.tripped:
+        self.notes.append(self.caller.usage_note())
+        if guard.tripped and self.caller.stopped:  # tripped after every lane had finished: nothing stopped
             self.notes.append(f"Model work stopped early: {guard.tripped}.")
 
 

@@ -440,7 +440,10 @@ class FakeLLM:
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
-        h.wfile.write(data)
+        try:
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up on the call (timed out or cut), as clients do
 
 
 def _texts(body: dict[str, Any], api: str) -> list[str]:
