@@ -215,7 +215,7 @@ def test_a_call_the_server_took_but_did_not_answer_is_not_retried_in_full() -> N
         with pytest.raises(ProviderTimeout) as caught:
             _ask(_pool(llm, LLAMACPP_TIMEOUT="0.3"), "llamacpp/m", schema=None)
         assert caught.value.retryable is False
-        assert "did not answer within 0.3 s" in str(caught.value)
+        assert "within 0.3 s" in str(caught.value)
 
 
 def test_errors_are_summarised_for_people_at_a_word_boundary() -> None:
@@ -223,3 +223,38 @@ def test_errors_are_summarised_for_people_at_a_word_boundary() -> None:
     short = summarize(text, 60)
     assert short == "llamacpp answered HTTP 500: validation error validation…"
     assert summarize("one\nline  only") == "one line only"
+
+
+def test_a_local_call_streams_and_a_timeout_closes_the_stream_so_the_server_stops() -> None:
+    with FakeLLM(key=None) as llm:
+        # A model still writing after the deadline: 50 pieces, 0.1 s apart.
+        llm.script("other", "", Reply(text="word " * 400, chunk_delay=0.1))
+        started = time.perf_counter()
+        with pytest.raises(ProviderTimeout, match="stream closed") as caught:
+            _ask(_pool(llm, LLAMACPP_TIMEOUT="0.5"), "llamacpp/m", schema=None)
+        assert time.perf_counter() - started < 2.0
+        assert caught.value.retryable is False
+        assert llm.requests[0].body["stream"] is True
+        deadline = time.monotonic() + 3
+        while llm.abandoned == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert llm.abandoned == 1
+
+
+def test_a_streamed_answer_reads_like_a_plain_one() -> None:
+    with FakeLLM(key=None) as llm:
+        llm.script("other", "", Reply({"ok": True}, usage=(30, 4, 0)))
+        p = _pool(llm)
+
+        async def go() -> tuple[str, int | None, int | None]:
+            try:
+                provider, model_id = p.get("llamacpp/m")
+                c = await provider.complete(
+                    CompletionRequest(model_id, (Message("user", "hi"),), timeout_s=5)
+                )
+            finally:
+                await p.aclose()
+            return c.text, c.input_tokens, c.output_tokens
+
+        assert asyncio.run(go()) == ('{"ok": true}', 30, 4)
+        assert llm.requests[0].body["stream_options"] == {"include_usage": True}

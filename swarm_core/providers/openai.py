@@ -13,6 +13,7 @@ import httpx
 
 from swarm_core.errors import ProviderError
 from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, send
+from swarm_core.providers.streaming import stream_chat
 from swarm_core.providers.structured import (
     FORMATS,
     Format,
@@ -108,8 +109,10 @@ class OpenAIProvider:
         fmt = self.output_format(request.model)
         while True:
             started = time.perf_counter()
+            # Local servers stream, so that a call given up on stops generating there.
+            post = stream_chat if self.endpoint.local else send
             try:
-                data = await send(
+                data = await post(
                     self._client(),
                     url,
                     headers=self._headers(),

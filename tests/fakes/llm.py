@@ -144,6 +144,7 @@ class FakeLLM:
         self.prefix_cache = prefix_cache
         self._seen_prefixes: set[int] = set()
         self.requests: list[Recorded] = []
+        self.abandoned = 0  # streamed answers stopped because the client closed the stream
         self._scripts: dict[tuple[str, str], deque[Script]] = defaultdict(deque)
         self._defaults: dict[tuple[str, str], Script] = {}
         self._lock = threading.Lock()
@@ -296,7 +297,8 @@ class FakeLLM:
             self._cached(str(body.get("model")), texts),
         )
         if api == "openai" and body.get("stream"):
-            return self._stream(h, body, text, in_tok, out_tok, cached, reply.chunk_delay)
+            usage = None if reply.omit_usage else (in_tok, out_tok, cached)
+            return self._stream(h, body, text, usage, reply.chunk_delay)
         if api == "openai":
             payload: dict[str, Any] = {
                 "id": "chatcmpl-fake",
@@ -346,9 +348,7 @@ class FakeLLM:
         h: BaseHTTPRequestHandler,
         body: dict[str, Any],
         text: str,
-        in_tok: int,
-        out_tok: int,
-        cached: int,
+        usage: tuple[int, int, int] | None,
         chunk_delay: float = 0.0,
     ) -> None:
         """An OpenAI streaming answer (server-sent events), as SDK clients such as OpenCode's ask for."""
@@ -373,29 +373,39 @@ class FakeLLM:
                 for i in range(0, len(text), 40)
             ),
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
-            {
-                **base,
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": in_tok,
-                    "completion_tokens": out_tok,
-                    "total_tokens": in_tok + out_tok,
-                    "prompt_tokens_details": {"cached_tokens": cached},
-                },
-            },
         ]
+        if usage is not None:
+            in_tok, out_tok, cached = usage
+            chunks.append(
+                {
+                    **base,
+                    "choices": [],
+                    "usage": {
+                        "prompt_tokens": in_tok,
+                        "completion_tokens": out_tok,
+                        "total_tokens": in_tok + out_tok,
+                        "prompt_tokens_details": {"cached_tokens": cached},
+                    },
+                }
+            )
         if chunk_delay:
             # Piece by piece, then close (no content-length): a model still writing.
             h.send_response(200)
             h.send_header("content-type", "text/event-stream")
             h.send_header("connection", "close")
             h.end_headers()
-            for c in chunks:
-                h.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+            # A write to a closed connection ends the generation, as llama.cpp's servers do
+            # for a streamed request whose client went away; `abandoned` counts them.
+            try:
+                for c in chunks:
+                    h.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+                    h.wfile.flush()
+                    time.sleep(chunk_delay)
+                h.wfile.write(b"data: [DONE]\n\n")
                 h.wfile.flush()
-                time.sleep(chunk_delay)
-            h.wfile.write(b"data: [DONE]\n\n")
-            h.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                with self._lock:
+                    self.abandoned += 1
             h.close_connection = True
             return
         data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
