@@ -39,14 +39,14 @@ async def stream_chat(
             had the request), or the server could not be reached (retryable).
         ProviderError: the server answered with an error (see `decipher_response`).
     """
+    # Usage arrives in a last chunk only when asked for (servers that ignore it: estimated).
+    body = {**body, "stream": True, "stream_options": {"include_usage": True}}
     text: list[str] = []
     model: Any = None
     usage: Any = None
     try:
         async with asyncio.timeout(timeout_s):
-            async with client.stream(
-                "POST", url, headers=headers, json={**body, "stream": True, "stream_options": {"include_usage": True}}, timeout=timeout_s
-            ) as response:
+            async with client.stream("POST", url, headers=headers, json=body, timeout=timeout_s) as response:
                 if not 200 <= response.status_code < 300:
                     await response.aread()
                     decipher_response(response, who)
