@@ -81,7 +81,8 @@ def test_a_timed_out_call_is_one_row_and_one_request() -> None:
         assert isinstance(result, ProviderError)
         assert [e.outcome for e in caller.exchanges] == ["ProviderTimeout"]
         assert len(llm.requests) == 1
-        assert caller.exchanges[0].latency_s == pytest.approx(0.3, abs=0.25)
+        # The row's latency is the wait the timeout ended (a busy machine adds to it).
+        assert 0.3 <= caller.exchanges[0].latency_s < 3
 
 
 def test_a_call_cut_mid_flight_is_a_cancelled_row() -> None:

@@ -19,6 +19,7 @@ from swarm_core.providers.anthropic import AnthropicProvider
 from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, Message, Provider
 from swarm_core.providers.openai import OpenAIProvider
 from swarm_core.providers.structured import Format
+from swarm_core.providers.window import ServedModel, learn
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -31,6 +32,7 @@ __all__ = [
     "Message",
     "Provider",
     "ProviderPool",
+    "ServedModel",
     "endpoints_from_env",
     "split_model",
 ]
@@ -181,6 +183,7 @@ class ProviderPool:
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
         self._adapters: dict[str, Provider] = {}
+        self._served: dict[str, ServedModel] = {}
 
     def available(self, provider: str) -> bool:
         """True when the operator set the provider up (see Endpoint.usable): the router's candidates."""
@@ -216,6 +219,20 @@ class ProviderPool:
             )
             self._adapters[provider] = adapter
         return adapter, model_id
+
+    async def served(self, model: str, sample: str) -> ServedModel | None:
+        """What a local server says of `model` (its window, its tokenizer on `sample`); None for hosted ones.
+
+        Asked once per model and pool; hosted providers are never probed (the model table
+        knows their windows, and their tokenizers are not served).
+        """
+        provider, model_id = split_model(model)
+        ep = self.endpoints.get(provider)
+        if ep is None or not ep.local:
+            return None
+        if model not in self._served:
+            self._served[model] = await learn(self._http(), ep, model_id, sample)
+        return self._served[model]
 
     def _http(self) -> httpx.AsyncClient:
         """The shared client, created in the running event loop on first use."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,20 @@ from swarm_core.providers.structured import (
 )
 
 __all__ = ["OpenAIProvider"]
+
+# What servers say when a request does not fit the model's window (llama.cpp: "requested
+# 22870 tokens ... context window of 8192"; vLLM and OpenAI: "maximum context length").
+_OVERFLOW = re.compile(r"context (?:length|window|size)|exceeds? .*context|n_ctx|too many tokens", re.I)
+
+
+def _overflow_hint(endpoint: Endpoint) -> str:
+    """The settings that make a request fit: the chunk, the reply cap, the server's window."""
+    cap = f"{endpoint.name.upper()}_MAX_TOKENS" if endpoint.local else "llm.max_output_tokens"
+    server = " or start the server with a larger window (llama.cpp --n_ctx / -c, Ollama num_ctx)"
+    return (
+        "The prompt and reply do not fit the model's context window: lower llm.chunk_tokens "
+        f"(the diff's share of a prompt) or the reply cap ({cap})" + (server if endpoint.local else "") + "."
+    )
 
 
 class OpenAIProvider:
@@ -122,6 +137,8 @@ class OpenAIProvider:
                 )
                 break
             except ProviderError as exc:
+                if _OVERFLOW.search(str(exc)) and exc.status is not None and 400 <= exc.status < 500:
+                    raise ProviderError(f"{exc} {_overflow_hint(self.endpoint)}", status=exc.status) from exc
                 if request.schema is None or fmt == "prompt" or not is_format_refusal(exc):
                     raise
                 if request.on_refused is not None:

