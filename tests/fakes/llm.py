@@ -414,7 +414,11 @@ class FakeLLM:
         h.send_header("content-type", "text/event-stream")
         h.send_header("content-length", str(len(raw)))
         h.end_headers()
-        h.wfile.write(raw)
+        try:
+            h.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            with self._lock:
+                self.abandoned += 1
 
     def _refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         """The answer of a server that does not take this response_format, or None."""
