@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
+from swarm_core.changeset import from_git
+from swarm_core.config import SwarmConfig, merge
 from swarm_core.errors import ProviderError
+from swarm_core.orchestrator import Orchestrator
 from swarm_core.providers import CompletionRequest, Message, ProviderPool, ServedModel, endpoints_from_env
 from swarm_core.providers.window import ESTIMATE_CHARS_PER_TOKEN
 from tests.fakes.llm import FakeLLM, Reply
 
+OTHER_LANES = ("security", "dependencies", "docs-intent", "tests", "performance-architecture")
 Routes = dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]]
 
 
@@ -124,3 +129,30 @@ def test_an_overflow_names_the_settings_to_change() -> None:
         assert "lower llm.chunk_tokens" in message and "(LLAMACPP_MAX_TOKENS)" in message
         assert "--n_ctx" in message
         assert len(llm.requests) == 1  # an overflow is not a format refusal: no second request
+
+
+def _lane_requests(make_repo: Any, n_ctx: int | None) -> int:
+    repo = make_repo()
+    repo.commit({"README.md": "x\n"})
+    repo.commit(
+        {f"mod{n}.py": "".join(f"value_{n}_{i} = {i}  # a line\n" for i in range(40)) for n in range(4)}
+    )
+    change = from_git(repo.path, "HEAD~1", "HEAD")
+    with FakeLLM(key=None, n_ctx=n_ctx) as llm:
+        config = merge(SwarmConfig(), {"lanes": {"correctness": True, **dict.fromkeys(OTHER_LANES, False)}})
+        orch = Orchestrator(
+            config,
+            analyzers=[],
+            model="llamacpp/tiny",
+            providers=ProviderPool(endpoints_from_env({"LLAMACPP_BASE_URL": llm.url})),
+            memory=None,
+        )
+        asyncio.run(orch.review(change))
+        return len(llm.calls("lane", "correctness"))
+
+
+def test_the_window_the_server_reports_sizes_the_chunks(make_repo: Any) -> None:
+    # Four files of ~1,000 characters: one chunk when the window is unknown, several in
+    # 1,000 tokens (600 for the diff, the server's tokenizer counting 3 characters a token).
+    assert _lane_requests(make_repo, None) == 1
+    assert _lane_requests(make_repo, 1000) == 4

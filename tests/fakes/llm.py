@@ -135,8 +135,12 @@ class FakeLLM:
         latency: float = 0.0,
         prefix_cache: bool = False,
         formats: frozenset[str] | None = None,
+        n_ctx: int | None = None,
     ) -> None:
         self.key = key
+        # Set: answers like llama.cpp's llama-server, with its window at GET /props and its
+        # tokenizer at POST /tokenize (one token per 3 characters).
+        self.n_ctx = n_ctx
         self.formats = formats  # None: every response_format is accepted
         self.latency = latency
         # Like OpenAI's automatic caching: a repeated message prefix of >= 1024 tokens is
@@ -231,6 +235,11 @@ class FakeLLM:
             def do_POST(self) -> None:
                 fake._handle(self)
 
+            def do_GET(self) -> None:
+                if fake.n_ctx is not None and self.path == "/props":
+                    return fake._send(self, 200, {"default_generation_settings": {"n_ctx": fake.n_ctx}})
+                return fake._send(self, 404, {"error": {"message": f"no route {self.path}"}})
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -246,6 +255,9 @@ class FakeLLM:
         length = int(h.headers.get("content-length") or 0)
         raw = h.rfile.read(length)
         api = "anthropic" if h.path.endswith("/v1/messages") else "openai"
+        if self.n_ctx is not None and h.path == "/tokenize":
+            content = json.loads(raw).get("content", "")
+            return self._send(h, 200, {"tokens": list(range((len(content) + 2) // 3))})
         if h.path not in ("/v1/chat/completions", "/v1/messages"):
             return self._send(h, 404, {"error": {"message": f"no route {h.path}"}})
         try:
