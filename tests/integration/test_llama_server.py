@@ -201,7 +201,11 @@ def test_a_timed_out_call_stops_generation_on_the_server(server: Server) -> None
         await pool.aclose()
         return error, time.monotonic() - started
 
+    disconnects = server.text().count("Disconnected from client")
+    requests = server.requests()
     error, next_call_s = asyncio.run(go())
     assert isinstance(error, ProviderTimeout) and error.retryable is False
-    assert "Disconnected from client" in server.text()
+    assert server.requests() == requests + 2
+    # The server saw the stream close and stopped; the short call did not wait behind 1,500 tokens.
+    assert server.text().count("Disconnected from client") > disconnects
     assert next_call_s < 30
