@@ -28,8 +28,9 @@ from swarm_core.providers.base import Endpoint
 
 __all__ = ["ESTIMATE_CHARS_PER_TOKEN", "ServedModel", "count_tokens", "learn", "probe_window"]
 
-# Without the server's tokenizer, a conservative estimate: code and small-vocabulary models
-# run near 2 characters a token (25,000 characters were 11,600 SmolLM2 tokens), not 4.
+# Without the server's tokenizer, a conservative estimate. SmolLM2's tokenizer reads swarm's
+# Python at 4.0 characters a token and its README at 3.3, but a diff dense in symbols and
+# numbers went as low as 2.2 (25,000 characters, 11,600 tokens): chunks sized at 4 overflowed.
 ESTIMATE_CHARS_PER_TOKEN = 2.0
 # Ollama's window when the model sets no num_ctx (its documented default since 0.6).
 _OLLAMA_DEFAULT_CTX = 4096
