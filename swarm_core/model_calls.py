@@ -296,9 +296,10 @@ class ModelCaller:
     def usage_note(self) -> str:
         """The run's model usage for people: requests sent and answered counted apart.
 
-        A row that never reached a server (a guardrail stopped it) is not a request.
+        Rows without a model (the shared context, a finding the checks dropped) and rows a
+        guardrail stopped before they reached a server are not requests.
         """
-        sent = [e for e in self.exchanges if e.kind != "context" and e.outcome != "LimitReached"]
+        sent = [e for e in self.exchanges if e.model and e.outcome != "LimitReached"]
         answered = sum(1 for e in sent if e.outcome == "ok")
         u = self.guard.usage
         return (
