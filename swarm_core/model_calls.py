@@ -9,6 +9,8 @@ records a redacted Exchange as evidence.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import json
 import re
@@ -31,7 +33,7 @@ from swarm_core.errors import (
 from swarm_core.guardrails import Guard
 from swarm_core.models import Exchange, Usage
 from swarm_core.prompts import prompt  # re-exported: council and issue specs load prompts from here
-from swarm_core.providers import CompletionRequest, Message, ProviderPool
+from swarm_core.providers import Completion, CompletionRequest, Message, ProviderPool
 from swarm_core.router import ModelTable, Selection
 
 __all__ = ["ModelCaller", "parse_json_object", "prompt"]
@@ -122,6 +124,8 @@ class ModelCaller:
         self.temperature = temperature
         self.timeout_s = timeout_s
         self.exchanges: list[Exchange] = []
+        # Lanes (or call kinds) a guardrail stopped before they finished.
+        self.stopped: set[str] = set()
 
     @classmethod
     def for_config(cls, pool: ProviderPool, table: ModelTable, config: SwarmConfig) -> ModelCaller:
@@ -204,12 +208,30 @@ class ModelCaller:
         est_in = sum(estimate_tokens(m.content) for m in messages)
         info = self.table.get(model)
         est_cost = info.cost(est_in, max_tokens // 4) if info else 0.0
+        refused = self._on_refused(kind, lane, model, messages)
+        request = dataclasses.replace(request, on_refused=refused)
+
         started = time.perf_counter()
+
+        async def attempt() -> Completion:
+            # Every attempt is its own evidence row (a retry, a timeout, a cut): the evidence
+            # then holds exactly the requests the server saw.
+            nonlocal started
+            started = time.perf_counter()
+            try:
+                return await provider.complete(request)
+            except ProviderError as exc:
+                self._record(kind, lane, model, messages, Usage(), started, type(exc).__name__, "", str(exc))
+                raise
+            except asyncio.CancelledError:
+                # The lane was cut (its timeout, or the run's) while this call was in flight.
+                self._record(kind, lane, model, messages, Usage(), started, "cancelled", "", "call cut")
+                raise
+
         try:
-            completion = await self.guard.call(
-                lambda: provider.complete(request), estimated_cost=est_cost, estimated_tokens=est_in
-            )
-        except (ProviderError, LimitReached) as exc:
+            completion = await self.guard.call(attempt, estimated_cost=est_cost, estimated_tokens=est_in)
+        except LimitReached as exc:
+            self.stopped.add(lane or kind)
             self._record(kind, lane, model, messages, Usage(), started, type(exc).__name__, "", str(exc))
             raise
         estimated = completion.input_tokens is None or completion.output_tokens is None
@@ -261,6 +283,31 @@ class ModelCaller:
             raise failure from exc2
         self.guard.succeeded()
         return reply, usage
+
+    def _on_refused(
+        self, kind: str, lane: str, model: str, messages: Sequence[Message]
+    ) -> Callable[[ProviderError, float], None]:
+        def refused(exc: ProviderError, latency_s: float) -> None:
+            started = time.perf_counter() - latency_s
+            self._record(kind, lane, model, messages, Usage(), started, "format-refused", "", str(exc))
+
+        return refused
+
+    def usage_note(self) -> str:
+        """The run's model usage for people: requests sent and answered counted apart.
+
+        Rows without a model (the shared context, a finding the checks dropped) and rows a
+        guardrail stopped before they reached a server are not requests.
+        """
+        sent = [e for e in self.exchanges if e.model and e.outcome != "LimitReached"]
+        answered = sum(1 for e in sent if e.outcome == "ok")
+        u = self.guard.usage
+        return (
+            f"Model usage: {len(sent)} request(s), {answered} answered, {u.input_tokens:,} input tokens "
+            f"({u.cached_tokens:,} cached), {u.output_tokens:,} output tokens, ${u.cost_usd:.4f}"
+            + (" (some token counts estimated)" if u.estimated else "")
+            + "."
+        )
 
     def _record(
         self,

@@ -301,6 +301,9 @@ def test_fallback_chain_is_tried_in_order(llm: FakeLLM, change: ChangeSet) -> No
     lane_calls = [e for e in r.exchanges if e.kind == "lane"]
     assert [(e.model, e.outcome) for e in lane_calls] == [
         (MODEL, "ProviderAuthError"),
+        # A refused connection is retried; every attempt is a row of its own.
+        ("ollama/llama3", "ProviderTimeout"),
+        ("ollama/llama3", "ProviderTimeout"),
         ("ollama/llama3", "ProviderTimeout"),
         ("anthropic/claude-haiku-4-5", "ok"),
     ]

@@ -83,7 +83,7 @@ def _without_usage(llm: FakeLLM) -> None:
     c = ask(p, "ollama/qwen2.5-coder:14b", Message("user", "hi"))
     assert c.input_tokens is None and c.output_tokens is None
     assert "authorization" not in llm.requests[0].headers  # Ollama needs no key
-    assert llm.requests[0].body["max_tokens"] == 4096
+    assert llm.requests[0].body["max_tokens"] == 1024  # a local server's default cap
 
 
 def test_server_rejecting_response_format_is_asked_again_without_it() -> None:
@@ -92,11 +92,12 @@ def test_server_rejecting_response_format_is_asked_again_without_it() -> None:
 
 
 def _rejects_response_format(llm: FakeLLM) -> None:
-    llm.script("other", "", Reply(status=400), Reply({"ok": True}), Reply({"ok": True}))
+    refusal = Reply(status=400, error="response_format is not supported by this server")
+    llm.script("other", "", refusal, refusal, refusal, Reply({"ok": True}), Reply({"ok": True}))
     p = pool(llm, VLLM_BASE_URL=llm.url)
     provider, _ = p.get("vllm/qwen")
     ask(p, "vllm/qwen", Message("user", "hi"))
-    assert ["response_format" in r.body for r in llm.requests] == [True, False]
+    assert ["response_format" in r.body for r in llm.requests] == [True, True, True, False]
     ask(p, "vllm/qwen", Message("user", "again"))  # remembered for the pool's adapter
     assert "response_format" not in llm.requests[-1].body
     assert provider is p.get("vllm/qwen")[0]

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from swarm_core.errors import ModelSelectionError, ProviderAuthError
+from swarm_core.errors import ConfigError, ModelSelectionError, ProviderAuthError
 from swarm_core.providers.anthropic import AnthropicProvider
 from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, Message, Provider
 from swarm_core.providers.openai import OpenAIProvider
+from swarm_core.providers.structured import Format
+from swarm_core.providers.window import ServedModel, learn
 
 __all__ = [
     "KNOWN_PROVIDERS",
+    "LOCAL_CONCURRENCY",
+    "LOCAL_MAX_OUTPUT_TOKENS",
+    "LOCAL_TIMEOUT_S",
     "AnthropicProvider",
     "Completion",
     "CompletionRequest",
@@ -28,6 +34,7 @@ __all__ = [
     "OpenAIProvider",
     "Provider",
     "ProviderPool",
+    "ServedModel",
     "endpoints_from_env",
     "split_model",
 ]
@@ -40,6 +47,18 @@ class _Known:
     key_env: str
     base_env: str
     structured: bool = True
+    first_format: Format = "json_schema"
+    strict: bool = False
+    local: bool = False
+
+
+# A local server runs one model on this machine, usually with one slot: requests queue
+# behind each other, and a small model writes a few dozen tokens a second on a CPU. These
+# defaults keep one call within minutes; `<PROVIDER>_CONCURRENCY`, `<PROVIDER>_MAX_TOKENS`
+# and `<PROVIDER>_TIMEOUT` change them (documented in the README's "Local models").
+LOCAL_CONCURRENCY = 1
+LOCAL_MAX_OUTPUT_TOKENS = 1024
+LOCAL_TIMEOUT_S = 180.0
 
 
 # Each provider: its API shape, default base URL, and the environment names users expect.
@@ -50,7 +69,11 @@ KNOWN_PROVIDERS: dict[str, _Known] = {
         "openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL"
     ),
     "deepseek": _Known(
-        "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", structured=False
+        "openai",
+        "https://api.deepseek.com/v1",
+        "DEEPSEEK_API_KEY",
+        "DEEPSEEK_BASE_URL",
+        first_format="json_object",
     ),
     "groq": _Known("openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL"),
     "together": _Known("openai", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL"),
@@ -60,9 +83,13 @@ KNOWN_PROVIDERS: dict[str, _Known] = {
         "GEMINI_API_KEY",
         "GEMINI_BASE_URL",
     ),
-    "ollama": _Known("openai", "http://localhost:11434/v1", "", "OLLAMA_BASE_URL"),
-    "vllm": _Known("openai", "http://localhost:8000/v1", "", "VLLM_BASE_URL"),
-    "llamacpp": _Known("openai", "http://localhost:8080/v1", "", "LLAMACPP_BASE_URL", False),
+    # Local servers. llama.cpp's own llama-server listens on 8080 and takes json_schema;
+    # llama-cpp-python's server (8000) refuses it with HTTP 500 and takes json_object with a
+    # schema, which negotiation finds on the first call.
+    "ollama": _Known("openai", "http://localhost:11434/v1", "", "OLLAMA_BASE_URL", local=True),
+    "vllm": _Known("openai", "http://localhost:8000/v1", "", "VLLM_BASE_URL", local=True),
+    "llamacpp": _Known("openai", "http://localhost:8080/v1", "", "LLAMACPP_BASE_URL", local=True),
+    "lmstudio": _Known("openai", "http://localhost:1234/v1", "", "LMSTUDIO_BASE_URL", local=True),
 }
 
 
@@ -86,7 +113,12 @@ def split_model(name: str) -> tuple[str, str]:
 def endpoints_from_env(env: Mapping[str, str]) -> dict[str, Endpoint]:
     """Every known provider's endpoint, with base URLs and keys from `env` (the face passes os.environ).
 
-    Ollama also honours its own OLLAMA_HOST (host:port).
+    Ollama also honours its own OLLAMA_HOST (host:port). A local server's concurrency,
+    output tokens and call timeout come from `<PROVIDER>_CONCURRENCY`, `<PROVIDER>_MAX_TOKENS`
+    and `<PROVIDER>_TIMEOUT` (seconds), else the LOCAL_* defaults.
+
+    Raises:
+        ConfigError: one of those settings is not a positive number.
     """
     out: dict[str, Endpoint] = {}
     for name, known in KNOWN_PROVIDERS.items():
@@ -103,8 +135,34 @@ def endpoints_from_env(env: Mapping[str, str]) -> dict[str, Endpoint]:
             structured=known.structured,
             key_env=known.key_env,
             configured=bool(env.get(known.base_env) or (name == "ollama" and env.get("OLLAMA_HOST"))),
+            first_format=known.first_format,
+            strict=known.strict,
+            local=known.local,
+            **(_local_settings(name, env) if known.local else {}),
         )
     return out
+
+
+def _local_settings(name: str, env: Mapping[str, str]) -> dict[str, Any]:
+    prefix = name.upper()
+    return {
+        "concurrency": int(_positive(env, f"{prefix}_CONCURRENCY", LOCAL_CONCURRENCY)),
+        "max_output_tokens": int(_positive(env, f"{prefix}_MAX_TOKENS", LOCAL_MAX_OUTPUT_TOKENS)),
+        "timeout_s": _positive(env, f"{prefix}_TIMEOUT", LOCAL_TIMEOUT_S),
+    }
+
+
+def _positive(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{key}={raw!r} must be above 0")
+    return value
 
 
 class ProviderPool:
@@ -127,6 +185,7 @@ class ProviderPool:
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
         self._adapters: dict[str, Provider] = {}
+        self._served: dict[str, ServedModel] = {}
 
     def available(self, provider: str) -> bool:
         """True when the operator set the provider up (see Endpoint.usable): the router's candidates."""
@@ -162,6 +221,20 @@ class ProviderPool:
             )
             self._adapters[provider] = adapter
         return adapter, model_id
+
+    async def served(self, model: str, sample: str) -> ServedModel | None:
+        """What a local server says of `model` (its window, its tokenizer on `sample`); None for hosted ones.
+
+        Asked once per model and pool; hosted providers are never probed (the model table
+        knows their windows, and their tokenizers are not served).
+        """
+        provider, model_id = split_model(model)
+        ep = self.endpoints.get(provider)
+        if ep is None or not ep.local:
+            return None
+        if model not in self._served:
+            self._served[model] = await learn(self._http(), ep, model_id, sample)
+        return self._served[model]
 
     def _http(self) -> httpx.AsyncClient:
         """The shared client, created in the running event loop on first use."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from swarm_core.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from swarm_core.providers.structured import Format
 from swarm_core.redact import Redactor
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "decipher_response",
     "retry_after_seconds",
     "send",
+    "summarize",
 ]
 
 # Anthropic answers 529 when overloaded; 503 is overload elsewhere. Both are transient.
@@ -48,7 +51,9 @@ class CompletionRequest:
     """What a lane asks a model.
 
     `schema` is a JSON schema for the reply: providers that support structured output
-    are held to it; the caller parses and validates the reply either way.
+    are held to it; the caller parses and validates the reply either way. `on_refused` is
+    told of every request a server refused for its structured-output format (the adapter
+    then asks again), so the caller's evidence holds every request the server saw.
     """
 
     model: str
@@ -58,6 +63,7 @@ class CompletionRequest:
     max_tokens: int = 4096
     temperature: float = 0.0
     timeout_s: float = 120.0
+    on_refused: Callable[[ProviderError, float], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +83,13 @@ class Completion:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a provider lives and how to authenticate; the key never appears in repr or logs."""
+    """Where a provider lives and how to authenticate; the key never appears in repr or logs.
+
+    `first_format` is where structured-output negotiation starts; `strict` asks for strict
+    JSON schema (OpenAI). A `local` server serves one model on this machine: `concurrency`
+    requests at a time (None: no limit), replies capped at `max_output_tokens`, and each
+    call given `timeout_s` once it holds a slot (None: the run's settings).
+    """
 
     name: str
     kind: str  # "openai" (Chat Completions) or "anthropic" (Messages)
@@ -87,6 +99,12 @@ class Endpoint:
     key_env: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     configured: bool = False
+    first_format: Format = "json_schema"
+    strict: bool = False
+    local: bool = False
+    concurrency: int | None = None
+    max_output_tokens: int | None = None
+    timeout_s: float | None = None
 
     @property
     def has_key(self) -> bool:
@@ -134,19 +152,34 @@ def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> flo
     return None
 
 
+# An error body is kept whole in the exception (and so in redacted evidence); this bound
+# only stops a server that answers with a page of HTML from filling the store.
+_DETAIL_CHARS = 4000
+
+
 def _detail(response: httpx.Response) -> str:
-    """The provider's own error message, shortened; never the request (it may carry a key)."""
+    """The provider's own error message; never the request (it may carry a key)."""
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip().splitlines()
-        return text[0][:200] if text else ""
+        return response.text.strip()[:_DETAIL_CHARS]
     err = body.get("error") if isinstance(body, dict) else None
     if isinstance(err, dict):
-        return str(err.get("message") or err.get("type") or "")[:200]
+        return str(err.get("message") or err.get("type") or "")[:_DETAIL_CHARS]
     if isinstance(err, str):
-        return err[:200]
+        return err[:_DETAIL_CHARS]
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):  # FastAPI-based servers
+        return str(body["detail"])[:_DETAIL_CHARS]
     return ""
+
+
+def summarize(message: str, limit: int = 200) -> str:
+    """`message` on one line, cut at a word boundary within `limit` characters, for people to read."""
+    flat = " ".join(message.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
 
 
 def _sent_key_removed(response: httpx.Response, detail: str) -> str:
@@ -196,6 +229,12 @@ async def send(
     """POST JSON and return the decoded reply; every failure becomes a ProviderError."""
     try:
         response = await client.post(url, headers=headers, json=body, timeout=timeout_s)
+    except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+        # The server had the request and was working on it: the same request would take as
+        # long again, so it is not retried in full (a connect timeout stays retryable).
+        timeout = ProviderTimeout(f"{who} did not answer within {timeout_s:g} s")
+        timeout.retryable = False
+        raise timeout from exc
     except httpx.TimeoutException:
         raise ProviderTimeout(f"{who} did not answer within {timeout_s:g} s") from None
     except httpx.TransportError as exc:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from swarm_core.changeset import ChangeSet
-from swarm_core.chunking import chunk_diff
+from swarm_core.chunking import chunk_diff, estimate_tokens
 from swarm_core.citations import known_names
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff
@@ -29,7 +29,7 @@ from swarm_core.lanes.job import LaneJob, LaneOutcome, ModelSeams
 from swarm_core.lanes.schema import CoordinatorReply
 from swarm_core.models import Exchange, Finding, Lane, LaneResult, LaneStatus, ProgressEvent, Usage
 from swarm_core.prompts import prompt
-from swarm_core.providers import Message
+from swarm_core.providers import Message, ServedModel
 from swarm_core.router import Selection
 from swarm_core.stages.lane import run_lane
 
@@ -41,6 +41,8 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 # Share of a model's context window one diff chunk may take (the rest: prompt, reply).
 _CONTEXT_SHARE = 0.6
+# Characters of the diff a local server's tokenizer measures to calibrate the estimate.
+_SAMPLE_CHARS = 8000
 
 
 @dataclass
@@ -77,6 +79,7 @@ async def run_lanes(
             _emit(on_event, lane.lane.value, lane.status.value, f"{len(lane.findings)} finding(s)")
         return LaneWork(lanes, notes=[LLM_DISABLED_NOTE])
     fan = _FanOut(config, models, run_id, on_event)
+    await fan.learn_model(files)
     job = fan.plan(change, files)
     results = await fan.run(job, lanes)
     return LaneWork(
@@ -111,18 +114,33 @@ class _FanOut:
         self.counts: Counter[str] = Counter()
         self.memory_dump: tuple[tuple[str, str], ...] = ()
         self.selections: dict[str, Selection | ModelSelectionError] = {}
+        self.served: ServedModel | None = None
+
+    async def learn_model(self, files: Sequence[FileDiff]) -> None:
+        """Ask a local server for the default model's window and tokenizer (the table cannot know them)."""
+        default = self.models.default_model
+        if default:
+            sample = "\n".join(h.text() for fd in files for h in fd.hunks)[:_SAMPLE_CHARS]
+            try:
+                self.served = await self.caller.pool.served(default, sample)
+            except ModelSelectionError:
+                self.served = None  # a malformed name is reported by the router, lane by lane
 
     def _budget(self) -> int:
         budget = self.config.llm.chunk_tokens
         default = self.models.default_model
         info = self.models.router.table.get(default) if default else None
-        if info is not None:
-            budget = min(budget, int(info.context * _CONTEXT_SHARE))
-        return max(1000, budget)
+        window = self.served.window if self.served is not None else None
+        context = window or (info.context if info is not None else None)
+        if context is not None:
+            budget = min(budget, int(context * _CONTEXT_SHARE))
+        # Never below a few hunks' worth, even for a tiny window.
+        return max(256 if window else 1000, budget)
 
     def plan(self, change: ChangeSet, files: Sequence[FileDiff]) -> LaneJob:
         """Chunk the files and build each chunk's shared prefix (redacted, stored once as evidence)."""
-        plan = chunk_diff(files, self._budget(), max_chunks=self.config.llm.max_chunks)
+        estimate = self.served.estimate if self.served is not None else estimate_tokens
+        plan = chunk_diff(files, self._budget(), max_chunks=self.config.llm.max_chunks, estimate=estimate)
         for o in plan.omitted:
             where = f" ({o.hunk})" if o.hunk else ""
             self.omitted.append((o.path, f"not reviewed by the model lanes{where}: {o.reason}"))
@@ -273,14 +291,8 @@ class _FanOut:
             else:
                 self.memory_dump = tuple((e.key, self.caller.redact(str(e.value))) for e in entries)
         guard = self.caller.guard
-        u = guard.usage
-        self.notes.append(
-            f"Model usage: {u.calls} call(s), {u.input_tokens:,} input tokens "
-            f"({u.cached_tokens:,} cached), {u.output_tokens:,} output tokens, ${u.cost_usd:.4f}"
-            + (" (some token counts estimated)" if u.estimated else "")
-            + "."
-        )
-        if guard.tripped:
+        self.notes.append(self.caller.usage_note())
+        if guard.tripped and self.caller.stopped:  # tripped after every lane had finished: nothing stopped
             self.notes.append(f"Model work stopped early: {guard.tripped}.")
 
 

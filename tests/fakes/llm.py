@@ -6,6 +6,11 @@ prompt the way a model would read it ("lane", "reviewer", "critic", "coordinator
 returning one. Latency, HTTP errors, Retry-After, garbage and hangs are injected by the
 Reply. Every request is recorded for assertions, and a wrong API key gets a 401, as the
 real services answer.
+
+`formats` makes it refuse structured-output fields the way real servers do: with
+`LLAMA_CPP_PYTHON` it answers `response_format: json_schema` with the HTTP 500 body
+llama-cpp-python 0.3.36 sends (tests/fixtures/llama-cpp/json_schema_refused.json), and a
+`json_object` schema carrying length limits with llama.cpp's "failed to parse grammar".
 """
 
 from __future__ import annotations
@@ -19,9 +24,16 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FakeLLM", "Recorded", "Reply", "lane_reply"]
+__all__ = ["LLAMA_CPP_PYTHON", "FakeLLM", "Recorded", "Reply", "lane_reply"]
+
+# The response_format types llama-cpp-python's server accepts ("text" is no field at all).
+LLAMA_CPP_PYTHON = frozenset({"text", "json_object"})
+_REFUSED = Path(__file__).parent.parent / "fixtures" / "llama-cpp" / "json_schema_refused.json"
+# Keywords llama.cpp's grammar compiler turns into too many rules for the lane schema.
+_GRAMMAR_BREAKERS = ('"maxLength"', '"minLength"', '"pattern"')
 
 _LANE = re.compile(r"# Your task: the ([a-z-]+) lane")
 
@@ -117,15 +129,26 @@ class FakeLLM:
     """Start with `with FakeLLM() as llm:`; `llm.url` is the OpenAI base URL, `llm.anthropic_url` Anthropic's."""
 
     def __init__(
-        self, *, key: str | None = "sk-test-key", latency: float = 0.0, prefix_cache: bool = False
+        self,
+        *,
+        key: str | None = "sk-test-key",
+        latency: float = 0.0,
+        prefix_cache: bool = False,
+        formats: frozenset[str] | None = None,
+        n_ctx: int | None = None,
     ) -> None:
         self.key = key
+        # Set: answers like llama.cpp's llama-server, with its window at GET /props and its
+        # tokenizer at POST /tokenize (one token per 3 characters).
+        self.n_ctx = n_ctx
+        self.formats = formats  # None: every response_format is accepted
         self.latency = latency
         # Like OpenAI's automatic caching: a repeated message prefix of >= 1024 tokens is
         # reported as cached input (at message granularity).
         self.prefix_cache = prefix_cache
         self._seen_prefixes: set[int] = set()
         self.requests: list[Recorded] = []
+        self.abandoned = 0  # streamed answers stopped because the client closed the stream
         self._scripts: dict[tuple[str, str], deque[Script]] = defaultdict(deque)
         self._defaults: dict[tuple[str, str], Script] = {}
         self._lock = threading.Lock()
@@ -212,6 +235,11 @@ class FakeLLM:
             def do_POST(self) -> None:
                 fake._handle(self)
 
+            def do_GET(self) -> None:
+                if fake.n_ctx is not None and self.path == "/props":
+                    return fake._send(self, 200, {"default_generation_settings": {"n_ctx": fake.n_ctx}})
+                return fake._send(self, 404, {"error": {"message": f"no route {self.path}"}})
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -227,6 +255,9 @@ class FakeLLM:
         length = int(h.headers.get("content-length") or 0)
         raw = h.rfile.read(length)
         api = "anthropic" if h.path.endswith("/v1/messages") else "openai"
+        if self.n_ctx is not None and h.path == "/tokenize":
+            content = json.loads(raw).get("content", "")
+            return self._send(h, 200, {"tokens": list(range((len(content) + 2) // 3))})
         if h.path not in ("/v1/chat/completions", "/v1/messages"):
             return self._send(h, 404, {"error": {"message": f"no route {h.path}"}})
         try:
@@ -250,6 +281,9 @@ class FakeLLM:
         req = Recorded(api, h.path, dict(h.headers), body, kind, lane, last_user, "\n".join(texts))
         with self._lock:
             self.requests.append(req)
+        refusal = self._refusal(body) if api == "openai" else None
+        if refusal is not None:
+            return self._send(h, *refusal)
         reply = self._next(req)
         if self.latency or reply.delay:
             time.sleep(self.latency + reply.delay)
@@ -275,7 +309,8 @@ class FakeLLM:
             self._cached(str(body.get("model")), texts),
         )
         if api == "openai" and body.get("stream"):
-            return self._stream(h, body, text, in_tok, out_tok, cached, reply.chunk_delay)
+            usage = None if reply.omit_usage else (in_tok, out_tok, cached)
+            return self._stream(h, body, text, usage, reply.chunk_delay)
         if api == "openai":
             payload: dict[str, Any] = {
                 "id": "chatcmpl-fake",
@@ -325,9 +360,7 @@ class FakeLLM:
         h: BaseHTTPRequestHandler,
         body: dict[str, Any],
         text: str,
-        in_tok: int,
-        out_tok: int,
-        cached: int,
+        usage: tuple[int, int, int] | None,
         chunk_delay: float = 0.0,
     ) -> None:
         """An OpenAI streaming answer (server-sent events), as SDK clients such as OpenCode's ask for."""
@@ -352,29 +385,39 @@ class FakeLLM:
                 for i in range(0, len(text), 40)
             ),
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
-            {
-                **base,
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": in_tok,
-                    "completion_tokens": out_tok,
-                    "total_tokens": in_tok + out_tok,
-                    "prompt_tokens_details": {"cached_tokens": cached},
-                },
-            },
         ]
+        if usage is not None:
+            in_tok, out_tok, cached = usage
+            chunks.append(
+                {
+                    **base,
+                    "choices": [],
+                    "usage": {
+                        "prompt_tokens": in_tok,
+                        "completion_tokens": out_tok,
+                        "total_tokens": in_tok + out_tok,
+                        "prompt_tokens_details": {"cached_tokens": cached},
+                    },
+                }
+            )
         if chunk_delay:
             # Piece by piece, then close (no content-length): a model still writing.
             h.send_response(200)
             h.send_header("content-type", "text/event-stream")
             h.send_header("connection", "close")
             h.end_headers()
-            for c in chunks:
-                h.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+            # A write to a closed connection ends the generation, as llama.cpp's servers do
+            # for a streamed request whose client went away; `abandoned` counts them.
+            try:
+                for c in chunks:
+                    h.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+                    h.wfile.flush()
+                    time.sleep(chunk_delay)
+                h.wfile.write(b"data: [DONE]\n\n")
                 h.wfile.flush()
-                time.sleep(chunk_delay)
-            h.wfile.write(b"data: [DONE]\n\n")
-            h.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                with self._lock:
+                    self.abandoned += 1
             h.close_connection = True
             return
         data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
@@ -383,7 +426,24 @@ class FakeLLM:
         h.send_header("content-type", "text/event-stream")
         h.send_header("content-length", str(len(raw)))
         h.end_headers()
-        h.wfile.write(raw)
+        try:
+            h.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            with self._lock:
+                self.abandoned += 1
+
+    def _refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The answer of a server that does not take this response_format, or None."""
+        if self.formats is None:
+            return None
+        fmt = body.get("response_format")
+        kind = fmt.get("type") if isinstance(fmt, dict) else "text"
+        if kind not in self.formats:
+            return 500, json.loads(_REFUSED.read_text())
+        schema = fmt.get("schema") if isinstance(fmt, dict) else None
+        if schema is not None and any(k in json.dumps(schema) for k in _GRAMMAR_BREAKERS):
+            return 500, {"error": {"message": "failed to parse grammar", "type": "internal_server_error"}}
+        return None
 
     def _cached(self, model: str, texts: list[str]) -> int:
         if not self.prefix_cache:
@@ -406,7 +466,10 @@ class FakeLLM:
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
-        h.wfile.write(data)
+        try:
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up on the call (timed out or cut), as clients do
 
 
 def _texts(body: dict[str, Any], api: str) -> list[str]:
