@@ -271,6 +271,29 @@ def test_commands_need_write_access_and_answer_once(
     assert "The council needs a model" in list(github.comments_on(2))[-1]["body"]
 
 
+def test_a_reply_marker_written_by_someone_else_does_not_silence_a_command(
+    client: TestClient, github: FakeGitHub, tmp_path: Path
+) -> None:
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    add_pull(github, tmp_path / "r", HEAD, head_sha)
+    p = json.loads((PAYLOADS / "issue_comment/created.with-installation.payload.json").read_text())
+    p["issue"]["number"] = 2
+    p["issue"]["pull_request"] = {"url": "x"}
+    p["comment"]["body"] = "/swarm help"
+    p["comment"]["user"]["login"] = "Codertocat"
+    p["comment"]["id"] = 77
+    # Someone writes the marker of swarm's answer to comment 77 before swarm answers it.
+    github.add_issue_comment(REPO, 2, "quoting: <!-- swarm:reply=77 -->", "mallory")
+    deliver(client, "issue_comment", p, "c-77")
+    drain(client)
+    mine = [c for c in github.comments_on(2) if c["user"]["login"] != "mallory"]
+    assert len(mine) == 1 and "swarm commands" in mine[0]["body"]
+    # A redelivery finds swarm's own answer and posts nothing more.
+    deliver(client, "issue_comment", p, "c-77b")
+    drain(client)
+    assert len([c for c in github.comments_on(2) if c["user"]["login"] != "mallory"]) == 1
+
+
 @pytest.mark.parametrize(
     ("headers", "body", "status"),
     [

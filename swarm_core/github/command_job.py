@@ -10,6 +10,7 @@ from swarm_core.errors import GitHubError, ModelSelectionError
 from swarm_core.github.client import GitHubClient
 from swarm_core.github.commands import HELP, parse_command
 from swarm_core.github.issue_job import analyze_issue
+from swarm_core.github.markers import Markers
 from swarm_core.github.pr_changeset import repo_config
 from swarm_core.github.review_job import STATE_NS, review_pull_request
 from swarm_core.github.services import Services, gh, record_document, within_budget
@@ -29,11 +30,18 @@ def _reply_marker(comment_id: Any) -> str:
     return f"<!-- swarm:reply={comment_id} -->"
 
 
-async def _reply(client: GitHubClient, repo: str, number: int, comment_id: Any, text: str) -> int:
-    """Answer a command once: a retried job finds its earlier answer by marker."""
+async def _reply(
+    services: Services, client: GitHubClient, repo: str, number: int, comment_id: Any, text: str
+) -> int:
+    """Answer a command once: a retried job finds its earlier answer by marker.
+
+    Only swarm's own comments count: a marker anyone else writes (the command's author
+    quoting it, say) must not stand for swarm's answer and silence it.
+    """
     marker = _reply_marker(comment_id)
+    markers = await gh(services.markers) if services.markers is not None else Markers(b"")
     for c in await gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
-        if marker in str(c.get("body") or ""):
+        if marker in str(c.get("body") or "") and markers.own(c):
             return int(c["id"])
     data = await gh(
         client.post, f"/repos/{repo}/issues/{number}/comments", {"body": f"{text}\n\n{marker}"}, "replying"
@@ -52,6 +60,7 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
     permission = await gh(client.permission, repo, author)
     if permission not in ALLOWED:
         await _reply(
+            services,
             client,
             repo,
             number,
@@ -72,7 +81,7 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
             pass  # a missing reaction is cosmetic; the command still runs
     if command.error or command.name == "help":
         prefix = f"{command.error}.\n\n" if command.error else ""
-        await _reply(client, repo, number, comment_id, prefix + HELP)
+        await _reply(services, client, repo, number, comment_id, prefix + HELP)
         return {"command": "help", "error": command.error}
     if command.name in ("pause", "resume"):
         await services.state.set(
@@ -83,7 +92,7 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
             if command.name == "pause"
             else "Automatic reviews of this pull request are back on."
         )
-        await _reply(client, repo, number, comment_id, text)
+        await _reply(services, client, repo, number, comment_id, text)
         return {"command": command.name}
     if command.name == "council":
         return await _council(services, client, payload, command.text, job)
@@ -93,10 +102,12 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
             job, services, payload, explicit=True, trace=trace, repro="--no-repro" not in command.flags
         )
         if trace and not result.get("model"):
-            await _reply(client, repo, number, comment_id, _NEEDS_MODEL)
+            await _reply(services, client, repo, number, comment_id, _NEEDS_MODEL)
         return {"command": "issue", **result}
     if not payload.get("is_pr"):
-        await _reply(client, repo, number, comment_id, "`/swarm pr-review` works on pull requests only.")
+        await _reply(
+            services, client, repo, number, comment_id, "`/swarm pr-review` works on pull requests only."
+        )
         return {"command": command.name, "skipped": "not a pull request"}
     overrides: dict[str, Any] = {}
     if "--council" in command.flags:
@@ -116,7 +127,7 @@ async def _council(
     """`/swarm council <question>`: the members' judgement, posted once as a reply."""
     repo, number, comment_id = str(payload["repo"]), int(payload["number"]), payload.get("comment_id")
     if services.council is None:
-        await _reply(client, repo, number, comment_id, NEEDS_MODEL)
+        await _reply(services, client, repo, number, comment_id, NEEDS_MODEL)
         return {"command": "council", "skipped": "no model"}
     _, meta = await gh(client.request, "GET", f"/repos/{repo}", what=f"reading {repo}")
     config, _problem = await gh(repo_config, client, repo, str((meta or {}).get("default_branch") or "main"))
@@ -127,13 +138,13 @@ async def _council(
     context = untrusted("thread", f"{issue.get('title') or ''}\n\n{issue.get('body') or ''}")
     config, _, spent = await within_budget(services, payload, config, job)
     if spent:
-        await _reply(client, repo, number, comment_id, spent)
+        await _reply(services, client, repo, number, comment_id, spent)
         return {"command": "council", "skipped": "the installation's model budget is spent"}
     started = time.perf_counter()
     try:
         result = await services.council(config, question, context, kind)
     except ModelSelectionError as exc:
-        await _reply(client, repo, number, comment_id, str(exc))
+        await _reply(services, client, repo, number, comment_id, str(exc))
         return {"command": "council", "skipped": str(exc)}
     await record_document(
         services,
@@ -144,5 +155,5 @@ async def _council(
         council_to_dict(result),
         result.exchanges,
     )
-    await _reply(client, repo, number, comment_id, council_to_markdown(result))
+    await _reply(services, client, repo, number, comment_id, council_to_markdown(result))
     return {"command": "council", "verdict": result.verdict, "members": len(result.members)}

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from swarm_core.github.markers import Markers
 from swarm_core.github.pr_changeset import repo_config
 from swarm_core.github.services import Services, gh, record_document, within_budget
 from swarm_core.issue.checkout import checkout
@@ -72,8 +73,9 @@ async def analyze_issue(
                 )
     text = issue_to_markdown(intake, loc, ref=sha, spec=spec, note=note)
     existing = None
+    markers = await gh(services.markers) if services.markers is not None else Markers(b"")
     for c in await gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
-        if ISSUE_MARKER in str(c.get("body") or "") and str((c.get("user") or {}).get("type", "")) == "Bot":
+        if ISSUE_MARKER in str(c.get("body") or "") and markers.own(c):  # swarm's own, never another bot's
             existing = c
             break
     if existing is None:
