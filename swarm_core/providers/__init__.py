@@ -30,12 +30,14 @@ __all__ = [
     "Completion",
     "CompletionRequest",
     "Endpoint",
+    "Format",
     "Message",
     "OpenAIProvider",
     "Provider",
     "ProviderPool",
     "ServedModel",
     "endpoints_from_env",
+    "learn",
     "split_model",
 ]
 
