@@ -277,3 +277,29 @@ def test_a_retried_job_publishes_the_stored_review_without_calling_the_models_ag
             assert drain(app) == {DONE: 2}
             assert len(llm.requests) == calls and len(store.list_runs()) == 1
     assert len(gh.reviews) == 1 and len(list(gh.comments_on(2))) == 1
+
+
+def test_a_head_superseded_while_its_review_waited_to_retry_has_its_check_run_closed(rig: Rig) -> None:
+    # Seen in bench/chaos.py: a review fails after making its check run, a newer push supersedes
+    # the job while it waits for its retry, and nothing ever ran for that head again.
+    app, gh, tmp_path = rig.client, rig.github, rig.tmp
+    first_sha = opened_payload()["pull_request"]["head"]["sha"]
+    pull = add_pull(gh, tmp_path / "r", HEAD, first_sha)
+    gh.fail("POST", r"/pulls/2/reviews$", 500)
+    job = deliver(app, "pull_request", opened_payload(), "x-1").json()["job"]
+    deadline = time.time() + 20
+    while time.time() < deadline and not (
+        rig.queue.get(job).attempts and rig.queue.get(job).status == QUEUED
+    ):  # type: ignore[union-attr]
+        time.sleep(0.05)
+    assert [r["status"] for r in gh.check_runs] == ["in_progress"]  # made, then the review failed
+    second_sha = "c" * 40
+    pull.head_sha, pull.head_files = second_sha, {"svc.py": HEAD2}
+    pull.diff = diff_of(tmp_path / "r2", {"svc.py": BASE}, {"svc.py": HEAD2})
+    gh.repos[REPO]["files"][second_sha] = pull.head_files
+    deliver(app, "pull_request", opened_payload("synchronize", second_sha), "x-2")
+    drain(app)
+    assert rig.queue.get(job).status == "superseded"  # type: ignore[union-attr]
+    runs = {r["head_sha"]: r for r in gh.check_runs}
+    assert {sha: r["status"] for sha, r in runs.items()} == {first_sha: "completed", second_sha: "completed"}
+    assert runs[first_sha]["conclusion"] == "skipped"

@@ -15,14 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from swarm_core.config import SwarmConfig
-from swarm_core.github.client import PullRequest
+from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.publisher import CHECK_NAME, Publisher
 from swarm_core.github.services import Services, gh
 from swarm_core.store.queue import Job
 
-__all__ = ["CHECK_RUN_NS", "conclude_failed_job", "note_check_run"]
+__all__ = ["CHECK_RUN_NS", "close_superseded_check_runs", "conclude_failed_job", "note_check_run"]
 
 CHECK_RUN_NS = "job-check-run"
+PR_CHECK_RUNS_NS = "pr-check-runs"  # per pull request: the heads reviewed and their runs
 _KEEP_S = 7 * 86_400.0  # far past any job's retries
 _WHAT_TO_DO = (
     "What to do: re-run this check from the Checks tab, or comment `/swarm pr-review`. If it fails "
@@ -48,15 +49,7 @@ async def conclude_failed_job(job: Job, services: Services, reason: str) -> dict
     noted: dict[str, Any] = entry.value
     client = services.clients(job.payload.get("installation_id"))
     repo, head_sha, check_id = str(noted["repo"]), str(noted["head_sha"]), int(noted["check_run_id"])
-    _, data = await gh(
-        client.request,
-        "GET",
-        f"/repos/{repo}/commits/{head_sha}/check-runs",
-        params={"check_name": CHECK_NAME, "per_page": 100},
-        what="listing check runs",
-    )
-    run = next((r for r in (data or {}).get("check_runs", []) if int(r.get("id") or 0) == check_id), None)
-    if run is None or run.get("status") == "completed":
+    if not await _open(client, repo, head_sha, check_id):
         return None  # finished meanwhile (a later job reused it), or gone
     pr = PullRequest(repo, int(noted["number"]), "", "", head_sha, "", False, "", "", "", "")
     attempts = f"{job.attempts} attempt" + ("" if job.attempts == 1 else "s")
@@ -66,3 +59,46 @@ async def conclude_failed_job(job: Job, services: Services, reason: str) -> dict
     await gh(publisher.close_check, pr, check_id, conclusion, "swarm could not finish this review", summary)
     await services.state.delete(CHECK_RUN_NS, job.id)
     return {"check_run_id": check_id, "conclusion": conclusion}
+
+
+async def close_superseded_check_runs(
+    services: Services, client: GitHubClient, pr: PullRequest, check_run_id: int
+) -> list[int]:
+    """Close, as skipped, the runs of older heads of this pull request that are still open.
+
+    A review whose worker died, and whose job a newer push then superseded while it waited
+    for its lease, never runs again: without this its check run would say "in progress" for
+    ever. The review of the newest head closes it. Returns the runs closed.
+
+    Raises:
+        GitHubError: GitHub refused a read or an update (the worker logs it; the job is retried).
+    """
+    key = f"{pr.repo}#{pr.number}"
+    entry = await services.state.get(PR_CHECK_RUNS_NS, key)
+    noted = list(entry.value) if entry is not None and isinstance(entry.value, list) else []
+    closed: list[int] = []
+    for old in noted:
+        sha, old_id = str(old.get("head_sha") or ""), int(old.get("check_run_id") or 0)
+        if sha == pr.head_sha or not old_id or not await _open(client, pr.repo, sha, old_id):
+            continue
+        publisher = Publisher(client, SwarmConfig())  # closing a run reads no repository config
+        summary = f"A newer push ({pr.head_sha[:7]}) is reviewed instead; this review did not finish."
+        await gh(publisher.close_check, pr, old_id, "skipped", "Superseded", summary)
+        closed.append(old_id)
+    await services.state.set(
+        PR_CHECK_RUNS_NS, key, [{"head_sha": pr.head_sha, "check_run_id": check_run_id}], ttl=_KEEP_S
+    )
+    return closed
+
+
+async def _open(client: GitHubClient, repo: str, head_sha: str, check_id: int) -> bool:
+    """Whether swarm's run `check_id` on `head_sha` exists and has not completed."""
+    _, data = await gh(
+        client.request,
+        "GET",
+        f"/repos/{repo}/commits/{head_sha}/check-runs",
+        params={"check_name": CHECK_NAME, "per_page": 100},
+        what="listing check runs",
+    )
+    run = next((r for r in (data or {}).get("check_runs", []) if int(r.get("id") or 0) == check_id), None)
+    return run is not None and run.get("status") != "completed"

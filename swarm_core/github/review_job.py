@@ -11,7 +11,7 @@ from swarm_core.config import SwarmConfig, merge
 from swarm_core.errors import DiffError
 from swarm_core.github.client import PullRequest
 from swarm_core.github.events import pr_key
-from swarm_core.github.failed_job import note_check_run
+from swarm_core.github.failed_job import close_superseded_check_runs, note_check_run
 from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher
 from swarm_core.github.services import Services, gh, within_budget
@@ -68,6 +68,7 @@ async def review_pull_request(
     publisher = Publisher(client, config, markers=markers)
     check = await gh(publisher.start, pr, rerun=rerun)
     await note_check_run(services, job, pr, check[0])
+    await close_superseded_check_runs(services, client, pr, check[0])
     if services.queue.superseded(job.id, job.key):
         await gh(
             publisher.close_check, pr, check[0], "skipped", "Superseded", "A newer push is being reviewed."
