@@ -7,24 +7,13 @@ from typing import TYPE_CHECKING
 
 import tree_sitter as ts
 
+from swarm_core.analyzers.taint.nodes import line_of, named, text_of
 from swarm_core.analyzers.taint.values import CLEAN, Value, derived, join, tainted, with_step
 
 if TYPE_CHECKING:
     from swarm_core.analyzers.taint.engine import Env, TaintEngine
 
 __all__ = ["assign_statement", "bind_target"]
-
-
-def _line(node: ts.Node) -> int:
-    return node.start_point[0] + 1
-
-
-def _text(node: ts.Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
-
-
-def _named(node: ts.Node) -> list[ts.Node]:
-    return [c for c in node.named_children if c.type != "comment"]
 
 
 def assign_statement(eng: TaintEngine, node: ts.Node, env: Env) -> Value:
@@ -35,7 +24,7 @@ def assign_statement(eng: TaintEngine, node: ts.Node, env: Env) -> Value:
         return CLEAN
     value = assign_statement(eng, right, env) if right.type == "assignment" else eng.eval(right, env)
     if left is not None:
-        bind_target(eng, left, value, env, _line(node))
+        bind_target(eng, left, value, env, line_of(node))
     return value
 
 
@@ -46,16 +35,16 @@ def bind_target(eng: TaintEngine, target: ts.Node, value: Value, env: Env, line:
         value = replace(value, flow=with_step(value.flow, line))
     kind = target.type
     if kind == "identifier":
-        env[_text(target)] = value
+        env[text_of(target)] = value
     elif kind in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "expression_list"):
-        parts = _named(target)
+        parts = named(target)
         items = value.items if value.items is not None and len(value.items) == len(parts) else None
         for i, part in enumerate(parts):
             bind_target(eng, part, items[i] if items is not None else derived([value], line), env, line)
     elif kind == "subscript":
         _bind_subscript(eng, target, value, env, line)
     elif kind == "attribute":
-        env[_text(target)] = value
+        env[text_of(target)] = value
     elif kind == "parenthesized_expression" and target.named_children:
         bind_target(eng, target.named_children[0], value, env, line)
 
@@ -67,11 +56,11 @@ def _bind_subscript(eng: TaintEngine, target: ts.Node, value: Value, env: Env, l
     if base is not None and _is_session(eng, base, env):
         flow = tainted(value, "trustbound") or tainted(key, "trustbound")
         if flow is not None:
-            eng.report("trustbound", line, flow, _text(base))
+            eng.report("trustbound", line, flow, text_of(base))
         return
     if base is None or base.type not in ("identifier", "attribute"):
         return
-    name = _text(base)
+    name = text_of(base)
     old = env.get(name, CLEAN)
     if key.is_const() and (old.keys is not None or old.items is None):
         env[name] = (old if old.keys is not None else replace(old, keys=())).store(key.const, value)
@@ -90,6 +79,6 @@ def _is_session(eng: TaintEngine, base: ts.Node, env: Env) -> bool:
     # Django keeps the session on the request object.
     return (
         base.type == "attribute"
-        and _text(base.child_by_field_name("attribute")) == "session"
+        and text_of(base.child_by_field_name("attribute")) == "session"
         and (tainted(eng.eval(base.child_by_field_name("object"), env)) is not None)
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import tree_sitter as ts
 
+from swarm_core.analyzers.taint.nodes import line_of, text_of
 from swarm_core.analyzers.taint.tables import Sink
 from swarm_core.analyzers.taint.values import CLEAN, Value, derived, join_all, tainted, with_step
 
@@ -34,14 +35,6 @@ _ESCAPES = (("'\"", "xpathi"), ("<>", "xss"), ("..", "pathtraver"))
 _CONTAINERS = frozenset({"configparser.ConfigParser", "configparser.RawConfigParser", "builtins.dict"})
 
 
-def _text(node: ts.Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
-
-
-def _line(node: ts.Node) -> int:
-    return node.start_point[0] + 1
-
-
 class _Args:
     """A call's evaluated arguments, with their nodes (for names and keyword constants)."""
 
@@ -54,7 +47,7 @@ class _Args:
             if arg.type == "comment":
                 continue
             if arg.type == "keyword_argument":
-                name = _text(arg.child_by_field_name("name"))
+                name = text_of(arg.child_by_field_name("name"))
                 value_node = arg.child_by_field_name("value")
                 self.kw[name] = engine.eval(value_node, env)
                 if value_node is not None:
@@ -76,24 +69,24 @@ def evaluate_call(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
     """The value a call returns; records any flow into a sink it is."""
     fn = node.child_by_field_name("function")
     args = _Args(engine, node.child_by_field_name("arguments"), env)
-    line = _line(node)
+    line = line_of(node)
     receiver_node: ts.Node | None = None
     receiver = CLEAN
     method = ""
     qualified = ""
     if fn is not None and fn.type == "identifier":
-        name = _text(fn)
+        name = text_of(fn)
         if name in engine.functions and name not in env and name not in engine.stack:
             return _inline(engine, name, args, line)
         qualified = engine.qualify(fn) or (f"builtins.{name}" if engine.is_builtin(name, env) else "")
     elif fn is not None and fn.type == "attribute":
-        method = _text(fn.child_by_field_name("attribute"))
+        method = text_of(fn.child_by_field_name("attribute"))
         receiver_node = fn.child_by_field_name("object")
         if engine.is_module(receiver_node, env):
             qualified = engine.qualify(fn)
         else:
             receiver = engine.eval(receiver_node, env)
-            is_self = receiver_node is not None and _text(receiver_node) in ("self", "cls")
+            is_self = receiver_node is not None and text_of(receiver_node) in ("self", "cls")
             if is_self and method in engine.functions and method not in engine.stack:
                 return _inline(engine, method, args, line)
     else:
@@ -106,12 +99,12 @@ def evaluate_call(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
         return Value(flow=(line,))
     if method == "setFeature" and receiver_node is not None and len(args.values) >= 2:
         # xml.sax parsers resolve external entities only when this feature is switched on.
-        feature = engine.qualify(args.nodes[0]) or _text(args.nodes[0])
+        feature = engine.qualify(args.nodes[0]) or text_of(args.nodes[0])
         if (
             feature.endswith(("feature_external_ges", "feature_external_pes"))
             and args.values[1].const is True
         ):
-            name = _text(receiver_node)
+            name = text_of(receiver_node)
             if name in env:
                 env[name] = replace(env[name], tags=env[name].tags | {"xxe"})
         return CLEAN
@@ -159,7 +152,7 @@ def evaluate_call(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
         return derived(parts, line)
     out = derived([*args.all(), receiver], line)
     if out.flow is not None and args.nodes and args.nodes[0].type == "identifier":
-        out = replace(out, origin=_text(args.nodes[0]))
+        out = replace(out, origin=text_of(args.nodes[0]))
     return out
 
 
@@ -201,7 +194,7 @@ def _check_sink(
         flow = _argv_flow(engine, args, kind)
     elif sink.check == "yaml":
         loader = args.kw_nodes.get("Loader") or (args.nodes[1] if len(args.nodes) > 1 else None)
-        if loader is not None and any(s in _text(loader) for s in _SAFE_YAML):
+        if loader is not None and any(s in text_of(loader) for s in _SAFE_YAML):
             return
         flow = _first(candidates, kind)
     elif sink.check == "xxe":
@@ -281,7 +274,7 @@ def _container_method(
     """List, dict and configparser methods on a local name; None when not one of them."""
     if receiver_node.type not in ("identifier", "attribute"):
         return None
-    name = _text(receiver_node)
+    name = text_of(receiver_node)
     if name not in env:
         return None
     if receiver.items is not None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import tree_sitter as ts
 
+from swarm_core.analyzers.taint.nodes import line_of, named, text_of
 from swarm_core.analyzers.taint.values import CLEAN, NOCONST, Value, derived, join, join_all, tainted
 
 if TYPE_CHECKING:
@@ -27,18 +28,6 @@ _VALIDATORS = frozenset(
         "fullmatch",
     }
 )
-
-
-def _text(node: ts.Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
-
-
-def _line(node: ts.Node) -> int:
-    return node.start_point[0] + 1
-
-
-def _named(node: ts.Node) -> list[ts.Node]:
-    return [c for c in node.named_children if c.type != "comment"]
 
 
 def exec_if(engine: TaintEngine, stmt: ts.Node, env: Env, frame: _Frame) -> Env | None:
@@ -88,7 +77,7 @@ def _guard(engine: TaintEngine, cond: ts.Node) -> tuple[list[str], bool]:
     if node.type == "boolean_operator":
         left = node.child_by_field_name("left")
         right = node.child_by_field_name("right")
-        op = _text(node.child_by_field_name("operator"))
+        op = text_of(node.child_by_field_name("operator"))
         if left is None or right is None:
             return [], False
         (ln, lneg), (rn, rneg) = _guard(engine, left), _guard(engine, right)
@@ -96,8 +85,8 @@ def _guard(engine: TaintEngine, cond: ts.Node) -> tuple[list[str], bool]:
             return ln + rn, lneg
         return [], False
     if node.type == "comparison_operator":
-        ops = [_text(c) for c in node.children if not c.is_named]
-        operands = _named(node)
+        ops = [text_of(c) for c in node.children if not c.is_named]
+        operands = named(node)
         if len(ops) != 1 or len(operands) != 2 or ops[0] not in ("in", "not in", "==", "!="):
             return [], False
         if _constant_like(engine, operands[1]):
@@ -113,7 +102,7 @@ def _guard(engine: TaintEngine, cond: ts.Node) -> tuple[list[str], bool]:
             if (
                 fn is not None
                 and fn.type == "attribute"
-                and _text(fn.child_by_field_name("attribute")) in _VALIDATORS
+                and text_of(fn.child_by_field_name("attribute")) in _VALIDATORS
             ):
                 return _names(engine, fn.child_by_field_name("object")), True
     return [], False
@@ -123,9 +112,9 @@ def _constant_like(engine: TaintEngine, node: ts.Node) -> bool:
     if node.type in ("string", "integer", "float", "true", "false", "none", "concatenated_string"):
         return True
     if node.type in ("list", "tuple", "set"):
-        return all(_constant_like(engine, c) for c in _named(node))
+        return all(_constant_like(engine, c) for c in named(node))
     # ALLOWED_HOSTS and friends: module-level constants by convention.
-    return node.type == "identifier" and _text(node).isupper()
+    return node.type == "identifier" and text_of(node).isupper()
 
 
 def _names(engine: TaintEngine, node: ts.Node | None) -> list[str]:
@@ -133,7 +122,7 @@ def _names(engine: TaintEngine, node: ts.Node | None) -> list[str]:
     if node is None:
         return []
     if node.type == "identifier":
-        return [_text(node)]
+        return [text_of(node)]
     if node.type == "attribute":
         return _names(engine, node.child_by_field_name("object"))
     if node.type == "call":
@@ -144,8 +133,8 @@ def _names(engine: TaintEngine, node: ts.Node | None) -> list[str]:
             if fn is not None and fn.type == "attribute"
             else []
         )
-        return own + [n for a in (_named(args) if args is not None else []) for n in _names(engine, a)]
-    return [n for c in _named(node) for n in _names(engine, c)]
+        return own + [n for a in (named(args) if args is not None else []) for n in _names(engine, a)]
+    return [n for c in named(node) for n in _names(engine, c)]
 
 
 def _mark_safe(env: Env, names: list[str]) -> None:
@@ -176,11 +165,11 @@ def exec_loop(engine: TaintEngine, stmt: ts.Node, env: Env, frame: _Frame) -> En
             right = stmt.child_by_field_name("right")
             left = stmt.child_by_field_name("left")
             iterable = engine.eval(right, current) if right is not None else CLEAN
-            element = join_all(iterable.items) if iterable.items else derived([iterable], _line(stmt))
+            element = join_all(iterable.items) if iterable.items else derived([iterable], line_of(stmt))
             if iterable.keys:
                 element = Value(flow=tainted(iterable))
             if left is not None:
-                engine.bind(left, element, current, _line(stmt))
+                engine.bind(left, element, current, line_of(stmt))
         current = engine.exec_block(body, current, frame) if body is not None else current
         states.append(current)
     result = join_envs(states)
@@ -231,8 +220,8 @@ def exec_match(engine: TaintEngine, stmt: ts.Node, env: Env, frame: _Frame) -> E
             continue
         branch = dict(env)
         for p in patterns:
-            if _text(p).isidentifier() and _text(p) != "_" and p.named_children:
-                engine.bind(p.named_children[0], subject, branch, _line(case))
+            if text_of(p).isidentifier() and text_of(p) != "_" and p.named_children:
+                engine.bind(p.named_children[0], subject, branch, line_of(case))
         outs.append(engine.exec_block(block, branch, frame) if block is not None else branch)
         if verdict is True:
             exhaustive = True
@@ -244,7 +233,7 @@ def exec_match(engine: TaintEngine, stmt: ts.Node, env: Env, frame: _Frame) -> E
 
 def _case_matches(engine: TaintEngine, patterns: list[ts.Node], subject: Value) -> bool | None:
     """True/False when a constant subject surely (does not) match; None when unknown."""
-    if any(_text(p).isidentifier() for p in patterns):
+    if any(text_of(p).isidentifier() for p in patterns):
         return True  # `case _:` or a capture pattern matches anything
     if not subject.is_const():
         return None
@@ -259,7 +248,7 @@ def _case_matches(engine: TaintEngine, patterns: list[ts.Node], subject: Value) 
 
 def _pattern_literals(engine: TaintEngine, node: ts.Node) -> list[object]:
     if node.type in ("case_pattern", "union_pattern"):
-        return [lit for c in _named(node) for lit in _pattern_literals(engine, c)]
+        return [lit for c in named(node) for lit in _pattern_literals(engine, c)]
     value = engine.eval(node, {})
     return [value.const]
 

@@ -25,6 +25,7 @@ from swarm_core.analyzers.taint.evaluate import evaluate
 from swarm_core.analyzers.taint.expressions import (
     fold_binop,
 )
+from swarm_core.analyzers.taint.nodes import line_of, named, text_of
 from swarm_core.analyzers.taint.tables import KINDS, Sink, Tables
 from swarm_core.analyzers.taint.values import (
     CLEAN,
@@ -68,18 +69,6 @@ class _Frame:
     depth: int = 0
 
 
-def _line(node: ts.Node) -> int:
-    return node.start_point[0] + 1
-
-
-def _text(node: ts.Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
-
-
-def _named(node: ts.Node) -> list[ts.Node]:
-    return [c for c in node.named_children if c.type != "comment"]
-
-
 class TaintEngine:
     """Taint flows of one Python source.
 
@@ -112,39 +101,39 @@ class TaintEngine:
             if child.type == "import_statement":
                 for item in child.named_children:
                     if item.type == "aliased_import":
-                        self._imports[_text(item.child_by_field_name("alias"))] = _text(
+                        self._imports[text_of(item.child_by_field_name("alias"))] = text_of(
                             item.child_by_field_name("name")
                         )
                     elif item.type == "dotted_name":
-                        head = _text(item).split(".")[0]
+                        head = text_of(item).split(".")[0]
                         self._imports[head] = head
-                self._django |= "django" in _text(child)
+                self._django |= "django" in text_of(child)
             elif child.type == "import_from_statement":
-                module = _text(child.child_by_field_name("module_name")).lstrip(".")
+                module = text_of(child.child_by_field_name("module_name")).lstrip(".")
                 self._django |= module.startswith("django")
                 for item in child.children_by_field_name("name"):
                     if item.type == "aliased_import":
-                        name = _text(item.child_by_field_name("name"))
-                        self._imports[_text(item.child_by_field_name("alias"))] = f"{module}.{name}"
+                        name = text_of(item.child_by_field_name("name"))
+                        self._imports[text_of(item.child_by_field_name("alias"))] = f"{module}.{name}"
                     else:
-                        self._imports[_text(item)] = f"{module}.{_text(item)}"
+                        self._imports[text_of(item)] = f"{module}.{text_of(item)}"
             elif child.type == "function_definition":
                 defs.append(child)
-                self._functions[_text(child.child_by_field_name("name"))] = child
+                self._functions[text_of(child.child_by_field_name("name"))] = child
             self._collect(child, defs)
 
     def _entry(self, fn: ts.Node) -> None:
         route = self._is_route(fn)
         env: Env = {}
         params = fn.child_by_field_name("parameters")
-        for p in _named(params) if params is not None else []:
+        for p in named(params) if params is not None else []:
             name, annotation = self._param(p)
             if not name or name in ("self", "cls"):
                 continue
             request_type = self._qualify(annotation) in self._t.request_types if annotation else False
             django_view = self._django and name in self._t.request_params
             if route or request_type or django_view:
-                env[name] = Value(flow=(_line(p),))
+                env[name] = Value(flow=(line_of(p),))
             else:
                 env[name] = CLEAN
         body = fn.child_by_field_name("body")
@@ -167,7 +156,7 @@ class TaintEngine:
             if (
                 expr is not None
                 and expr.type == "attribute"
-                and _text(expr.child_by_field_name("attribute")) in self._t.route_decorators
+                and text_of(expr.child_by_field_name("attribute")) in self._t.route_decorators
             ):
                 return True
         return False
@@ -175,12 +164,12 @@ class TaintEngine:
     @staticmethod
     def _param(p: ts.Node) -> tuple[str, ts.Node | None]:
         if p.type == "identifier":
-            return _text(p), None
+            return text_of(p), None
         if p.type in ("typed_parameter", "typed_default_parameter"):
             ident = next((c for c in p.named_children if c.type == "identifier"), None)
-            return _text(ident), p.child_by_field_name("type")
+            return text_of(ident), p.child_by_field_name("type")
         if p.type == "default_parameter":
-            return _text(p.child_by_field_name("name")), None
+            return text_of(p.child_by_field_name("name")), None
         return "", None
 
     # -- names ------------------------------------------------------------------------------
@@ -191,10 +180,10 @@ class TaintEngine:
         if node.type == "type":
             return self._qualify(node.named_children[0]) if node.named_children else ""
         if node.type == "identifier":
-            return self._imports.get(_text(node), "")
+            return self._imports.get(text_of(node), "")
         if node.type == "attribute":
             base = self._qualify(node.child_by_field_name("object"))
-            return f"{base}.{_text(node.child_by_field_name('attribute'))}" if base else ""
+            return f"{base}.{text_of(node.child_by_field_name('attribute'))}" if base else ""
         return ""
 
     def _is_module(self, node: ts.Node | None, env: Env) -> bool:
@@ -204,13 +193,13 @@ class TaintEngine:
         return (
             node is not None
             and node.type == "identifier"
-            and _text(node) not in env
-            and _text(node) in self._imports
+            and text_of(node) not in env
+            and text_of(node) in self._imports
         )
 
     # -- statements ---------------------------------------------------------------------------
     def _exec_block(self, block: ts.Node, env: Env | None, frame: _Frame) -> Env | None:
-        for stmt in _named(block):
+        for stmt in named(block):
             if env is None:
                 return None
             env = self._exec(stmt, env, frame)
@@ -219,29 +208,29 @@ class TaintEngine:
     def _exec(self, stmt: ts.Node, env: Env, frame: _Frame) -> Env | None:
         kind = stmt.type
         if kind == "expression_statement":
-            for expr in _named(stmt):
+            for expr in named(stmt):
                 if expr.type == "assignment":
                     self._assign_stmt(expr, env)
                 elif expr.type == "augmented_assignment":
                     left = expr.child_by_field_name("left")
                     right = expr.child_by_field_name("right")
                     if left is not None and right is not None:
-                        value = derived([self._eval(left, env), self._eval(right, env)], _line(expr))
+                        value = derived([self._eval(left, env), self._eval(right, env)], line_of(expr))
                         old = self._eval(left, env)
                         if value.flow is None and old.is_const():
                             value = fold_binop(self, expr, old, self._eval(right, env))
-                        self._bind(left, value, env, _line(expr))
+                        self._bind(left, value, env, line_of(expr))
                 else:
                     self._eval(expr, env)
             return env
         if kind == "return_statement":
-            value = join_all([self._eval(e, env) for e in _named(stmt)])
+            value = join_all([self._eval(e, env) for e in named(stmt)])
             if frame.route and frame.depth == 0:
                 self._check_returned_html(stmt, value)
             frame.returns.append(value)
             return None
         if kind == "raise_statement":
-            for e in _named(stmt):
+            for e in named(stmt):
                 self._eval(e, env)
             return None
         if kind == "if_statement":
@@ -259,7 +248,7 @@ class TaintEngine:
                             target = item_node.child_by_field_name("alias")
                             bound = self._eval(item_node.named_children[0], env)
                             if target is not None and target.named_children:
-                                self._bind(target.named_children[0], bound, env, _line(w))
+                                self._bind(target.named_children[0], bound, env, line_of(w))
                         elif item_node is not None:
                             self._eval(item_node, env)
             body = stmt.child_by_field_name("body")
@@ -271,7 +260,7 @@ class TaintEngine:
         if kind == "decorated_definition":
             return env
         if kind in ("assert_statement", "delete_statement", "print_statement", "exec_statement"):
-            for e in _named(stmt):
+            for e in named(stmt):
                 self._eval(e, env)
         return env
 
@@ -289,16 +278,16 @@ class TaintEngine:
         return evaluate_call(self, node, env)
 
     def _check_returned_html(self, stmt: ts.Node, value: Value) -> None:
-        expr = _named(stmt)[0] if _named(stmt) else None
+        expr = named(stmt)[0] if named(stmt) else None
         if expr is not None and expr.type == "call":
             fn = expr.child_by_field_name("function")
-            if fn is not None and fn.type == "identifier" and _text(fn) in self._functions:
+            if fn is not None and fn.type == "identifier" and text_of(fn) in self._functions:
                 return  # the called handler reports its own return
         if value.keys is not None:
             return  # a dict becomes a JSON response
         flow = tainted(value, "xss")
         if flow is not None:
-            self._report("xss", _line(stmt), flow, "return")
+            self._report("xss", line_of(stmt), flow, "return")
 
     def _report(self, kind: str, line: int, flow: tuple[int, ...], sink: str) -> None:
         key = (kind, line)
@@ -359,7 +348,7 @@ class TaintEngine:
         """The join of a same-file function's returns for these arguments."""
         env: Env = {}
         params = fn.child_by_field_name("parameters")
-        positional = [self._param(p)[0] for p in (_named(params) if params is not None else [])]
+        positional = [self._param(p)[0] for p in (named(params) if params is not None else [])]
         if positional and positional[0] in ("self", "cls"):
             positional = positional[1:]
         for i, name in enumerate(positional):

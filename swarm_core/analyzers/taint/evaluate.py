@@ -17,24 +17,13 @@ from swarm_core.analyzers.taint.expressions import (
     string_value,
     subscript,
 )
+from swarm_core.analyzers.taint.nodes import line_of, named, text_of
 from swarm_core.analyzers.taint.values import CLEAN, Value, derived, join, tainted
 
 if TYPE_CHECKING:
     from swarm_core.analyzers.taint.engine import Env, TaintEngine
 
 __all__ = ["evaluate"]
-
-
-def _line(node: ts.Node) -> int:
-    return node.start_point[0] + 1
-
-
-def _text(node: ts.Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
-
-
-def _named(node: ts.Node) -> list[ts.Node]:
-    return [c for c in node.named_children if c.type != "comment"]
 
 
 def evaluate(eng: TaintEngine, node: ts.Node | None, env: Env) -> Value:
@@ -47,18 +36,18 @@ def evaluate(eng: TaintEngine, node: ts.Node | None, env: Env) -> Value:
     if kind == "string":
         return string_value(eng, node, env)
     if kind == "concatenated_string":
-        parts = [string_value(eng, c, env) for c in _named(node)]
+        parts = [string_value(eng, c, env) for c in named(node)]
         if all(p.is_const() for p in parts):
             return Value(const="".join(str(p.const) for p in parts))
-        return derived(parts, _line(node))
+        return derived(parts, line_of(node))
     if kind == "integer":
         try:
-            return Value(const=int(_text(node).replace("_", ""), 0))
+            return Value(const=int(text_of(node).replace("_", ""), 0))
         except ValueError:
             return CLEAN
     if kind == "float":
         try:
-            return Value(const=float(_text(node).replace("_", "")))
+            return Value(const=float(text_of(node).replace("_", "")))
         except ValueError:
             return CLEAN
     if kind in ("true", "false", "none"):
@@ -70,7 +59,7 @@ def evaluate(eng: TaintEngine, node: ts.Node | None, env: Env) -> Value:
     if kind == "boolean_operator":
         left = evaluate(eng, node.child_by_field_name("left"), env)
         right = evaluate(eng, node.child_by_field_name("right"), env)
-        op = _text(node.child_by_field_name("operator"))
+        op = text_of(node.child_by_field_name("operator"))
         if left.is_const() and not left.flow:
             return (right if left.const else left) if op == "and" else (left if left.const else right)
         return join(left, right)
@@ -81,15 +70,15 @@ def evaluate(eng: TaintEngine, node: ts.Node | None, env: Env) -> Value:
         return compare(eng, node, env)
     if kind == "unary_operator":
         arg = evaluate(eng, node.child_by_field_name("argument"), env)
-        op = _text(node.child_by_field_name("operator"))
+        op = text_of(node.child_by_field_name("operator"))
         if arg.is_const() and isinstance(arg.const, int | float) and op in ("-", "+"):
             return Value(const=-arg.const if op == "-" else arg.const)
-        return derived([arg], _line(node))
+        return derived([arg], line_of(node))
     if kind in ("parenthesized_expression", "await", "expression_statement"):
-        inner = _named(node)
+        inner = named(node)
         return evaluate(eng, inner[0], env) if inner else CLEAN
     if kind == "conditional_expression":
-        branches = _named(node)
+        branches = named(node)
         if len(branches) != 3:
             return CLEAN
         cond = evaluate(eng, branches[1], env)
@@ -97,15 +86,15 @@ def evaluate(eng: TaintEngine, node: ts.Node | None, env: Env) -> Value:
             return evaluate(eng, branches[0] if cond.const else branches[2], env)
         return join(evaluate(eng, branches[0], env), evaluate(eng, branches[2], env))
     if kind in ("list", "tuple", "expression_list"):
-        elements = [evaluate(eng, c, env) for c in _named(node)]
-        if any(c.type == "list_splat" for c in _named(node)):
-            return derived(elements, _line(node))
+        elements = [evaluate(eng, c, env) for c in named(node)]
+        if any(c.type == "list_splat" for c in named(node)):
+            return derived(elements, line_of(node))
         return Value(items=tuple(elements))
     if kind in ("list_splat", "dictionary_splat"):
-        inner = _named(node)
+        inner = named(node)
         return evaluate(eng, inner[0], env) if inner else CLEAN
     if kind == "set":
-        return derived([evaluate(eng, c, env) for c in _named(node)], _line(node))
+        return derived([evaluate(eng, c, env) for c in named(node)], line_of(node))
     if kind == "dictionary":
         return dictionary(eng, node, env)
     if kind in (
@@ -125,22 +114,22 @@ def evaluate(eng: TaintEngine, node: ts.Node | None, env: Env) -> Value:
         target = node.child_by_field_name("left") or node.child_by_field_name("name")
         value = evaluate(eng, node.child_by_field_name("right") or node.child_by_field_name("value"), env)
         if target is not None:
-            bind_target(eng, target, value, env, _line(node))
+            bind_target(eng, target, value, env, line_of(node))
         return value
     if kind == "keyword_argument":
         return evaluate(eng, node.child_by_field_name("value"), env)
     if kind in ("lambda", "ellipsis"):
         return CLEAN
-    return derived([evaluate(eng, c, env) for c in _named(node)], _line(node))
+    return derived([evaluate(eng, c, env) for c in named(node)], line_of(node))
 
 
 def _name(eng: TaintEngine, node: ts.Node, env: Env) -> Value:
-    name = _text(node)
+    name = text_of(node)
     if name in env:
         return env[name]
     qualified = eng.imports.get(name, "")
     if qualified and _is_source(eng, qualified):
-        return Value(flow=(_line(node),))
+        return Value(flow=(line_of(node),))
     return CLEAN
 
 
@@ -149,18 +138,18 @@ def _is_source(eng: TaintEngine, qualified: str) -> bool:
 
 
 def _attribute(eng: TaintEngine, node: ts.Node, env: Env) -> Value:
-    dotted = _text(node)
+    dotted = text_of(node)
     if dotted in env:
         return env[dotted]
     qualified = eng.qualify(node)
     if qualified:
         if qualified in eng.tables.fixed_attributes:
             return CLEAN
-        return Value(flow=(_line(node),)) if _is_source(eng, qualified) else CLEAN
+        return Value(flow=(line_of(node),)) if _is_source(eng, qualified) else CLEAN
     base = evaluate(eng, node.child_by_field_name("object"), env)
     if tainted(base) is None:
         return CLEAN
-    out = derived([base], _line(node))
+    out = derived([base], line_of(node))
     return replace(out, origin=base.origin, safe=base.safe)
 
 

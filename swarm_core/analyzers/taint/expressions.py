@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import tree_sitter as ts
 
+from swarm_core.analyzers.taint.nodes import line_of, named, text_of
 from swarm_core.analyzers.taint.values import CLEAN, Value, derived, join_all, tainted
 
 if TYPE_CHECKING:
@@ -42,18 +43,6 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _text(node: ts.Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
-
-
-def _line(node: ts.Node) -> int:
-    return node.start_point[0] + 1
-
-
-def _named(node: ts.Node) -> list[ts.Node]:
-    return [c for c in node.named_children if c.type != "comment"]
-
-
 def string_value(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
     if node.type != "string":
         return engine.eval(node, env)
@@ -61,10 +50,10 @@ def string_value(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
     text: list[str] = []
     for child in node.named_children:
         if child.type == "string_content":
-            text.append(_text(child))
-            parts.append(Value(const=_text(child)))
+            text.append(text_of(child))
+            parts.append(Value(const=text_of(child)))
         elif child.type == "escape_sequence":
-            text.append(_text(child))
+            text.append(text_of(child))
         elif child.type == "interpolation":
             expr = child.child_by_field_name("expression")
             v = engine.eval(expr, env)
@@ -75,11 +64,11 @@ def string_value(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
         # Kept through joins (where the constant is lost): `sh` on one branch, `cmd.exe` on the other.
         shell = const.strip().split(" ")[0].rsplit("/", 1)[-1] in engine.shells() if const else False
         return Value(const=const, tags=frozenset({"shell"}) if shell else frozenset())
-    return derived(parts, _line(node))
+    return derived(parts, line_of(node))
 
 
 def fold_binop(engine: TaintEngine, node: ts.Node, left: Value, right: Value) -> Value:
-    op = _text(node.child_by_field_name("operator")).rstrip("=") or "+"
+    op = text_of(node.child_by_field_name("operator")).rstrip("=") or "+"
     if left.is_const() and right.is_const() and not left.flow and not right.flow and op in _BINOPS:
         try:
             return Value(const=_BINOPS[op](left.const, right.const))
@@ -87,14 +76,14 @@ def fold_binop(engine: TaintEngine, node: ts.Node, left: Value, right: Value) ->
             return CLEAN
     if op == "+" and left.items is not None and right.items is not None:
         return Value(items=left.items + right.items)
-    out = derived([left, right], _line(node))
+    out = derived([left, right], line_of(node))
     origin = left.origin or right.origin
     return replace(out, origin=origin) if origin and out.flow else out
 
 
 def compare(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
-    operands = [engine.eval(c, env) for c in _named(node)]
-    ops = [_text(c) for c in node.children if not c.is_named]
+    operands = [engine.eval(c, env) for c in named(node)]
+    ops = [text_of(c) for c in node.children if not c.is_named]
     if len(operands) != len(ops) + 1 or not all(o.is_const() and not o.flow for o in operands):
         return CLEAN
     try:
@@ -110,7 +99,7 @@ def compare(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
 
 def dictionary(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
     out = Value(keys=())
-    for pair in _named(node):
+    for pair in named(node):
         if pair.type == "pair":
             key = engine.eval(pair.child_by_field_name("key"), env)
             value = engine.eval(pair.child_by_field_name("value"), env)
@@ -129,10 +118,10 @@ def comprehension(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
         if clause.type == "for_in_clause":
             right = clause.child_by_field_name("right")
             iterable = engine.eval(right, inner)
-            element = join_all(iterable.items) if iterable.items else derived([iterable], _line(clause))
+            element = join_all(iterable.items) if iterable.items else derived([iterable], line_of(clause))
             left = clause.child_by_field_name("left")
             if left is not None:
-                engine.bind(left, element, inner, _line(clause))
+                engine.bind(left, element, inner, line_of(clause))
     body = node.child_by_field_name("body")
     value = engine.eval(body, inner)
     return Value(flow=tainted(value))
@@ -141,7 +130,7 @@ def comprehension(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
 def subscript(engine: TaintEngine, node: ts.Node, env: Env) -> Value:
     base = engine.eval(node.child_by_field_name("value"), env)
     index_node = node.child_by_field_name("subscript")
-    line = _line(node)
+    line = line_of(node)
     if index_node is not None and index_node.type == "slice":
         bounds = _slice_bounds(engine, index_node, env)
         if base.items is not None and all(b.is_const() for b in bounds):
