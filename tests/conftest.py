@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,32 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                 monkeypatch.delenv(name, raising=False)
     for name in ("OLLAMA_HOST", "SWARM_MODELS_FILE", "SWARM_REDIS_URL", "SWARM_SECRETS_FILE"):
         monkeypatch.delenv(name, raising=False)
+
+
+def _database_params() -> list[str]:
+    from tests.helpers import database_params
+
+    return database_params()
+
+
+@pytest.fixture(params=_database_params())
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database for store, queue and worker tests: SQLite, and Postgres when configured."""
+    from swarm_core.store import normalize_url, sqlite_url
+    from tests.helpers import reset_database
+
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "data")
+    reset_database(request.param)
+    return normalize_url(request.param)
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[Any]:
+    """The migrated database's SQLAlchemy engine."""
+    from swarm_core.store import open_store
+
+    open_store(url).close()  # migrations
+    engine = open_store(url).engine
+    yield engine
+    engine.dispose()

@@ -5,16 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 import sqlalchemy as sa
 
-from swarm_core.store import open_store, sqlite_url
-from swarm_core.store.database import normalize_url
+from swarm_core.store import open_store
 from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, SUPERSEDED, Job, JobQueue, fit_worker_name
-from tests.helpers import database_params, reset_database
 
 
 class Clock:
@@ -23,22 +19,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(params=database_params())
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "data")
-    reset_database(request.param)
-    return normalize_url(request.param)
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[sa.Engine]:
-    open_store(url).close()  # migrations
-    engine = open_store(url).engine
-    yield engine
-    engine.dispose()
 
 
 def test_claim_complete_and_lease_expiry(engine: sa.Engine) -> None:

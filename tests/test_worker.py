@@ -7,7 +7,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +16,7 @@ import sqlalchemy as sa
 from app.settings import load_settings
 from app.worker import Worker
 from swarm_core.errors import GitHubRateLimited, RetryLater, StoreError
-from swarm_core.store import open_store, sqlite_url
 from swarm_core.store.queue import DONE, FAILED, QUEUED, RUNNING, Job, JobQueue
-from swarm_core.store.runs import normalize_url
-from tests.helpers import database_params, reset_database
-
-
-@pytest.fixture(params=database_params())
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "data")
-    reset_database(request.param)
-    return normalize_url(request.param)
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[sa.Engine]:
-    open_store(url).close()  # migrations
-    engine = open_store(url).engine
-    yield engine
-    engine.dispose()
 
 
 class Slow:
