@@ -52,7 +52,7 @@ class ActionEnv:
     bot_login: str = ACTIONS_BOT  # whom swarm writes as: GITHUB_TOKEN's account (SWARM_BOT_LOGIN)
 
     def secrets(self) -> frozenset[str]:
-        """The token and the provider keys, for the log redaction filter."""
+        """The token, the marker key and the provider keys: what logs and GitHub must never see."""
         token = {self.token.get_secret_value()} if self.token is not None else set()
         if self.marker_key is not None:
             token.add(self.marker_key.get_secret_value())

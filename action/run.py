@@ -60,7 +60,7 @@ from swarm_core.github import (
     run_command,
 )
 from swarm_core.render import render_summary, to_sarif
-from swarm_core.store import open_store, sqlite_url
+from swarm_core.store import SqlRunStore, open_store, sqlite_url
 from swarm_core.store.queue import Job, JobQueue
 
 __all__ = ["ActionResult", "run_action"]
@@ -101,12 +101,10 @@ def _client(env: ActionEnv) -> GitHubClient:
         raise ConfigError(
             "no GitHub token: pass `github-token` (default `${{ github.token }}`) or set GITHUB_TOKEN"
         )
-    token = env.token.get_secret_value()
-    # Everything the Action writes to GitHub passes one redactor: the token and the provider keys.
-    redactor = Redactor(
-        [token, *env.keys.secrets()], [ep.base_url for ep in env.keys.endpoints().values() if ep.configured]
-    )
-    return GitHubClient.for_token(token, env.api_url, redactor=redactor)
+    # Everything the Action writes to GitHub passes one redactor: the token, the marker key, the
+    # provider keys and the configured model URLs.
+    redactor = Redactor(sorted(env.secrets()), env.keys.internal_urls())
+    return GitHubClient.for_token(env.token.get_secret_value(), env.api_url, redactor=redactor)
 
 
 def _config(env: ActionEnv, client: GitHubClient, pr: PullRequest) -> tuple[SwarmConfig, str | None]:
@@ -262,6 +260,22 @@ def _finish(
     return ActionResult(0, review, published, read_only, notes)
 
 
+def _services(env: ActionEnv, client: GitHubClient, store: SqlRunStore, temp: Path) -> Services:
+    """The job services of one workflow run: its token's client, a throwaway store, swarm's markers."""
+    engine = _engine(env)
+    return Services(
+        clients=lambda _inst: client,
+        store=store,
+        queue=JobQueue(store.engine),
+        review=engine.review,
+        state=SqlMemory(store.engine),
+        council=engine.council,
+        specify=engine.specify,
+        cache_dir=temp / "swarm-checkouts",
+        markers=lambda: _markers(env),
+    )
+
+
 def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult:
     raw_comment, raw_issue = event.get("comment"), event.get("issue")
     comment: dict[str, Any] = raw_comment if isinstance(raw_comment, dict) else {}
@@ -273,18 +287,7 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
     temp = env.runner_temp or Path()
     store = open_store(sqlite_url(temp / f"swarm-{uuid.uuid4().hex[:8]}"))
     try:
-        engine = _engine(env)
-        services = Services(
-            clients=lambda _inst: client,
-            store=store,
-            queue=JobQueue(store.engine),
-            review=engine.review,
-            state=SqlMemory(store.engine),
-            council=engine.council,
-            specify=engine.specify,
-            cache_dir=temp / "swarm-checkouts",
-            markers=lambda: _markers(env),
-        )
+        services = _services(env, client, store, temp)
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
         number = int(issue.get("number") or 0)
         payload = {
@@ -319,16 +322,7 @@ def _issue(env: ActionEnv, event: dict[str, Any], *, explicit: bool) -> ActionRe
     temp = env.runner_temp or Path()
     store = open_store(sqlite_url(temp / f"swarm-{uuid.uuid4().hex[:8]}"))
     try:
-        engine = _engine(env)
-        services = Services(
-            clients=lambda _inst: client,
-            store=store,
-            queue=JobQueue(store.engine),
-            review=engine.review,
-            state=SqlMemory(store.engine),
-            cache_dir=temp / "swarm-checkouts",
-            specify=engine.specify,
-        )
+        services = _services(env, client, store, temp)
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
         payload = {"installation_id": None, "repo": repo, "number": int(issue["number"])}
         job = Job(

@@ -14,7 +14,6 @@ def redactor_for(settings: Settings) -> Redactor:
     Base URLs the operator configured (a self-hosted model, a proxy) are internal: PR readers
     see "[model endpoint]" instead. The public default URLs are left as they are.
     """
-    endpoints = settings.provider_keys().endpoints().values()
     secrets = set(settings.secrets())
     secrets.update(url_passwords(settings.database_url))
-    return Redactor(sorted(secrets), [ep.base_url for ep in endpoints if ep.configured])
+    return Redactor(sorted(secrets), settings.provider_keys().internal_urls())

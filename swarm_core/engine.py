@@ -70,6 +70,10 @@ class ProviderKeys:
         values = (v.get_secret_value() for name, v in self.values.items() if name in keys)
         return frozenset(v for v in values if len(v) >= _MIN_SECRET)
 
+    def internal_urls(self) -> list[str]:
+        """Base URLs the operator configured (a self-hosted model, a proxy): not for PR readers."""
+        return [ep.base_url for ep in self.endpoints().values() if ep.configured]
+
 
 class Reviewer(Protocol):
     """Review a change; `models=False` when the installation's model budget is spent."""
