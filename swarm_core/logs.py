@@ -17,7 +17,10 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from swarm_core.redact import Redactor
 
 __all__ = [
     "IDS",
@@ -34,21 +37,15 @@ __all__ = [
 
 # The ids a record may carry, in the order text logs show them.
 IDS = ("run_id", "job_id", "job_kind", "delivery_id")
-REDACTED = "[redacted]"
 LOG_FORMATS = ("text", "json")
 
 _ids: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
     "swarm_log_ids", default=MappingProxyType({})
 )
 
-# Credentials that appear at run time without being configured: GitHub tokens minted for an
-# installation or passed to the Action, and passwords inside URLs.
-_PATTERNS = (
-    re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),
-)
-# Shorter values are not credentials, and replacing them would mangle ordinary words.
-_MIN_SECRET = 8
+_REDACTED = "[redacted]"  # swarm_core.redact.REDACTED, not imported at start-up
+# Logs hide a URL's whole user:password (swarm_core.redact keeps the user for PR readers).
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)")
 
 
 IdsToken = contextvars.Token[Mapping[str, str]]
@@ -104,18 +101,18 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        # Longest first, so a secret that contains another is replaced whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+        self._secrets = tuple(secrets)
+        self._redactor: Redactor | None = None
         self._format = logging.Formatter()
 
     def redact(self, text: str) -> str:
-        """Text with every known secret and credential shape replaced."""
-        for value in self.secrets:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        for pattern in _PATTERNS:
-            text = pattern.sub(REDACTED, text)
-        return text
+        """Text with every known secret and credential shape replaced (swarm_core.redact's rules)."""
+        if self._redactor is None:
+            # Made on the first record, not at start-up: `swarm --help` logs nothing and stays light.
+            from swarm_core.redact import Redactor
+
+            self._redactor = Redactor(self._secrets)
+        return self._redactor.text(_URL_CREDENTIALS.sub(_REDACTED, text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
