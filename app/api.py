@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from app.body_cap import read_capped
 from app.metrics import CONTENT_TYPE
 from swarm_core import RunNotFound, StoreError
 from swarm_core.github import pr_key
@@ -115,17 +116,10 @@ class _CappedRequest(Request):
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
             cap: int = self.app.state.settings.api_max_body_bytes
-            declared = self.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > cap:
+            body = await read_capped(self, cap)
+            if body is None:
                 raise HTTPException(413, f"request body over {cap} bytes (SWARM_API_MAX_BODY_BYTES)")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in self.stream():
-                size += len(chunk)
-                if size > cap:
-                    raise HTTPException(413, f"request body over {cap} bytes (SWARM_API_MAX_BODY_BYTES)")
-                chunks.append(chunk)
-            self._body = b"".join(chunks)
+            self._body = body
         return self._body
 
 

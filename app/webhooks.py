@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.body_cap import read_capped
 from swarm_core import InvalidPayload, StoreError
 from swarm_core.github import check_headers, envelope, route, verify
 
@@ -36,31 +37,12 @@ def _parse(body: bytes, content_type: str) -> Any:
     return orjson.loads(body)
 
 
-async def _read_capped(request: Request, cap: int) -> bytes | None:
-    """The body, or None once it passes `cap` bytes: nothing past the cap is read.
-
-    A chunked body has no Content-Length, so `request.body()` would buffer all of it
-    (1 GB unsigned took the server to 2.1 GB); counting while streaming stops at the cap.
-    """
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cap:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def webhook(request: Request) -> Response:
     """Accept one delivery: 401 unsigned or forged, 413 too big, 400 malformed, 202 accepted."""
     state = request.app.state
     settings = state.settings
     t_read = time.perf_counter()
-    body = await _read_capped(request, settings.max_body_bytes)
+    body = await read_capped(request, settings.max_body_bytes)
     t_verify = time.perf_counter()
     if body is None:
         state.metrics.delivery("too_large")
@@ -91,7 +73,7 @@ async def webhook(request: Request) -> Response:
         # delivery's own 400, never an error for the batch it would have been committed with.
         check_headers(event, guid, hook_id)
         env = envelope(payload)
-        decision = route(event, payload)
+        decision = route(event, payload, env)
     except InvalidPayload as exc:
         state.metrics.delivery("invalid")
         return _problem(400, f"invalid delivery: {exc}")

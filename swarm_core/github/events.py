@@ -66,13 +66,17 @@ def installation_id(payload: Mapping[str, Any]) -> int | None:
     return value
 
 
-def route(event: str, payload: Mapping[str, Any]) -> Route:
+def route(event: str, payload: Mapping[str, Any], env: Envelope | None = None) -> Route:
     """Decide what a delivery means.
+
+    Args:
+        env: the payload's envelope when the caller validated it already (the webhook does,
+            to record the delivery); validated here otherwise.
 
     Raises:
         InvalidPayload: a field the App reads for this event and action does not fit.
     """
-    env = envelope(payload)
+    env = env if env is not None else envelope(payload)
     action, repo, inst = env.action or "", env.repo, env.installation_id
     if event == "ping":
         return Route("pong")
