@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from swarm_core.errors import StoreError
+from swarm_core.store.database import first_line
 from swarm_core.store.queue import deliveries as log
 from swarm_core.store.queue import leases
 from swarm_core.store.queue.records import (
@@ -37,11 +38,6 @@ __all__ = ["DEFAULT_HEARTBEAT_S", "DEFAULT_LEASE_S", "JobQueue"]
 # a dead worker's job running again within about a minute (it was 600 s).
 DEFAULT_LEASE_S = 60.0
 DEFAULT_HEARTBEAT_S = 15.0
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class JobQueue:
@@ -89,9 +85,9 @@ class JobQueue:
         except DBAPIError as exc:
             if reconnect and exc.connection_invalidated:
                 return self._tx(what, fn)
-            raise StoreError(f"job queue: cannot {what}: {_first_line(exc)}") from exc
+            raise StoreError(f"job queue: cannot {what}: {first_line(exc)}") from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"job queue: cannot {what}: {_first_line(exc)}") from exc
+            raise StoreError(f"job queue: cannot {what}: {first_line(exc)}") from exc
 
     # enqueue ------------------------------------------------------------------
     def enqueue(
@@ -176,7 +172,7 @@ class JobQueue:
                     try:
                         return log.record_batch_pg(self._autocommit, items, self._clock())
                     except SQLAlchemyError as exc:
-                        raise StoreError(f"job queue: cannot {what}: {_first_line(exc)}") from exc
+                        raise StoreError(f"job queue: cannot {what}: {first_line(exc)}") from exc
                 return list(self._tx(what, lambda c: log.record_batch_fast(c, items, self._clock())))
             except log.SeenBefore:
                 pass  # rolled back; the general path sorts out the redeliveries
