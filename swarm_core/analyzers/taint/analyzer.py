@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
 
 import tree_sitter as ts
 
@@ -50,17 +50,27 @@ def _tables() -> Tables:
     return merged()
 
 
+# The last analyses by source text: the taint analyzer and bandit's deferral (taint_overrules)
+# read the same files in one review, and the engine is the expensive part.
+_ANALYSES: dict[bytes, tuple[tuple[Flow, ...], bool]] = {}
+_KEEP = 64
+
+
+def _analysis(source: bytes, tree: ts.Tree | None = None) -> tuple[tuple[Flow, ...], bool]:
+    """(every flow, whether the source is web code), computed once per source text."""
+    found = _ANALYSES.get(source)
+    if found is None:
+        engine = TaintEngine(tree if tree is not None else codegraph.parse(source, "python"), _tables())
+        found = (tuple(engine.run()), engine.web)
+        if len(_ANALYSES) >= _KEEP:
+            _ANALYSES.pop(next(iter(_ANALYSES)), None)  # the oldest
+        _ANALYSES[source] = found
+    return found
+
+
 def flows_in(source: bytes, tree: ts.Tree | None = None) -> list[Flow]:
     """Every taint flow in one Python source (parsed with tree-sitter when `tree` is not given)."""
-    tree = tree if tree is not None else codegraph.parse(source, "python")
-    return TaintEngine(tree, _tables()).run()
-
-
-@lru_cache(maxsize=64)
-def _web_flows(source: bytes) -> tuple[Flow, ...] | None:
-    engine = TaintEngine(codegraph.parse(source, "python"), _tables())
-    flows = tuple(engine.run())
-    return flows if engine.web else None
+    return list(_analysis(source, tree)[0])
 
 
 def taint_overrules(finding: Finding, source: bytes | None) -> bool:
@@ -74,10 +84,10 @@ def taint_overrules(finding: Finding, source: bytes | None) -> bool:
     if not finding.rule.startswith("bandit/") or test_id not in _SINK_PATTERNS or source is None:
         return False
     try:
-        flows = _web_flows(source)
+        flows, web = _analysis(source)
     except RecursionError:
         return False  # too deep to analyse: bandit's finding stands
-    if flows is None or finding.line is None:
+    if not web or finding.line is None:
         return False
     last = finding.last_line or finding.line
     return not any(f.cwe == finding.cwe and finding.line <= f.line <= last for f in flows)
