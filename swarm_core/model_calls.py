@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -94,6 +94,13 @@ def _explain(exc: ValidationError | ValueError) -> str:
     return str(exc)
 
 
+DEFAULT_MAX_TOKENS = 4096  # a call's reply cap when neither it nor its caller names one
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
 class ModelCaller:
     """Makes a run's model calls and keeps its evidence.
 
@@ -111,8 +118,8 @@ class ModelCaller:
         table: ModelTable,
         guard: Guard,
         *,
-        redact: Callable[[str], str] = lambda s: s,
-        max_tokens: int = 4096,
+        redact: Callable[[str], str] = _unchanged,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
         temperature: float = 0.0,
         timeout_s: float = 120.0,
     ) -> None:
@@ -128,14 +135,20 @@ class ModelCaller:
         self.stopped: set[str] = set()
 
     @classmethod
-    def for_config(cls, pool: ProviderPool, table: ModelTable, config: SwarmConfig) -> ModelCaller:
-        """A caller with fresh guardrails from `config`, redacting the providers' keys."""
+    def for_config(
+        cls, pool: ProviderPool, table: ModelTable, config: SwarmConfig, *, max_tokens: int | None = None
+    ) -> ModelCaller:
+        """A caller with fresh guardrails from `config`, redacting the providers' keys.
+
+        `max_tokens` overrides `llm.max_output_tokens` as the reply cap of calls that name none.
+        """
+        hidden = pool.secrets()  # the pool's keys are fixed: read once, not on every redaction
         return cls(
             pool,
             table,
             Guard(config.llm.limits),
-            redact=lambda s: redact_text(s, pool.secrets()) if pool.secrets() else s,
-            max_tokens=config.llm.max_output_tokens,
+            redact=partial(redact_text, secrets=hidden) if hidden else _unchanged,
+            max_tokens=config.llm.max_output_tokens if max_tokens is None else max_tokens,
             timeout_s=config.llm.limits.call_timeout_seconds,
         )
 

@@ -10,11 +10,9 @@ from swarm_core.agents._llm_backend import run_llm
 from swarm_core.agents._opencode import OpenCode, run_opencode, task_evidence
 from swarm_core.agents._results import AgentEvent, AgentResult, ExecRun, ProgressFn
 from swarm_core.agents._roster import built_in_agents
-from swarm_core.analyzers.secrets import redact_text
 from swarm_core.config import SwarmConfig
 from swarm_core.errors import SwarmError
-from swarm_core.guardrails import Guard
-from swarm_core.model_calls import ModelCaller
+from swarm_core.model_calls import DEFAULT_MAX_TOKENS, ModelCaller
 from swarm_core.models import Exchange
 from swarm_core.providers import ProviderPool
 from swarm_core.router import ModelTable, Router, load_table
@@ -51,16 +49,8 @@ async def run_agents(
     table = table if table is not None else load_table()
     router = Router(table, config.models, pool.available, default=model)
 
-    def redact(text: str) -> str:
-        return redact_text(text, pool.secrets()) if pool.secrets() else text
-
-    caller = ModelCaller(
-        pool,
-        table,
-        Guard(config.llm.limits),
-        redact=redact,
-        timeout_s=config.llm.limits.call_timeout_seconds,
-    )
+    # Agents keep the caller's own default reply cap (4096), not llm.max_output_tokens.
+    caller = ModelCaller.for_config(pool, table, config, max_tokens=DEFAULT_MAX_TOKENS)
     own_opencode = opencode is None and any(agents[n].backend == "opencode" for n in names)
     if own_opencode:
         opencode = OpenCode(config.opencode_url)
@@ -70,7 +60,7 @@ async def run_agents(
         if agent.backend == "opencode":
             assert opencode is not None
             result = await run_opencode(agent, text, router, opencode, on_event)
-            evidence.append(task_evidence(result, text, redact))
+            evidence.append(task_evidence(result, text, caller.redact))
         else:
             result = await run_llm(agent, text, router, caller, on_event)
         if on_event is not None:
