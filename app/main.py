@@ -21,6 +21,7 @@ from app.worker import Worker, worker_pool
 from swarm_core import (
     ChangeSet,
     ConfigError,
+    Redactor,
     Review,
     SwarmConfig,
     __version__,
@@ -53,9 +54,9 @@ def open_database(settings: Settings) -> SqlRunStore:
 class _InstallationClients:
     """One GitHub client per installation, made on first use; PyGithub refreshes its token."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, redactor: Redactor) -> None:
         self._settings = settings
-        self._redactor = redactor_for(settings)  # everything the clients write passes it
+        self._redactor = redactor  # everything the clients write passes it
         self.cache: dict[int, GitHubClient] = {}
         self._markers: Markers | None = None
 
@@ -98,10 +99,10 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
     logging is set up (SWARM_LOG_FORMAT, secrets redacted).
     """
     configure_logging(settings.log_format, secrets=settings.secrets(), level=settings.log_level)
-    clients = _InstallationClients(settings)
+    redactor = redactor_for(settings)
+    clients = _InstallationClients(settings, redactor)
     memory = open_memory(settings.redis_url, store.engine)
     engine = build_engine(settings.provider_keys(), model=settings.model, memory=memory)
-    redactor = redactor_for(settings)
 
     async def review(config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Review:
         # Redacted before it is stored or posted: a provider's error text may quote its key.

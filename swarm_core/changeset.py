@@ -89,7 +89,6 @@ class GitContents:
         self._max = max_file_bytes
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, Side], bytes | None] | None = None
-        self._exists: dict[tuple[str, Side], bool] = {}
 
     def _load(self) -> dict[tuple[str, Side], bytes | None]:
         with self._lock:
@@ -126,11 +125,8 @@ class GitContents:
         return data
 
     def exists(self, path: str, side: Side) -> bool | None:
-        """Whether `path` exists at that side's commit."""
-        key = (path, side)
-        if key not in self._exists:
-            self._exists[key] = self.read(path, side) is not None
-        return self._exists[key]
+        """Whether `path` exists at that side's commit (`read` caches what it read)."""
+        return self.read(path, side) is not None
 
     def paths(self, side: Side) -> tuple[str, ...]:
         """Every file path of that side's tree (tools that resolve imports need the layout)."""
