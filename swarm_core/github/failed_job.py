@@ -16,7 +16,7 @@ from typing import Any
 
 from swarm_core.config import SwarmConfig
 from swarm_core.github.client import GitHubClient, PullRequest
-from swarm_core.github.publisher import CHECK_NAME, Publisher
+from swarm_core.github.publisher import Publisher
 from swarm_core.github.services import Services, gh
 from swarm_core.store.queue import Job
 
@@ -93,12 +93,6 @@ async def close_superseded_check_runs(
 
 async def _open(client: GitHubClient, repo: str, head_sha: str, check_id: int) -> bool:
     """Whether swarm's run `check_id` on `head_sha` exists and has not completed."""
-    _, data = await gh(
-        client.request,
-        "GET",
-        f"/repos/{repo}/commits/{head_sha}/check-runs",
-        params={"check_name": CHECK_NAME, "per_page": 100},
-        what="listing check runs",
-    )
-    run = next((r for r in (data or {}).get("check_runs", []) if int(r.get("id") or 0) == check_id), None)
+    runs = await gh(Publisher(client, SwarmConfig()).check_runs, repo, head_sha)
+    run = next((r for r in runs if int(r.get("id") or 0) == check_id), None)
     return run is not None and run.get("status") != "completed"

@@ -129,15 +129,19 @@ class Publisher:
         self.redactor = redactor if redactor is not None else Redactor()
 
     # check run ------------------------------------------------------------------------
-    def start(self, pr: PullRequest, *, rerun: bool = False) -> tuple[int, bool]:
-        """The check run for the head SHA, set to in_progress: (id, annotations already posted)."""
+    def check_runs(self, repo: str, head_sha: str) -> list[dict[str, Any]]:
+        """swarm's check runs on a commit, as GitHub lists them."""
         _, data = self.client.request(
             "GET",
-            f"/repos/{pr.repo}/commits/{pr.head_sha}/check-runs",
+            f"/repos/{repo}/commits/{head_sha}/check-runs",
             params={"check_name": self.check_name, "per_page": 100},
             what="listing check runs",
         )
-        runs = [r for r in (data or {}).get("check_runs", []) if r.get("name") == self.check_name]
+        return [r for r in (data or {}).get("check_runs", []) if r.get("name") == self.check_name]
+
+    def start(self, pr: PullRequest, *, rerun: bool = False) -> tuple[int, bool]:
+        """The check run for the head SHA, set to in_progress: (id, annotations already posted)."""
+        runs = self.check_runs(pr.repo, pr.head_sha)
         if runs and not rerun:
             newest = max(runs, key=lambda r: int(r["id"]))
             annotated = int((newest.get("output") or {}).get("annotations_count") or 0) > 0
