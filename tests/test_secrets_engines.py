@@ -161,3 +161,67 @@ def test_without_credsweeper_the_review_says_so_and_detect_secrets_still_runs(
         (3, "secrets/secret-keyword"),
     ]
     assert "CredSweeper is not installed" in render_markdown(review)
+
+
+# Lines of several credential kinds, written at run time so no credential-shaped string is stored.
+_SAMPLE = [
+    (1, 'password = "Xk2#pQ9vLm4!zR7w"'),
+    (2, "aws_access_key_id = AKIA" + "QWERTYUIOPASDFGH"),
+    (3, 'token = "ghp_' + "a1B2c3D4" * 4 + 'e5F6"'),
+    (4, 'url = "postgres://admin:' + "S3cr3tPassw0rd" + '@db.internal:5432/app"'),
+    (5, "x = compute(1, 2)"),
+]
+_SCAN = f"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from swarm_core.analyzers import secret_engines as engines
+if sys.argv[1] == "full":
+    import credsweeper.app  # the whole package, document scanners included
+hits = engines.credsweeper_hits({{"settings.py": {_SAMPLE!r}}})
+print(json.dumps(sorted((h.kind, h.line, h.last_line) for h in hits["settings.py"])))
+print("credsweeper.deep_scanner.pdf_scanner" in sys.modules)
+"""
+
+
+def test_credsweeper_finds_the_same_without_its_document_scanners() -> None:
+    # swarm imports CredSweeper with a stand-in for its document scanners (over half of its
+    # import time); the lines it reports must be exactly those of the full import.
+    import subprocess
+
+    def scan(mode: str) -> tuple[list[object], bool]:
+        out = subprocess.run(
+            [sys.executable, "-c", _SCAN, mode], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        return json.loads(out[0]), out[1] == "True"
+
+    light, light_loaded_pdf = scan("light")
+    full, full_loaded_pdf = scan("full")
+    assert light == full
+    assert sorted(line for _, line, _ in light) == [1, 2, 3]
+    assert (light_loaded_pdf, full_loaded_pdf) == (False, True)
+
+
+def test_the_document_scanner_stand_in_fails_loudly_if_credsweeper_ever_calls_it() -> None:
+    from swarm_core.analyzers.secret_engines import _NoDeepScanner
+
+    with pytest.raises(RuntimeError, match="deep scanning is not loaded"):
+        _NoDeepScanner(object(), object()).scan(object(), 1, 1)
+
+
+def test_credsweeper_rules_read_with_libyaml_are_the_rules_pyyaml_reads() -> None:
+    import warnings
+    from pathlib import Path
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import credsweeper
+        from credsweeper.utils.util import Util
+
+    from swarm_core.analyzers.secret_engines import _fast_yaml
+
+    rules = Path(credsweeper.__file__).parent / "rules" / "config.yaml"
+    slow = Util.yaml_load(rules)
+    with _fast_yaml():
+        fast = Util.yaml_load(rules)
+    assert Util.yaml_load(rules) == slow  # restored afterwards
+    assert fast == slow and len(fast) > 100

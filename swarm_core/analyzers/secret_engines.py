@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
+import sys
 import threading
+import types
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from swarm_core.models import Severity
@@ -169,15 +173,75 @@ def credsweeper_missing() -> str | None:
 
 
 def _scanner() -> CredSweeper:
+    """The process's one CredSweeper, built on first use (callers hold _CS_LOCK)."""
     scanner = _CS_STATE.get("scanner")
     if scanner is None:
+        _without_deep_scanner()
         from credsweeper import CredSweeper
 
-        # ml_threshold stays at CredSweeper's default: its model is what filters keyword and
-        # entropy guesses down to credentials. One thread: the review runs other analyzers.
-        scanner = CredSweeper(ml_threads_limit=1)
+        with _fast_yaml():
+            # ml_threshold stays at CredSweeper's default: its model is what filters keyword
+            # and entropy guesses down to credentials. One thread: the review runs other
+            # analyzers.
+            scanner = CredSweeper(ml_threads_limit=1)
         _CS_STATE["scanner"] = scanner
     return scanner
+
+
+_DEEP_SCANNER = "credsweeper.deep_scanner.deep_scanner"
+
+
+class _NoDeepScanner:
+    """Stands in for CredSweeper's DeepScanner, which swarm never calls (see below)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def scan(self, *args: object, **kwargs: object) -> list[object]:
+        raise RuntimeError("swarm scans added lines, never whole documents: deep scanning is not loaded")
+
+
+def _without_deep_scanner() -> None:
+    """Import CredSweeper without its document scanners (PDF, Office, HTML, archives).
+
+    Only CredSweeper.run's file mode uses DeepScanner; swarm calls file_scan on lines it holds
+    in memory. Its module pulls in pdfminer, python-pptx, openpyxl and BeautifulSoup: over half
+    of CredSweeper's import time, paid by every CLI and Action review. The stand-in raises if
+    anything ever calls it, so a CredSweeper release that starts to use it fails loudly in
+    tests/test_secrets_engines.py instead of scanning less.
+    """
+    if "credsweeper.app" in sys.modules or _DEEP_SCANNER in sys.modules:
+        return
+    stub = types.ModuleType(_DEEP_SCANNER, "swarm's stand-in for CredSweeper's document scanners")
+    stub.DeepScanner = _NoDeepScanner  # type: ignore[attr-defined]
+    sys.modules[_DEEP_SCANNER] = stub
+
+
+@contextlib.contextmanager
+def _fast_yaml() -> Iterator[None]:
+    """CredSweeper's rule file read with libyaml's parser instead of PyYAML's pure-Python one.
+
+    CredSweeper reads its 150 rules with yaml.safe_load, the pure-Python parser: more than half
+    of building a scanner (seconds on a loaded runner), paid once per CLI or Action review.
+    The C parser gives the same data (tests/test_secrets_engines.py compares both).
+    """
+    import yaml
+    from credsweeper.utils.util import Util
+
+    if not getattr(yaml, "__with_libyaml__", False):
+        yield
+        return
+    original = Util.__dict__["yaml_load"]
+
+    def load(file_path: str, encoding: str = "utf8") -> object:
+        with Path(file_path).open(encoding=encoding) as fh:
+            return yaml.load(fh, Loader=yaml.CSafeLoader)
+
+    Util.yaml_load = staticmethod(load)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        Util.yaml_load = original  # type: ignore[method-assign]
 
 
 def credsweeper_hits(files: Mapping[str, AddedLines]) -> dict[str, list[SecretHit]]:
@@ -188,9 +252,9 @@ def credsweeper_hits(files: Mapping[str, AddedLines]) -> dict[str, list[SecretHi
             # CredSweeper marks its content providers deprecated ahead of a refactor: importing
             # and building them warns, and they are the API it has for lines held in memory.
             warnings.simplefilter("ignore", DeprecationWarning)
+            scanner = _scanner()
             from credsweeper.file_handler.string_content_provider import StringContentProvider
 
-            scanner = _scanner()
             providers = [
                 StringContentProvider(
                     [text for _, text in lines], [n for n, _ in lines], file_path=path, info=path
