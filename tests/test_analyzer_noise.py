@@ -375,3 +375,18 @@ def test_ruff_configs_are_found_without_a_tree_listing(make_repo, tmp_path):
     ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
     assert ctx.paths(Side.LEFT) is None
     assert ruff_config_files(ctx, ["pkg/sub/m.py"]) == ["pyproject.toml", "pkg/ruff.toml"]
+
+
+def test_a_loose_match_never_takes_the_base_twin_a_strict_match_needs() -> None:
+    from swarm_core.analyzers.meaning import Issue, MatchPass, already_in_base
+
+    base = [Issue.of("a.py", "B101", "assert x")]
+    # The first head issue matches only once names are blanked; the second matches exactly.
+    # Strictest pass first over all of them: the exact twin keeps the base issue.
+    head = [Issue.of("a.py", "B101", "assert y"), Issue.of("a.py", "B101", "assert  x")]
+    passes = (MatchPass(True, "compact"), MatchPass(True, "blanked"))
+    assert already_in_base(base, head, passes) == [False, True]
+    # Other files count only in a pass that asks for them, and never by another rule.
+    moved = [Issue.of("b.py", "B101", "assert x"), Issue.of("a.py", "B102", "assert x")]
+    assert already_in_base(base, moved, passes) == [False, False]
+    assert already_in_base(base, moved, (MatchPass(False, "compact"),)) == [True, False]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_source_path, safe_relpath
-from swarm_core.analyzers.meaning import normalise_line
+from swarm_core.analyzers.meaning import Issue, MatchPass, already_in_base
 from swarm_core.analyzers.project import ruff_config_files
 from swarm_core.analyzers.tool_process import run_tool
 from swarm_core.diff import FileDiff, FileStatus
@@ -20,6 +20,9 @@ __all__ = ["RuffAnalyzer", "ruff_binary"]
 _MAX_LAYOUT_FILES = 20_000
 # Parse errors carry no code in older ruff and `invalid-syntax` in newer ones.
 _SYNTAX_CODES = frozenset({None, "", "invalid-syntax"})
+# A rule's finding is old when base had it in the same file on the same code, on the code with
+# its names renamed, or anywhere in that file (lines moved).
+_LINT_PASSES = (MatchPass(True, "compact"), MatchPass(True, "blanked"), MatchPass(True, None))
 _RUNTIME_ERRORS = frozenset({"F821", "F822", "F823", "F704", "F706", "PLE0116", "PLE0117"})
 
 
@@ -159,13 +162,13 @@ class RuffAnalyzer:
         # A head finding is old when base had the same rule on the same code: first by the exact
         # text without whitespace, then with identifiers blanked (a rename), then anywhere in the
         # file (moved lines): each base finding pays for one head finding at most.
-        remaining: list[tuple[str, str, str, str]] = []
+        before: list[Issue] = []
         for item in base:
             if item.get("code") in _SYNTAX_CODES:
                 continue
             old = rel(item, head_root.parent / "base")
             _, base_code, text = key(item, Side.LEFT, old)
-            remaining.append((old_to_new.get(old, old), base_code, *normalise_line(text)))
+            before.append(Issue.of(old_to_new.get(old, old), base_code, text))
         by_path = {f.path: f for f in files}
         candidates = []
         for item in head:
@@ -175,17 +178,9 @@ class RuffAnalyzer:
             path = rel(item, head_root)
             if path in by_path:
                 candidates.append((item, path, key(item, Side.RIGHT, path)))
-        seen_before = [False] * len(candidates)
-        for level in (2, 3, None):
-            for i, (_item, path, k) in enumerate(candidates):
-                if seen_before[i]:
-                    continue
-                want = (path, k[1], *normalise_line(k[2]))
-                for j, have in enumerate(remaining):
-                    if have[:2] == want[:2] and (level is None or have[level] == want[level]):
-                        del remaining[j]
-                        seen_before[i] = True
-                        break
+        seen_before = already_in_base(
+            before, [Issue.of(path, k[1], k[2]) for _, path, k in candidates], _LINT_PASSES
+        )
         out = []
         for (item, path, k), was_there in zip(candidates, seen_before, strict=True):
             if was_there:

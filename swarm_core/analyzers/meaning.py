@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from difflib import SequenceMatcher
+from typing import Literal, NamedTuple
 
 import tree_sitter as ts
 
-__all__ = ["bare_signature", "code_tokens", "normalise_line", "similar"]
+__all__ = [
+    "Issue",
+    "MatchPass",
+    "already_in_base",
+    "bare_signature",
+    "code_tokens",
+    "normalise_line",
+    "similar",
+]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _SPACE = re.compile(r"\s+")
@@ -99,3 +109,51 @@ def similar(a: tuple[str, ...], b: tuple[str, ...], threshold: float = 0.6) -> b
         return False
     m = SequenceMatcher(None, a, b, autojunk=False)
     return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
+
+
+class Issue(NamedTuple):
+    """A tool's finding reduced to what "the same issue" means: file, rule and the line's code."""
+
+    path: str
+    rule: str
+    compact: str
+    blanked: str
+
+    @classmethod
+    def of(cls, path: str, rule: str, line_text: str) -> Issue:
+        return cls(path, rule, *normalise_line(line_text))
+
+
+class MatchPass(NamedTuple):
+    """One pass of already_in_base: where the base twin may be, and how alike its code must be.
+
+    `same_file` False looks only in other files (code moved between files); `code` None
+    accepts any line of the same file (code moved within it).
+    """
+
+    same_file: bool
+    code: Literal["compact", "blanked"] | None
+
+
+def already_in_base(base: Sequence[Issue], head: Sequence[Issue], passes: Sequence[MatchPass]) -> list[bool]:
+    """Which head issues the base already had: a linter's or scanner's "only new" filter.
+
+    The passes run in order over every head issue, strictest first, so a loose match never
+    takes the base twin a strict one needed; each base issue pays for one head issue at most.
+    """
+    remaining = list(base)
+    seen = [False] * len(head)
+    for step in passes:
+        for i, want in enumerate(head):
+            if seen[i]:
+                continue
+            for j, have in enumerate(remaining):
+                if (
+                    have.rule == want.rule
+                    and (have.path == want.path) == step.same_file
+                    and (step.code is None or getattr(have, step.code) == getattr(want, step.code))
+                ):
+                    del remaining[j]
+                    seen[i] = True
+                    break
+    return seen

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_test_path, safe_relpath
-from swarm_core.analyzers.meaning import normalise_line
+from swarm_core.analyzers.meaning import Issue, MatchPass, already_in_base
 from swarm_core.analyzers.project import bandit_config_args
 from swarm_core.analyzers.taint import taint_overrules
 from swarm_core.analyzers.tool_process import run_tool
@@ -41,6 +41,11 @@ _NARROWING_ASSERT = re.compile(
 )
 
 
+# The same file first (the line re-spaced or its names renamed), then code the change took out
+# of another file (moved, not written): there only the exact code counts.
+_SAST_PASSES = (MatchPass(True, "compact"), MatchPass(True, "blanked"), MatchPass(False, "compact"))
+
+
 def _reported_line(item: dict[str, Any]) -> str:
     """The source text of the line bandit reported, from its numbered `code` excerpt."""
     for raw in str(item.get("code", "")).splitlines():
@@ -50,21 +55,8 @@ def _reported_line(item: dict[str, Any]) -> str:
     return ""
 
 
-def _seen_before(before: list[tuple[str, str, str, str]], path: str, item: dict[str, Any]) -> bool:
-    """True when base had this issue on the same code; consumes that match.
-
-    The same file first (the line re-spaced or its names renamed), then code the change took
-    out of another file (moved, not written): there only the exact code counts.
-    """
-    compact, blanked = normalise_line(_reported_line(item))
-    test_id = str(item.get("test_id", ""))
-    tries = ((True, 2, compact), (True, 3, blanked), (False, 2, compact))
-    for same_file, level, text in tries:
-        for i, old in enumerate(before):
-            if (old[0] == path) == same_file and old[1] == test_id and old[level] == text:
-                del before[i]
-                return True
-    return False
+def _issue(path: str, item: dict[str, Any]) -> Issue:
+    return Issue.of(path, str(item.get("test_id", "")), _reported_line(item))
 
 
 def _python_files(ctx: AnalyzerContext) -> list[FileDiff]:
@@ -153,7 +145,7 @@ class BanditAnalyzer:
             raise AnalyzerError(f"bandit failed (exit {code}): {tail[0]}") from None
         by_path = {f.path: f for f in files}
         new_path = {ctx.old_path(f): f.path for f in modified}
-        before: list[tuple[str, str, str, str]] = []
+        before: list[Issue] = []
         current: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         for key, bucket in (("results", current), ("errors", errors)):
@@ -162,13 +154,11 @@ class BanditAnalyzer:
                 if side == "head":
                     bucket.append({**item, "filename": path})
                 elif key == "results":
-                    text = normalise_line(_reported_line(item))
-                    before.append((new_path.get(path, path), str(item.get("test_id", "")), *text))
+                    before.append(_issue(new_path.get(path, path), item))
         findings = [self._not_scanned(item, by_path) for item in errors]
-        for item in current:
-            finding = self._finding(item, by_path)
-            if finding is not None and not _seen_before(before, finding.path, item):
-                findings.append(finding)
+        reported = [(f, item) for item in current if (f := self._finding(item, by_path)) is not None]
+        old = already_in_base(before, [_issue(f.path, item) for f, item in reported], _SAST_PASSES)
+        findings += [f for (f, _), was_there in zip(reported, old, strict=True) if not was_there]
         kept = [f for f in findings if f is not None]
         if self.defer_to_taint:
             kept = await asyncio.to_thread(self._not_overruled, ctx, kept)
