@@ -40,10 +40,14 @@ class SyntaxAnalyzer:
         """Parse every changed file at head (and base when it has errors)."""
         suspects = await asyncio.to_thread(self._scan, ctx)
         out: list[Finding] = []
+        ruff: tuple[str, tuple[int, int]] | None = None
         for fd, lang, findings in suspects:
             if lang == "python":
                 if findings:  # the change made a tree-sitter error: let the target grammar judge it
-                    out.extend(await self._python(ctx, fd))
+                    # Once per review, off the event loop: a git read, a TOML parse, a PATH search.
+                    if ruff is None:
+                        ruff = await asyncio.to_thread(_ruff_and_target, ctx)
+                    out.extend(await self._python(ctx, fd, *ruff))
             else:
                 out.extend(findings)
         return out
@@ -77,14 +81,16 @@ class SyntaxAnalyzer:
             out.append(self._finding(ctx, fd, head.source, first, f"The {head.lang} parser", desc))
         return out
 
-    async def _python(self, ctx: AnalyzerContext, fd: FileDiff) -> list[Finding]:
+    async def _python(
+        self, ctx: AnalyzerContext, fd: FileDiff, binary: str, target: tuple[int, int]
+    ) -> list[Finding]:
         """ruff's verdict on a Python file tree-sitter could not parse: errors on the change's lines."""
         source = ctx.head(fd)
         if source is None:
             return []
-        major, minor = python_target(ctx) or _NEWEST_PYTHON
+        major, minor = target
         argv = [
-            await asyncio.to_thread(ruff_binary),
+            binary,
             "check",
             "--isolated",
             "--output-format",
@@ -128,3 +134,7 @@ class SyntaxAnalyzer:
             source="syntax",
             evidence=ctx.line_text(source, line),
         )
+
+
+def _ruff_and_target(ctx: AnalyzerContext) -> tuple[str, tuple[int, int]]:
+    return ruff_binary(), python_target(ctx) or _NEWEST_PYTHON
