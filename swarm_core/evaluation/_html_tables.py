@@ -106,8 +106,8 @@ def _finding(f: Mapping[str, Any]) -> str:
     )
 
 
-def _drill(review: Mapping[str, Any], width: int, extra: str = "") -> str:
-    """The row under a review: its error, or its findings behind one disclosure."""
+def _drill(review: Mapping[str, Any], width: int, extra: str = "", what: str = "") -> str:
+    """The row under a review: its error, or its findings (and `extra`, called `what`) in a disclosure."""
     findings = items(review.get("findings"))
     error = text(review.get("error"))
     if error:
@@ -115,7 +115,7 @@ def _drill(review: Mapping[str, Any], width: int, extra: str = "") -> str:
     elif findings or extra:
         noun = "finding" if len(findings) == 1 else "findings"
         content = (
-            f"<details><summary>{len(findings)} {noun}</summary>{extra}"
+            f"<details><summary>{len(findings)} {noun}{what if extra else ''}</summary>{extra}"
             + "".join(_finding(f) for f in findings)
             + "</details>"
         )
@@ -170,7 +170,7 @@ def regressions_table(report: Mapping[str, Any]) -> str:
             for span in items(fix.get("fix_lines"))
         )
         extra = f'<p class="note">Lines the fix changed:</p><ul>{lines}</ul>' if lines else ""
-        drill = _drill(fix, len(head), extra)
+        drill = _drill(fix, len(head), extra, " and the lines the fix changed")
         by = ", ".join(text(lane) for lane in fix.get("hit_by") or () if isinstance(lane, str))
         status = text(fix.get("status")) or "done"
         hit = _flag(fix.get("hit")) if status == "done" else f'<span class="failed">{esc(status)}</span>'
@@ -202,7 +202,7 @@ def dataset_table(report: Mapping[str, Any]) -> str:
             f"{sum(g.get('matched') is True for g in golden)} of {len(golden)}",
             f"{sum(f.get('matched') is True for f in findings)} of {len(findings)}",
         )
-        drill = _drill(case, len(head), extra)
+        drill = _drill(case, len(head), extra, " and the golden comments")
         rows.append(_row("td", cells, numeric, "has-drill" if drill else "") + drill)
     name = esc(text(dataset.get("name")) or "dataset")
     return f"<h2>Dataset: {name}</h2>\n" + _table(head, rows, numeric)

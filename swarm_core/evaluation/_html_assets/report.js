@@ -77,6 +77,8 @@
     var ts = points.map(function (p) { return p.t; });
     var t0 = Math.min.apply(null, ts), t1 = Math.max.apply(null, ts);
     if (t1 === t0) { t0 -= 43200000; t1 += 43200000; }
+    var pad = (t1 - t0) * 0.03;  // keeps the first and last points off the frame
+    t0 -= pad; t1 += pad;
     // Counts: the axis ends at a multiple of four, so every gridline is a whole number.
     var max = Math.max(4, 4 * Math.ceil(Math.max.apply(null, points.map(function (p) { return p.findings; })) / 4));
     yAxis(svg, left, top, h, max, String);
