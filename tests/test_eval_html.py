@@ -105,7 +105,8 @@ def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_the_sample_report_shows_every_part() -> None:
     report = _sample()
-    page = Page(render_html(report))
+    markup = render_html(report)
+    page = Page(markup)
     done = [c for c in report["merged"]["changes"] if c["status"] == "done"]
     data = page.chart_data()
     assert [a["data-chart"] for a in page.find("figure") if "data-chart" in a] == list(CHARTS)
@@ -130,7 +131,17 @@ def test_the_sample_report_shows_every_part() -> None:
         assert f["code"] in text and f["body"] in text and f["title"] in text
     failed = next(c for c in report["merged"]["changes"] if c["status"] == "failed")
     assert f"failed: {failed['error']}" in text
+    assert re.findall("<h2>(.*?)</h2>", markup) == [
+        "Charts",
+        "Per lane",
+        "Per analyzer",
+        "Merged changes",
+        "Regression fixes, reversed",
+        "Dataset: swarm-history-sample",
+        "How this was measured",
+    ]
     summary = report["merged"]["summary"]
+    assert f"{summary['lines']:,} lines · 1 failed · 1 skipped" in text
     assert (
         f"On {summary['changes']} merged changes swarm would have blocked {summary['blocked']} and commented "
         f"{summary['findings']} times, {summary['later_changed']} of them on lines a later commit changed "
@@ -184,6 +195,51 @@ def test_a_finding_with_a_hostile_severity_or_verdict_gets_no_class_from_it() ->
     classes = {a.get("class", "") for _, a in page.elements}
     assert not [c for c in classes if "onclick" in c or '"' in c]
     assert 'high" onclick="x'.upper() in "".join(page.text)
+
+
+def test_a_finding_shows_its_span_and_an_unknown_later_change() -> None:
+    report = _sample()
+    change = next(c for c in report["merged"]["changes"] if c["findings"])
+    finding = change["findings"][0]
+    finding.update(line=12, end_line=15, later_changed=None, title="Span")
+    [summary] = re.findall(r"<summary><span[^>]*>\w+</span> Span · (.*?)</summary>", render_html(report))
+    assert summary == (
+        f"<code>{finding['path']}:12–15</code> · {finding['lane']} · {finding['verdict']} · "
+        'later changed: <span class="no">unknown</span>'
+    )
+
+
+def test_the_judges_verdicts_point_at_the_comment_and_the_finding_they_match() -> None:
+    report = _sample()
+    case = report["dataset"]["cases"][0]
+    case["golden"] = [{"path": "a.py", "line": 3, "severity": "HIGH", "body": "b", "matched": True}]
+    case["findings"] = [{**case["findings"][0], "path": "a.py", "line": 4, "matched": True}]
+    case["judge"] = {
+        "model": "openai/gpt-4o",
+        "error": None,
+        "verdicts": [
+            {"golden": 0, "finding": 0, "reason": "Same <bug>."},
+            {"golden": 7, "finding": None, "reason": "out of range"},
+        ],
+    }
+    text = "".join(Page(render_html(report)).text)
+    assert "The judge, openai/gpt-4o, said:golden a.py:3 ← finding a.py:4: Same <bug>." in text
+    assert "golden #7 (none) ← finding none: out of range" in text
+    case["judge"] = {"model": "openai/gpt-4o", "error": "the model budget is spent", "verdicts": []}
+    assert "The judge failed: the model budget is spent" in "".join(Page(render_html(report)).text)
+
+
+def test_commits_link_to_github_only_for_an_owner_name_repository_and_a_hex_sha() -> None:
+    report = _sample()
+    report["dataset"]["cases"][0].pop("judge")
+    shas = [c["sha"] for c in report["merged"]["changes"]] + [
+        f["sha"] for f in report["regressions"]["fixes"]
+    ]
+    assert Page(render_html(report)).find("a") == []  # "swarm" is a folder's name: no link
+    report["repo"] = "acme/widgets"
+    report["merged"]["changes"][0]["sha"] = "HEAD~1"
+    links = [a["href"] for a in Page(render_html(report)).find("a")]
+    assert links == [f"https://github.com/acme/widgets/commit/{sha}" for sha in shas[1:]]
 
 
 def _bare(**parts: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from swarm_core.evaluation._html_text import (
     when,
 )
 
-__all__ = ["changes_table", "dataset_table", "footer", "lane_table", "regressions_table"]
+__all__ = ["breakdown_tables", "changes_table", "dataset_table", "footer", "regressions_table"]
 
 _SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 _FLAGS = (("later_changed", "later changed"), ("hit", "hit"), ("matched", "matched"))
@@ -44,55 +44,63 @@ def _table(head: Iterable[str], rows: Iterable[str], numeric: frozenset[int] = f
     return f"<table><thead>{_row('th', head, numeric)}</thead>\n" + "\n".join(rows) + "\n</table>\n"
 
 
-def lane_table(report: Mapping[str, Any]) -> str:
-    rows = items(report.get("per_lane"))
-    if not rows:
-        return ""
-    numeric = frozenset(range(1, 8))
-    head = (
-        "Lane",
-        "Findings",
-        "Later changed",
-        "Precision proxy",
-        "Regression hits",
-        "Recall",
-        "Tokens",
-        "Cost",
-    )
-    body = [
-        _row(
-            "td",
-            (
-                esc(text(r.get("lane"))),
+def breakdown_tables(report: Mapping[str, Any]) -> str:
+    """Per lane (with what each lane's model calls cost) and, when the report has it, per analyzer."""
+    out = []
+    for key, name in (("per_lane", "lane"), ("per_analyzer", "analyzer")):
+        rows = items(report.get(key))
+        if not rows:
+            continue
+        head = [
+            name.capitalize(),
+            "Findings",
+            "Later changed",
+            "Precision proxy",
+            "Regression hits",
+            "Recall",
+        ]
+        head += ["Tokens", "Cost"] if name == "lane" else []
+        numeric = frozenset(range(1, len(head)))
+        body = []
+        for r in rows:
+            cells = [
+                esc(text(r.get(name))),
                 count(r.get("findings")),
                 count(r.get("later_changed")),
                 share(r.get("precision_proxy")),
                 count(r.get("regression_hits")),
                 share(r.get("recall")),
-                count(r.get("tokens")),
-                money(r.get("cost_usd")),
-            ),
-            numeric,
-        )
-        for r in rows
-    ]
-    return "<h2>Per lane</h2>\n" + _table(head, body, numeric)
+            ]
+            cells += [count(r.get("tokens")), money(r.get("cost_usd"))] if name == "lane" else []
+            body.append(_row("td", cells, numeric))
+        out.append(f"<h2>Per {name}</h2>\n" + _table(head, body, numeric))
+    return "".join(out)
 
 
 def _flag(value: object) -> str:
-    return '<span class="yes">yes</span>' if value is True else '<span class="no">no</span>'
+    """yes, no, or unknown (a later change not yet looked for, a review that did not run)."""
+    if isinstance(value, bool):
+        return '<span class="yes">yes</span>' if value else '<span class="no">no</span>'
+    return '<span class="no">unknown</span>'
 
 
 def _finding(f: Mapping[str, Any]) -> str:
     """One finding: a summary line that opens onto its facts, its code and its text."""
     severity = text(f.get("severity")).upper()
     sev_class = f"sev sev-{severity.lower()}" if severity in _SEVERITIES else "sev"
-    line = number(f.get("line"))
+    line, end = number(f.get("line")), number(f.get("end_line"))
     where = text(f.get("path")) + (f":{line:.0f}" if line is not None else "")
+    where += f"–{end:.0f}" if line is not None and end is not None and end > line else ""
     flags = [f"{label}: {_flag(f[key])}" for key, label in _FLAGS if key in f]
     facts = "".join(
         f"<dt>{name}</dt><dd>{esc(text(f.get(key))) or '—'}</dd>"
-        for name, key in (("lane", "lane"), ("rule", "rule"), ("verdict", "verdict"), ("id", "id"))
+        for name, key in (
+            ("lane", "lane"),
+            ("source", "source"),
+            ("rule", "rule"),
+            ("verdict", "verdict"),
+            ("id", "id"),
+        )
     )
     code = text(f.get("code"))
     return (
@@ -193,7 +201,9 @@ def dataset_table(report: Mapping[str, Any]) -> str:
             f'{esc(text(g.get("severity")))}: <span class="body">{esc(text(g.get("body")))}</span></li>'
             for g in golden
         )
-        extra = f'<p class="note">Golden comments:</p><ul>{wanted}</ul>' if wanted else ""
+        extra = (f'<p class="note">Golden comments:</p><ul>{wanted}</ul>' if wanted else "") + _judge(
+            case, golden, findings
+        )
         span = f"{esc(short_sha(case.get('base')))} → {esc(short_sha(case.get('head')))}"
         cells = (
             esc(text(case.get("id"))),
@@ -206,6 +216,33 @@ def dataset_table(report: Mapping[str, Any]) -> str:
         rows.append(_row("td", cells, numeric, "has-drill" if drill else "") + drill)
     name = esc(text(dataset.get("name")) or "dataset")
     return f"<h2>Dataset: {name}</h2>\n" + _table(head, rows, numeric)
+
+
+def _at(rows: list[Mapping[str, Any]], index: object) -> str:
+    """The path and line the judge's `index` into `rows` points at, or that it points at nothing."""
+    n = number(index)
+    if n is None or n != int(n) or not 0 <= n < len(rows):
+        return f"#{esc(index)} (none)"
+    row = rows[int(n)]
+    return f"<code>{esc(text(row.get('path')))}:{count(row.get('line'))}</code>"
+
+
+def _judge(
+    case: Mapping[str, Any], golden: list[Mapping[str, Any]], findings: list[Mapping[str, Any]]
+) -> str:
+    """The LLM judge's verdicts on a case (which finding matched which golden comment, why), or its error."""
+    judge = part(case.get("judge"))
+    if not judge:
+        return ""
+    error = text(judge.get("error"))
+    verdicts = "".join(
+        f"<li>golden {_at(golden, v.get('golden'))} ← finding "
+        + (_at(findings, v.get("finding")) if v.get("finding") is not None else "none")
+        + f': <span class="body">{esc(text(v.get("reason")))}</span></li>'
+        for v in items(judge.get("verdicts"))
+    )
+    said = f'<p class="failed">The judge failed: {esc(error)}</p>' if error else f"<ul>{verdicts}</ul>"
+    return f'<p class="note">The judge, {esc(text(judge.get("model")))}, said:</p>{said}'
 
 
 def footer(report: Mapping[str, Any]) -> str:

@@ -38,7 +38,7 @@ from swarm_core.evaluation._html_text import (
 
 __all__ = ["render_html"]
 
-SCHEMA = "swarm-eval/1"
+_SCHEMA = "swarm-eval/1"
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -67,7 +67,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         (
             _header(report),
             _charts(report),
-            tables.lane_table(report),
+            tables.breakdown_tables(report),
             tables.changes_table(report),
             tables.regressions_table(report),
             tables.dataset_table(report),
@@ -103,9 +103,9 @@ def _header(report: Mapping[str, Any]) -> str:
     schema = report.get("schema")
     warning = (
         ""
-        if schema == SCHEMA
+        if schema == _SCHEMA
         else f'<p class="warning">This report says its schema is “{esc(schema)}”; this page reads '
-        f"{SCHEMA}, so some parts may be missing.</p>"
+        f"{_SCHEMA}, so some parts may be missing.</p>"
     )
     return (
         f"<header><h1>Would swarm help {esc(text(report.get('repo')) or 'this repository')}?</h1>\n"
@@ -145,8 +145,15 @@ def _cards(report: Mapping[str, Any]) -> str:
     cards: list[tuple[str, str, str]] = []
     if merged:
         per_1000 = f"{count(merged.get('per_1000_lines'))} per 1,000 lines"
+        not_run = "".join(
+            f" · {count(merged[k])} {k}" for k in ("failed", "skipped") if number(merged.get(k))
+        )
         cards += [
-            ("Changes reviewed", count(merged.get("changes")), f"{count(merged.get('lines'))} lines"),
+            (
+                "Changes reviewed",
+                count(merged.get("changes")),
+                f"{count(merged.get('lines'))} lines{not_run}",
+            ),
             ("Findings", count(merged.get("findings")), per_1000),
             ("Would block", count(merged.get("blocked")), f"{share(merged.get('blocked_share'))} of changes"),
             (
