@@ -201,8 +201,12 @@ def test_a_finding_shows_its_span_and_an_unknown_later_change() -> None:
     report = _sample()
     change = next(c for c in report["merged"]["changes"] if c["findings"])
     finding = change["findings"][0]
-    finding.update(line=12, end_line=15, later_changed=None, title="Span")
-    [summary] = re.findall(r"<summary><span[^>]*>\w+</span> Span · (.*?)</summary>", render_html(report))
+    finding.update(
+        line=12, end_line=15, later_changed=None, title="Span", code="   11  a\n   12> b < c\n   13  d"
+    )
+    markup = render_html(report)
+    assert '<code>   11  a\n<mark class="at">   12&gt; b &lt; c</mark>\n   13  d</code>' in markup
+    [summary] = re.findall(r"<summary><span[^>]*>\w+</span> Span · (.*?)</summary>", markup)
     assert summary == (
         f"<code>{finding['path']}:12–15</code> · {finding['lane']} · {finding['verdict']} · "
         'later changed: <span class="no">unknown</span>'
@@ -415,3 +419,32 @@ def test_a_real_browser_draws_every_chart_and_runs_nothing_from_the_report(tmp_p
     _open(browser, clean, "--window-size=1280,2400", f"--screenshot={shot}")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
+
+
+@pytest.mark.slow
+def test_a_real_browser_draws_the_charts_of_a_report_with_one_change_and_nothing_spent(
+    tmp_path: Path,
+) -> None:
+    browser = _browser()
+    change = {
+        "sha": "ab" * 20,
+        "date": "2026-11-02T10:00:00Z",
+        "status": "done",
+        "findings": [],
+        "seconds": 0,
+    }
+    fix = {"sha": "cd" * 20, "date": "2026-11-01T10:00:00Z", "status": "done", "hit": False, "findings": []}
+    report = _bare(
+        merged={"changes": [change]},
+        regressions={"fixes": [fix]},
+        dataset={"name": "d", "cases": [], "summary": {"precision": 0.0, "recall": None, "f1": None}},
+        per_lane=[{"lane": "tests", "precision_proxy": None, "recall": 0.0}],
+    )
+    page = tmp_path / "report.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    dom = Page(_open(browser, page, "--dump-dom"))
+    [(_, root)] = [(t, a) for t, a in dom.elements if t == "html"]
+    assert root.get("data-charts") == "drawn"
+    drawn = {a["data-chart"]: a["data-drawn"] for a in dom.find("figure") if "data-chart" in a}
+    assert drawn == {"lanes": "1", "timeline": "1", "costs": "2", "regressions": "2", "dataset": "1"}
+    assert "precision proxy: no data" in "".join(dom.text)

@@ -7,6 +7,7 @@ finding opens onto its facts, the code at the reviewed head and its text, all es
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from swarm_core.evaluation._html_text import (
 __all__ = ["breakdown_tables", "changes_table", "dataset_table", "footer", "regressions_table"]
 
 _SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+_MARKED = re.compile(r" *\d+>")  # the finding's line in `code`, as swarm eval numbers it
 _FLAGS = (("later_changed", "later changed"), ("hit", "hit"), ("matched", "matched"))
 
 
@@ -109,8 +111,16 @@ def _finding(f: Mapping[str, Any]) -> str:
         f"{esc(text(f.get('lane')))} · {esc(text(f.get('verdict')))}"
         f"{' · ' if flags else ''}{' · '.join(flags)}</summary>"
         f'<dl class="facts">{facts}</dl>'
-        + (f'<pre class="code"><code>{esc(code)}</code></pre>' if code else "")
+        + (f'<pre class="code"><code>{_code(code)}</code></pre>' if code else "")
         + f'<div class="body">{esc(text(f.get("body")))}</div></details>'
+    )
+
+
+def _code(code: str) -> str:
+    """The code around a finding, escaped, its own line (numbered `  12>`) marked."""
+    return "\n".join(
+        f'<mark class="at">{esc(line)}</mark>' if _MARKED.match(line) else esc(line)
+        for line in code.split("\n")
     )
 
 
