@@ -302,6 +302,7 @@ def test_values_of_the_wrong_type_read_as_missing() -> None:
     text = "".join(page.text)
     assert "Of — bug fixes, reversed, it flagged — at the fix's lines." in text
     assert "yesterday" in text
+    assert "· lanes: —" in text  # a string is not a list of lanes
 
 
 def test_a_report_of_another_schema_is_shown_with_a_warning() -> None:

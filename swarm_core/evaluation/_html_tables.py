@@ -17,6 +17,7 @@ from swarm_core.evaluation._html_text import (
     count,
     esc,
     items,
+    listed,
     money,
     number,
     part,
@@ -184,12 +185,12 @@ def regressions_table(report: Mapping[str, Any]) -> str:
     for fix in fixes:
         lines = "".join(
             f"<li><code>{esc(text(span.get('path')))}</code> lines "
-            f"{esc(', '.join(count(n) for n in span.get('lines') or () if number(n) is not None))}</li>"
+            f"{esc(', '.join(count(n) for n in listed(span.get('lines')) if number(n) is not None))}</li>"
             for span in items(fix.get("fix_lines"))
         )
         extra = f'<p class="note">Lines the fix changed:</p><ul>{lines}</ul>' if lines else ""
         drill = _drill(fix, len(head), extra, " and the lines the fix changed")
-        by = ", ".join(text(lane) for lane in fix.get("hit_by") or () if isinstance(lane, str))
+        by = ", ".join(text(name) for name in listed(fix.get("hit_by")) if isinstance(name, str))
         status = text(fix.get("status")) or "done"
         hit = _flag(fix.get("hit")) if status == "done" else f'<span class="failed">{esc(status)}</span>'
         cells = [*_review_cells(report, fix), esc(text(fix.get("why_fix"))), hit, esc(by) or "—"]

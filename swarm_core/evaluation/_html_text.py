@@ -21,6 +21,7 @@ __all__ = [
     "done",
     "esc",
     "items",
+    "listed",
     "money",
     "number",
     "part",
@@ -69,7 +70,12 @@ def part(value: object) -> Mapping[str, Any]:
 
 
 def items(value: object) -> list[Mapping[str, Any]]:
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+    return [item for item in listed(value) if isinstance(item, Mapping)]
+
+
+def listed(value: object) -> list[object]:
+    """The elements of a JSON array; anything else (a string too) holds none."""
+    return list(value) if isinstance(value, list) else []
 
 
 def when(value: object) -> datetime | None:

@@ -25,6 +25,7 @@ from swarm_core.evaluation._html_text import (
     done,
     esc,
     items,
+    listed,
     money,
     number,
     part,
@@ -99,7 +100,7 @@ def _digest(content: str) -> str:
 
 def _header(report: Mapping[str, Any]) -> str:
     model = text(report.get("model"))
-    lanes = ", ".join(text(lane) for lane in report.get("lanes") or () if isinstance(lane, str))
+    lanes = ", ".join(text(lane) for lane in listed(report.get("lanes")) if isinstance(lane, str))
     schema = report.get("schema")
     warning = (
         ""
@@ -109,8 +110,8 @@ def _header(report: Mapping[str, Any]) -> str:
     )
     return (
         f"<header><h1>Would swarm help {esc(text(report.get('repo')) or 'this repository')}?</h1>\n"
-        f'<p class="meta">Generated {esc(report.get("generated_at"))} by swarm '
-        f"{esc(report.get('swarm_version'))} · model: {esc(model) or 'none (deterministic lanes only)'}"
+        f'<p class="meta">Generated {esc(text(report.get("generated_at")))} by swarm '
+        f"{esc(text(report.get('swarm_version')))} · model: {esc(model) or 'none (deterministic lanes only)'}"
         f" · lanes: {esc(lanes) or '—'}</p>\n{warning}</header>\n"
         f'<p class="lede">{esc(_lede(report))}</p>\n{_cards(report)}'
     )
