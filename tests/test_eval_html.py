@@ -130,7 +130,9 @@ def test_the_sample_report_shows_every_part() -> None:
     for f in findings:
         assert f["code"] in text and f["body"] in text and f["title"] in text
     failed = next(c for c in report["merged"]["changes"] if c["status"] == "failed")
-    assert f"failed: {failed['error']}" in text
+    skipped = next(c for c in report["merged"]["changes"] if c["status"] == "skipped")
+    assert f'<p class="failed">failed: {failed["error"]}</p>' in markup
+    assert f'<p class="note">skipped: {skipped["error"]}</p>' in markup
     assert re.findall("<h2>(.*?)</h2>", markup) == [
         "Charts",
         "Per lane",

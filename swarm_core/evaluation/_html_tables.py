@@ -130,7 +130,8 @@ def _drill(review: Mapping[str, Any], width: int, extra: str = "", what: str = "
     findings = items(review.get("findings"))
     error = text(review.get("error"))
     if error:
-        content = f'<p class="failed">{esc(review.get("status"))}: {esc(error)}</p>'
+        status = text(review.get("status"))
+        content = f'<p class="{"failed" if status == "failed" else "note"}">{esc(status)}: {esc(error)}</p>'
     elif findings or extra:
         noun = "finding" if len(findings) == 1 else "findings"
         content = (
