@@ -77,16 +77,16 @@
     var ts = points.map(function (p) { return p.t; });
     var t0 = Math.min.apply(null, ts), t1 = Math.max.apply(null, ts);
     if (t1 === t0) { t0 -= 43200000; t1 += 43200000; }
-    var pad = (t1 - t0) * 0.03;  // keeps the first and last points off the frame
+    var first = t0, last = t1, pad = (t1 - t0) * 0.03;  // keeps the first and last points off the frame
     t0 -= pad; t1 += pad;
     // Counts: the axis ends at a multiple of four, so every gridline is a whole number.
     var max = Math.max(4, 4 * Math.ceil(Math.max.apply(null, points.map(function (p) { return p.findings; })) / 4));
     yAxis(svg, left, top, h, max, String);
     function px(p) { return left + ((p.t - t0) / (t1 - t0)) * width; }
     function py(p) { return top + h - (p.findings / max) * h; }
-    for (var i = 0; i <= 3; i++) {
-      var t = t0 + ((t1 - t0) * i) / 3;
-      el(svg, "text", { x: left + (width * i) / 3, y: top + h + 18, "class": "tick " + ["start", "mid", "mid", "end"][i] }, day(t));
+    for (var i = 0; i <= 3; i++) {  // dates from the first change to the last, not the padding's
+      var t = first + ((last - first) * i) / 3;
+      el(svg, "text", { x: px({ t: t }), y: top + h + 18, "class": "tick " + ["start", "mid", "mid", "end"][i] }, day(t));
     }
     var sorted = points.slice().sort(function (a, b) { return a.t - b.t; });
     sorted.forEach(function (p) {
