@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from swarm_core.analyzers.base import AnalyzerContext
 from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
@@ -11,7 +13,7 @@ from swarm_core.analyzers.project import ruff_config_files
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
-from swarm_core.changeset import from_patch
+from swarm_core.changeset import from_git, from_patch
 from swarm_core.config import SwarmConfig
 from swarm_core.models import Severity, Side
 from tests.conftest import git
@@ -390,3 +392,51 @@ def test_a_loose_match_never_takes_the_base_twin_a_strict_match_needs() -> None:
     moved = [Issue.of("b.py", "B101", "assert x"), Issue.of("a.py", "B102", "assert x")]
     assert already_in_base(base, moved, passes) == [False, False]
     assert already_in_base(base, moved, (MatchPass(False, "compact"),)) == [True, False]
+
+
+_TYPING_OLD_STYLE = (
+    "import os\nfrom typing import List\n\n\ndef f(x: List[int]) -> List[int]:\n    return x\n"
+)
+
+
+def test_ruff_checks_only_its_classic_rules_where_the_project_does_not_configure_it(make_repo):
+    # Newer ruff releases select pyupgrade and more by default: in a project that never chose
+    # them (a Poetry project supporting 3.8, no ruff config), `List[int]` is its style, not a
+    # finding; an unused import still is.
+    repo = make_repo()
+    repo.commit({"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.8"\n', "m.py": "x = 1\n"})
+    repo.commit({"m.py": _TYPING_OLD_STYLE})
+    assert rules(review_repo(repo, analyzers=[RuffAnalyzer()])) == [("m.py", 1, "ruff/F401")]
+
+    chosen = make_repo()
+    chosen.commit({"pyproject.toml": '[tool.ruff.lint]\nselect = ["UP006"]\n', "m.py": "x = 1\n"})
+    chosen.commit({"m.py": _TYPING_OLD_STYLE})
+    assert {r for _, _, r in rules(review_repo(chosen, analyzers=[RuffAnalyzer()]))} == {"ruff/UP006"}
+
+
+@pytest.mark.parametrize(
+    ("files", "target"),
+    [
+        (
+            {
+                "pyproject.toml": '[tool.ruff]\ntarget-version = "py310"\n[project]\nrequires-python = ">=3.8"\n'
+            },
+            (3, 10),
+        ),
+        ({"pyproject.toml": '[project]\nrequires-python = ">=3.9"\n'}, (3, 9)),
+        ({"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.8"\n'}, (3, 8)),
+        ({"setup.cfg": "[options]\npython_requires = >=3.7\n"}, (3, 7)),
+        ({"setup.py": "setup()\n"}, None),
+    ],
+)
+def test_the_projects_oldest_python_is_read_from_every_place_projects_declare_it(
+    make_repo, tmp_path, files, target
+):
+    from swarm_core.analyzers.project import python_target
+
+    repo = make_repo()
+    repo.commit({**files, "m.py": "x = 1\n"})
+    repo.commit({"m.py": "x = 2\n"})
+    change = from_git(repo.path, "HEAD~1", "HEAD")
+    ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
+    assert python_target(ctx) == target

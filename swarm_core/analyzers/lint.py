@@ -9,7 +9,7 @@ from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_source_path, safe_relpath
 from swarm_core.analyzers.meaning import Issue, MatchPass, already_in_base
-from swarm_core.analyzers.project import ruff_config_files
+from swarm_core.analyzers.project import configures_ruff, python_target, ruff_config_files
 from swarm_core.analyzers.tool_process import run_tool
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.errors import AnalyzerError
@@ -31,6 +31,21 @@ def ruff_binary() -> str:
     from ruff.__main__ import find_ruff_bin
 
     return str(find_ruff_bin())
+
+
+# What ruff checks in a project that does not configure it: its long-standing defaults (syntax,
+# undefined names, unused imports), pinned, because newer ruff releases select many more rules
+# by default (pyupgrade, flake8-2020 ...): style choices the project never made, not findings.
+_UNCONFIGURED_RULES = "E4,E7,E9,F"
+
+
+def _rules_for(ctx: AnalyzerContext, configs: list[str]) -> list[str]:
+    """ruff options for the project's rules: its own config when it has one, else the pinned set."""
+    if configures_ruff(ctx, configs):
+        return []
+    target = python_target(ctx)
+    pinned = [f"--select={_UNCONFIGURED_RULES}"]
+    return pinned + ([f"--target-version=py{target[0]}{target[1]}"] if target else [])
 
 
 def _severity_and_lane(code: str) -> tuple[Severity, Lane]:
@@ -81,8 +96,10 @@ class RuffAnalyzer:
         await asyncio.to_thread(self._layout, ctx, Side.LEFT, base_root)
         head_files = [f.path for f in files if (head_root / f.path).is_file()]
         base_files = [p for p in base_paths if (base_root / p).is_file()]
+        rules = await asyncio.to_thread(_rules_for, ctx, configs)
         head, base = await asyncio.gather(
-            self._ruff(binary, head_root, head_files), self._ruff(binary, base_root, base_files)
+            self._ruff(binary, head_root, head_files, rules),
+            self._ruff(binary, base_root, base_files, rules),
         )
         return self._new(ctx, files, head, base, head_root)
 
@@ -114,7 +131,7 @@ class RuffAnalyzer:
                 target.touch()
 
     @staticmethod
-    async def _ruff(binary: str, root: Path, files: list[str]) -> list[dict[str, Any]]:
+    async def _ruff(binary: str, root: Path, files: list[str], rules: list[str]) -> list[dict[str, Any]]:
         if not files:
             return []
         # --force-exclude: the project's `exclude` applies to files named on the command line too
@@ -128,6 +145,7 @@ class RuffAnalyzer:
             "--no-cache",
             "--quiet",
             "--force-exclude",
+            *rules,
         ]
         code, out, err = await run_tool([*argv, *files], root)
         try:

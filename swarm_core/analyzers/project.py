@@ -14,11 +14,12 @@ from typing import Any
 from swarm_core.analyzers.base import AnalyzerContext, safe_relpath
 from swarm_core.models import Side
 
-__all__ = ["bandit_config_args", "python_target", "ruff_config_files"]
+__all__ = ["bandit_config_args", "configures_ruff", "python_target", "ruff_config_files"]
 
 RUFF_CONFIG_NAMES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
 _PY_TARGET = re.compile(r"py3(\d+)")
-_REQUIRES = re.compile(r">=?\s*3\.(\d+)")
+_REQUIRES = re.compile(r"(?:>=?|\^|~=?)\s*3\.(\d+)")
+_PYTHON_REQUIRES = re.compile(r"^\s*python_requires\s*=\s*(.+)$", re.MULTILINE)
 
 
 def _toml(ctx: AnalyzerContext, path: str) -> dict[str, Any]:
@@ -32,14 +33,40 @@ def _toml(ctx: AnalyzerContext, path: str) -> dict[str, Any]:
 
 
 def python_target(ctx: AnalyzerContext) -> tuple[int, int] | None:
-    """The oldest Python the project supports: ruff's `target-version`, else `requires-python`."""
+    """The oldest Python the project supports.
+
+    ruff's `target-version`, else `requires-python`, else Poetry's `python` dependency, else
+    setup.cfg's `python_requires`.
+    """
     pyproject = _toml(ctx, "pyproject.toml")
-    ruff = pyproject.get("tool", {}).get("ruff", {}) or _toml(ctx, "ruff.toml") or _toml(ctx, ".ruff.toml")
-    m = _PY_TARGET.fullmatch(str(ruff.get("target-version", "")))
+    m = _PY_TARGET.fullmatch(str(_ruff_settings(ctx, pyproject).get("target-version", "")))
     if m:
         return (3, int(m.group(1)))
-    m = _REQUIRES.search(str(pyproject.get("project", {}).get("requires-python", "")))
-    return (3, int(m.group(1))) if m else None
+    poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    setup_cfg = ctx.read("setup.cfg", Side.LEFT) or b""
+    for spec in (
+        pyproject.get("project", {}).get("requires-python", ""),
+        poetry.get("python", "") if isinstance(poetry, dict) else "",
+        *_PYTHON_REQUIRES.findall(setup_cfg.decode("utf-8", "replace")),
+    ):
+        m = _REQUIRES.search(str(spec))
+        if m:
+            return (3, int(m.group(1)))
+    return None
+
+
+def configures_ruff(ctx: AnalyzerContext, configs: Iterable[str]) -> bool:
+    """Whether any of these config files (from ruff_config_files) holds ruff settings."""
+    for name in configs:
+        if not name.endswith("pyproject.toml") or _toml(ctx, name).get("tool", {}).get("ruff") is not None:
+            return True
+    return False
+
+
+def _ruff_settings(ctx: AnalyzerContext, pyproject: dict[str, Any]) -> dict[str, Any]:
+    tool = pyproject.get("tool", {})
+    settings = tool.get("ruff", {}) or _toml(ctx, "ruff.toml") or _toml(ctx, ".ruff.toml")
+    return settings if isinstance(settings, dict) else {}
 
 
 def ruff_config_files(ctx: AnalyzerContext, paths: Iterable[str]) -> list[str]:
