@@ -440,3 +440,24 @@ def test_the_projects_oldest_python_is_read_from_every_place_projects_declare_it
     change = from_git(repo.path, "HEAD~1", "HEAD")
     ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
     assert python_target(ctx) == target
+
+
+def test_typing_a_module_is_not_a_behaviour_change_unless_something_reads_its_annotations(make_repo):
+    plain = "def f(x, items=None):\n    return [x, *(items or [])]\n"
+    typed = (
+        "from typing import ClassVar, Sequence\n\n\n"
+        "def f(x: int, items: Sequence[int] | None = None) -> list[int]:\n    return [x, *(items or [])]\n"
+    )
+    repo = make_repo()
+    repo.commit({"pkg/m.py": plain, "tests/test_m.py": "def test_f():\n    assert f(1)\n"})
+    repo.commit({"pkg/m.py": typed})
+    assert rules(review_repo(repo, analyzers=[TestsSignalAnalyzer()])) == []
+
+    # pydantic reads annotations: there the same edit changes what is accepted.
+    model = "from pydantic import BaseModel\n\n\nclass M(BaseModel):\n    x: int\n"
+    repo = make_repo()
+    repo.commit({"pkg/m.py": model, "tests/test_m.py": "def test_m():\n    assert M(x=1)\n"})
+    repo.commit({"pkg/m.py": model.replace("x: int", "x: str")})
+    assert [r for _, _, r in rules(review_repo(repo, analyzers=[TestsSignalAnalyzer()]))] == [
+        "tests/no-test-change"
+    ]

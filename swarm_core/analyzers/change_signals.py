@@ -46,12 +46,31 @@ _DEFINITIONS = frozenset({"function_definition", "class_definition", "decorated_
 _IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
 
 
-def _top_level(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> list[tuple[str, tuple[str, ...]]] | None:
+# Libraries that read type annotations at run time (fields, validation, CLI options, request
+# parsing): in a module that imports one, an annotation is behaviour.
+_ANNOTATION_READERS = re.compile(
+    rb"^\s*(?:from|import)\s+(?:dataclasses|attrs?|pydantic\w*|fastapi|typer|msgspec|sqlmodel|sqlalchemy"
+    rb"|strawberry|cattrs|marshmallow_dataclass|beartype|typeguard|dacite|apischema|ninja|litestar)\b",
+    re.MULTILINE,
+)
+
+
+def _reads_annotations(ctx: AnalyzerContext, fd: FileDiff) -> bool:
+    return any(
+        _ANNOTATION_READERS.search(source)
+        for source in (ctx.head(fd), ctx.base(fd))
+        if source is not None and fd.path.endswith((".py", ".pyi"))
+    ) or not fd.path.endswith((".py", ".pyi"))
+
+
+def _top_level(
+    ctx: AnalyzerContext, fd: FileDiff, side: Side, *, annotations: bool = True
+) -> list[tuple[str, tuple[str, ...]]] | None:
     """A file's top-level statements as (node type, code tokens); None without a grammar."""
     parsed = ctx.parsed(fd, side)
     if parsed is None:
         return None
-    return [(n.type, code_tokens(n)) for n in parsed.tree.root_node.children]
+    return [(n.type, code_tokens(n, annotations=annotations)) for n in parsed.tree.root_node.children]
 
 
 def _definitions(ctx: AnalyzerContext, files: list[FileDiff], side: Side) -> set[tuple[str, ...]]:
@@ -80,15 +99,21 @@ def _behaviour_changed(
     if head is None or base is None:
         return True
     base_defs, head_defs = moved
+    typed = _reads_annotations(ctx, fd)
 
-    def kept(items: list[tuple[str, tuple[str, ...]]], elsewhere: set[tuple[str, ...]]) -> list[object]:
+    def kept(
+        side: Side, items: list[tuple[str, tuple[str, ...]]], elsewhere: set[tuple[str, ...]]
+    ) -> list[object]:
+        # Moved definitions are recognised by their whole tokens; what is left is compared
+        # without annotations where nothing reads them at run time.
+        bare = items if typed or not items else _top_level(ctx, fd, side, annotations=False) or []
         return [
-            tokens
-            for kind, tokens in items
+            compared
+            for (kind, tokens), (_, compared) in zip(items, bare, strict=True)
             if kind not in _IMPORTS and not (kind in _DEFINITIONS and tokens in elsewhere)
         ]
 
-    return kept(head, base_defs) != kept(base, head_defs)
+    return kept(Side.RIGHT, head, base_defs) != kept(Side.LEFT, base, head_defs)
 
 
 def _is_source(path: str) -> bool:

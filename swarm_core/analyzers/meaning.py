@@ -38,11 +38,13 @@ def _is_inert_statement(node: ts.Node) -> bool:
     return False
 
 
-def code_tokens(node: ts.Node | None) -> tuple[str, ...]:
+def code_tokens(node: ts.Node | None, *, annotations: bool = True) -> tuple[str, ...]:
     """The leaf tokens of a subtree, skipping comments and inert statements.
 
     Two subtrees with equal tokens behave the same: a change that only edits comments,
-    docstrings, formatting or the version constant leaves them equal.
+    docstrings, formatting or the version constant leaves them equal. With `annotations`
+    False, Python type annotations (with their `:` or `->`) are left out too: for code that
+    nothing reads the annotations of at run time, typing it is not changing it.
     """
     if node is None:
         return ()
@@ -58,11 +60,25 @@ def code_tokens(node: ts.Node | None) -> tuple[str, ...]:
         children = n.children
         if n.type == "parenthesized_expression":
             children = children[1:-1]  # wrapping parentheses are layout (a tuple is its own node)
+        if not annotations:
+            children = _without_annotations(children)
         stack.extend(reversed(children))
     # A trailing comma before a closing bracket is layout too (a formatter's "magic comma").
     return tuple(
         t for i, t in enumerate(out) if not (t == "," and out[i + 1 : i + 2] in ([")"], ["]"], ["}"]))
     )
+
+
+def _without_annotations(children: list[ts.Node]) -> list[ts.Node]:
+    """Children minus tree-sitter-python's `type` nodes and the `:` or `->` that introduces each."""
+    kept: list[ts.Node] = []
+    for child in children:
+        if child.type == "type":
+            if kept and kept[-1].type in (":", "->"):
+                kept.pop()
+            continue
+        kept.append(child)
+    return kept
 
 
 def bare_signature(node: ts.Node, fallback: str) -> str:
