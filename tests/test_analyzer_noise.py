@@ -461,3 +461,18 @@ def test_typing_a_module_is_not_a_behaviour_change_unless_something_reads_its_an
     assert [r for _, _, r in rules(review_repo(repo, analyzers=[TestsSignalAnalyzer()]))] == [
         "tests/no-test-change"
     ]
+
+
+def test_a_reworded_or_moved_todo_is_not_a_new_one(make_repo):
+    repo = make_repo()
+    repo.commit({"pkg/m.py": "def f():\n    # TODO: investigate why this is flaky on M1\n    return 1\n"})
+    repo.commit(
+        {
+            "pkg/m.py": "def f():\n    # TODO: investigate why this is flaky on macOS\n    return 1\n\n\n"
+            "def g():\n    # FIXME: handle the empty case\n    return 2\n"
+        }
+    )
+    # The TODO was reworded; the FIXME is new.
+    assert rules(review_repo(repo, analyzers=[PlaceholderAnalyzer()])) == [
+        ("pkg/m.py", 7, "placeholder/todo-comment")
+    ]

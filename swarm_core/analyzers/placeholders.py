@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 
 import tree_sitter as ts
 
@@ -73,9 +74,14 @@ class PlaceholderAnalyzer:
                 )
             )
 
+        # A marker on a removed line that comes back on an added one was reworded or moved,
+        # not added: each removed marker pays for one added marker of its kind.
+        removed = Counter(m.group(1) for text in _removed_lines(fd) if (m := _FALLBACK_COMMENT.search(text)))
         for first, _last, text in codegraph.comments(p.tree):
             m = _MARKER.search(text)
-            if m and first in fd.added:
+            if m and first in fd.added and removed[m.group(1)] > 0:
+                removed[m.group(1)] -= 1
+            elif m and first in fd.added:
                 add(
                     first,
                     Severity.LOW,
@@ -219,3 +225,7 @@ def _abstract_at(defs: list[tuple[codegraph.Symbol, ts.Node]], p: Parsed, line: 
     if enclosing is None:
         return False
     return _abstract(defs, p, enclosing[0].start_line, enclosing[1])
+
+
+def _removed_lines(fd: FileDiff) -> list[str]:
+    return [dl.text for hunk in fd.hunks for dl in hunk.iter_lines() if dl.kind == "-"]
