@@ -76,7 +76,7 @@ class PlaceholderAnalyzer:
 
         # A marker on a removed line that comes back on an added one was reworded or moved,
         # not added: each removed marker pays for one added marker of its kind.
-        removed = Counter(m.group(1) for text in _removed_lines(fd) if (m := _FALLBACK_COMMENT.search(text)))
+        removed = Counter(m.group(2) for text in _removed_lines(fd) if (m := _FALLBACK_COMMENT.search(text)))
         for first, _last, text in codegraph.comments(p.tree):
             m = _MARKER.search(text)
             if m and first in fd.added and removed[m.group(1)] > 0:
