@@ -184,19 +184,11 @@ class VulnerabilityAnalyzer:
         )
         worst = advisories[0].severity
         fixes = [a.fixed for a in advisories if a.fixed is not None]
-        unfixed = [a.id for a in advisories if a.fixed is None]
         target = _latest(pkg.ecosystem, fixes) if fixes else None
-        ids = ", ".join(a.id for a in advisories)
         noun = "vulnerability" if len(advisories) == 1 else "vulnerabilities"
+        ids = ", ".join(a.id for a in advisories)
         title = f"{pkg.name} {pkg.version} has {len(advisories)} known {noun}: {ids}"
-        lines = [_describe(a) for a in advisories]
-        if target is not None:
-            move = f"Move to {pkg.name} {target} or later"
-            move += f" (no fixed release for {', '.join(unfixed)})." if unfixed else ": it fixes all of them."
-        else:
-            move = "No release fixes this yet: consider another version or package, or a mitigation."
-        if not s.manifest and target is not None:
-            move += " Raise the requirement that resolves it and regenerate the lockfile."
+        message = [*(_describe(a) for a in advisories), "", _advice(s, advisories, target)]
         line_text = ctx.line_text(ctx.read(s.path, Side.RIGHT), s.line) if s.line is not None else ""
         suggestion = None
         if s.manifest and target is not None and line_text.count(pkg.version) == 1:
@@ -210,11 +202,29 @@ class VulnerabilityAnalyzer:
             category="vulnerability",
             rule="deps/known-vulnerability",
             title=title,
-            message="\n".join([*lines, "", move]),
+            message="\n".join(message),
             source=self.name,
             suggestion=suggestion,
             cwe=cwe,
         )
+
+
+def _advice(s: Sighting, advisories: list[Advisory], target: str | None) -> str:
+    """What to do: the version that fixes what can be fixed, and what no release fixes."""
+    unfixed = [a.id for a in advisories if a.known and a.fixed is None]
+    unknown = [a.id for a in advisories if not a.known]
+    if target is None:
+        advice = "No release fixes this yet: pick another version or package, or mitigate it"
+    else:
+        advice = f"Move to {s.package.name} {target} or later"
+        if not s.manifest:
+            advice += " (raise the requirement that resolves it and regenerate the lockfile)"
+    if target is not None and unfixed:
+        advice += f"; no release fixes {', '.join(unfixed)} yet"
+    advice += "."
+    if unknown:
+        advice += f" OSV listed {', '.join(unknown)} without returning the record: look them up on osv.dev."
+    return advice
 
 
 def _describe(a: Advisory) -> str:
