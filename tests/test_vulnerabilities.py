@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,12 +15,13 @@ from swarm_core.analyzers.lockfiles import parse_lockfile
 from swarm_core.analyzers.osv import Records
 from swarm_core.analyzers.vulnerabilities import VulnerabilityAnalyzer
 from swarm_core.changeset import from_git
-from swarm_core.config import SwarmConfig, merge
+from swarm_core.config import SwarmConfig, merge, parse_config
 from swarm_core.errors import ConfigError, StoreError
 from swarm_core.models import AnalyzerStatus, Finding, Lane, Review, Severity
 from swarm_core.orchestrator import Orchestrator
 from swarm_core.render import render_inline_comment, render_summary
 from swarm_core.store import SqlAdvisoryCache
+from tests.conftest import ROOT
 from tests.fakes.osv import FakeOSV
 
 BASE_PACKAGE = """{
@@ -325,3 +327,14 @@ def test_the_check_is_configured_and_can_be_switched_off() -> None:
         merge(SwarmConfig(), {"analyzers": {"vulnerabilities": {"url": "file:///etc/passwd"}}})
     with pytest.raises(ConfigError, match=r"analyzers\.vulnerabilities\.cache_ttl_seconds"):
         merge(SwarmConfig(), {"analyzers": {"vulnerabilities": {"cache_ttl_seconds": -1}}})
+
+
+def test_the_readme_shows_what_swarm_posts_and_a_valid_config(make_repo: Any) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    with FakeOSV() as osv:
+        express = vulns(review(shop(make_repo), config(osv)))[0]
+    posted = render_inline_comment(express, repo="acme/shop")
+    assert posted.rsplit("\n\n", 1)[0] in readme  # all but the hidden fingerprint marker
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if "vulnerabilities:" in b]
+    section = parse_config(block, "README.md").analyzers.vulnerabilities
+    assert section == SwarmConfig().analyzers.vulnerabilities

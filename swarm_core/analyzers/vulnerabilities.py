@@ -229,10 +229,10 @@ def _advice(s: Sighting, advisories: list[Advisory], target: str | None) -> str:
 
 def _describe(a: Advisory) -> str:
     aliases = [x for x in a.aliases if x.startswith(("CVE-", "GHSA-", "PYSEC-", "GO-", "RUSTSEC-"))]
-    head = f"- **{a.id}**" + (f" ({', '.join(aliases)})" if aliases else "") + f", {a.severity.value}"
+    head = f"- **{a.id}**" + (f" ({', '.join(aliases)})" if aliases else "")
     if not a.known:
-        return head + ": OSV listed it but returned no record; see " + a.url
-    text = f"{head}: {a.summary or '(no summary)'}"
+        return f"{head}: OSV listed it but returned no record (severity unknown); see {a.url}"
+    text = f"{head}, {a.severity.value}: {a.summary or '(no summary)'}"
     text += f"; fixed in {a.fixed}" if a.fixed else "; no fixed version"
     if a.cwes:
         text += "; " + ", ".join(f"CWE-{c}" for c in a.cwes)
