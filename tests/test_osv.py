@@ -278,3 +278,17 @@ def test_retry_after_is_honoured_up_to_a_cap() -> None:
     )
     assert lookup(client, [LEFT_PAD]) == {LEFT_PAD: []}
     assert sleeps.waits == [7.0, 30.0]
+
+
+def test_an_id_from_the_answer_can_only_name_a_record() -> None:
+    paths: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.raw_path.decode())
+        if request.url.path == "/v1/querybatch":
+            return httpx.Response(200, json={"results": [{"vulns": [{"id": "../../admin?x=1"}]}]})
+        return httpx.Response(404, json={"code": 5, "message": "Bug not found."})
+
+    found = lookup(OsvClient("https://osv.test", transport=httpx.MockTransport(answer)), [LODASH])
+    assert paths == ["/v1/querybatch", "/v1/vulns/..%2F..%2Fadmin%3Fx%3D1"]
+    assert found == {LODASH: [{"id": "../../admin?x=1"}]}

@@ -11,9 +11,10 @@ import pytest
 
 from swarm_core.analyzers import default_analyzers
 from swarm_core.analyzers.advisories import Package
+from swarm_core.analyzers.base import AnalyzerContext
 from swarm_core.analyzers.lockfiles import parse_lockfile
 from swarm_core.analyzers.osv import Records
-from swarm_core.analyzers.vulnerabilities import VulnerabilityAnalyzer
+from swarm_core.analyzers.vulnerabilities import Sighting, VulnerabilityAnalyzer, changed_packages
 from swarm_core.changeset import from_git
 from swarm_core.config import SwarmConfig, merge, parse_config
 from swarm_core.errors import ConfigError, StoreError
@@ -338,3 +339,18 @@ def test_the_readme_shows_what_swarm_posts_and_a_valid_config(make_repo: Any) ->
     (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if "vulnerabilities:" in b]
     section = parse_config(block, "README.md").analyzers.vulnerabilities
     assert section == SwarmConfig().analyzers.vulnerabilities
+
+
+def test_sightings_point_at_the_line_that_names_the_version(make_repo: Any, tmp_path: Any) -> None:
+    repo = make_repo()
+    repo.commit({"requirements.txt": "flask==3.0.0\n"})
+    repo.commit({"requirements.txt": "flask==3.0.0\nTyping_Extensions==4.12.2\nJinja2==2.4.1\n"})
+    change = from_git(repo.path, "HEAD~1", "HEAD")
+    ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
+    assert changed_packages(ctx) == (
+        [
+            Sighting(Package("PyPI", "jinja2", "2.4.1"), "requirements.txt", 3, True),
+            Sighting(Package("PyPI", "typing-extensions", "4.12.2"), "requirements.txt", 2, True),
+        ],
+        0,
+    )

@@ -14,6 +14,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -136,7 +137,8 @@ class OsvClient:
         raise AdvisoryUnavailable(f"OSV kept paging after {_MAX_PAGES} pages")
 
     async def _record(self, http: httpx.AsyncClient, vuln_id: str) -> dict[str, Any]:
-        answer = await self._send(http, "GET", f"/v1/vulns/{vuln_id}", None, missing_ok=True)
+        # The id comes from the answer: quoted, it can only ever name a record.
+        answer = await self._send(http, "GET", f"/v1/vulns/{quote(vuln_id, safe='')}", None, missing_ok=True)
         if answer is None:
             return {"id": vuln_id}  # listed by the query but gone since: reported by id alone
         if not isinstance(answer, dict) or answer.get("id") != vuln_id:

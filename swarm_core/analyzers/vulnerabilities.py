@@ -57,8 +57,15 @@ def _exact(ecosystem: str, spec: str) -> str | None:
     return version
 
 
-def _line(lines: tuple[str, ...], added: frozenset[int], name: str, version: str) -> int | None:
+def _fold(text: str) -> str:
+    # PyPI names compare case- and separator-insensitively (`Jinja2`, `typing_extensions`).
+    return re.sub(r"[-_.]+", "-", text).lower()
+
+
+def _line(raw: tuple[str, ...], added: frozenset[int], name: str, version: str) -> int | None:
     """The line that names `name` with `version` (or just `name`), added lines first."""
+    lines = tuple(_fold(t) for t in raw)
+    name, version = _fold(name), _fold(version)
     order = sorted(added) + [n for n in range(1, len(lines) + 1) if n not in added]
     for needle in (version, ""):
         for n in order:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarm_core.analyzers import Analyzer, AnalyzerContext, run_analyzers
+from swarm_core.analyzers.vulnerabilities import VulnerabilityAnalyzer
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff
@@ -54,7 +55,7 @@ async def analyze(
 
 # Checks whose skip a reader must see in the summary itself, not only in the analyzer table:
 # a known-vulnerability check that did not run is not a pass.
-_MUST_RUN = {"vulnerabilities": "Known vulnerabilities were not checked"}
+_MUST_RUN = {VulnerabilityAnalyzer.name: "Known vulnerabilities were not checked"}
 
 
 def _notices(reports: Sequence[AnalyzerReport]) -> tuple[str, ...]:
