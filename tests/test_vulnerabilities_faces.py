@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from tests.fakes.github import FakeGitHub, Pull
 from tests.fakes.osv import FakeOSV
+from tests.test_action import TOKEN, action, opened
 from tests.test_app import REPO, app_settings, deliver, diff_of, drain, opened_payload
 from tests.test_app import app_key as app_key  # a fixture the tests below use
 from tests.test_cli import swarm
@@ -93,3 +94,17 @@ def test_the_cli_caches_answers_in_its_run_store(make_repo: Any, tmp_path: Path)
         ("package.json", 4, "medium"),
     ]
     assert again == found
+
+
+def test_the_action_reads_the_check_from_the_repository_config(tmp_path: Path) -> None:
+    with FakeOSV() as osv, FakeGitHub() as fake:
+        config = f"analyzers:\n  vulnerabilities:\n    url: {osv.url}\n"
+        fake.add_repo(REPO, files={".github/swarm.yml": config})
+        fake.static_tokens.add(TOKEN)
+        open_pull(fake, tmp_path / "r")
+        result, summary, outputs = action(tmp_path, fake, "pull_request", opened())
+        assert fake.violations == []
+    assert result.returncode == 0, result.stderr
+    assert "express 4.17.1 has 2 known vulnerabilities" in summary
+    assert outputs["high"] == "1"  # lodash 4.17.19: GHSA-35jh-r3h4-6jhm is HIGH
+    assert osv.batches()
