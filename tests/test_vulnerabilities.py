@@ -354,3 +354,32 @@ def test_sightings_point_at_the_line_that_names_the_version(make_repo: Any, tmp_
         ],
         0,
     )
+
+
+class RacingCache(SqlAdvisoryCache):
+    """Sees no stored row, as a worker does when another stores the same answer just after it looked."""
+
+    @staticmethod
+    def _stored(conn: Any, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        return set()
+
+
+def test_two_workers_storing_the_same_answer_lose_nothing(engine: Any) -> None:
+    express, lodash = Package("npm", "express", "4.17.1"), Package("npm", "lodash", "4.17.19")
+    SqlAdvisoryCache(engine).put({express: [{"id": "GHSA-qw6h-vgh9-j6wx"}]})
+    RacingCache(engine).put({express: [{"id": "GHSA-rv95-896h-c2vc"}], lodash: []})
+    stored = SqlAdvisoryCache(engine).get([express, lodash], max_age_s=60)
+    assert stored == {express: [{"id": "GHSA-qw6h-vgh9-j6wx"}], lodash: []}  # the first write stands
+
+
+def test_a_cache_without_its_table_raises_a_store_error() -> None:
+    import sqlalchemy as sa
+
+    cache = SqlAdvisoryCache(sa.create_engine("sqlite://"))  # never migrated
+    pkg = Package("npm", "express", "4.17.1")
+    with pytest.raises(StoreError, match=r"cannot read the advisory cache: .*no such table: advisories"):
+        cache.get([pkg], max_age_s=60)
+    with pytest.raises(StoreError, match=r"cannot write the advisory cache: .*no such table: advisories"):
+        cache.put({pkg: []})
+    assert cache.get([], max_age_s=60) == {}
+    cache.put({})  # nothing to write: no database work at all

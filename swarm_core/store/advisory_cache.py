@@ -8,13 +8,14 @@ second insert loses to the first, and both answers are the same.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from swarm_core.analyzers.advisories import Package
@@ -69,27 +70,50 @@ class SqlAdvisoryCache:
         return out
 
     def put(self, records: Mapping[Package, list[dict[str, Any]]]) -> None:
-        """Store these answers, stamped now, replacing older ones.
+        """Store these answers, stamped now, replacing older ones (one transaction).
 
         Raises:
             StoreError: the database cannot be written.
         """
         now = self._clock()
+        rows = [
+            {"ecosystem": p.ecosystem, "name": p.name, "version": p.version, "records": json.dumps(found)}
+            for p, found in records.items()
+        ]
         try:
-            for pkg, found in records.items():
-                key = (
-                    (advisories.c.ecosystem == pkg.ecosystem)
-                    & (advisories.c.name == pkg.name)
-                    & (advisories.c.version == pkg.version)
-                )
-                row = {"ecosystem": pkg.ecosystem, "name": pkg.name, "version": pkg.version}
-                try:
-                    with self._engine.begin() as conn:
-                        conn.execute(sa.delete(advisories).where(key))
-                        conn.execute(
-                            sa.insert(advisories).values(**row, records=json.dumps(found), fetched_at=now)
-                        )
-                except IntegrityError:
-                    continue  # another worker stored the same answer between our delete and insert
+            try:
+                self._write(rows, now)
+            except IntegrityError:
+                # Another worker stored some of these meanwhile: store the rest one by one.
+                for row in rows:
+                    with contextlib.suppress(IntegrityError):
+                        self._write([row], now)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot write the advisory cache: {first_line(exc)}") from exc
+
+    def _write(self, rows: list[dict[str, str]], now: float) -> None:
+        if not rows:
+            return
+        with self._engine.begin() as conn:
+            stale = self._stored(conn, {(r["ecosystem"], r["name"], r["version"]) for r in rows})
+            for row in (r for r in rows if (r["ecosystem"], r["name"], r["version"]) in stale):
+                conn.execute(
+                    sa.delete(advisories).where(
+                        (advisories.c.ecosystem == row["ecosystem"])
+                        & (advisories.c.name == row["name"])
+                        & (advisories.c.version == row["version"])
+                    )
+                )
+            conn.execute(sa.insert(advisories), [{**row, "fetched_at": now} for row in rows])
+
+    @staticmethod
+    def _stored(conn: Connection, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        """Which of these (ecosystem, name, version) keys have a row already."""
+        found: set[tuple[str, str, str]] = set()
+        for ecosystem in sorted({k[0] for k in keys}):
+            names = sorted({k[1] for k in keys if k[0] == ecosystem})
+            query = sa.select(advisories.c.name, advisories.c.version).where(
+                advisories.c.ecosystem == ecosystem, advisories.c.name.in_(names)
+            )
+            found.update((ecosystem, n, v) for n, v in conn.execute(query) if (ecosystem, n, v) in keys)
+        return found
