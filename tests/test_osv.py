@@ -292,3 +292,15 @@ def test_an_id_from_the_answer_can_only_name_a_record() -> None:
     found = lookup(OsvClient("https://osv.test", transport=httpx.MockTransport(answer)), [LODASH])
     assert paths == ["/v1/querybatch", "/v1/vulns/..%2F..%2Fadmin%3Fx%3D1"]
     assert found == {LODASH: [{"id": "../../admin?x=1"}]}
+
+
+def test_an_answer_that_pages_forever_is_cut_off() -> None:
+    pages: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        pages.append(1)
+        return httpx.Response(200, json={"results": [{"vulns": [], "next_page_token": "again"}]})
+
+    with pytest.raises(AdvisoryUnavailable, match="OSV kept paging after 20 pages"):
+        lookup(OsvClient("https://osv.test", transport=httpx.MockTransport(answer)), [LODASH])
+    assert len(pages) == 20
