@@ -383,3 +383,32 @@ def test_a_cache_without_its_table_raises_a_store_error() -> None:
         cache.put({pkg: []})
     assert cache.get([], max_age_s=60) == {}
     cache.put({})  # nothing to write: no database work at all
+
+
+def test_a_pypi_pin_gets_the_release_that_fixes_every_advisory(make_repo: Any) -> None:
+    repo = make_repo()
+    repo.commit({"requirements.txt": "flask==3.0.0\n"})
+    repo.commit({"requirements.txt": "flask==3.0.0\nmlflow==0.4.0\n"})
+    with FakeOSV() as osv:
+        r = review(repo, config(osv))
+    (mlflow,) = vulns(r)
+    assert (mlflow.path, mlflow.line, mlflow.severity, mlflow.cwe) == (
+        "requirements.txt",
+        2,
+        Severity.CRITICAL,
+        29,
+    )
+    assert mlflow.title == (
+        "mlflow 0.4.0 has 4 known vulnerabilities: "
+        "GHSA-xg73-94fp-g449, GHSA-vqj2-4v8m-8vrq, GHSA-wp72-7hj9-5265, PYSEC-2022-28"
+    )
+    lines = mlflow.message.splitlines()
+    # PYSEC records carry no severity: medium; their GIT range is not a version range.
+    assert lines[3] == (
+        "- **PYSEC-2022-28** (CVE-2022-0736, GHSA-vqj2-4v8m-8vrq), medium: Insecure Temporary File in "
+        "GitHub repository mlflow/mlflow prior to 1.23.1.; fixed in 1.23.1. "
+        "https://osv.dev/vulnerability/PYSEC-2022-28"
+    )
+    assert lines[-1] == "Move to mlflow 2.2.1 or later."
+    assert mlflow.suggestion == "mlflow==2.2.1"
+    assert [q["package"] for q in osv.batches()[0]] == [{"ecosystem": "PyPI", "name": "mlflow"}]
