@@ -27,10 +27,11 @@ from swarm_core import (
     __version__,
     build_engine,
     configure_logging,
+    merge,
     open_memory,
 )
 from swarm_core.github import GitHubClient, Markers, Services, key_from_secret
-from swarm_core.store import SqlRunStore, open_store, read_backlog, sqlite_url
+from swarm_core.store import SqlAdvisoryCache, SqlRunStore, open_store, read_backlog, sqlite_url
 from swarm_core.store.queue import Job, JobQueue
 
 __all__ = ["build_metrics", "build_services", "create_app", "job_recorder", "open_database"]
@@ -102,9 +103,16 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
     redactor = redactor_for(settings)
     clients = _InstallationClients(settings, redactor)
     memory = open_memory(settings.redis_url, store.engine)
-    engine = build_engine(settings.provider_keys(), model=settings.model, memory=memory)
+    engine = build_engine(
+        settings.provider_keys(),
+        model=settings.model,
+        memory=memory,
+        advisory_cache=SqlAdvisoryCache(store.engine),
+    )
+    osv = {"analyzers": {"vulnerabilities": {"url": settings.osv_url}}}
 
     async def review(config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Review:
+        config = merge(config, osv)  # the operator's OSV endpoint, whatever the repository says
         # Redacted before it is stored or posted: a provider's error text may quote its key.
         return redactor.review(await engine.review(config, change, models=models))
 

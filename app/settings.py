@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         default="INFO", validation_alias="SWARM_LOG_LEVEL"
     )
     opencode_password: SecretStr | None = Field(default=None, validation_alias="OPENCODE_SERVER_PASSWORD")
+    # Where the known-vulnerability check asks (OSV or a mirror): the operator's choice, never a
+    # repository's, so a repository config cannot point the App's requests at another host.
+    osv_url: str = Field(
+        default="https://api.osv.dev", validation_alias="SWARM_OSV_URL", pattern=r"^https?://"
+    )
     # Provider keys and base URLs under the names the providers document (OPENAI_API_KEY, ...):
     # not one field each, so a provider added to KNOWN_PROVIDERS needs no change here.
     providers: dict[str, SecretStr] = Field(default_factory=dict, validation_alias="SWARM_PROVIDER_VARIABLES")

@@ -19,7 +19,7 @@ from swarm_core import ConfigError
 
 if TYPE_CHECKING:
     from swarm_core import Engine, MemoryBackend, ModelTable, SwarmConfig
-    from swarm_core.store import SqlRunStore
+    from swarm_core.store import SqlAdvisoryCache, SqlRunStore
 
 
 def data_dir() -> Path:
@@ -88,7 +88,9 @@ def provider_env() -> dict[str, str]:
     return env
 
 
-def engine(model: str | None, *, memory: MemoryBackend | None = None) -> Engine:
+def engine(
+    model: str | None, *, memory: MemoryBackend | None = None, advisory_cache: SqlAdvisoryCache | None = None
+) -> Engine:
     """The engine (review, council, issue spec, provider pools) over what the environment holds.
 
     Provider keys come from the environment and SWARM_SECRETS_FILE, the default model from
@@ -98,12 +100,15 @@ def engine(model: str | None, *, memory: MemoryBackend | None = None) -> Engine:
     Args:
         model: --model, or None.
         memory: swarm memory for a review's lanes (`memory`), or None.
+        advisory_cache: OSV's answers kept between reviews (`advisory_cache`), or None.
     """
     from swarm_core import ProviderKeys, build_engine, configure_logging
 
     keys = ProviderKeys.from_mapping(provider_env())
     configure_logging(log_format(), secrets=keys.secrets())
-    return build_engine(keys, model=default_model(model), memory=memory, table=model_table())
+    return build_engine(
+        keys, model=default_model(model), memory=memory, table=model_table(), advisory_cache=advisory_cache
+    )
 
 
 def model_table() -> ModelTable:
@@ -118,6 +123,13 @@ def model_table() -> ModelTable:
     except OSError as exc:
         raise ConfigError(f"SWARM_MODELS_FILE {path}: cannot read: {exc.strerror or exc}") from None
     return load_table(text, path)
+
+
+def advisory_cache(store: SqlRunStore | None) -> SqlAdvisoryCache | None:
+    """OSV's answers kept in the run store's database (None without a store: asked every run)."""
+    from swarm_core.store import SqlAdvisoryCache
+
+    return SqlAdvisoryCache(store.engine) if store is not None else None
 
 
 def memory(store: SqlRunStore | None) -> MemoryBackend:

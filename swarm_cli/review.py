@@ -112,7 +112,11 @@ def pr_review(
             store = environment.open_run_store()
         except StoreError as exc:
             err(f"warning: run will not be stored: {exc}")
-    engine = environment.engine(model, memory=None if no_llm else environment.memory(store))
+    engine = environment.engine(
+        model,
+        memory=None if no_llm else environment.memory(store),
+        advisory_cache=environment.advisory_cache(store),
+    )
     try:
         with LiveProgress(Console(stderr=True)) as progress:
             review = asyncio.run(engine.review(config, change, models=not no_llm, on_event=progress))

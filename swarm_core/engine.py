@@ -14,6 +14,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from swarm_core.analyzers import AdvisoryCache
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.council import CouncilResult, convene
@@ -116,6 +117,7 @@ class Engine:
         model: the default `provider/model` (SWARM_MODEL); None lets the router choose.
         memory: swarm memory for the review's lanes (None: lanes run without it).
         table: the model table (None: the built-in one).
+        advisory_cache: where OSV's answers are kept between reviews (None: not kept).
     """
 
     def __init__(
@@ -125,11 +127,13 @@ class Engine:
         model: str | None = None,
         memory: MemoryBackend | None = None,
         table: ModelTable | None = None,
+        advisory_cache: AdvisoryCache | None = None,
     ) -> None:
         self.keys = keys
         self.model = model
         self.memory = memory
         self.table = table
+        self.advisory_cache = advisory_cache
 
     async def review(
         self,
@@ -151,9 +155,16 @@ class Engine:
             The review; lane and analyzer failures are recorded in it, never raised.
         """
         if not models:
-            return await Orchestrator(config, table=self.table).review(change, on_event)
+            return await Orchestrator(config, table=self.table, advisory_cache=self.advisory_cache).review(
+                change, on_event
+            )
         orch = Orchestrator(
-            config, model=self.model, providers=self.keys.pool(), table=self.table, memory=self.memory
+            config,
+            model=self.model,
+            providers=self.keys.pool(),
+            table=self.table,
+            memory=self.memory,
+            advisory_cache=self.advisory_cache,
         )
         return await orch.review(change, on_event)
 
@@ -198,6 +209,7 @@ def build_engine(
     model: str | None = None,
     memory: MemoryBackend | None = None,
     table: ModelTable | None = None,
+    advisory_cache: AdvisoryCache | None = None,
 ) -> Engine:
     """The engine a face runs. Does no I/O: pools and their HTTP clients are made per call.
 
@@ -206,9 +218,10 @@ def build_engine(
         model: the default model (SWARM_MODEL), or None.
         memory: swarm memory for the lanes of a review, or None.
         table: the model table (SWARM_MODELS_FILE in the CLI), or None for the built-in one.
+        advisory_cache: OSV's answers kept in the run store (`SqlAdvisoryCache`), or None.
 
     Returns:
         An `Engine` whose bound `review`, `council` and `specify` satisfy `Reviewer`,
         `Councillor` and `Specifier`.
     """
-    return Engine(keys, model=model, memory=memory, table=table)
+    return Engine(keys, model=model, memory=memory, table=table, advisory_cache=advisory_cache)

@@ -6,6 +6,7 @@
     │   ├── DiffError        the input is not a unified diff, or it is corrupt or too large
     │   └── CheckoutRefused  a repository tarball is over a cap or holds an unsafe member
     ├── AnalyzerError        an analyzer could not run (reported as skipped, never fatal)
+    │   └── AdvisoryUnavailable  the vulnerability database (OSV) could not be reached or read
     ├── StoreError           the run store cannot be opened or read
     │   └── RunNotFound      no run has that id
     ├── LaneError            a lane failed (its result is recorded as failed, never a lost review)
@@ -36,6 +37,7 @@ face prints it without a traceback.
 from __future__ import annotations
 
 __all__ = [
+    "AdvisoryUnavailable",
     "AnalyzerError",
     "CheckoutRefused",
     "ConfigError",
@@ -89,6 +91,10 @@ class CheckoutRefused(SourceError):
 
 class AnalyzerError(SwarmError):
     """An analyzer could not run; the engine reports it as skipped with this reason."""
+
+
+class AdvisoryUnavailable(AnalyzerError):
+    """OSV could not be reached or answered something unreadable; the review says the check was skipped."""
 
 
 class StoreError(SwarmError):

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
-from swarm_core.analyzers import Analyzer, default_analyzers
+from swarm_core.analyzers import AdvisoryCache, Analyzer, default_analyzers
 from swarm_core.analyzers.secrets import redact_text
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
@@ -50,6 +50,7 @@ class Orchestrator:
         providers: the LLM providers; None runs the deterministic lanes only.
         table: the model price/quality table (default: the packaged one).
         memory: the swarm memory backend shared by a run's lanes (None: no memory).
+        advisory_cache: where OSV's answers are kept between runs (None: not kept).
         sleep: async sleep used for retry backoff (tests pass a fast one).
     """
 
@@ -62,10 +63,15 @@ class Orchestrator:
         providers: ProviderPool | None = None,
         table: ModelTable | None = None,
         memory: MemoryBackend | None = None,
+        advisory_cache: AdvisoryCache | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.config = config
-        self.analyzers = list(analyzers) if analyzers is not None else default_analyzers(config)
+        self.analyzers = (
+            list(analyzers)
+            if analyzers is not None
+            else default_analyzers(config, advisory_cache=advisory_cache)
+        )
         self.model = model
         self.providers = providers
         self.table = table if table is not None else load_table()
@@ -145,7 +151,7 @@ class Orchestrator:
             files_reviewed=len(choice.files),
             additions=sum(f.additions for f in choice.files),
             deletions=sum(f.deletions for f in choice.files),
-            notes=(*change.notes, *work.notes),
+            notes=(*change.notes, *analysis.notes, *work.notes),
             skipped_files=(*choice.skipped, *work.omitted),
             suppressed=suppressed,
             timings=timings,

@@ -11,25 +11,32 @@ from swarm_core.analyzers.base import Analyzer, AnalyzerContext
 from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
+from swarm_core.analyzers.osv import AdvisoryCache
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
 from swarm_core.analyzers.secrets import SecretsAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
 from swarm_core.analyzers.taint import TaintAnalyzer
+from swarm_core.analyzers.vulnerabilities import VulnerabilityAnalyzer
 from swarm_core.config import SwarmConfig
 from swarm_core.errors import AnalyzerError
 from swarm_core.models import AnalyzerReport, AnalyzerStatus, ProgressEvent
 
-__all__ = ["Analyzer", "AnalyzerContext", "default_analyzers", "run_analyzers"]
+__all__ = ["AdvisoryCache", "Analyzer", "AnalyzerContext", "default_analyzers", "run_analyzers"]
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
 logger = logging.getLogger(__name__)
 
 
-def default_analyzers(config: SwarmConfig) -> list[Analyzer]:
-    """The analyzers switched on in `config`, in report order."""
+def default_analyzers(config: SwarmConfig, *, advisory_cache: AdvisoryCache | None = None) -> list[Analyzer]:
+    """The analyzers switched on in `config`, in report order.
+
+    Args:
+        config: the review's config.
+        advisory_cache: where the vulnerability analyzer keeps OSV's answers (None: nowhere).
+    """
     a = config.analyzers
     chosen: list[tuple[bool, Analyzer]] = [
         (a.syntax.enabled, SyntaxAnalyzer()),
@@ -40,6 +47,7 @@ def default_analyzers(config: SwarmConfig) -> list[Analyzer]:
         (a.sast.enabled, TaintAnalyzer()),
         (a.lint.enabled, RuffAnalyzer()),
         (a.dependencies.enabled, DependencyAnalyzer()),
+        (a.vulnerabilities.enabled, VulnerabilityAnalyzer(a.vulnerabilities, advisory_cache)),
         (a.tests.enabled, TestsSignalAnalyzer()),
         (a.docs.enabled, DocsDriftAnalyzer()),
         (a.complexity.enabled, ComplexityAnalyzer()),

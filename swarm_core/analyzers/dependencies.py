@@ -14,7 +14,7 @@ from swarm_core.analyzers.base import AnalyzerContext
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
 
-__all__ = ["DependencyAnalyzer", "is_dev_group", "parse_groups", "parse_manifest"]
+__all__ = ["DependencyAnalyzer", "is_dev_group", "manifest_ecosystem", "parse_groups", "parse_manifest"]
 
 Deps = dict[str, str]
 Groups = dict[str, Deps]
@@ -187,6 +187,16 @@ def _parser_for(path: str) -> Callable[[str], Groups] | None:
     if name.endswith((".txt", ".in")) and (name.startswith("requirements") or "requirements" in p.parts[:-1]):
         return _requirements_file(path)
     return None
+
+
+_ECOSYSTEMS = {"pyproject.toml": "PyPI", "package.json": "npm", "go.mod": "Go", "Cargo.toml": "crates.io"}
+
+
+def manifest_ecosystem(path: str) -> str | None:
+    """The OSV ecosystem of a manifest swarm parses (requirements files are PyPI's), or None."""
+    if _parser_for(path) is None:
+        return None
+    return _ECOSYSTEMS.get(PurePosixPath(path).name, "PyPI")
 
 
 def parse_groups(path: str, data: bytes | None) -> Groups | None:

@@ -34,6 +34,7 @@ from swarm_core.config._schema import (
     SecretsConfig,
     SwarmConfig,
     Toggle,
+    VulnerabilitiesConfig,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "SecretsConfig",
     "SwarmConfig",
     "Toggle",
+    "VulnerabilitiesConfig",
     "load_config",
     "merge",
     "parse_config",

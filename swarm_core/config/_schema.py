@@ -35,6 +35,7 @@ __all__ = [
     "SecretsConfig",
     "SwarmConfig",
     "Toggle",
+    "VulnerabilitiesConfig",
 ]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -90,6 +91,26 @@ class SecretsConfig(Toggle):
     )
 
 
+class VulnerabilitiesConfig(Toggle):
+    """Known vulnerabilities (OSV) of the package versions a change adds or bumps."""
+
+    url: str = Field(
+        default="https://api.osv.dev", description="the OSV API root: api.osv.dev or a mirror of it"
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="limit for each OSV request")
+    retries: int = Field(default=3, ge=1, le=10, description="attempts per request on 429, 5xx or no answer")
+    cache_ttl_seconds: int = Field(
+        default=86_400, ge=0, description="how long an answer per package version is reused (0: never)"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 class AnalyzersConfig(_Section):
     """Settings of the deterministic analyzers."""
 
@@ -100,6 +121,7 @@ class AnalyzersConfig(_Section):
     sast: SastConfig = SastConfig()
     lint: Toggle = Toggle()
     dependencies: Toggle = Toggle()
+    vulnerabilities: VulnerabilitiesConfig = VulnerabilitiesConfig()
     tests: Toggle = Toggle()
     docs: Toggle = Toggle()
     complexity: ComplexityConfig = ComplexityConfig()

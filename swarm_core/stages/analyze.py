@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarm_core.analyzers import Analyzer, AnalyzerContext, run_analyzers
+from swarm_core.analyzers.vulnerabilities import VulnerabilityAnalyzer
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileDiff
-from swarm_core.models import AnalyzerReport, ProgressEvent
+from swarm_core.models import AnalyzerReport, AnalyzerStatus, ProgressEvent
 
 __all__ = ["Analysis", "analyze"]
 
@@ -24,6 +25,7 @@ class Analysis:
     reports: list[AnalyzerReport]
     secrets: frozenset[str]
     seconds: float
+    notes: tuple[str, ...] = ()
 
 
 async def analyze(
@@ -48,4 +50,17 @@ async def analyze(
             run_id=run_id,
         )
         secrets = ctx.secrets
-    return Analysis(reports, secrets, round(time.perf_counter() - started, 3))
+    return Analysis(reports, secrets, round(time.perf_counter() - started, 3), _notices(reports))
+
+
+# Checks whose skip a reader must see in the summary itself, not only in the analyzer table:
+# a known-vulnerability check that did not run is not a pass.
+_MUST_RUN = {VulnerabilityAnalyzer.name: "Known vulnerabilities were not checked"}
+
+
+def _notices(reports: Sequence[AnalyzerReport]) -> tuple[str, ...]:
+    return tuple(
+        f"{_MUST_RUN[r.name]}: {r.reason or r.status.value}. Re-run the review to check them."
+        for r in reports
+        if r.name in _MUST_RUN and r.status is not AnalyzerStatus.OK
+    )

@@ -6,6 +6,7 @@ queue holds right now, read for monitoring.
 
 from __future__ import annotations
 
+from swarm_core.store.advisory_cache import SqlAdvisoryCache
 from swarm_core.store.backlog import Backlog, read_backlog
 from swarm_core.store.database import normalize_url, sqlite_url
 from swarm_core.store.runs import RunStore, RunSummary, SqlRunStore, StoredRun, open_store
@@ -14,6 +15,7 @@ __all__ = [
     "Backlog",
     "RunStore",
     "RunSummary",
+    "SqlAdvisoryCache",
     "SqlRunStore",
     "StoredRun",
     "normalize_url",

@@ -1,4 +1,4 @@
-"""Every table swarm keeps (one metadata): runs, findings, evidence, memory, deliveries, jobs.
+"""Every table swarm keeps (one metadata): runs, findings, evidence, memory, deliveries, jobs, advisories.
 
 The database is created and upgraded by the alembic migrations in
 swarm_core/store/migrations; `metadata` describes the newest revision.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["deliveries", "evidence", "findings", "jobs", "memory_table", "metadata", "runs"]
+__all__ = ["advisories", "deliveries", "evidence", "findings", "jobs", "memory_table", "metadata", "runs"]
 
 metadata = sa.MetaData()
 
@@ -132,4 +132,15 @@ jobs = sa.Table(
     sa.Index("ix_jobs_claim", "status", "run_after"),
     # Supersede and the one-per-key rule look up queued or running jobs of one key.
     sa.Index("ix_jobs_key_status", "key", "status"),
+)
+
+# OSV's answer per package version: the records (a JSON list) and when they were fetched.
+advisories = sa.Table(
+    "advisories",
+    metadata,
+    sa.Column("ecosystem", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(300), primary_key=True),
+    sa.Column("version", sa.String(200), primary_key=True),
+    sa.Column("records", sa.Text, nullable=False),
+    sa.Column("fetched_at", sa.Float, nullable=False, index=True),
 )

@@ -1,0 +1,29 @@
+"""OSV answers cached per package version, for the known-vulnerability check.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from swarm_core.store import schema
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the table unless it is there."""
+    bind = op.get_bind()
+    if "advisories" not in set(sa.inspect(bind).get_table_names()):
+        schema.advisories.create(bind)
+
+
+def downgrade() -> None:
+    """Drop the table."""
+    op.drop_table("advisories")
