@@ -7,7 +7,8 @@
     │   └── CheckoutRefused  a repository tarball is over a cap or holds an unsafe member
     ├── AnalyzerError        an analyzer could not run (reported as skipped, never fatal)
     ├── StoreError           the run store cannot be opened or read
-    │   └── RunNotFound      no run has that id
+    │   ├── RunNotFound      no run has that id
+    │   └── LearningNotFound no learning has that id
     ├── LaneError            a lane failed (its result is recorded as failed, never a lost review)
     ├── ProviderError        an LLM provider call failed (status and retryability attached)
     │   ├── ProviderTimeout       no answer within the timeout, or the connection failed
@@ -49,6 +50,7 @@ __all__ = [
     "GitHubValidation",
     "InvalidPayload",
     "LaneError",
+    "LearningNotFound",
     "LimitReached",
     "MalformedOutput",
     "MemoryStoreError",
@@ -93,6 +95,13 @@ class AnalyzerError(SwarmError):
 
 class StoreError(SwarmError):
     """The run store cannot be opened, written or read."""
+
+
+class LearningNotFound(StoreError, KeyError):
+    """No stored learning has the id the user gave."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "learning not found"
 
 
 class RunNotFound(StoreError, KeyError):
