@@ -20,8 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from swarm_core.errors import LearningNotFound, StoreError
 from swarm_core.learnings.curator import Curation, curate
 from swarm_core.learnings.learning import ACTIVE, FORGOTTEN, STATUSES, Learning, LearningDraft, Scope
+from swarm_core.models import Finding, Lane, Severity
 from swarm_core.store.database import first_line
-from swarm_core.store.schema import learnings
+from swarm_core.store.schema import findings, learnings, runs
 
 __all__ = ["LearningStore"]
 
@@ -239,6 +240,37 @@ class LearningStore:
             LearningNotFound: no learning has that id.
         """
         return self._change(learning_id, "promote a learning", {"repo": "", "status": ACTIVE})
+
+    def finding(self, fingerprint: str) -> Finding | None:
+        """The newest stored finding with a fingerprint (what a review comment's marker names), or None.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        query = (
+            sa.select(findings)
+            .join(runs, runs.c.id == findings.c.run_id)
+            .where(findings.c.fingerprint == fingerprint)
+            .order_by(runs.c.created_at.desc())
+            .limit(1)
+        )
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read findings: {first_line(exc)}") from exc
+        if row is None:
+            return None
+        return Finding(
+            path=row.path,
+            line=row.line,
+            severity=Severity(row.severity),
+            lane=Lane(row.lane),
+            category="",
+            rule=row.rule,
+            title=row.title,
+            fingerprint=row.fingerprint,
+        )
 
     def record_use(self, learning_ids: Iterable[int]) -> None:
         """Count one use of each learning (it suppressed or downgraded a finding) and when."""
