@@ -75,6 +75,8 @@ async def review_pull_request(
             publisher.close_check, pr, check[0], "skipped", "Superseded", "A newer push is being reviewed."
         )
         return {"skipped": "superseded by a newer push", "check_run_id": check[0]}
+    # The team's 👎 since the last event count from the next review on (GitHub sends no webhook for them).
+    await poll_reactions(services, client, pr, payload.get("installation_id"))
     key = review_key(pr, config, job_id=job.id if rerun else None)
     review = await load_review(services, key)
     if review is None:
@@ -90,9 +92,7 @@ async def review_pull_request(
                 f"swarm could not review this diff: {exc}",
             )
             return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
-        # The team's feedback since the last review counts in this one.
         installation = payload.get("installation_id")
-        await poll_reactions(services, client, pr, installation)
         change = replace(change, learnings=await learnings_for_review(services, installation, repo))
         review, run_id = await _review(services, job, payload, config, change, problem)
         await record_uses(services, [use.learning_id for use in review.learned])
