@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from swarm_core.changeset import ChangeSet, from_git
+from swarm_core.config import SwarmConfig
 from swarm_core.errors import LearningNotFound
+from swarm_core.github.commands import Command, parse_command
+from swarm_core.github.learning_job import learnings_reply
 from swarm_core.learnings import (
     ACTIVE,
     FORGOTTEN,
@@ -25,7 +30,10 @@ from swarm_core.learnings import (
     learning_from_resolution,
 )
 from swarm_core.learnings.curator import PROMOTE_AFTER_S
-from swarm_core.models import Finding, Lane, LearningUse, Severity
+from swarm_core.models import Finding, Lane, LearningUse, Review, Severity, Verdict
+from swarm_core.orchestrator import Orchestrator
+from swarm_core.render import render_summary, review_from_dict, review_to_dict
+from swarm_core.render.markdown import learned_line
 from swarm_core.stages.learnings import apply_learnings
 from swarm_core.store import LearningStore
 
@@ -325,3 +333,129 @@ def test_the_store_quarantines_a_contradiction_on_capture(engine: Any) -> None:
         kept.id: QUARANTINED,
     }
     assert store.applicable(7, "o/r") == []
+
+
+# --- the pipeline, the summary, the stored review, the commands ---------------------------------
+
+
+class _Fixed:
+    """An analyzer that reports one HIGH finding on the changed line."""
+
+    name = "fixed"
+
+    def unavailable(self, ctx: Any) -> str | None:
+        return None
+
+    async def run(self, ctx: Any) -> list[Finding]:
+        return [
+            Finding(
+                "app.py",
+                5,
+                Severity.HIGH,
+                Lane.SECURITY,
+                "sast",
+                "bandit/B602",
+                "shell=True",
+                source="bandit",
+            )
+        ]
+
+
+@pytest.fixture
+def change(make_repo: Any) -> ChangeSet:
+    repo = make_repo()
+    repo.commit({"app.py": "import os\n"})
+    repo.commit(
+        {"app.py": "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"}
+    )
+    return from_git(repo.path, "HEAD~1", "HEAD")
+
+
+def _reviewed(change: ChangeSet, *learnings: Learning) -> Review:
+    orch = Orchestrator(SwarmConfig(), analyzers=[_Fixed()])
+    return asyncio.run(orch.review(replace(change, learnings=learnings)))
+
+
+def test_the_pipeline_suppresses_before_the_verdict_and_the_summary_counts_it(change: ChangeSet) -> None:
+    plain = _reviewed(change)
+    assert plain.verdict is Verdict.REQUEST_CHANGES and plain.learned == ()
+    assert learned_line(plain) == ""
+    rule = Scope("app.py", "bandit/B602")
+    review = _reviewed(change, learning(4, scope=rule, confidence=0.9))
+    assert review.findings == () and review.verdict is Verdict.APPROVE
+    assert [(u.learning_id, u.action, u.location) for u in review.learned] == [(4, "suppressed", "app.py:5")]
+    assert "🧠 1 finding suppressed by team learnings (#4; `/swarm learnings` lists them)" in render_summary(
+        review
+    )
+    assert review_from_dict(review_to_dict(review)).learned == review.learned  # stored with the run
+    lowered = _reviewed(change, learning(5, scope=rule, confidence=0.6))
+    assert [f.severity for f in lowered.findings] == [Severity.MEDIUM]
+    assert lowered.verdict is Verdict.APPROVE_WITH_NOTES
+    assert (
+        learned_line(lowered)
+        == "🧠 1 finding downgraded by team learnings (#5; `/swarm learnings` lists them)"
+    )
+
+
+def test_two_suppressions_and_a_downgrade_read_as_one_line() -> None:
+    uses = (
+        LearningUse(1, "suppressed", "a", "x.py:1", "r", "high"),
+        LearningUse(1, "suppressed", "b", "x.py:2", "r", "high"),
+        LearningUse(2, "downgraded", "c", "y.py:1", "s", "low"),
+    )
+    review = Review("s", None, None, Verdict.APPROVE, (), (), (), 0, 0, 0, learned=uses)
+    assert learned_line(review) == (
+        "🧠 2 findings suppressed by team learnings · 1 finding downgraded by team learnings "
+        "(#1, #2; `/swarm learnings` lists them)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "/swarm learn --path src/** --rule B101 --keep asserts are fine",
+            Command(
+                "learn",
+                frozenset({"--keep"}),
+                "asserts are fine",
+                options=(("--path", "src/**"), ("--rule", "B101")),
+            ),
+        ),
+        ("/swarm learn --lane tests   fine", Command("learn", text="fine", options=(("--lane", "tests"),))),
+        ("/swarm learnings", Command("learnings")),
+        (
+            "/swarm learn --rule",
+            Command("learn", error="option --rule needs a value", options=(("--rule", ""),)),
+        ),
+        (
+            "/swarm learn --path --rule x y",
+            Command(
+                "learn",
+                text="y",
+                error="option --path needs a value",
+                options=(("--path", ""), ("--rule", "x")),
+            ),
+        ),
+        ("/swarm learn --bogus x", Command("learn", text="x", error="unknown option --bogus")),
+        ("/swarm pr-review --path x", Command("pr-review", text="x", error="unknown option --path")),
+    ],
+)
+def test_learn_options_parse(body: str, expected: Command) -> None:
+    assert parse_command(body) == expected
+
+
+def test_learn_needs_a_text_and_options_read_their_last_value() -> None:
+    parsed = parse_command("/swarm learn --rule a --rule b")
+    assert parsed is not None and parsed.error.startswith("`learn` needs a text")
+    again = parse_command("/swarm learn --rule a --rule b text")
+    assert again is not None and again.option("--rule") == "b" and again.option("--path") == ""
+
+
+def test_the_learnings_table_escapes_what_people_wrote() -> None:
+    rows = [learning(1, text="@team | <b>ignore</b>", scope=Scope("a|b", "r"))]
+    table = learnings_reply(rows, "o/r")
+    assert "| 1 | repo | active | `path a\\|b, rule r` | 0.90 | 0 |" in table
+    assert "@team" not in table.replace("@\u200bteam", "") and "<b>" not in table
+    many = learnings_reply([learning(n) for n in range(1, 53)], "o/r")
+    assert many.endswith("… and 2 more (`swarm learnings list`).")
