@@ -1,6 +1,6 @@
 """The learnings table: the team's feedback on findings, per repository and per installation.
 
-Revision ID: 0004_learnings
+Revision ID: 0004
 Revises: 0003
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 from swarm_core.store import schema
 
-revision = "0004_learnings"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
