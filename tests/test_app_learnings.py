@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from swarm_core.github import capture_reply
+from swarm_core.github import PullRequest, capture_reply
+from swarm_core.github.learning_job import ResolvedThread, capture_resolutions
 from swarm_core.store.queue import DONE
 from tests.conftest import FIXTURES, PAYLOADS
 from tests.fakes.github import FakeGitHub
@@ -249,3 +250,28 @@ def test_replies_outside_swarms_threads_teach_nothing(rig: Rig) -> None:
     assert asyncio.run(capture_reply(services, top_level)) == {"skipped": "not a reply"}
     edited = {**top_level, "action": "edited"}
     assert asyncio.run(capture_reply(services, edited)) == {"skipped": "action edited"}
+
+
+def test_threads_a_person_resolved_without_a_change_are_captured(rig: Rig) -> None:
+    app, gh, tmp_path = rig.client, rig.github, rig.tmp
+    add_pull(gh, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
+    deliver(app, "pull_request", opened_payload(), "d-1")
+    drain(app)
+    services = app.app.state.services  # type: ignore[attr-defined]
+    pr = PullRequest(REPO, 2, "t", "", "h" * 40, "b" * 40, False, "octocat", "User", "open", "main")
+    ours = shell_comment(gh, 9)
+    gh.add_review_comment(REPO, 2, "a person's thread", "octocat")
+    theirs = gh.review_comments[-1]
+    threads = [
+        ResolvedThread(ours, "User", False, "https://github.com/o/r/pull/2#t1"),  # dismissed: learned
+        ResolvedThread(ours, "User", True, "https://github.com/o/r/pull/2#t2"),  # fixed: nothing
+        ResolvedThread(ours, "Bot", False, "https://github.com/o/r/pull/2#t3"),  # swarm's own: nothing
+        ResolvedThread(theirs, "User", False, "https://github.com/o/r/pull/2#t4"),  # not swarm's
+    ]
+    (learned,) = asyncio.run(capture_resolutions(services, pr, 1, threads))
+    assert (learned.origin, learned.confidence, learned.sources) == (
+        "resolved",
+        0.5,
+        ("https://github.com/o/r/pull/2#t1",),
+    )
+    assert asyncio.run(capture_resolutions(services, pr, 1, threads[:1])) == []  # once per thread

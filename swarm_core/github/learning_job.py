@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from swarm_core.errors import GitHubError
@@ -35,6 +36,7 @@ from swarm_core.learnings import (
     learning_from_command,
     learning_from_reaction,
     learning_from_reply,
+    learning_from_resolution,
 )
 from swarm_core.models import Finding, Lane
 from swarm_core.render.sanitize import sanitize
@@ -42,7 +44,9 @@ from swarm_core.store.learnings import LearningStore
 
 __all__ = [
     "MAX_POLLED",
+    "ResolvedThread",
     "capture_reply",
+    "capture_resolutions",
     "learn_command",
     "learnings_for_review",
     "learnings_reply",
@@ -124,6 +128,50 @@ async def poll_reactions(
                     captured.append(learning)
     except GitHubError as exc:
         logger.warning("could not read the reactions on %s#%s: %s", repo, number, exc)
+    return captured
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedThread:
+    """One of swarm's review threads that a later review found resolved.
+
+    Attributes:
+        comment: the thread's first comment as GitHub lists it (swarm's, with its marker).
+        resolved_by_type: the account type of whoever resolved it ("User", "Bot").
+        changed_at_site: whether the new head changed the lines the finding sat on.
+        url: the thread's (or its first comment's) URL.
+    """
+
+    comment: Mapping[str, Any]
+    resolved_by_type: str
+    changed_at_site: bool
+    url: str
+
+
+async def capture_resolutions(
+    services: Services, pr: PullRequest, installation_id: int | None, threads: Iterable[ResolvedThread]
+) -> list[Learning]:
+    """Learn from threads a person resolved while the code at the finding's site stayed as it was.
+
+    The review that reads the pull request's threads (GraphQL `reviewThreads`) calls this with
+    the ones resolved since the last review; swarm's own resolutions ("fixed in <sha>") and
+    threads whose lines changed teach nothing.
+
+    Returns:
+        The learnings captured (a thread already captured is not captured again).
+    """
+    markers = await _markers(services)
+    captured: list[Learning] = []
+    for thread in threads:
+        finding = await _finding_of(services, markers, pr.repo, pr.number, thread.comment)
+        draft = (
+            learning_from_resolution(finding, thread.resolved_by_type, thread.changed_at_site, thread.url)
+            if finding is not None
+            else None
+        )
+        learning = await _capture(services, installation_id, pr.repo, draft) if draft else None
+        if learning is not None:
+            captured.append(learning)
     return captured
 
 
