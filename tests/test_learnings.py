@@ -459,3 +459,14 @@ def test_the_learnings_table_escapes_what_people_wrote() -> None:
     assert "@team" not in table.replace("@\u200bteam", "") and "<b>" not in table
     many = learnings_reply([learning(n) for n in range(1, 53)], "o/r")
     assert many.endswith("… and 2 more (`swarm learnings list`).")
+
+
+def test_curating_at_review_time_promotes_an_old_learning(engine: Any) -> None:
+    clock = Clock()
+    store = LearningStore(engine, clock)
+    old, _ = store.capture(7, "o/r", draft("s1"))
+    assert store.curate(7).changed == ()
+    clock.now += PROMOTE_AFTER_S
+    result = store.curate(7)
+    assert [lr.id for lr in result.changed] == [old.id] and store.get(old.id).tier == "installation"
+    assert store.applicable(7, "o/another") == [store.get(old.id)]

@@ -294,8 +294,10 @@ def learnings_reply(learnings: list[Learning], repo: str) -> str:
 async def learnings_for_review(
     services: Services, installation_id: int | None, repo: str
 ) -> tuple[Learning, ...]:
-    """The active learnings a review of `repo` applies (its own and its installation's)."""
-    return tuple(await asyncio.to_thread(_store(services).applicable, installation_id, repo))
+    """The active learnings a review of `repo` applies (its own and its installation's), freshly curated."""
+    store = _store(services)
+    await asyncio.to_thread(store.curate, installation_id)
+    return tuple(await asyncio.to_thread(store.applicable, installation_id, repo))
 
 
 async def record_uses(services: Services, learning_ids: list[int]) -> None:

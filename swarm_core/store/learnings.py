@@ -162,6 +162,18 @@ class LearningStore:
         result: tuple[Learning, bool] = self._write(installation_id, "store a learning", work)
         return result
 
+    def curate(self, installation_id: int | None) -> Curation:
+        """Run the curator over an installation's learnings now (a review does, so age-based
+        promotion happens even when nothing new is captured).
+
+        Raises:
+            StoreError: the database cannot be written.
+        """
+        result: Curation = self._write(
+            installation_id, "curate learnings", lambda conn: self._curate(conn, installation_id)
+        )
+        return result
+
     def list_learnings(
         self, *, installation_id: int | None = None, repo: str | None = None, status: str | None = None
     ) -> list[Learning]:
