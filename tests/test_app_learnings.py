@@ -97,7 +97,8 @@ def test_a_thumbs_down_is_captured_on_the_next_event_and_downgrades_the_finding(
     assert drain(app) == {DONE: 1}
     target = shell_comment(gh, 9)
     rule = rule_of(target)
-    gh.add_reaction(target["id"], "-1", "octocat")
+    gh.add_reaction(target["id"], "-1", "Codertocat")
+    gh.add_reaction(target["id"], "-1", "stranger")  # read access only: teaches nothing
     gh.add_reaction(target["id"], "+1", "someone")  # teaches nothing
     gh.add_reaction(target["id"], "-1", "ci-helper[bot]", user_type="Bot")  # nor does a bot
     assert app.get("/api/learnings", headers=API).json() == []  # no webhook for a reaction
@@ -132,7 +133,7 @@ def test_reading_reactions_that_fails_does_not_stop_the_review(rig: Rig) -> None
     pull = add_pull(gh, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
     deliver(app, "pull_request", opened_payload(), "d-1")
     drain(app)
-    gh.add_reaction(shell_comment(gh, 9)["id"], "-1", "octocat")
+    gh.add_reaction(shell_comment(gh, 9)["id"], "-1", "Codertocat")
     gh.fail("GET", r"/reactions", 404, times=100)
     sha = push_head2(gh, pull, tmp_path)
     deliver(app, "pull_request", opened_payload("synchronize", sha), "d-2")
@@ -198,32 +199,37 @@ def test_learn_command_errors_are_answered(rig: Rig) -> None:
     assert app.get("/api/learnings", headers=API).json() == []
 
 
-def reply_payload(parent: int, body: str, user_type: str = "User") -> dict[str, Any]:
+def reply_payload(
+    parent: int, body: str, user_type: str = "User", login: str = "Codertocat"
+) -> dict[str, Any]:
     p = json.loads(REPLY.read_text())
     p["comment"].update(
         {"in_reply_to_id": parent, "body": body, "html_url": f"https://github.com/{REPO}/pull/2#r9"}
     )
-    p["comment"]["user"]["type"] = user_type
+    p["comment"]["user"].update({"type": user_type, "login": login})
     p["pull_request"]["number"] = 2
     return p
 
 
 @pytest.mark.parametrize(
-    ("body", "user_type", "expected"),
+    ("body", "user_type", "login", "expected"),
     [
-        ("> the finding\n\nThis is intended: the unit name is validated", "User", "captured"),
-        ("thanks, will fix", "User", {"skipped": "the reply teaches nothing"}),
-        ("false positive", "Bot", {"skipped": "a bot's reply"}),
+        ("> the finding\n\nThis is intended: the unit name is validated", "User", "Codertocat", "captured"),
+        ("thanks, will fix", "User", "Codertocat", {"skipped": "the reply teaches nothing"}),
+        ("false positive", "Bot", "ci[bot]", {"skipped": "a bot's reply"}),
+        ("false positive", "User", "stranger", {"skipped": "the author has no write access (read)"}),
     ],
 )
-def test_a_reply_in_swarms_thread_is_captured(rig: Rig, body: str, user_type: str, expected: Any) -> None:
+def test_a_reply_in_swarms_thread_is_captured(
+    rig: Rig, body: str, user_type: str, login: str, expected: Any
+) -> None:
     app, gh, tmp_path = rig.client, rig.github, rig.tmp
     add_pull(gh, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
     deliver(app, "pull_request", opened_payload(), "d-1")
     drain(app)
     parent = shell_comment(gh, 9)
     services = app.app.state.services  # type: ignore[attr-defined]
-    result = asyncio.run(capture_reply(services, reply_payload(parent["id"], body, user_type)))
+    result = asyncio.run(capture_reply(services, reply_payload(parent["id"], body, user_type, login)))
     if expected != "captured":
         assert result == expected
         return

@@ -8,7 +8,7 @@ from typing import Any
 from swarm_core.council import NEEDS_MODEL, council_to_dict, council_to_markdown
 from swarm_core.errors import GitHubError, ModelSelectionError
 from swarm_core.github.client import GitHubClient
-from swarm_core.github.commands import HELP, Command, parse_command
+from swarm_core.github.commands import ALLOWED, HELP, Command, parse_command
 from swarm_core.github.issue_job import analyze_issue
 from swarm_core.github.learning_job import learn_command, listed_learnings
 from swarm_core.github.markers import Markers
@@ -20,7 +20,6 @@ from swarm_core.store.queue import Job
 
 __all__ = ["ALLOWED", "run_command"]
 
-ALLOWED = frozenset({"admin", "maintain", "write"})
 _NEEDS_MODEL = (
     "`--trace` (a proposed patch) and the reproduction test need a model; this analysis is the "
     "deterministic intake and localization."

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["COMMANDS", "HELP", "Command", "parse_command"]
+__all__ = ["ALLOWED", "COMMANDS", "HELP", "Command", "parse_command"]
+
+# The permissions that may run commands and teach swarm (a 👎, a reply): write access.
+ALLOWED = frozenset({"admin", "maintain", "write"})
 
 COMMANDS = ("pr-review", "issue", "council", "help", "pause", "resume", "learn", "learnings")
 _LEAD = re.compile(r"^\s*(/swarm|@swarm)\b[ \t]*(.*)$", re.IGNORECASE)

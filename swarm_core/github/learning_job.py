@@ -1,6 +1,8 @@
 """Learning jobs: capture feedback on swarm's review comments; answer `/swarm learn` and `/swarm learnings`.
 
-Sources, each captured once (the store remembers every source link):
+Sources, each captured once (the store remembers every source link), and only from people
+with write access (the rule for commands), so a PR author's second account cannot 👎 a
+finding away:
 
 - 👎 reactions on swarm's review comments. GitHub sends no webhook for a reaction, so a
   review job reads the reactions of swarm's comments on the pull request before it
@@ -24,7 +26,7 @@ from typing import Any
 
 from swarm_core.errors import GitHubError
 from swarm_core.github.client import GitHubClient, PullRequest
-from swarm_core.github.commands import Command
+from swarm_core.github.commands import ALLOWED, Command
 from swarm_core.github.markers import Markers
 from swarm_core.github.services import Services, gh
 from swarm_core.learnings import (
@@ -101,6 +103,14 @@ async def poll_reactions(
     repo, number = pr.repo, pr.number
     markers = await _markers(services)
     captured: list[Learning] = []
+    access: dict[str, bool] = {}  # per person, asked once per poll
+
+    async def may_teach(user: Mapping[str, Any]) -> bool:
+        login = str(user.get("login") or "")
+        if login not in access:
+            access[login] = bool(login) and await gh(client.permission, repo, login) in ALLOWED
+        return access[login]
+
     try:
         comments = await gh(
             lambda: list(
@@ -123,7 +133,10 @@ async def poll_reactions(
                 draft = learning_from_reaction(
                     str(reaction.get("content")), str(user.get("type", "")), finding, source
                 )
-                learning = await _capture(services, installation_id, repo, draft) if draft else None
+                taught = draft is not None and await may_teach(user)
+                learning = (
+                    await _capture(services, installation_id, repo, draft) if draft and taught else None
+                )
                 if learning is not None:
                     captured.append(learning)
     except GitHubError as exc:
@@ -193,6 +206,7 @@ def _reply_fields(payload: Mapping[str, Any]) -> dict[str, Any] | None:
         "in_reply_to_id": parent,
         "body": str(comment.get("body") or ""),
         "author_type": str((user or {}).get("type", "")),
+        "author": str((user or {}).get("login", "")),
         "url": str(comment.get("html_url") or ""),
     }
 
@@ -225,6 +239,9 @@ async def capture_reply(services: Services, payload: Mapping[str, Any]) -> dict[
     draft = learning_from_reply(fields["body"], finding, fields["url"])
     if draft is None:
         return {"skipped": "the reply teaches nothing"}
+    permission = await gh(client.permission, repo, fields["author"]) if fields["author"] else "none"
+    if permission not in ALLOWED:
+        return {"skipped": f"the author has no write access ({permission})"}
     learning = await _capture(services, fields["installation_id"], repo, draft)
     return {"captured": learning.id} if learning is not None else {"skipped": "already captured"}
 
