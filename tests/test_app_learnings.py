@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from swarm_core.github import PullRequest, capture_reply
+from swarm_core.github import PullRequest, capture_reply, reply_fields
 from swarm_core.github.learning_job import ResolvedThread, capture_resolutions
 from swarm_core.store.queue import DONE
 from tests.conftest import FIXTURES, PAYLOADS
@@ -229,7 +229,9 @@ def test_a_reply_in_swarms_thread_is_captured(
     drain(app)
     parent = shell_comment(gh, 9)
     services = app.app.state.services  # type: ignore[attr-defined]
-    result = asyncio.run(capture_reply(services, reply_payload(parent["id"], body, user_type, login)))
+    result = asyncio.run(
+        capture_reply(services, reply_fields(reply_payload(parent["id"], body, user_type, login)) or {})
+    )
     if expected != "captured":
         assert result == expected
         return
@@ -238,7 +240,7 @@ def test_a_reply_in_swarms_thread_is_captured(
     assert learned["origin"] == "reply" and learned["sources"] == [f"https://github.com/{REPO}/pull/2#r9"]
     assert "This is intended: the unit name is validated" in learned["text"]
     # The same reply delivered again is not a second learning.
-    assert asyncio.run(capture_reply(services, reply_payload(parent["id"], body))) == {
+    assert asyncio.run(capture_reply(services, reply_fields(reply_payload(parent["id"], body)) or {})) == {
         "skipped": "already captured"
     }
 
@@ -249,13 +251,29 @@ def test_replies_outside_swarms_threads_teach_nothing(rig: Rig) -> None:
     gh.add_review_comment(REPO, 2, "a person's note", "octocat")
     person = gh.review_comments[-1]["id"]
     services = app.app.state.services  # type: ignore[attr-defined]
-    assert asyncio.run(capture_reply(services, reply_payload(person, "false positive"))) == {
+    fields = reply_fields(reply_payload(person, "false positive"))
+    assert fields is not None
+    assert asyncio.run(capture_reply(services, fields)) == {
         "skipped": "not a reply to one of swarm's findings"
     }
-    top_level = json.loads(REPLY.read_text())  # not a reply: no in_reply_to_id
-    assert asyncio.run(capture_reply(services, top_level)) == {"skipped": "not a reply"}
-    edited = {**top_level, "action": "edited"}
-    assert asyncio.run(capture_reply(services, edited)) == {"skipped": "action edited"}
+
+
+def test_only_new_replies_are_read_from_a_delivery() -> None:
+    delivery = reply_payload(7, "false positive")
+    assert reply_fields(delivery) == {
+        "installation_id": 1,
+        "repo": REPO,
+        "number": 2,
+        "in_reply_to_id": 7,
+        "body": "false positive",
+        "author_type": "User",
+        "author": "Codertocat",
+        "url": f"https://github.com/{REPO}/pull/2#r9",
+    }
+    assert reply_fields(json.loads(REPLY.read_text())) is None  # a new thread, not a reply
+    assert reply_fields({**delivery, "action": "edited"}) is None
+    assert reply_fields({**delivery, "pull_request": None}) is None
+    assert reply_fields({**delivery, "comment": {**delivery["comment"], "in_reply_to_id": "7"}}) is None
 
 
 def test_threads_a_person_resolved_without_a_change_are_captured(rig: Rig) -> None:

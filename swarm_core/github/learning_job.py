@@ -8,7 +8,8 @@ finding away:
   review job reads the reactions of swarm's comments on the pull request before it
   reviews (`poll_reactions`);
 - replies in swarm's threads ("false positive", "this is intended"): the
-  `pull_request_review_comment` event, handled by `capture_reply`;
+  `pull_request_review_comment` event; `reply_fields` reads the delivery into a job
+  payload and `capture_reply` runs it;
 - `/swarm learn [--path GLOB] [--rule ID] [--lane NAME] [--keep] <text>` from a person
   with write access (`learn_command`; the command job checked the access).
 
@@ -55,12 +56,14 @@ __all__ = [
     "listed_learnings",
     "poll_reactions",
     "record_uses",
+    "reply_fields",
 ]
 
 logger = logging.getLogger(__name__)
 
 MAX_POLLED = 50  # swarm's newest review comments whose reactions a review reads
 _MAX_LISTED = 50
+_MAX_BODY = 8000  # of a reply, as for a command's comment
 
 
 def _store(services: Services) -> LearningStore:
@@ -188,10 +191,17 @@ async def capture_resolutions(
     return captured
 
 
-def _reply_fields(payload: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What `capture_reply` reads from a `pull_request_review_comment` delivery (None: it does not fit)."""
-    comment, pull = payload.get("comment"), payload.get("pull_request")
-    repo, inst = payload.get("repository"), payload.get("installation")
+def reply_fields(delivery: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What `capture_reply` needs from a `pull_request_review_comment` delivery, as a job payload.
+
+    Returns:
+        The fields (installation, repository, pull request, the reply and whom it answers),
+        or None for anything but a new reply (`created` with `in_reply_to_id`) that fits.
+    """
+    comment, pull = delivery.get("comment"), delivery.get("pull_request")
+    repo, inst = delivery.get("repository"), delivery.get("installation")
+    if delivery.get("action") != "created":
+        return None
     if not (isinstance(comment, Mapping) and isinstance(pull, Mapping) and isinstance(repo, Mapping)):
         return None
     parent, number, name = comment.get("in_reply_to_id"), pull.get("number"), repo.get("full_name")
@@ -204,24 +214,19 @@ def _reply_fields(payload: Mapping[str, Any]) -> dict[str, Any] | None:
         "repo": name,
         "number": number,
         "in_reply_to_id": parent,
-        "body": str(comment.get("body") or ""),
+        "body": str(comment.get("body") or "")[:_MAX_BODY],
         "author_type": str((user or {}).get("type", "")),
         "author": str((user or {}).get("login", "")),
         "url": str(comment.get("html_url") or ""),
     }
 
 
-async def capture_reply(services: Services, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """A `pull_request_review_comment` delivery (action `created`): learn from a reply in swarm's thread.
+async def capture_reply(services: Services, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Learn from a reply in one of swarm's review threads (`fields` from `reply_fields`).
 
     Returns:
         What happened: `captured` (a learning id) or `skipped` (why not).
     """
-    if payload.get("action") != "created":
-        return {"skipped": f"action {payload.get('action')}"}
-    fields = _reply_fields(payload)
-    if fields is None:
-        return {"skipped": "not a reply"}
     if fields["author_type"] == "Bot":
         return {"skipped": "a bot's reply"}
     repo, number = fields["repo"], fields["number"]
