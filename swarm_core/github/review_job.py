@@ -76,7 +76,7 @@ async def review_pull_request(
         )
         return {"skipped": "superseded by a newer push", "check_run_id": check[0]}
     # The team's 👎 since the last event count from the next review on (GitHub sends no webhook for them).
-    await poll_reactions(services, client, pr, payload.get("installation_id"))
+    captured = await poll_reactions(services, client, pr, payload.get("installation_id"))
     key = review_key(pr, config, job_id=job.id if rerun else None)
     review = await load_review(services, key)
     if review is None:
@@ -110,6 +110,8 @@ async def review_pull_request(
         "inline_already": result.inline_already,
         "resolved": len(result.resolved),
         "fallback": result.fallback,
+        "learnings_captured": [lr.id for lr in captured],
+        "learnings_applied": len(review.learned),
     }
 
 
