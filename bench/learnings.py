@@ -32,8 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from chaos import app_key  # noqa: E402 (bench/chaos.py, beside this script)
 from fastapi.testclient import TestClient  # noqa: E402
 
 from app.main import create_app  # noqa: E402
@@ -53,19 +52,6 @@ def _source(calls: int) -> str:
             f"\n\ndef restart_{n}(name):\n    return subprocess.call('systemctl restart ' + name, shell=True)\n"
         )
     return "".join(body)
-
-
-def _keys() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 def _command(body: str, comment_id: int) -> dict[str, Any]:
@@ -213,7 +199,7 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=5)
     parser.add_argument("--per-push", type=int, default=2)
     args = parser.parse_args()
-    keys = _keys()
+    keys = app_key()
     _print("baseline (no feedback)", history(False, args.pushes, args.per_push, keys))
     print()
     _print(
