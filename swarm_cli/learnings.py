@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -11,17 +12,23 @@ from swarm_cli import options
 from swarm_cli.environment import open_app_database
 
 if TYPE_CHECKING:
-    from swarm_core.store import LearningStore, SqlRunStore
+    from swarm_core.store import LearningStore
+
+T = TypeVar("T")
 
 _TERMINAL_OR_JSON = click.Choice(["terminal", "json"])
 _STATUSES = click.Choice(["active", "quarantined", "forgotten"])
 
 
-def _open() -> tuple[SqlRunStore, LearningStore]:
+def _with_store(work: Callable[[LearningStore], T]) -> T:
+    """Run `work` on the learnings of the App's database, then close it."""
     from swarm_core.store import LearningStore
 
     database = open_app_database()
-    return database, LearningStore(database.engine)
+    try:
+        return work(LearningStore(database.engine))
+    finally:
+        database.close()
 
 
 @click.group()
@@ -41,11 +48,7 @@ def learnings() -> None:
 @options.format_option(_TERMINAL_OR_JSON)
 def learnings_list(repo: str | None, installation: int | None, status: str | None, fmt: str) -> int:
     """The newest learnings first."""
-    database, store = _open()
-    try:
-        rows = store.list_learnings(installation_id=installation, repo=repo, status=status)
-    finally:
-        database.close()
+    rows = _with_store(lambda s: s.list_learnings(installation_id=installation, repo=repo, status=status))
     if fmt == "json":
         click.echo(json.dumps([lr.to_dict() for lr in rows], indent=2, ensure_ascii=False))
         return 0
@@ -79,11 +82,7 @@ def learnings_list(repo: str | None, installation: int | None, status: str | Non
 @click.argument("learning_id", type=click.IntRange(1))
 def learnings_show(learning_id: int) -> int:
     """One learning with its sources, as JSON."""
-    database, store = _open()
-    try:
-        learning = store.get(learning_id)
-    finally:
-        database.close()
+    learning = _with_store(lambda s: s.get(learning_id))
     click.echo(json.dumps(learning.to_dict(), indent=2, ensure_ascii=False))
     return 0
 
@@ -92,11 +91,7 @@ def learnings_show(learning_id: int) -> int:
 @click.argument("learning_id", type=click.IntRange(1))
 def learnings_forget(learning_id: int) -> int:
     """Stop using a learning (the feedback it came from is not captured again)."""
-    database, store = _open()
-    try:
-        learning = store.forget(learning_id)
-    finally:
-        database.close()
+    learning = _with_store(lambda s: s.forget(learning_id))
     click.echo(f"forgot learning #{learning.id}")
     return 0
 
@@ -105,10 +100,6 @@ def learnings_forget(learning_id: int) -> int:
 @click.argument("learning_id", type=click.IntRange(1))
 def learnings_promote(learning_id: int) -> int:
     """Move a learning to its installation's tier: every repository of the installation uses it."""
-    database, store = _open()
-    try:
-        learning = store.promote(learning_id)
-    finally:
-        database.close()
+    learning = _with_store(lambda s: s.promote(learning_id))
     click.echo(f"learning #{learning.id} is on the installation tier now ({learning.status})")
     return 0

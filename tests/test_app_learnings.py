@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from swarm_core.github import PullRequest, capture_reply, reply_fields
 from swarm_core.github.learning_job import ResolvedThread, capture_resolutions
@@ -30,19 +28,11 @@ from tests.test_app import (  # noqa: F401 (app_key, client and github are fixtu
     github,
     opened_payload,
 )
+from tests.test_app_faults import Rig
 
 
-@dataclass
-class Rig:
-    """The App on loopback (one in-process worker) and the fake GitHub it talks to."""
-
-    client: TestClient
-    github: FakeGitHub
-    tmp: Path
-
-
-@pytest.fixture
-def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Rig:
+@pytest.fixture(name="rig")
+def _rig(request: pytest.FixtureRequest, tmp_path: Path) -> Rig:
     return Rig(request.getfixturevalue("client"), request.getfixturevalue("github"), tmp_path)
 
 

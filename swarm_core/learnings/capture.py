@@ -70,6 +70,17 @@ def _scope_of(f: Finding) -> Scope:
     return Scope(path=f.path, rule=f.rule, lane=f.lane.value)
 
 
+def _dismissed(finding: Finding, how: str, confidence: float, source: str, origin: str) -> LearningDraft:
+    """A SUPPRESS draft for a finding someone dismissed without saying why."""
+    return LearningDraft(
+        text=f"`{finding.rule}` findings in {finding.path} {how}",
+        scope=_scope_of(finding),
+        confidence=confidence,
+        source=source,
+        origin=origin,
+    )
+
+
 def _quote(text: str) -> str:
     return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1] + "…"
 
@@ -110,13 +121,7 @@ def learning_from_reaction(
     """A 👎 (`-1`) by a person on swarm's comment about `finding`; other reactions teach nothing."""
     if content != "-1" or user_type == "Bot":
         return None
-    return LearningDraft(
-        text=f"`{finding.rule}` findings in {finding.path} were marked not useful (👎)",
-        scope=_scope_of(finding),
-        confidence=REACTION_CONFIDENCE,
-        source=source,
-        origin="reaction",
-    )
+    return _dismissed(finding, "were marked not useful (👎)", REACTION_CONFIDENCE, source, "reaction")
 
 
 def learning_from_resolution(
@@ -133,13 +138,7 @@ def learning_from_resolution(
     """
     if changed_at_site or resolved_by_type == "Bot":
         return None
-    return LearningDraft(
-        text=f"`{finding.rule}` findings in {finding.path} were resolved without a change",
-        scope=_scope_of(finding),
-        confidence=RESOLVED_CONFIDENCE,
-        source=source,
-        origin="resolved",
-    )
+    return _dismissed(finding, "were resolved without a change", RESOLVED_CONFIDENCE, source, "resolved")
 
 
 def learning_from_command(text: str, scope: Scope, *, keep: bool, source: str) -> LearningDraft:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -156,7 +157,8 @@ class LearningStore:
             if held is None and draft.source:  # merged into an older learning
                 held = next((lr for lr in rows if draft.source in lr.sources), None)
             if held is None:  # merged with no source to follow: the same text and scope
-                held = next(lr for lr in rows if lr.key == new.key and lr.repo in (repo, ""))
+                same = (lr for lr in rows if lr.key == new.key and lr.repo in (repo, ""))
+                held = next(same, replace(new, id=row_id))
             return held, True
 
         result: tuple[Learning, bool] = self._write(installation_id, "store a learning", work)
@@ -235,7 +237,10 @@ class LearningStore:
             return self.get(learning_id)
         except LearningNotFound:  # merged into an installation-tier copy by the curator
             same = self.list_learnings(installation_id=current.installation_id)
-            return next(lr for lr in same if lr.key == current.key)
+            merged = next((lr for lr in same if lr.key == current.key), None)
+            if merged is None:
+                raise
+            return merged
 
     def forget(self, learning_id: int) -> Learning:
         """Stop using a learning; it is kept (forgotten) so the same feedback is not captured again.
