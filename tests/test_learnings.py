@@ -470,3 +470,14 @@ def test_curating_at_review_time_promotes_an_old_learning(engine: Any) -> None:
     result = store.curate(7)
     assert [lr.id for lr in result.changed] == [old.id] and store.get(old.id).tier == "installation"
     assert store.applicable(7, "o/another") == [store.get(old.id)]
+
+
+def test_a_capture_in_a_second_repository_promotes_and_returns_the_tier_learning(engine: Any) -> None:
+    store = LearningStore(engine, Clock())
+    first, _ = store.capture(7, "o/a", draft("s1"))
+    held, new = store.capture(7, "o/b", draft("s2"))
+    assert new and held.id == first.id and held.tier == "installation"
+    assert held.sources == ("s1", "s2") and held.confidence == pytest.approx(0.7)
+    assert [lr.id for lr in store.list_learnings()] == [first.id]
+    assert store.applicable(7, "o/c") == [held]
+    assert store.applicable(8, "o/c") == []  # another installation's tier is not this one's
