@@ -1,4 +1,4 @@
-"""The HTTP API (the seed's server mode): runs, reviews, failed jobs, swarm memory; health and metrics.
+"""The HTTP API (the seed's server mode): runs, reviews, failed jobs, memory, learnings; health and metrics.
 
 `/api/*` needs `Authorization: Bearer $SWARM_API_TOKEN` (with no token configured the API
 is off: it fails closed). Authentication comes first: an authenticated client is limited
@@ -27,9 +27,10 @@ from starlette.responses import Response
 
 from app.body_cap import read_capped
 from app.metrics import CONTENT_TYPE
-from swarm_core import RunNotFound, StoreError
+from swarm_core import LearningNotFound, RunNotFound, StoreError
 from swarm_core.github import pr_key
 from swarm_core.render import review_to_dict
+from swarm_core.store import LearningStore
 
 __all__ = ["DocsUrls", "RateLimiter", "docs_urls", "router"]
 
@@ -260,6 +261,36 @@ async def memory_put(request: Request, key: MemoryKey, body: MemoryValue) -> dic
 async def memory_delete(request: Request, key: MemoryKey) -> dict[str, Any]:
     """Remove a swarm memory value."""
     return {"key": key, "deleted": await request.app.state.memory.delete(_API_NS, key)}
+
+
+@api.get("/learnings")
+async def list_learnings(
+    request: Request, repo: str | None = None, installation_id: int | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """The team's learnings, newest first, narrowed by repository ("" for the installation tier),
+    installation and status (active, quarantined, forgotten)."""
+    store = LearningStore(request.app.state.store.engine)
+    try:
+        rows = await asyncio.to_thread(
+            store.list_learnings, installation_id=installation_id, repo=repo, status=status
+        )
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return [request.app.state.redactor.data(lr.to_dict()) for lr in rows]
+
+
+@api.delete("/learnings/{learning_id}")
+async def forget_learning(
+    request: Request, learning_id: Annotated[int, Path(gt=0, le=2**31 - 1)]
+) -> dict[str, Any]:
+    """Forget a learning: reviews stop using it, and the feedback it came from is not captured again."""
+    store = LearningStore(request.app.state.store.engine)
+    try:
+        learning = await asyncio.to_thread(store.forget, learning_id)
+    except LearningNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    forgotten: dict[str, Any] = request.app.state.redactor.data(learning.to_dict())
+    return forgotten
 
 
 class AgentIn(BaseModel):

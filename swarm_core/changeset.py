@@ -11,12 +11,15 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from swarm_core.diff import DEFAULT_MAX_DIFF_BYTES, Diff, FileDiff, FileStatus, parse_diff
 from swarm_core.errors import SourceError
 from swarm_core.git import GitRepo
 from swarm_core.models import Side
+
+if TYPE_CHECKING:
+    from swarm_core.learnings.learning import Learning
 
 __all__ = [
     "ChangeSet",
@@ -69,6 +72,9 @@ class ChangeSet:
     description: str = ""
     notes: tuple[str, ...] = field(default=())
     repo: str = ""
+    # The team's learnings for the repository (the App reads them from the store): applied
+    # to the verified findings and quoted to the model lanes as data.
+    learnings: tuple[Learning, ...] = ()
 
 
 class GitContents:

@@ -8,7 +8,8 @@
     ├── AnalyzerError        an analyzer could not run (reported as skipped, never fatal)
     │   └── AdvisoryUnavailable  the vulnerability database (OSV) could not be reached or read
     ├── StoreError           the run store cannot be opened or read
-    │   └── RunNotFound      no run has that id
+    │   ├── RunNotFound      no run has that id
+    │   └── LearningNotFound no learning has that id
     ├── LaneError            a lane failed (its result is recorded as failed, never a lost review)
     ├── ProviderError        an LLM provider call failed (status and retryability attached)
     │   ├── ProviderTimeout       no answer within the timeout, or the connection failed
@@ -51,6 +52,7 @@ __all__ = [
     "GitHubValidation",
     "InvalidPayload",
     "LaneError",
+    "LearningNotFound",
     "LimitReached",
     "MalformedOutput",
     "MemoryStoreError",
@@ -99,6 +101,13 @@ class AdvisoryUnavailable(AnalyzerError):
 
 class StoreError(SwarmError):
     """The run store cannot be opened, written or read."""
+
+
+class LearningNotFound(StoreError, KeyError):
+    """No stored learning has the id the user gave."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "learning not found"
 
 
 class RunNotFound(StoreError, KeyError):

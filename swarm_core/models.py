@@ -14,6 +14,7 @@ __all__ = [
     "Lane",
     "LaneResult",
     "LaneStatus",
+    "LearningUse",
     "ProgressEvent",
     "Review",
     "Severity",
@@ -265,6 +266,33 @@ class LaneResult:
 
 
 @dataclass(frozen=True, slots=True)
+class LearningUse:
+    """A team learning applied to a finding: `action` is "suppressed" or "downgraded".
+
+    `severity` is the finding's severity before the learning applied; `learning_id` names
+    the learning in the store (`swarm learnings show ID`).
+    """
+
+    learning_id: int
+    action: str
+    fingerprint: str
+    location: str
+    rule: str
+    severity: str
+
+    def to_dict(self) -> dict[str, str | int]:
+        """JSON-ready data."""
+        return {
+            "learning_id": self.learning_id,
+            "action": self.action,
+            "fingerprint": self.fingerprint,
+            "location": self.location,
+            "rule": self.rule,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Review:
     """The outcome of reviewing one change; every output format renders this.
 
@@ -272,6 +300,8 @@ class Review:
     never inline, never in the verdict); `verification` counts every outcome, including
     the DISPROVED and PRE_EXISTING findings that were dropped. `exchanges` are the model
     calls (stored as evidence, not rendered); `memory` is the run's swarm memory at the end.
+    `learned` is what the team's learnings did to findings (suppressed ones are not in
+    `findings`).
     """
 
     source: str
@@ -295,6 +325,7 @@ class Review:
     verification: dict[str, int] = field(default_factory=dict)
     exchanges: tuple[Exchange, ...] = ()
     memory: tuple[tuple[str, str], ...] = ()
+    learned: tuple[LearningUse, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Number of confirmed findings per severity, every severity present (zero when none)."""

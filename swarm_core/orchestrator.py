@@ -1,4 +1,4 @@
-"""The review pipeline as one sequence of stages: diff → analyzers → lanes → verify → verdict → Review.
+"""The review pipeline as a sequence of stages: diff → analyzers → lanes → verify → learnings → verdict.
 
 Each stage lives in a module of `swarm_core.stages` named for it and takes typed inputs
 and returns a typed output; this module only calls them in order and builds the seams
@@ -31,6 +31,7 @@ from swarm_core.providers import ProviderPool
 from swarm_core.router import ModelTable, Router, load_table
 from swarm_core.stages.analyze import analyze
 from swarm_core.stages.lanes import run_lanes
+from swarm_core.stages.learnings import apply_learnings
 from swarm_core.stages.select import select_files
 from swarm_core.stages.verdict import verdict_for
 from swarm_core.stages.verify import tally, verify
@@ -137,6 +138,9 @@ class Orchestrator:
         counts = work.counts + tally(findings)
         timings["verify_s"] = round(time.perf_counter() - t_verify, 3)
 
+        applied = apply_learnings(findings, change.learnings)
+        findings = applied.findings
+
         verdict = verdict_for(findings)
 
         timings["total_s"] = round(time.perf_counter() - started, 3)
@@ -161,6 +165,7 @@ class Orchestrator:
             verification=dict(sorted(counts.items())),
             exchanges=work.exchanges,
             memory=work.memory,
+            learned=applied.uses,
         )
 
     def review_sync(self, change: ChangeSet, on_event: ProgressCallback | None = None) -> Review:

@@ -24,7 +24,7 @@ from swarm_core.providers import ProviderPool, endpoints_from_env
 from tests.conftest import ROOT
 from tests.fakes.llm import FakeLLM, Reply, lane_reply
 
-STAGES = ["select", "analyze", "lanes", "lane", "verify", "verdict"]
+STAGES = ["select", "analyze", "lanes", "lane", "verify", "learnings", "verdict"]
 PIPELINE = [
     "swarm_core/orchestrator.py",
     "swarm_core/citations.py",
@@ -260,6 +260,7 @@ def test_one_change_visits_each_stage_once_in_order(llm: FakeLLM, change: Change
         "stages.lanes",
         "orchestrator",
         "stages.verify",
+        "stages.learnings",
         "stages.verdict",
         "orchestrator",
     ]

@@ -16,6 +16,7 @@ if _typing.TYPE_CHECKING:
     from swarm_core.github.events import check_headers, envelope, installation_id, pr_key, route
     from swarm_core.github.failed_job import conclude_failed_job
     from swarm_core.github.handlers import Services, analyze_issue, handle_job, run_command
+    from swarm_core.github.learning_job import capture_reply, reply_fields
     from swarm_core.github.markers import ACTIONS_BOT, Markers, key_from_secret
     from swarm_core.github.pr_changeset import change_from_pr, repo_config
     from swarm_core.github.publisher import Publisher, PublishResult
@@ -26,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("check_headers", "envelope", "installation_id", "pr_key", "route"), "events"),
     **dict.fromkeys(("conclude_failed_job",), "failed_job"),
     **dict.fromkeys(("Services", "analyze_issue", "handle_job", "run_command"), "handlers"),
+    **dict.fromkeys(("capture_reply", "reply_fields"), "learning_job"),
     **dict.fromkeys(("ACTIONS_BOT", "Markers", "key_from_secret"), "markers"),
     **dict.fromkeys(("change_from_pr", "repo_config"), "pr_changeset"),
     **dict.fromkeys(("PublishResult", "Publisher"), "publisher"),
@@ -41,6 +43,7 @@ __all__ = [
     "PullRequest",
     "Services",
     "analyze_issue",
+    "capture_reply",
     "change_from_pr",
     "check_headers",
     "conclude_failed_job",
@@ -49,6 +52,7 @@ __all__ = [
     "installation_id",
     "key_from_secret",
     "pr_key",
+    "reply_fields",
     "repo_config",
     "route",
     "run_command",

@@ -1,4 +1,4 @@
-"""Command jobs: answer a `/swarm` comment (help, pause/resume, pr-review, council, issue) once."""
+"""Command jobs: answer a `/swarm` comment (help, pause/resume, pr-review, council, issue, learn) once."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 from swarm_core.council import NEEDS_MODEL, council_to_dict, council_to_markdown
 from swarm_core.errors import GitHubError, ModelSelectionError
 from swarm_core.github.client import GitHubClient
-from swarm_core.github.commands import HELP, parse_command
+from swarm_core.github.commands import ALLOWED, HELP, Command, parse_command
 from swarm_core.github.issue_job import analyze_issue
+from swarm_core.github.learning_job import learn_command, listed_learnings
 from swarm_core.github.markers import Markers
 from swarm_core.github.pr_changeset import repo_config
 from swarm_core.github.review_job import STATE_NS, review_pull_request
@@ -19,7 +20,6 @@ from swarm_core.store.queue import Job
 
 __all__ = ["ALLOWED", "run_command"]
 
-ALLOWED = frozenset({"admin", "maintain", "write"})
 _NEEDS_MODEL = (
     "`--trace` (a proposed patch) and the reproduction test need a model; this analysis is the "
     "deterministic intake and localization."
@@ -96,6 +96,8 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
         return {"command": command.name}
     if command.name == "council":
         return await _council(services, client, payload, command.text, job)
+    if command.name in ("learn", "learnings"):
+        return await _learning(services, client, payload, command)
     if command.name == "issue":
         trace = "--trace" in command.flags
         result = await analyze_issue(
@@ -118,6 +120,19 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
     result = await review_pull_request(
         job, services, {**payload, "rerun": True}, explicit=True, overrides=overrides
     )
+    return {"command": command.name, **result}
+
+
+async def _learning(
+    services: Services, client: GitHubClient, payload: dict[str, Any], command: Command
+) -> dict[str, Any]:
+    """`/swarm learn <text>` stores a learning; `/swarm learnings` lists the repository's."""
+    repo, number, comment_id = str(payload["repo"]), int(payload["number"]), payload.get("comment_id")
+    if command.name == "learn":
+        text, result = await learn_command(services, payload, command)
+    else:
+        text, result = await listed_learnings(services, payload)
+    await _reply(services, client, repo, number, comment_id, text)
     return {"command": command.name, **result}
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["COMMANDS", "HELP", "Command", "parse_command"]
+__all__ = ["ALLOWED", "COMMANDS", "HELP", "Command", "parse_command"]
 
-COMMANDS = ("pr-review", "issue", "council", "help", "pause", "resume")
+# The permissions that may run commands and teach swarm (a 👎, a reply): write access.
+ALLOWED = frozenset({"admin", "maintain", "write"})
+
+COMMANDS = ("pr-review", "issue", "council", "help", "pause", "resume", "learn", "learnings")
 _LEAD = re.compile(r"^\s*(/swarm|@swarm)\b[ \t]*(.*)$", re.IGNORECASE)
 _MAX_TEXT = 4000
 
@@ -20,18 +23,38 @@ HELP = """\
 | `/swarm issue [--trace] [--no-repro]` | analyse this issue: symptoms, likely fault, fix specification |
 | `/swarm council <question>` or `@swarm council <question>` | several models answer, then a synthesis |
 | `/swarm pause` / `/swarm resume` | stop / restart automatic reviews of this pull request |
+| `/swarm learn [--path GLOB] [--rule ID] [--lane NAME] [--keep] <text>` | \
+teach swarm what this team does not want flagged (`--keep`: does want) |
+| `/swarm learnings` | list what swarm learned for this repository |
 | `/swarm help` | this table |
 """
 
 
+# Options that take a value (`--path src/**`), per command.
+_VALUED = {"learn": frozenset({"--path", "--rule", "--lane"})}
+_ALLOWED = {
+    "pr-review": frozenset({"--council"}),
+    "issue": frozenset({"--trace", "--no-repro"}),
+    "learn": frozenset({"--keep"}),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A parsed command. `text` is the rest of the line (instructions or a question), untrusted."""
+    """A parsed command. `text` is the rest of the line (instructions or a question), untrusted.
+
+    `options` holds the valued options (`--path GLOB`) as (name, value) pairs, in order.
+    """
 
     name: str
     flags: frozenset[str] = frozenset()
     text: str = ""
     error: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+    def option(self, name: str) -> str:
+        """The value of a valued option ("" when it was not given; the last one wins)."""
+        return next((value for key, value in reversed(self.options) if key == name), "")
 
 
 def parse_command(body: str | None) -> Command | None:
@@ -53,25 +76,41 @@ def parse_command(body: str | None) -> Command | None:
             return None  # a plain mention is not a command
         if name not in COMMANDS:
             return Command("help", error=f"unknown command `{word}`")
-        flags, text = _flags(tail.strip())
-        allowed = {"pr-review": {"--council"}, "issue": {"--trace", "--no-repro"}}.get(name, set())
+        valued = _VALUED.get(name, frozenset())
+        flags, options, text = _flags(tail.strip(), valued)
+        allowed = _ALLOWED.get(name, frozenset())
         unknown = sorted(flags - allowed)
-        if unknown:
-            return Command(name, frozenset(flags & allowed), text[:_MAX_TEXT], f"unknown option {unknown[0]}")
+        missing = [key for key, value in options if not value]
+        if unknown or missing:
+            error = f"unknown option {unknown[0]}" if unknown else f"option {missing[0]} needs a value"
+            return Command(name, frozenset(flags & allowed), text[:_MAX_TEXT], error, tuple(options))
         if name == "council" and not text:
             return Command(
                 name, error="`council` needs a question, e.g. `/swarm council should we use gRPC here?`"
             )
-        return Command(name, frozenset(flags), text[:_MAX_TEXT])
+        if name == "learn" and not text:
+            return Command(
+                name,
+                error="`learn` needs a text, e.g. "
+                "`/swarm learn --rule bandit/B101 asserts are fine in tests`",
+            )
+        return Command(name, frozenset(flags), text[:_MAX_TEXT], options=tuple(options))
     return None
 
 
-def _flags(text: str) -> tuple[set[str], str]:
-    """Leading `--options`, then the free text (kept as written)."""
+def _flags(text: str, valued: frozenset[str] = frozenset()) -> tuple[set[str], list[tuple[str, str]], str]:
+    """Leading `--options` (those in `valued` take the next word), then the free text (kept as written)."""
     flags: set[str] = set()
+    options: list[tuple[str, str]] = []
     rest = text
     while rest.startswith("--"):
         token, _, rest = rest.partition(" ")
-        flags.add(token.lower())
         rest = rest.lstrip()
-    return flags, rest.strip()
+        name = token.lower()
+        if name in valued:
+            value, _, rest = rest.partition(" ")
+            options.append((name, "" if value.startswith("--") else value))
+            rest = rest.lstrip() if not value.startswith("--") else f"{value} {rest}".strip()
+        else:
+            flags.add(name)
+    return flags, options, rest.strip()

@@ -12,6 +12,7 @@ from swarm_core.errors import DiffError
 from swarm_core.github.client import PullRequest
 from swarm_core.github.events import pr_key
 from swarm_core.github.failed_job import close_superseded_check_runs, note_check_run
+from swarm_core.github.learning_job import learnings_for_review, poll_reactions, record_uses
 from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher
 from swarm_core.github.services import Services, gh, within_budget
@@ -74,6 +75,8 @@ async def review_pull_request(
             publisher.close_check, pr, check[0], "skipped", "Superseded", "A newer push is being reviewed."
         )
         return {"skipped": "superseded by a newer push", "check_run_id": check[0]}
+    # The team's 👎 since the last event count from the next review on (GitHub sends no webhook for them).
+    captured = await poll_reactions(services, client, pr, payload.get("installation_id"))
     key = review_key(pr, config, job_id=job.id if rerun else None)
     review = await load_review(services, key)
     if review is None:
@@ -89,7 +92,10 @@ async def review_pull_request(
                 f"swarm could not review this diff: {exc}",
             )
             return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
+        installation = payload.get("installation_id")
+        change = replace(change, learnings=await learnings_for_review(services, installation, repo))
         review, run_id = await _review(services, job, payload, config, change, problem)
+        await record_uses(services, [use.learning_id for use in review.learned])
         # Stored before anything is posted: a retry publishes this one, with no model call.
         await remember_review(services, key, run_id)
     bind(run_id=review.run_id)  # a failure from here on is logged with the stored run it belongs to
@@ -104,6 +110,8 @@ async def review_pull_request(
         "inline_already": result.inline_already,
         "resolved": len(result.resolved),
         "fallback": result.fallback,
+        "learnings_captured": [lr.id for lr in captured],
+        "learnings_applied": len(review.learned),
     }
 
 

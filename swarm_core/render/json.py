@@ -14,6 +14,7 @@ from swarm_core.models import (
     Lane,
     LaneResult,
     LaneStatus,
+    LearningUse,
     Review,
     Severity,
     Side,
@@ -105,6 +106,7 @@ def review_to_dict(review: Review) -> dict[str, Any]:
         "usage": review.usage.to_dict(),
         "verification": dict(review.verification),
         "memory": [{"key": k, "value": v} for k, v in review.memory],
+        "learned": [u.to_dict() for u in review.learned],
     }
 
 
@@ -201,4 +203,10 @@ def review_from_dict(d: dict[str, Any]) -> Review:
         usage=_usage(d.get("usage")),
         verification=dict(d.get("verification", {})),
         memory=tuple((m["key"], m["value"]) for m in d.get("memory", [])),
+        learned=tuple(
+            LearningUse(
+                int(u["learning_id"]), u["action"], u["fingerprint"], u["location"], u["rule"], u["severity"]
+            )
+            for u in d.get("learned", [])
+        ),
     )

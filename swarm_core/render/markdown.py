@@ -17,6 +17,7 @@ __all__ = [
     "GITHUB_BODY_LIMIT",
     "SUMMARY_MARKER",
     "fingerprint_marker",
+    "learned_line",
     "render_inline_comment",
     "render_markdown",
     "render_summary",
@@ -78,6 +79,21 @@ def render_inline_comment(f: Finding, *, repo: str = "") -> str:
     return "\n".join(parts)
 
 
+def learned_line(review: Review) -> str:
+    """ "2 findings suppressed by team learnings · 1 downgraded", or "" when no learning applied."""
+    suppressed = sum(1 for u in review.learned if u.action == "suppressed")
+    downgraded = len(review.learned) - suppressed
+    parts = []
+    if suppressed:
+        parts.append(f"{suppressed} finding{'s' if suppressed != 1 else ''} suppressed by team learnings")
+    if downgraded:
+        parts.append(f"{downgraded} finding{'s' if downgraded != 1 else ''} downgraded by team learnings")
+    if not parts:
+        return ""
+    ids = ", ".join(f"#{i}" for i in sorted({u.learning_id for u in review.learned}))
+    return "🧠 " + " · ".join(parts) + f" ({ids}; `/swarm learnings` lists them)"
+
+
 def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) -> str:
     """The sticky summary comment: verdict, counts, findings table, analyzers, notes."""
     counts = review.counts()
@@ -97,6 +113,9 @@ def render_summary(review: Review, *, max_chars: int = GITHUB_BODY_LIMIT - 512) 
             + f" · {review.files_reviewed} file(s) reviewed (+{review.additions} −{review.deletions})"
         ),
     ]
+    learned = learned_line(review)
+    if learned:
+        head += ["", learned]
     if review.title:
         head.insert(2, f"> {_cell(review.title, 200)}\n")
     body: list[str] = []

@@ -9,10 +9,12 @@ from __future__ import annotations
 from swarm_core.store.advisory_cache import SqlAdvisoryCache
 from swarm_core.store.backlog import Backlog, read_backlog
 from swarm_core.store.database import normalize_url, sqlite_url
+from swarm_core.store.learnings import LearningStore
 from swarm_core.store.runs import RunStore, RunSummary, SqlRunStore, StoredRun, open_store
 
 __all__ = [
     "Backlog",
+    "LearningStore",
     "RunStore",
     "RunSummary",
     "SqlAdvisoryCache",

@@ -1,4 +1,5 @@
-"""Every table swarm keeps (one metadata): runs, findings, evidence, memory, deliveries, jobs, advisories.
+"""Every table swarm keeps (one metadata): runs, findings, evidence, memory, deliveries, jobs, advisories,
+learnings.
 
 The database is created and upgraded by the alembic migrations in
 swarm_core/store/migrations; `metadata` describes the newest revision.
@@ -8,7 +9,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["advisories", "deliveries", "evidence", "findings", "jobs", "memory_table", "metadata", "runs"]
+__all__ = [
+    "advisories",
+    "deliveries",
+    "evidence",
+    "findings",
+    "jobs",
+    "learnings",
+    "memory_table",
+    "metadata",
+    "runs",
+]
 
 metadata = sa.MetaData()
 
@@ -143,4 +154,28 @@ advisories = sa.Table(
     sa.Column("version", sa.String(200), primary_key=True),
     sa.Column("records", sa.Text, nullable=False),
     sa.Column("fetched_at", sa.Float, nullable=False, index=True),
+)
+
+learnings = sa.Table(
+    "learnings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # None outside the App (the CLI's own store); the curator works per installation.
+    sa.Column("installation_id", sa.BigInteger),
+    # "" on the installation tier.
+    sa.Column("repo", sa.String(256), nullable=False, default=""),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("path", sa.String(512), nullable=False, default=""),
+    sa.Column("rule", sa.String(200), nullable=False, default=""),
+    sa.Column("lane", sa.String(32), nullable=False, default=""),
+    sa.Column("effect", sa.String(16), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("utility", sa.Integer, nullable=False, default=0),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("sources", sa.Text, nullable=False, default="[]"),  # JSON list of URLs
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("last_used", sa.Float),
+    sa.Index("ix_learnings_installation_repo", "installation_id", "repo"),
 )

@@ -125,6 +125,7 @@ class FakeGitHub:
         self.review_comments: list[dict[str, Any]] = []
         self.issue_comments: list[dict[str, Any]] = []
         self.reactions: list[dict[str, Any]] = []
+        self.comment_reactions: list[dict[str, Any]] = []  # on review comments, by people
         self.permissions: dict[str, str] = {}
         self.issues: dict[tuple[str, int], dict[str, Any]] = {}
         self.rate_remaining = 4999
@@ -788,6 +789,45 @@ class FakeGitHub:
         if issue is None:
             return self._error(h, 404, "Not Found")
         return self._send(h, 200, {"number": int(parts[4]), **issue})
+
+    # reactions on review comments (learnings) -------------------------------------------
+    # GitHub sends no webhook for a reaction: swarm reads them when the pull request next
+    # gets an event. People react through GitHub's UI, so tests add them with add_reaction.
+    REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+
+    def add_reaction(self, comment_id: int, content: str, login: str, user_type: str = "User") -> int:
+        """A reaction someone gave a review comment; returns the reaction's id."""
+        if content not in self.REACTIONS:
+            raise ValueError(f"GitHub has no reaction {content!r}")
+        with self.lock:
+            if not any(c["id"] == comment_id for c in self.review_comments):
+                raise KeyError(f"no review comment {comment_id}")
+            reaction_id = next(self._ids)
+            self.comment_reactions.append(
+                {
+                    "id": reaction_id,
+                    "comment_id": comment_id,
+                    "content": content,
+                    "user": {"login": login, "type": user_type},
+                    "created_at": "2026-01-01T00:00:00Z",
+                }
+            )
+        return reaction_id
+
+    @_route("GET", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions")
+    def _repos_owner_repo_pulls_comments_comment_id_reactions_get(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        cid = int(parts[5])
+        if not any(c["id"] == cid for c in self.review_comments):
+            return self._error(h, 404, "Not Found")
+        wanted = (q.get("content") or [None])[0]
+        items = [
+            {k: v for k, v in r.items() if k != "comment_id"}
+            for r in self.comment_reactions
+            if r["comment_id"] == cid and (wanted is None or r["content"] == wanted)
+        ]
+        return self._page(h, "/" + "/".join(parts), q, items)
 
     def comments_on(self, number: int) -> Iterator[dict[str, Any]]:
         """Issue comments on a pull request or issue."""
