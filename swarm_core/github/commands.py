@@ -16,7 +16,7 @@ HELP = """\
 
 | command | what it does |
 |---|---|
-| `/swarm pr-review [--council] [instructions]` | review this pull request again (adversarial lanes) |
+| `/swarm pr-review [--council] [--full] [instructions]` | review what changed since the last review (`--full`: the whole pull request again; `--council`: adversarial lanes) |
 | `/swarm issue [--trace] [--no-repro]` | analyse this issue: symptoms, likely fault, fix specification |
 | `/swarm council <question>` or `@swarm council <question>` | several models answer, then a synthesis |
 | `/swarm pause` / `/swarm resume` | stop / restart automatic reviews of this pull request |
@@ -54,7 +54,7 @@ def parse_command(body: str | None) -> Command | None:
         if name not in COMMANDS:
             return Command("help", error=f"unknown command `{word}`")
         flags, text = _flags(tail.strip())
-        allowed = {"pr-review": {"--council"}, "issue": {"--trace", "--no-repro"}}.get(name, set())
+        allowed = {"pr-review": {"--council", "--full"}, "issue": {"--trace", "--no-repro"}}.get(name, set())
         unknown = sorted(flags - allowed)
         if unknown:
             return Command(name, frozenset(flags & allowed), text[:_MAX_TEXT], f"unknown option {unknown[0]}")
