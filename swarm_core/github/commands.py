@@ -16,7 +16,8 @@ HELP = """\
 
 | command | what it does |
 |---|---|
-| `/swarm pr-review [--council] [--full] [instructions]` | review what changed since the last review (`--full`: the whole pull request again; `--council`: adversarial lanes) |
+| `/swarm pr-review [--council] [--full] [instructions]` | review what changed since the last review \
+(`--full`: all of it; `--council`: adversarial lanes) |
 | `/swarm issue [--trace] [--no-repro]` | analyse this issue: symptoms, likely fault, fix specification |
 | `/swarm council <question>` or `@swarm council <question>` | several models answer, then a synthesis |
 | `/swarm pause` / `/swarm resume` | stop / restart automatic reviews of this pull request |

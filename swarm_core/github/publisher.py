@@ -303,11 +303,12 @@ class Publisher:
         if resolved:
             rows = "\n".join(f"- ✅ ~~{_escape(sanitize(desc, repo=pr.repo))}~~" for desc in resolved[:50])
             extra = f"\n\n**Resolved since the last review** ({len(resolved)}):\n{rows}"
-        history = _summary_history(old, pr.head_sha)
-        added = sum(1 for fp in current if fp not in previous)
-        history.append(
-            {"head": pr.head_sha[:12], "mode": mode[:40], "added": added, "resolved": len(resolved)}
-        )
+        history = _summary_history(old)
+        if not history or history[-1].get("head") != pr.head_sha[:12]:  # a retry keeps its first entry
+            added = sum(1 for fp in current if fp not in previous)
+            history.append(
+                {"head": pr.head_sha[:12], "mode": mode[:40], "added": added, "resolved": len(resolved)}
+            )
         extra += _history_table(history[-_HISTORY:])
         state = json.dumps(
             {"fps": dict(list(current.items())[:300]), "history": history[-_HISTORY:]},
@@ -356,14 +357,14 @@ def _summary_state(body: str) -> dict[str, str]:
         return {}
 
 
-def _summary_history(body: str, head: str) -> list[dict[str, Any]]:
-    """The review history a summary comment keeps, without an entry for `head` (a retry replaces it)."""
+def _summary_history(body: str) -> list[dict[str, Any]]:
+    """The review history a summary comment keeps: per head reviewed, how, what it added and resolved."""
     m = _STATE.search(body)
     try:
         rows = list(json.loads(m.group(1)).get("history", [])) if m else []
     except (ValueError, AttributeError, TypeError):
         return []
-    return [r for r in rows if isinstance(r, dict) and str(r.get("head")) != head[:12]]
+    return [r for r in rows if isinstance(r, dict)]
 
 
 def _history_table(history: Sequence[dict[str, Any]]) -> str:

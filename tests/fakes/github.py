@@ -771,7 +771,8 @@ class FakeGitHub:
         while len(out) < 10_000:
             # A head a test set on a Pull by hand is taken as a child of the pull request's base.
             parent = self.parents.get(out[-1]) or next(
-                (p.base_sha for p in self.pulls.values() if p.head_sha == out[-1] and p.base_sha != out[-1]), None
+                (p.base_sha for p in self.pulls.values() if p.head_sha == out[-1] and p.base_sha != out[-1]),
+                None,
             )
             if parent is None or parent in out:
                 return out
@@ -1037,11 +1038,17 @@ class FakeGitHub:
                 ),
                 None,
             )
-            if same is not None:  # GitHub answers 200 with the reaction the user already left
-                return self._send(h, 200, {k: v for k, v in same.items() if k != "comment_id"})
-            reaction = {"id": next(self._ids), "comment_id": cid, "content": body["content"], "user": user}
-            self.review_reactions.append(reaction)
-        return self._send(h, 201, {k: v for k, v in reaction.items() if k != "comment_id"})
+            if same is None:
+                reaction = {
+                    "id": next(self._ids),
+                    "comment_id": cid,
+                    "content": body["content"],
+                    "user": user,
+                }
+                self.review_reactions.append(reaction)
+        # GitHub answers 200 with the reaction the user already left, 201 with a new one.
+        status, reaction = (201, reaction) if same is None else (200, same)
+        return self._send(h, status, {k: v for k, v in reaction.items() if k != "comment_id"})
 
 
 def unified_diff(base: dict[str, str], head: dict[str, str]) -> str:
