@@ -15,13 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from swarm_core.changeset import ChangeSet, split_lines
-from swarm_core.diff import Diff, FileDiff, FileStatus, parse_diff
+from swarm_core.diff import Diff, DiffLine, FileDiff, FileStatus, Hunk, parse_diff
 from swarm_core.errors import GitHubNotFound
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.models import Side
 
-__all__ = ["Increment", "LineMap", "find_increment", "narrow"]
+__all__ = ["CONTEXT_LINES", "Increment", "LineMap", "find_increment", "line_map", "narrow"]
 
+CONTEXT_LINES = 8  # lines around a changed line a narrowed review still shows
 _COMPARE_FILES = 300  # GitHub lists at most this many files in a compare; past it, ask the range diff
 
 
@@ -145,10 +146,46 @@ def _header(fd: FileDiff) -> list[str]:
     return [f"diff --git a/{old} b/{fd.path}", *rename, f"--- a/{old}", f"+++ b/{fd.path}"]
 
 
-def narrow(change: ChangeSet, lines: Mapping[str, Iterable[int]], note: str = "") -> ChangeSet:
-    """The change cut down to the hunks holding `lines` (per path; an empty set keeps every hunk).
+def _windows(h: Hunk, wanted: set[int], context: int = CONTEXT_LINES) -> list[str]:
+    """The parts of a hunk within `context` lines of a wanted new line, each as a hunk of its own."""
+    rows = list(h.iter_lines())
+    spots: list[int] = []
+    at = h.target_start  # a removed line stands where the next new line would
+    for row in rows:
+        at = row.target_no if row.target_no is not None else at
+        spots.append(at)
+        at += 1 if row.target_no is not None else 0
+    near = [i for i, spot in enumerate(spots) if any(abs(spot - n) <= context for n in wanted)]
+    out: list[str] = []
+    start = 0
+    while start < len(near):
+        end = start
+        while end + 1 < len(near) and near[end + 1] == near[end] + 1:
+            end += 1
+        out.append(_sub_hunk(h, rows, near[start], near[end]))
+        start = end + 1
+    return out
 
-    Every hunk kept is a hunk of the pull request's diff, so whatever the review anchors on
+
+def _sub_hunk(h: Hunk, rows: list[DiffLine], first: int, last: int) -> str:
+    """Rows first..last of a hunk as a hunk: numbered from where they stand in both files."""
+    # The next line of each side where the window starts (a side with no lines in the hunk is
+    # numbered by the line before it, as diff does).
+    src = h.source_start + (0 if h.source_length else 1) + sum(1 for r in rows[:first] if r.kind != "+")
+    tgt = h.target_start + (0 if h.target_length else 1) + sum(1 for r in rows[:first] if r.kind != "-")
+    part = h.lines[first : last + 1]
+    old_len = sum(1 for ln in part if ln[:1] != "+")
+    new_len = sum(1 for ln in part if ln[:1] != "-")
+    return "\n".join(
+        (f"@@ -{src if old_len else src - 1},{old_len} +{tgt if new_len else tgt - 1},{new_len} @@", *part)
+    )
+
+
+def narrow(change: ChangeSet, lines: Mapping[str, Iterable[int]], note: str = "") -> ChangeSet:
+    """The change cut down to the parts of its hunks near `lines` (per path; an empty set keeps
+    the file's every hunk), so a model lane reads the increment, not the whole pull request.
+
+    Every line kept is a line of the pull request's diff, so whatever the review anchors on
     it is still commentable on GitHub.
     """
     parts: list[str] = []
@@ -156,13 +193,11 @@ def narrow(change: ChangeSet, lines: Mapping[str, Iterable[int]], note: str = ""
         if fd.path not in lines or fd.binary:
             continue
         wanted = set(lines[fd.path])
-        hunks = [
-            h
-            for h in fd.hunks
-            if not wanted or ((r := h.target_range) is not None and any(r[0] <= n <= r[1] for n in wanted))
-        ]
+        hunks = (
+            [h.text() for h in fd.hunks] if not wanted else [w for h in fd.hunks for w in _windows(h, wanted)]
+        )
         if hunks:
-            parts.append("\n".join([*_header(fd), *(h.text() for h in hunks)]) + "\n")
+            parts.append("\n".join([*_header(fd), *hunks]) + "\n")
     diff: Diff = parse_diff("".join(parts)) if parts else Diff(())
     notes = (*change.notes, note) if note else change.notes
     return replace(change, diff=diff, notes=notes)

@@ -47,14 +47,22 @@ def is_model(f: Finding) -> bool:
 
 
 def _same(
-    f: Finding, site: int | None, found: Iterable[Finding], *, lane_only: bool = False
+    f: Finding,
+    site: int | None,
+    found: Iterable[Finding],
+    *,
+    lane_only: bool = False,
+    others: frozenset[str] = frozenset(),
 ) -> Finding | None:
-    """The finding in `found` that is `f` at its moved site: same fingerprint, or same rule close by."""
+    """The finding in `found` that is `f` at its moved site: same fingerprint, or same rule close
+    by (but not another open finding that moved next to it: that one is itself, not `f`)."""
+    found = [g for g in found if g.path == f.path]
     for g in found:
-        if g.path != f.path:
-            continue
         if g.fingerprint == f.fingerprint:
             return g
+    for g in found:
+        if g.fingerprint in others and g.fingerprint != f.fingerprint:
+            continue
         same_kind = g.lane is f.lane and g.category == f.category if lane_only else g.rule == f.rule
         if same_kind and (site is None or (g.line is not None and abs(g.line - site) <= _SITE_SLACK)):
             return g
@@ -97,6 +105,7 @@ async def review_increment(
     still: list[Finding] = []
     fixed: list[Finding] = []
     open_ = list(previous.findings)
+    known = frozenset(f.fingerprint for f in open_)
     det = [f for f in open_ if not is_model(f) and f.path in inc.maps]
     if det:
         files = {f.path: () for f in det if change.diff.file(f.path) is not None}
@@ -104,7 +113,8 @@ async def review_increment(
         runs += [recheck] if recheck is not None else []
         for f in det:
             lm = inc.maps[f.path]
-            g = _same(f, lm.site(f.line) if f.line is not None else None, recheck.findings if recheck else ())
+            site = lm.site(f.line) if f.line is not None else None
+            g = _same(f, site, recheck.findings if recheck else (), others=known)
             (still.append(_moved(f, inc, change, g)) if g is not None else fixed.append(f))
     touched = [f for f in open_ if is_model(f) and inc.touched(f.path, f.line, f.last_line)]
     if touched:
@@ -115,7 +125,8 @@ async def review_increment(
         ran = {lr.lane for lr in asked.lanes if lr.status is LaneStatus.OK}
         for f in touched:
             lm = inc.maps[f.path]
-            g = _same(f, lm.site(f.line) if f.line is not None else None, asked.findings, lane_only=True)
+            site = lm.site(f.line) if f.line is not None else None
+            g = _same(f, site, asked.findings, lane_only=True, others=known)
             if f.lane not in ran or g is not None:  # no model to ask: it stays open
                 still.append(_moved(f, inc, change, g))
             else:
@@ -123,7 +134,6 @@ async def review_increment(
     rechecked = {id(f) for f in (*det, *touched)}
     still += [_moved(f, inc, change) for f in open_ if id(f) not in rechecked]
 
-    known = {f.fingerprint for f in open_}
     new = [
         g
         for g in (fresh.findings if fresh is not None else ())
