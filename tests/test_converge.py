@@ -309,3 +309,37 @@ def test_reactions_on_review_comments(rig: Rig, fake: FakeGitHub) -> None:
     ]
     with pytest.raises(GitHubNotFound):
         rig.client.post(f"/repos/{REPO}/pulls/comments/1/reactions", {"content": "-1"}, "reacting")
+
+
+# the increment's parts --------------------------------------------------------------------
+
+
+def test_line_map_keeps_moved_lines_and_sends_changed_ones_to_their_replacement() -> None:
+    lm = line_map(b"a\nb\nc\nd\n", b"top\na\nB\nc\nd\n")
+    assert dict(lm.kept) == {1: 2, 3: 4, 4: 5, 5: 6} and dict(lm.near) == {2: 3}
+    assert lm.changed == frozenset({1, 3}) and lm.site(2) == 3 and lm.site(4) == 5
+
+
+def test_narrow_keeps_only_the_diff_lines_near_the_increment() -> None:
+    from swarm_core.changeset import PatchContents
+    from swarm_core.diff import parse_diff
+    from swarm_core.github.increment import CONTEXT_LINES, narrow
+
+    body = (
+        "".join(f" l{i}\n" for i in range(1, 15))
+        + "-l15\n+L15\n+L15b\n"
+        + "".join(f" l{i}\n" for i in range(16, 41))
+    )
+    diff = parse_diff("diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1,40 +1,41 @@\n" + body)
+    change = ChangeSet(diff=diff, contents=PatchContents(diff), label="x")
+    (fd,) = narrow(change, {"a.py": {16}}).diff.files
+    (hunk,) = fd.hunks
+    assert (hunk.target_start, hunk.target_length) == (16 - CONTEXT_LINES, 2 * CONTEXT_LINES + 1)
+    assert fd.added == frozenset({15, 16}) and all(fd.can_comment(n) for n in range(8, 25))
+    added = parse_diff(unified_diff({}, {"new.py": "".join(f"x{i} = {i}\n" for i in range(1, 61))}))
+    (new,) = narrow(
+        ChangeSet(diff=added, contents=PatchContents(added), label="y"), {"new.py": {30, 31}}
+    ).diff.files
+    assert new.added == frozenset(range(30 - CONTEXT_LINES, 31 + CONTEXT_LINES + 1))
+    assert narrow(change, {"other.py": {1}}).diff.files == ()
+    assert narrow(change, {"a.py": ()}).diff.files[0].hunks == diff.files[0].hunks  # no lines: every hunk
