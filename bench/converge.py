@@ -6,7 +6,8 @@ Everything runs in this process: the fake GitHub (tests/fakes/github.py) and the
 OpenAI-compatible model (tests/fakes/llm.py) on loopback, swarm's review jobs as a worker
 runs them (tests/rig.py). The pull request opens with 8 planted problems the analyzers
 find (shell injection, each in its own function, in two files among `--filler` clean
-functions each). Four follow-up pushes each fix 2 problems and add 1; then a force-push
+functions each) and one only the (fake) correctness lane reports, fixed by push 2: its
+thread is resolved only after that lane, asked again on the new code, no longer reports it. Four follow-up pushes each fix 2 problems and add 1; then a force-push
 rewrites the history (a squash that also moves every line down). Two 👎 reactions land on
 swarm's comments and one `/swarm learn` comment is written along the way.
 
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from swarm_core.config import SwarmConfig  # noqa: E402
 from swarm_core.github.pr_changeset import change_from_pr  # noqa: E402
 from tests.fakes.github import FakeGitHub, Pull, unified_diff  # noqa: E402
-from tests.fakes.llm import FakeLLM  # noqa: E402
+from tests.fakes.llm import FakeLLM, Recorded, Reply, lane_reply  # noqa: E402
 from tests.rig import REPO, Rig  # noqa: E402
 
 NUMBER = 18
@@ -45,26 +46,58 @@ def problem(n: int) -> str:
     return f"def _run_{n}(name):\n    return subprocess.call('tool{n} go ' + name, shell=True)\n\n\n"
 
 
+MODEL_BUG = (
+    "def _last(items):\n    return items[len(items)]\n\n\n"  # no analyzer sees it; the correctness lane does
+)
+MODEL_FIX = "def _last(items):\n    return items[-1]\n\n\n"
+BUG_LINE = "    return items[len(items)]"
+
+
 def clean(n: int) -> str:
     return f"def _size_{n}(items):\n    total = 0\n    for item in items:\n        total += len(item)\n    return total\n\n\n"
 
 
-def tree(present: set[int], filler: int, top: str = "") -> dict[str, str]:
-    """The head's files: problem n lives in tools.py when odd, jobs.py when even, among clean code."""
+def tree(present: set[int], filler: int, top: str = "", model_bug: bool = True) -> dict[str, str]:
+    """The head's files: problem n lives in tools.py when odd, jobs.py when even, among clean code;
+    the model-only bug sits at the top of tools.py."""
     out = {"README.md": "converge\n"}
     for i, name in enumerate(FILES):
         mine = sorted(n for n in present if n % 2 == (1 - i))
-        body = "".join(clean(100 * i + k) for k in range(filler // 2))
+        body = (MODEL_BUG if model_bug else MODEL_FIX) if i == 0 else ""
+        body += "".join(clean(100 * i + k) for k in range(filler // 2))
         body += "".join(problem(n) for n in mine)
         body += "".join(clean(100 * i + k) for k in range(filler // 2, filler))
         out[name] = top + "import subprocess\n\n\n" + body
     return out
 
 
-def problems_at(files: dict[str, str]) -> set[int]:
-    return {
-        int(n) for text in files.values() for n in re.findall(r"'tool(\d+) go ' \+ name, shell=True", text)
-    }
+def problems_at(files: dict[str, str]) -> set[str]:
+    """The planted problems a head has: "tool<n>" for the analyzers' ones, "last" for the model's."""
+    shell = r"'tool(\d+) go ' \+ name, shell=True"
+    found = {f"tool{n}" for text in files.values() for n in re.findall(shell, text)}
+    return found | ({"last"} if any(BUG_LINE in text.split("\n") for text in files.values()) else set())
+
+
+def correctness_lane(files: dict[str, dict[str, str]]) -> Any:
+    """The fake correctness lane: it reports the model-only bug when the prompt shows its line."""
+
+    def reply(req: Recorded) -> Reply:
+        lines = files["head"].get("tools.py", "").split("\n")
+        if BUG_LINE not in req.prompt or BUG_LINE not in lines:
+            return lane_reply()
+        return lane_reply(
+            {
+                "path": "tools.py",
+                "line": lines.index(BUG_LINE) + 1,
+                "severity": "high",
+                "category": "correctness",
+                "title": "Index out of range: the last item is items[-1]",
+                "evidence": BUG_LINE.strip(),
+                "confidence": 0.9,
+            }
+        )
+
+    return reply
 
 
 def learnings_available() -> bool:
@@ -85,12 +118,12 @@ class History:
             if "in_reply_to_id" not in c and c["user"]["login"] == self.fake.bot_login
         ]
 
-    def problem_of(self, c: dict[str, Any]) -> int | None:
+    def problem_of(self, c: dict[str, Any]) -> str | None:
         """The planted problem a comment is about: the code at its line in the head it was posted on."""
         lines = self.files_at[c["commit_id"]].get(c["path"], "").split("\n")
         line = lines[int(c["line"]) - 1] if c.get("line") and int(c["line"]) <= len(lines) else ""
         m = re.search(r"'tool(\d+) go '", line)
-        return int(m.group(1)) if m else None
+        return f"tool{m.group(1)}" if m else "last" if line == BUG_LINE else None
 
     def duplicates(self) -> int:
         fps = [re.findall(r"swarm:fp=(\w+):", c["body"]) for c in self.roots()]
@@ -122,14 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp, FakeGitHub() as fake, FakeLLM() as llm:
         fake.add_repo(REPO, files={})
+        current: dict[str, dict[str, str]] = {"head": {}}
+        llm.default("lane", "correctness", correctness_lane(current))
         rig = Rig(fake, Path(tmp), llm)
         history = History(fake)
         present: set[int] = set()
+        ever: set[str] = set()
         resolved_seen: set[str] = set()
         for name, fixes, adds, force in steps:
             present = (present - fixes) | adds
             top = "# squashed and rebased\n\n" if force else ""
-            files = tree(present, args.filler, top)
+            files = tree(present, args.filler, top, model_bug=name in ("open", "push 1"))
+            current["head"] = files
+            ever |= problems_at(files)
             if name == "open":
                 base = {"README.md": "converge\n"}
                 fake.add_pull(
@@ -189,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         rig.close()
+        fixed_total = len(ever - problems_at(files))
     head = (
         f"{'push':<11} {'review':<24} {'posted':>6} {'dupes':>5} {'resolved ok':>11} {'wrong':>5} "
         f"{'fixed open':>10} {'learned':>7} {'calls':>5} {'tokens':>7} {'full calls':>10} {'full tokens':>11} {'ratio':>6}"
@@ -205,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"incremental pushes: {spent} tokens vs {full} for full re-reviews = "
         f"{100 * spent / max(full, 1):.1f} % (target <= 35 %); duplicates {rows[-1][3]}, "
-        f"wrongly resolved {sum(r[5] for r in rows)}, resolved {sum(r[4] for r in rows)} of 8 fixed"
+        f"wrongly resolved {sum(r[5] for r in rows)}, resolved {sum(r[4] for r in rows)} of {fixed_total} fixed"
     )
     return 0
 
