@@ -18,6 +18,8 @@ from swarm_core.github.pr_changeset import change_from_pr
 from swarm_core.github.recheck import fixed_by_full_review, review_increment
 from swarm_core.github.threads import RESOLVE, review_threads
 from swarm_core.models import (
+    AnalyzerReport,
+    AnalyzerStatus,
     Finding,
     Lane,
     LaneResult,
@@ -210,18 +212,28 @@ def _finding(lane: Lane, source: str, line: int, fp: str, rule: str = "r1") -> F
     )
 
 
-def _review(findings: tuple[Finding, ...], lanes: tuple[LaneResult, ...] = ()) -> Review:
-    return Review("x", None, "h", Verdict.REQUEST_CHANGES, findings, (), lanes, 1, 1, 0, usage=Usage())
+def _review(
+    findings: tuple[Finding, ...],
+    lanes: tuple[LaneResult, ...] = (),
+    analyzers: tuple[AnalyzerReport, ...] = (),
+) -> Review:
+    return Review("x", None, "h", Verdict.REQUEST_CHANGES, findings, analyzers, lanes, 1, 1, 0, usage=Usage())
 
 
-def test_a_model_finding_is_resolved_only_when_its_lane_ran_again() -> None:
+def test_a_finding_is_resolved_only_when_its_lane_or_analyzer_ran_again() -> None:
     model = _finding(Lane.CORRECTNESS, "model:gpt", 3, "f1")
     det = _finding(Lane.SECURITY, "semgrep", 5, "f2")
     previous = _review((model, det))
-    ran = _review((), (LaneResult(Lane.CORRECTNESS, LaneStatus.OK),))
-    no_model = _review((), (LaneResult(Lane.CORRECTNESS, LaneStatus.DISABLED),))
+    semgrep_ok = (AnalyzerReport("semgrep", AnalyzerStatus.OK),)
+    ran = _review((), (LaneResult(Lane.CORRECTNESS, LaneStatus.OK),), semgrep_ok)
+    no_model = _review((), (LaneResult(Lane.CORRECTNESS, LaneStatus.DISABLED),), semgrep_ok)
+    semgrep_failed = _review((), (), (AnalyzerReport("semgrep", AnalyzerStatus.TIMEOUT, reason="timed out"),))
     assert fixed_by_full_review(previous, ran) == (model, det)
     assert fixed_by_full_review(previous, no_model) == (det,)
+    assert fixed_by_full_review(previous, semgrep_failed) == ()
+    assert fixed_by_full_review(
+        previous, _review((det,), (LaneResult(Lane.CORRECTNESS, LaneStatus.OK),))
+    ) == (model,)
 
 
 def test_an_incremental_recheck_asks_only_the_lane_that_raised_a_touched_model_finding() -> None:

@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.github.increment import Increment, narrow
-from swarm_core.models import Finding, Lane, LaneStatus, Review, Usage
+from swarm_core.models import AnalyzerStatus, Finding, Lane, LaneStatus, Review, Usage
 from swarm_core.stages.verdict import verdict_for
 from swarm_core.stages.verify import anchor
 
-__all__ = ["Rechecked", "ReviewRun", "fixed_by_full_review", "review_increment"]
+__all__ = ["Rechecked", "ReviewRun", "fixed_by_full_review", "is_model", "rechecked_by", "review_increment"]
 
 ReviewRun = Callable[[SwarmConfig, ChangeSet, bool], Awaitable[Review]]
 _SITE_SLACK = 2  # lines either side of a moved site where the same rule still counts as the same finding
@@ -44,6 +44,14 @@ class Rechecked:
 def is_model(f: Finding) -> bool:
     """Whether a model lane raised the finding (else a deterministic analyzer did)."""
     return f.source.startswith("model:")
+
+
+def rechecked_by(f: Finding, review: Review) -> bool:
+    """Whether whoever raised `f` ran to the end in `review`: its lane, or its analyzer (a failed or
+    skipped analyzer re-checked nothing)."""
+    if is_model(f):
+        return any(lr.lane is f.lane and lr.status is LaneStatus.OK for lr in review.lanes)
+    return any(a.name == f.source and a.status is AnalyzerStatus.OK for a in review.analyzers)
 
 
 def _same(
@@ -115,19 +123,21 @@ async def review_increment(
             lm = inc.maps[f.path]
             site = lm.site(f.line) if f.line is not None else None
             g = _same(f, site, recheck.findings if recheck else (), others=known)
-            (still.append(_moved(f, inc, change, g)) if g is not None else fixed.append(f))
+            if g is None and (recheck is None or rechecked_by(f, recheck)):
+                fixed.append(f)  # gone, or its file is no longer part of the pull request
+            else:
+                still.append(_moved(f, inc, change, g))
     touched = [f for f in open_ if is_model(f) and inc.touched(f.path, f.line, f.last_line)]
     if touched:
         lanes = {f.lane for f in touched}
         only = merge(config, {"lanes": {lane.value: lane in lanes for lane in Lane}})
         asked = await run(only, narrow(change, _sites(touched, inc)), True)
         runs.append(asked)
-        ran = {lr.lane for lr in asked.lanes if lr.status is LaneStatus.OK}
         for f in touched:
             lm = inc.maps[f.path]
             site = lm.site(f.line) if f.line is not None else None
             g = _same(f, site, asked.findings, lane_only=True, others=known)
-            if f.lane not in ran or g is not None:  # no model to ask: it stays open
+            if not rechecked_by(f, asked) or g is not None:  # no model to ask: it stays open
                 still.append(_moved(f, inc, change, g))
             else:
                 fixed.append(f)
@@ -152,6 +162,7 @@ async def review_increment(
         verdict=verdict_for(findings),
         findings=tuple(findings),
         lanes=tuple(lr for r in runs for lr in r.lanes),
+        analyzers=tuple(a for r in runs for a in r.analyzers),
         usage=usage,
         exchanges=tuple(x for r in runs for x in r.exchanges),
         notes=(*base.notes, note) if note not in base.notes else base.notes,
@@ -170,13 +181,10 @@ def _in_increment(f: Finding, inc: Increment) -> bool:
 
 
 def fixed_by_full_review(previous: Review, review: Review) -> tuple[Finding, ...]:
-    """The open findings of `previous` a whole review of the new head no longer has.
+    """The open findings of `previous` the review of the new head no longer has.
 
-    A model finding counts only when its lane ran: a review without models (no provider,
-    the budget spent) re-checked nothing of it.
+    A finding counts only when whoever raised it ran in `review`: a review without models (no
+    provider, the budget spent) or with its analyzer failed re-checked nothing of it.
     """
     now = {f.fingerprint for f in review.findings}
-    ran = {lr.lane for lr in review.lanes if lr.status is LaneStatus.OK}
-    return tuple(
-        f for f in previous.confirmed() if f.fingerprint not in now and (not is_model(f) or f.lane in ran)
-    )
+    return tuple(f for f in previous.confirmed() if f.fingerprint not in now and rechecked_by(f, review))
