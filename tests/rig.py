@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm_core.engine import ProviderKeys, build_engine
+from swarm_core.errors import SwarmError
 from swarm_core.github import GitHubClient, Services
 from swarm_core.github.command_job import run_command
 from swarm_core.github.markers import Markers
@@ -57,10 +58,12 @@ class Rig:
         self.queue.enqueue(kind, f"pr:{REPO}#{number}", payload)
         job = self.queue.claim("rig", lease_s=600)
         assert job is not None
-        if kind == "review":
-            result = asyncio.run(review_pull_request(job, self.services, job.payload))
-        else:
-            result = asyncio.run(run_command(job, self.services, job.payload))
+        handler = review_pull_request if kind == "review" else run_command
+        try:
+            result = asyncio.run(handler(job, self.services, job.payload))
+        except SwarmError as exc:  # the job fails; the caller runs the next one (the retry)
+            self.queue.fail(job.id, "rig", str(exc), retry=False)
+            raise
         self.queue.complete(job.id, "rig", result)
         return result
 

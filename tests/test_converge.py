@@ -355,3 +355,36 @@ def test_narrow_keeps_only_the_diff_lines_near_the_increment() -> None:
     assert new.added == frozenset(range(30 - CONTEXT_LINES, 31 + CONTEXT_LINES + 1))
     assert narrow(change, {"other.py": {1}}).diff.files == ()
     assert narrow(change, {"a.py": ()}).diff.files[0].hunks == diff.files[0].hunks  # no lines: every hunk
+
+
+def test_an_unknown_old_head_is_reviewed_by_range_diff(rig: Rig, fake: FakeGitHub) -> None:
+    open_pull(fake, {"tools.py": source([1])})
+    pr = rig.client.pull_request(REPO, 7)
+    change = change_from_pr(rig.client, pr, SwarmConfig())
+    inc = find_increment(rig.client, pr, "0" * 40, change)  # compare answers 404: the head is gone
+    assert inc.how == "range-diff" and inc.lines == {"tools.py": change.diff.files[-1].added}
+
+
+def test_graphql_errors_are_typed_and_a_refused_resolution_loses_nothing(rig: Rig, fake: FakeGitHub) -> None:
+    from swarm_core.errors import GitHubUnavailable, GitHubValidation
+
+    with pytest.raises(GitHubValidation, match="reviewThreads"):
+        rig.client.graphql("query { viewer { login } }", {}, "asking")
+    open_pull(fake, {"tools.py": source([1, 2])})
+    rig.review(7)
+    fake.push(REPO, 7, {"README.md": "hello\n", "tools.py": source([2], fixed=[1])})
+    fake.fail("POST", r"^/graphql$", 502)
+    with pytest.raises(GitHubUnavailable):  # a 5xx fails the job: the queue retries it
+        rig.review(7)
+    result = rig.review(7)  # the retry publishes the stored review and resolves the thread
+    assert result["threads_resolved"] == 1 and result["inline_posted"] == 0 and len(fixed_replies(fake)) == 1
+
+
+def test_a_token_that_may_not_use_graphql_reports_it_and_keeps_the_review(rig: Rig, fake: FakeGitHub) -> None:
+    open_pull(fake, {"tools.py": source([1, 2])})
+    rig.review(7)
+    fake.push(REPO, 7, {"README.md": "hello\n", "tools.py": source([2, 3], fixed=[1])})
+    fake.fail("POST", r"^/graphql$", 403)
+    result = rig.review(7)
+    assert "403" in result["threads_error"] and result["inline_posted"] == 1
+    assert not any(fake.thread_of(int(str(c["id"])))["isResolved"] for c in swarm_roots(fake))

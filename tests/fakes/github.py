@@ -362,7 +362,10 @@ class FakeGitHub:
     ) -> int:
         if method == "POST" and path == "/graphql":  # not REST: no OpenAPI operation describes it
             denied = self._auth(h, path)
-            return self._error(h, 401, denied) if denied else self._graphql(h, body)
+            if denied:
+                return self._error(h, 401, denied)
+            fault = self._fault(method, path)
+            return self._error(h, fault[0], "injected") if fault is not None else self._graphql(h, body)
         template = find_operation(method, path)
         if template is None:
             return self._error(h, 404, "Not Found")
