@@ -251,11 +251,13 @@ def test_an_incremental_recheck_asks_only_the_lane_that_raised_a_touched_model_f
     inc = Increment("h1", "h2", "compare", {"a.py": lm}, {"a.py": frozenset(lm.changed)})
     model = _finding(Lane.CORRECTNESS, "model:gpt", 2, "f1")
     asked: list[tuple[set[str], bool]] = []
+    described: list[str] = []
 
     def runner(status: LaneStatus, still: bool):  # type: ignore[no-untyped-def]
         async def run(config: SwarmConfig, part: ChangeSet, models: bool) -> Review:
             on = {lane.value for lane in Lane if config.lanes.enabled(lane)}
             asked.append((on, models))
+            described.append(part.description)
             found = (
                 (_finding(Lane.CORRECTNESS, "model:gpt", 2, "zz"),) if still and on == {"correctness"} else ()
             )
@@ -267,6 +269,9 @@ def test_an_incremental_recheck_asks_only_the_lane_that_raised_a_touched_model_f
         review_increment(runner(LaneStatus.OK, False), SwarmConfig(), change, inc, _review((model,)))
     )
     assert [f.fingerprint for f in fixed.fixed] == ["f1"] and ({"correctness"}, True) in asked
+    assert (
+        "[swarm: this review covers the commits since h1" in described[0] and "a.py (+2 -0)" in described[0]
+    )
     kept = asyncio.run(
         review_increment(runner(LaneStatus.OK, True), SwarmConfig(), change, inc, _review((model,)))
     )

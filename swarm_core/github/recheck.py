@@ -29,6 +29,7 @@ from swarm_core.stages.verify import anchor
 __all__ = ["Rechecked", "ReviewRun", "fixed_by_full_review", "is_model", "rechecked_by", "review_increment"]
 
 ReviewRun = Callable[[SwarmConfig, ChangeSet, bool], Awaitable[Review]]
+_CONTEXT_FILES = 40  # files of the whole pull request named to the lanes of an increment
 _SITE_SLACK = 2  # lines either side of a moved site where the same rule still counts as the same finding
 
 
@@ -107,7 +108,11 @@ async def review_increment(
         "the rest of the pull request was reviewed before. `/swarm pr-review --full` reviews it all again."
     )
     runs: list[Review] = []
-    fresh = await run(config, narrow(change, inc.lines, note), True) if inc.lines else None
+    fresh = (
+        await run(config, _with_context(narrow(change, inc.lines, note), change, inc), True)
+        if inc.lines
+        else None
+    )
     runs += [fresh] if fresh is not None else []
 
     still: list[Finding] = []
@@ -171,6 +176,24 @@ async def review_increment(
         repo=change.repo,
     )
     return Rechecked(review, tuple(fixed), tuple(new))
+
+
+def _with_context(part: ChangeSet, change: ChangeSet, inc: Increment) -> ChangeSet:
+    """The narrowed change, its description telling the lanes what the whole pull request changes
+    (one line per file: cheap context for the part they read)."""
+    files = ", ".join(
+        f"{fd.path} (+{fd.additions} -{fd.deletions})" for fd in change.diff.files[:_CONTEXT_FILES]
+    )
+    more = (
+        f" and {len(change.diff.files) - _CONTEXT_FILES} more"
+        if len(change.diff.files) > _CONTEXT_FILES
+        else ""
+    )
+    context = (
+        f"[swarm: this review covers the commits since {inc.old_head[:7]}; the rest was reviewed before. "
+        f"The whole pull request changes {files}{more}.]"
+    )
+    return replace(part, description=f"{change.description}\n\n{context}".strip())
 
 
 def _in_increment(f: Finding, inc: Increment) -> bool:
