@@ -9,7 +9,7 @@ from typing import Any
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.errors import DiffError, GitHubForbidden, GitHubValidation
-from swarm_core.github.client import PullRequest
+from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.events import pr_key
 from swarm_core.github.failed_job import close_superseded_check_runs, note_check_run
 from swarm_core.github.increment import Increment, find_increment
@@ -30,7 +30,7 @@ from swarm_core.github.stored_review import (
 from swarm_core.github.threads import resolve_fixed
 from swarm_core.lanes import LLM_DISABLED_NOTE
 from swarm_core.logs import bind
-from swarm_core.models import Review
+from swarm_core.models import Finding, Review
 from swarm_core.store.queue import Job
 
 __all__ = ["STATE_NS", "rerun_suite", "review_pull_request"]
@@ -138,7 +138,9 @@ async def review_pull_request(
     }
 
 
-async def _resolve(services: Services, client: Any, pr: PullRequest, fixed: Any) -> dict[str, Any]:
+async def _resolve(
+    services: Services, client: GitHubClient, pr: PullRequest, fixed: tuple[Finding, ...]
+) -> dict[str, Any]:
     """Reply on and resolve the threads of the fixed findings; a refusal is reported, not raised."""
     if not fixed:
         return {}
