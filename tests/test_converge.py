@@ -393,3 +393,47 @@ def test_a_token_that_may_not_use_graphql_reports_it_and_keeps_the_review(rig: R
     result = rig.review(7)
     assert "403" in result["threads_error"] and result["inline_posted"] == 1
     assert not any(fake.thread_of(int(str(c["id"])))["isResolved"] for c in swarm_roots(fake))
+
+
+def test_a_model_finding_is_resolved_after_its_lane_is_asked_again(fake: FakeGitHub, tmp_path: Path) -> None:
+    from tests.fakes.llm import FakeLLM, Recorded, Reply, lane_reply
+
+    bug = "    return items[len(items)]"
+    head: dict[str, str] = {}
+
+    def correctness(req: Recorded) -> Reply:
+        lines = head.get("tools.py", "").split("\n")
+        if bug not in req.prompt or bug not in lines:
+            return lane_reply()
+        found = {
+            "path": "tools.py",
+            "line": lines.index(bug) + 1,
+            "severity": "high",
+            "category": "correctness",
+        }
+        return lane_reply(
+            {**found, "title": "Index out of range", "evidence": bug.strip(), "confidence": 0.9}
+        )
+
+    with FakeLLM() as llm:
+        llm.default("lane", "correctness", correctness)
+        rig = Rig(fake, tmp_path, llm)
+        head.update({"tools.py": source([1], top=f"def _last(items):\n{bug}\n\n\n")})
+        open_pull(fake, head)
+        rig.review(7)
+        assert any("Index out of range" in str(c["body"]) for c in swarm_roots(fake))
+        lanes_before = len(llm.calls("lane"))
+        head.update(
+            {
+                "README.md": "hello\n",
+                "tools.py": source([1], top="def _last(items):\n    return items[-1]\n\n\n"),
+            }
+        )
+        fake.push(REPO, 7, dict(head))
+        result = rig.review(7)
+        rig.close()
+    asked_again = [r.lane for r in llm.calls("lane")[lanes_before:]]
+    assert asked_again.count("correctness") == 2 and len(asked_again) == 7  # the increment's six, then one
+    assert result["threads_resolved"] == 1 and result["inline_posted"] == 0
+    (reply,) = fixed_replies(fake)
+    assert "its lane" in str(reply["body"])
