@@ -133,10 +133,13 @@ async def review_increment(
             else:
                 still.append(_moved(f, inc, change, g))
     touched = [f for f in open_ if is_model(f) and inc.touched(f.path, f.line, f.last_line)]
+    sites = narrow(change, _sites(touched, inc))
+    if not sites.diff.files:  # no site is in the pull request's diff any more: nothing to ask on
+        touched = []
     if touched:
         lanes = {f.lane for f in touched}
         only = merge(config, {"lanes": {lane.value: lane in lanes for lane in Lane}})
-        asked = await run(only, narrow(change, _sites(touched, inc)), True)
+        asked = await run(only, sites, True)
         runs.append(asked)
         for f in touched:
             lm = inc.maps[f.path]

@@ -943,10 +943,7 @@ class FakeGitHub:
         commit = root.get("commit_id")
         if pull is None or commit is None or commit == pull.head_sha or root.get("line") is None:
             return False
-        files = next(iter(self.repos.values()))["files"] if len(self.repos) == 1 else {}
-        for repo in self.repos.values():
-            if commit in repo["files"]:
-                files = repo["files"]
+        files = next((r["files"] for r in self.repos.values() if commit in r["files"]), {})
         then = (files.get(commit) or {}).get(root["path"], "").split("\n")
         now = pull.head_files.get(root["path"], "").split("\n")
         line = int(root["line"]) - 1
