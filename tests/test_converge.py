@@ -437,3 +437,18 @@ def test_a_model_finding_is_resolved_after_its_lane_is_asked_again(fake: FakeGit
     assert result["threads_resolved"] == 1 and result["inline_posted"] == 0
     (reply,) = fixed_replies(fake)
     assert "its lane" in str(reply["body"])
+
+
+def test_a_push_that_changes_nothing_of_the_pull_request_costs_nothing_and_keeps_every_finding(
+    rig: Rig, fake: FakeGitHub
+) -> None:
+    open_pull(fake, {"tools.py": source([1, 2])})
+    rig.review(7)
+    main = {"README.md": "hello\n", "NOTES.md": "from main\n"}  # a merge of the base branch only
+    fake.push(REPO, 7, {**main, "tools.py": source([1, 2])}, base_files=main)
+    result = rig.review(7)
+    stored = rig.store.get_run(result["run_id"]).review
+    assert result["mode"] == "incremental (compare)" and result["inline_posted"] == 0
+    assert stored.usage.calls == 0 and len(stored.confirmed()) == 3 and "threads_resolved" not in result
+    (note,) = [n for n in stored.notes if n.startswith("Incremental review")]
+    assert "0 changed line(s) in 0 file(s)" in note

@@ -160,7 +160,7 @@ async def review_increment(
         and _same(g, g.line, still, lane_only=is_model(g)) is None
     ]
     findings = sorted((*still, *new), key=lambda f: (-f.severity.rank, f.path, f.line or 0, f.rule))
-    base = fresh or (runs[0] if runs else replace(previous, lanes=(), analyzers=(), exchanges=()))
+    base = fresh or (runs[0] if runs else replace(previous, exchanges=(), notes=change.notes))
     usage = sum((r.usage for r in runs), Usage())
     review = replace(
         base,
