@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,15 +33,17 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from swarm_core.errors import (
     GitHubAuthError,
+    GitHubForbidden,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubUnavailable,
+    GitHubValidation,
     RetryLater,
 )
 from swarm_core.github.answers import DeferringRetry, error_for
 from swarm_core.redact import Redactor
 
-__all__ = ["API_VERSION", "GitHubClient", "PullRequest", "parse_link"]
+__all__ = ["API_VERSION", "GitHubClient", "PullRequest", "diff_from_files", "parse_link"]
 
 API_VERSION = "2022-11-28"
 MAX_FILES = 3000
@@ -71,6 +73,34 @@ class PullRequest:
 def parse_link(header: str | None) -> dict[str, str]:
     """The `link` header as {rel: url} (RULES 32); empty when absent."""
     return {rel: url for url, rel in _LINK.findall(header or "")}
+
+
+def diff_from_files(files: Iterable[dict[str, Any]]) -> tuple[bytes, list[str]]:
+    """A unified diff rebuilt from GitHub's files list (a pull request's or a compare's): (diff,
+    the files without a patch: binary or too large)."""
+    parts: list[str] = []
+    missing: list[str] = []
+    for f in files:
+        path = str(f.get("filename", ""))
+        patch = f.get("patch")
+        if not path:
+            continue
+        if not isinstance(patch, str) or not patch:
+            missing.append(path)
+            continue
+        status = str(f.get("status", "modified"))
+        old = str(f.get("previous_filename") or path)
+        head = [f"diff --git a/{old} b/{path}"]
+        if status == "added":
+            head += ["new file mode 100644", "--- /dev/null", f"+++ b/{path}"]
+        elif status == "removed":
+            head += ["deleted file mode 100644", f"--- a/{old}", "+++ /dev/null"]
+        else:
+            if old != path:
+                head += [f"rename from {old}", f"rename to {path}"]
+            head += [f"--- a/{old}", f"+++ b/{path}"]
+        parts.append("\n".join(head) + "\n" + patch.rstrip("\n") + "\n")
+    return "".join(parts).encode("utf-8", "surrogateescape"), missing
 
 
 # What GitHub is only asked, never told: no body of these is ever written anywhere.
@@ -335,29 +365,7 @@ class GitHubClient:
         list (up to 3,000 files) still carries each file's patch, except for binary and very
         large files, which are returned as the second value so the review can list them.
         """
-        parts: list[str] = []
-        missing: list[str] = []
-        for f in self.changed_files(repo, number):
-            path = str(f.get("filename", ""))
-            patch = f.get("patch")
-            if not path:
-                continue
-            if not isinstance(patch, str) or not patch:
-                missing.append(path)
-                continue
-            status = str(f.get("status", "modified"))
-            old = str(f.get("previous_filename") or path)
-            head = [f"diff --git a/{old} b/{path}"]
-            if status == "added":
-                head += ["new file mode 100644", "--- /dev/null", f"+++ b/{path}"]
-            elif status == "removed":
-                head += ["deleted file mode 100644", f"--- a/{old}", "+++ /dev/null"]
-            else:
-                if old != path:
-                    head += [f"rename from {old}", f"rename to {path}"]
-                head += [f"--- a/{old}", f"+++ b/{path}"]
-            parts.append("\n".join(head) + "\n" + patch.rstrip("\n") + "\n")
-        return "".join(parts).encode("utf-8", "surrogateescape"), missing
+        return diff_from_files(self.changed_files(repo, number))
 
     def commit_sha(self, repo: str, ref: str) -> str:
         """The commit a branch or tag points at."""
@@ -400,6 +408,25 @@ class GitHubClient:
         role = str(data.get("role_name") or "") if isinstance(data, dict) else ""
         perm = str(data.get("permission") or "none") if isinstance(data, dict) else "none"
         return role if role in ("maintain", "triage") else perm
+
+    def graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+        """A GraphQL call through the one request path; its `data`, or the first error raised typed.
+
+        GitHub answers GraphQL errors with 200 and an `errors` list: FORBIDDEN and NOT_FOUND
+        become the same errors their REST statuses would, anything else a validation error.
+        """
+        _, answer = self.request("POST", "/graphql", body={"query": query, "variables": variables}, what=what)
+        errors = (answer or {}).get("errors") if isinstance(answer, dict) else None
+        if errors:
+            first = errors[0] if isinstance(errors[0], dict) else {}
+            kind, message = str(first.get("type") or ""), str(first.get("message") or first)
+            text = f"GitHub refused {what}: {message}"
+            if kind == "FORBIDDEN":
+                raise GitHubForbidden(text, status=403)
+            if kind == "NOT_FOUND":
+                raise GitHubNotFound(text, status=404)
+            raise GitHubValidation(text, status=422)
+        return dict((answer or {}).get("data") or {}) if isinstance(answer, dict) else {}
 
     # writing ----------------------------------------------------------------------
     def post(self, path: str, body: dict[str, Any], what: str) -> Any:

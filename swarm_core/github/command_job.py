@@ -117,8 +117,9 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
     if command.text:
         # From a person with write access: their instruction for this review (still quoted to models).
         overrides["instructions"] = [{"path": "**", "text": command.text}]
+    full = "--full" in command.flags  # else only what changed since the last reviewed head
     result = await review_pull_request(
-        job, services, {**payload, "rerun": True}, explicit=True, overrides=overrides
+        job, services, {**payload, "rerun": True, "full": full}, explicit=True, overrides=overrides
     )
     return {"command": command.name, **result}
 

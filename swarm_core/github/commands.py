@@ -19,7 +19,8 @@ HELP = """\
 
 | command | what it does |
 |---|---|
-| `/swarm pr-review [--council] [instructions]` | review this pull request again (adversarial lanes) |
+| `/swarm pr-review [--council] [--full] [instructions]` | review what changed since the last review \
+(`--full`: all of it; `--council`: adversarial lanes) |
 | `/swarm issue [--trace] [--no-repro]` | analyse this issue: symptoms, likely fault, fix specification |
 | `/swarm council <question>` or `@swarm council <question>` | several models answer, then a synthesis |
 | `/swarm pause` / `/swarm resume` | stop / restart automatic reviews of this pull request |
@@ -33,7 +34,7 @@ teach swarm what this team does not want flagged (`--keep`: does want) |
 # Options that take a value (`--path src/**`), per command.
 _VALUED = {"learn": frozenset({"--path", "--rule", "--lane"})}
 _ALLOWED = {
-    "pr-review": frozenset({"--council"}),
+    "pr-review": frozenset({"--council", "--full"}),
     "issue": frozenset({"--trace", "--no-repro"}),
     "learn": frozenset({"--keep"}),
 }

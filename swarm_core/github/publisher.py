@@ -48,6 +48,7 @@ __all__ = ["CHECK_NAME", "CHECK_TEXT_LIMIT", "PublishResult", "Publisher", "conc
 CHECK_NAME = "swarm"
 CHECK_TEXT_LIMIT = 65_535
 ANNOTATION_BATCH = 50
+_HISTORY = 20  # heads the summary's history keeps
 _STATE = re.compile(r"<!-- swarm:state=(\{.*?\}) -->", re.S)
 _LEVEL = {
     Severity.CRITICAL: "failure",
@@ -283,8 +284,11 @@ class Publisher:
                 return int(c["id"]), body
         return None, ""
 
-    def upsert_summary(self, pr: PullRequest, review: Review, result: PublishResult) -> None:
-        """Edit the sticky summary in place (or create it), listing findings fixed since last time."""
+    def upsert_summary(
+        self, pr: PullRequest, review: Review, result: PublishResult, mode: str = "full"
+    ) -> None:
+        """Edit the sticky summary in place (or create it), listing findings fixed since last time
+        and the review history (each head reviewed, how, and what it added and resolved)."""
         review = self.redactor.review(review)
         comment_id, old = self.find_summary(pr)
         previous = _summary_state(old)
@@ -299,8 +303,17 @@ class Publisher:
         if resolved:
             rows = "\n".join(f"- ✅ ~~{_escape(sanitize(desc, repo=pr.repo))}~~" for desc in resolved[:50])
             extra = f"\n\n**Resolved since the last review** ({len(resolved)}):\n{rows}"
+        history = _summary_history(old)
+        if not history or history[-1].get("head") != pr.head_sha[:12]:  # a retry keeps its first entry
+            added = sum(1 for fp in current if fp not in previous)
+            history.append(
+                {"head": pr.head_sha[:12], "mode": mode[:40], "added": added, "resolved": len(resolved)}
+            )
+        extra += _history_table(history[-_HISTORY:])
         state = json.dumps(
-            {"fps": dict(list(current.items())[:300])}, ensure_ascii=False, separators=(",", ":")
+            {"fps": dict(list(current.items())[:300]), "history": history[-_HISTORY:]},
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
         state_marker = f"\n<!-- swarm:state={state.replace('-->', '—>')} -->"
         budget = GITHUB_BODY_LIMIT - len(state_marker) - len(extra) - 256
@@ -318,11 +331,16 @@ class Publisher:
             result.summary_comment_id = comment_id
 
     # all of it ---------------------------------------------------------------------------
-    def publish(self, pr: PullRequest, review: Review, check: tuple[int, bool] | None) -> PublishResult:
-        """Review, sticky summary, then the check run's conclusion (last: it is what CI waits on)."""
+    def publish(
+        self, pr: PullRequest, review: Review, check: tuple[int, bool] | None, *, mode: str = "full"
+    ) -> PublishResult:
+        """Review, sticky summary, then the check run's conclusion (last: it is what CI waits on).
+
+        `mode` is how this head was reviewed ("full", "incremental (compare)", ...), for the history.
+        """
         result = PublishResult(check_run_id=check[0] if check else None)
         self.post_review(pr, review, result)
-        self.upsert_summary(pr, review, result)
+        self.upsert_summary(pr, review, result, mode)
         if check is not None:
             self.finish_check(pr, check[0], review, annotated=check[1])
         return result
@@ -337,6 +355,27 @@ def _summary_state(body: str) -> dict[str, str]:
         return {str(k): str(v) for k, v in dict(json.loads(m.group(1)).get("fps", {})).items()}
     except (ValueError, AttributeError, TypeError):
         return {}
+
+
+def _summary_history(body: str) -> list[dict[str, Any]]:
+    """The review history a summary comment keeps: per head reviewed, how, what it added and resolved."""
+    m = _STATE.search(body)
+    try:
+        rows = list(json.loads(m.group(1)).get("history", [])) if m else []
+    except (ValueError, AttributeError, TypeError):
+        return []
+    return [r for r in rows if isinstance(r, dict)]
+
+
+def _history_table(history: Sequence[dict[str, Any]]) -> str:
+    if len(history) < 2:
+        return ""
+    rows = "\n".join(
+        f"| `{_escape(str(h.get('head', '')))[:12]}` | {_escape(str(h.get('mode', '')))} "
+        f"| {int(h.get('added') or 0)} | {int(h.get('resolved') or 0)} |"
+        for h in history
+    )
+    return f"\n\n**Review history**\n\n| head | review | new findings | resolved |\n|---|---|---|---|\n{rows}"
 
 
 def _escape(text: str) -> str:

@@ -8,18 +8,30 @@ from typing import Any
 
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig, merge
-from swarm_core.errors import DiffError
-from swarm_core.github.client import PullRequest
+from swarm_core.errors import DiffError, GitHubForbidden, GitHubValidation
+from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.events import pr_key
 from swarm_core.github.failed_job import close_superseded_check_runs, note_check_run
+from swarm_core.github.increment import Increment, find_increment
 from swarm_core.github.learning_job import learnings_for_review, poll_reactions, record_uses
+from swarm_core.github.markers import Markers
 from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher
+from swarm_core.github.recheck import fixed_by_full_review, review_increment
 from swarm_core.github.services import Services, gh, within_budget
-from swarm_core.github.stored_review import load_review, remember_review, review_key
+from swarm_core.github.stored_review import (
+    Reviewed,
+    last_reviewed,
+    load_review,
+    remember_review,
+    remember_reviewed,
+    review_key,
+    run_review,
+)
+from swarm_core.github.threads import resolve_fixed
 from swarm_core.lanes import LLM_DISABLED_NOTE
 from swarm_core.logs import bind
-from swarm_core.models import Review
+from swarm_core.models import Finding, Review
 from swarm_core.store.queue import Job
 
 __all__ = ["STATE_NS", "rerun_suite", "review_pull_request"]
@@ -79,6 +91,7 @@ async def review_pull_request(
     captured = await poll_reactions(services, client, pr, payload.get("installation_id"))
     key = review_key(pr, config, job_id=job.id if rerun else None)
     review = await load_review(services, key)
+    last = await last_reviewed(services, pr)
     if review is None:
         try:
             change = await gh(change_from_pr, client, pr, config)
@@ -94,15 +107,32 @@ async def review_pull_request(
             return {"skipped": f"diff not reviewable: {exc}", "check_run_id": check[0]}
         installation = payload.get("installation_id")
         change = replace(change, learnings=await learnings_for_review(services, installation, repo))
-        review, run_id = await _review(services, job, payload, config, change, problem)
+        # The head before this one, whose open findings this review re-checks.
+        since = last if last is not None and last.head != pr.head_sha else None
+        previous_run = since.run_id if since is not None else (last.previous_run if last else "")
+        previous = await run_review(services, previous_run)
+        # A push is reviewed from the last reviewed head; `--full` and "Re-run" review it all.
+        full = bool(payload.get("full")) or (rerun and not explicit)
+        increment = None
+        if since is not None and previous is not None and not full:
+            increment = await gh(find_increment, client, pr, since.head, change)
+        review, run_id = await _review(services, job, payload, config, change, problem, increment, previous)
         await record_uses(services, [use.learning_id for use in review.learned])
+        mode = f"incremental ({increment.how})" if increment is not None else "full"
         # Stored before anything is posted: a retry publishes this one, with no model call.
         await remember_review(services, key, run_id)
+        await remember_reviewed(services, pr, Reviewed(pr.head_sha, run_id, previous_run, mode))
+    else:  # a retry: the same review, re-checked against the same earlier head
+        same = last is not None and last.head == pr.head_sha
+        previous = await run_review(services, last.previous_run) if same and last else None
+        mode = last.mode if same and last else "full"
     bind(run_id=review.run_id)  # a failure from here on is logged with the stored run it belongs to
-    result = await gh(publisher.publish, pr, review, check)
+    result = await gh(publisher.publish, pr, review, check, mode=mode)
+    threads = await _resolve(services, client, pr, fixed_by_full_review(previous, review) if previous else ())
     return {
         "run_id": review.run_id,
         "verdict": review.verdict.value,
+        "mode": mode,
         "check_run_id": result.check_run_id,
         "review_id": result.review_id,
         "summary_comment_id": result.summary_comment_id,
@@ -112,6 +142,26 @@ async def review_pull_request(
         "fallback": result.fallback,
         "learnings_captured": [lr.id for lr in captured],
         "learnings_applied": len(review.learned),
+        "suppressed_by_learnings": sum(use.action == "suppressed" for use in review.learned),
+        **threads,
+    }
+
+
+async def _resolve(
+    services: Services, client: GitHubClient, pr: PullRequest, fixed: tuple[Finding, ...]
+) -> dict[str, Any]:
+    """Reply on and resolve the threads of the fixed findings; a refusal is reported, not raised."""
+    if not fixed:
+        return {}
+    markers = await gh(services.markers) if services.markers is not None else Markers(b"")
+    try:
+        outcome = await gh(resolve_fixed, client, markers, pr, fixed, pr.head_sha)
+    except (GitHubForbidden, GitHubValidation) as exc:  # retrying would be refused again
+        return {"threads_error": str(exc)}
+    return {
+        "threads_resolved": len(outcome.resolved),
+        "threads_left_open": len(outcome.left_open),
+        "threads_already_resolved": len(outcome.already),
     }
 
 
@@ -122,20 +172,29 @@ async def _review(
     config: SwarmConfig,
     change: ChangeSet,
     problem: str | None,
+    increment: Increment | None = None,
+    previous: Review | None = None,
 ) -> tuple[Review, str]:
-    """Review the change within the installation's budget and store it: (the review, its run id)."""
+    """Review the change (or its increment since `previous`) within the installation's budget and
+    store it: (the review, its run id)."""
     installation = payload.get("installation_id")
     config, cap_note, spent = await within_budget(services, payload, config, job)
+
+    async def run(cfg: SwarmConfig, part: ChangeSet, models: bool) -> Review:
+        out = await services.review(cfg, part, models=models and not spent)
+        if spent:  # not "no model is configured": say why the model lanes did not run
+            out = replace(out, notes=tuple(n for n in out.notes if n != LLM_DISABLED_NOTE))
+        return out
+
+    if increment is not None and previous is not None:
+        review = (await review_increment(run, config, change, increment, previous)).review
+    else:
+        review = await run(config, change, True)
     notes: list[str] = []
     if spent:
-        review = await services.review(config, change, models=False)
-        # Not "no model is configured": say why the model lanes did not run.
-        review = replace(review, notes=tuple(n for n in review.notes if n != LLM_DISABLED_NOTE))
         notes.append(spent)
-    else:
-        review = await services.review(config, change)
-        if cap_note and review.usage.calls:
-            notes.append(cap_note)
+    elif cap_note and review.usage.calls:
+        notes.append(cap_note)
     if problem:
         notes.append(f"The repository config was ignored: {problem}")
     if notes:

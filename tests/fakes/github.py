@@ -37,7 +37,7 @@ import jwt
 
 from tests.fakes.openapi import find_operation, validate_body
 
-__all__ = ["ROUTES", "FakeGitHub", "Pull", "Request"]
+__all__ = ["ROUTES", "FakeGitHub", "Pull", "Request", "unified_diff"]
 
 MAX_BODY = 65536
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
@@ -128,6 +128,8 @@ class FakeGitHub:
         self.comment_reactions: list[dict[str, Any]] = []  # on review comments, by people
         self.permissions: dict[str, str] = {}
         self.issues: dict[tuple[str, int], dict[str, Any]] = {}
+        self.parents: dict[str, str] = {}  # commit -> its parent: compare tells ahead from diverged
+        self.threads: dict[str, dict[str, Any]] = {}  # review thread node id -> isResolved, resolvedBy
         self.rate_remaining = 4999
         self._faults: list[list[Any]] = []
         self._ids = iter(range(1000, 10**9))
@@ -149,6 +151,7 @@ class FakeGitHub:
         files = self.repos[repo]["files"]
         files[pull.base_sha] = pull.base_files
         files[pull.head_sha] = pull.head_files
+        self.parents.setdefault(pull.head_sha, pull.base_sha)
         return pull
 
     def fail(
@@ -357,6 +360,12 @@ class FakeGitHub:
     def _dispatch(
         self, h: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, list[str]], body: Any
     ) -> int:
+        if method == "POST" and path == "/graphql":  # not REST: no OpenAPI operation describes it
+            denied = self._auth(h, path)
+            if denied:
+                return self._error(h, 401, denied)
+            fault = self._fault(method, path)
+            return self._error(h, fault[0], "injected") if fault is not None else self._graphql(h, body)
         template = find_operation(method, path)
         if template is None:
             return self._error(h, 404, "Not Found")
@@ -478,24 +487,7 @@ class FakeGitHub:
         pull = self._pull(h, parts)
         if pull is None:
             return self._error(h, 404, "Not Found")
-        files = []
-        for section in re.split(r"^diff --git ", pull.diff, flags=re.M)[1:]:
-            m = re.search(r"^\+\+\+ b/(.+)$", section, re.M) or re.search(r"^--- a/(.+)$", section, re.M)
-            if not m:
-                continue
-            status = (
-                "added"
-                if "\nnew file mode" in section
-                else "removed"
-                if "\ndeleted file mode" in section
-                else "modified"
-            )
-            at = section.find("\n@@")
-            entry: dict[str, Any] = {"filename": m.group(1), "status": status}
-            if at != -1:
-                entry["patch"] = section[at + 1 :].rstrip("\n")
-            files.append(entry)
-        return self._page(h, "/" + "/".join(parts), q, files)
+        return self._page(h, "/" + "/".join(parts), q, _files_of(pull.diff))
 
     @_route("GET", "/repos/{owner}/{repo}/contents/{path}")
     def _repos_owner_repo_contents_path_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
@@ -608,6 +600,7 @@ class FakeGitHub:
                         "pull": pull.number,
                         "pull_request_review_id": review_id,
                         "user": user,
+                        "commit_id": body.get("commit_id") or pull.head_sha,
                         **c,
                     }
                 )
@@ -657,7 +650,14 @@ class FakeGitHub:
     ) -> int:
         number = int(parts[4])
         items = [
-            {"id": c["id"], "body": c["body"], "path": c["path"], "line": c.get("line"), "user": c["user"]}
+            {
+                "id": c["id"],
+                "body": c["body"],
+                "path": c["path"],
+                "line": c.get("line"),
+                "user": c["user"],
+                **({"in_reply_to_id": c["in_reply_to_id"]} if "in_reply_to_id" in c else {}),
+            }
             for c in self.review_comments
             if c["pull"] == number
         ]
@@ -738,13 +738,49 @@ class FakeGitHub:
 
     @_route("GET", "/repos/{owner}/{repo}/compare/{basehead}")
     def _repos_owner_repo_compare_basehead_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
-        _base, _, head = parts[4].partition("...")
-        pull = next(
-            (p for (r, _n), p in self.pulls.items() if r == self._repo(parts) and p.head_sha == head), None
-        )
-        if pull is None:
+        base, _, head = parts[4].partition("...")
+        files = (self.repos.get(self._repo(parts)) or {}).get("files", {})
+        if base not in files or head not in files:
             return self._error(h, 404, "Not Found")
-        return self._send(h, 200, {"merge_base_commit": {"sha": pull.base_sha}, "status": "ahead"})
+        ahead, behind = self._lineage(head), self._lineage(base)
+        merge_base = next((c for c in ahead if c in behind), None)
+        if merge_base is None:
+            return self._error(h, 404, f"No common ancestor between {base} and {head}.")
+        ahead_by, behind_by = ahead.index(merge_base), behind.index(merge_base)
+        status = (
+            "identical"
+            if ahead_by == behind_by == 0
+            else "ahead"
+            if behind_by == 0
+            else "behind"
+            if ahead_by == 0
+            else "diverged"
+        )
+        return self._send(
+            h,
+            200,
+            {
+                "status": status,
+                "ahead_by": ahead_by,
+                "behind_by": behind_by,
+                "merge_base_commit": {"sha": merge_base},
+                "files": _files_of(unified_diff(files[merge_base], files[head])),
+            },
+        )
+
+    def _lineage(self, sha: str) -> list[str]:
+        """A commit and its ancestors, nearest first."""
+        out = [sha]
+        while len(out) < 10_000:
+            # A head a test set on a Pull by hand is taken as a child of the pull request's base.
+            parent = self.parents.get(out[-1]) or next(
+                (p.base_sha for p in self.pulls.values() if p.head_sha == out[-1] and p.base_sha != out[-1]),
+                None,
+            )
+            if parent is None or parent in out:
+                return out
+            out.append(parent)
+        return out
 
     @_route("GET", "/repos/{owner}/{repo}/commits/{ref}")
     def _repos_owner_repo_commits_ref_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
@@ -832,6 +868,252 @@ class FakeGitHub:
     def comments_on(self, number: int) -> Iterator[dict[str, Any]]:
         """Issue comments on a pull request or issue."""
         return (c for c in self.issue_comments if c["issue"] == number)
+
+    # pushes ---------------------------------------------------------------------------------
+    def push(
+        self,
+        repo: str,
+        number: int,
+        head_files: dict[str, str],
+        *,
+        force: bool = False,
+        base_files: dict[str, str] | None = None,
+    ) -> Pull:
+        """A new head for a pull request: a child of the old head, or with `force` a rewritten
+        history (a child of the base, so compare with the old head says "diverged").
+        `base_files` moves the base too (the base branch gained commits)."""
+        old = self.pulls[(repo, number)]
+        base = dict(old.base_files if base_files is None else base_files)
+        pull = Pull(
+            number=number,
+            title=old.title,
+            body=old.body,
+            diff=unified_diff(base, head_files),
+            base_files=base,
+            head_files=dict(head_files),
+            base_sha=old.base_sha if base_files is None else uuid.uuid4().hex + "b" * 8,
+            author=old.author,
+            author_type=old.author_type,
+        )
+        if base_files is not None:
+            self.parents[pull.base_sha] = old.base_sha
+        self.parents[pull.head_sha] = pull.base_sha if force else old.head_sha
+        return self.add_pull(repo, pull)
+
+    # review threads (GraphQL), replies and reactions on review comments ----------------------
+    # A thread is a top-level review comment and its replies; its node id is "PRRT_<comment id>".
+    # GitHub's rules: only the thread's starter or a participant with write access resolves it;
+    # resolving a resolved thread is a no-op; a push never reopens a thread; a thread whose line
+    # changed since its comment's commit is outdated.
+
+    def add_review_reply(self, repo: str, number: int, comment_id: int, body: str, login: str) -> int:
+        """A reply someone else wrote in the thread of review comment `comment_id`."""
+        root = self._thread_root(comment_id)
+        assert root is not None, f"no review comment {comment_id}"
+        with self.lock:
+            reply = {**self._reply_to(root, body), "user": {"login": login, "type": "User"}}
+            self.review_comments.append(reply)
+        return int(reply["id"])
+
+    def add_review_reaction(self, comment_id: int, content: str, login: str) -> None:
+        """A reaction someone else left on a review comment (a 👎 is content "-1")."""
+        self.add_reaction(comment_id, content, login)
+
+    def resolve_thread(self, thread_id: str, login: str) -> None:
+        """A person resolves a thread (in GitHub's web page)."""
+        with self.lock:
+            self.threads.setdefault(thread_id, {})["resolvedBy"] = {"login": login}
+
+    def thread_of(self, comment_id: int) -> dict[str, Any]:
+        """The state of the thread holding review comment `comment_id`."""
+        root = self._thread_root(comment_id)
+        assert root is not None
+        return self._thread_node(root)
+
+    def _thread_root(self, comment_id: int) -> dict[str, Any] | None:
+        c = next((c for c in self.review_comments if c["id"] == comment_id), None)
+        while c is not None and "in_reply_to_id" in c:
+            c = next((r for r in self.review_comments if r["id"] == c["in_reply_to_id"]), None)
+        return c
+
+    def _reply_to(self, root: dict[str, Any], body: str) -> dict[str, Any]:
+        keep = ("pull", "repo", "path", "line", "side", "commit_id", "pull_request_review_id")
+        return {
+            "id": next(self._ids),
+            **{k: root[k] for k in keep if k in root},
+            "in_reply_to_id": root["id"],
+            "body": body,
+        }
+
+    def _thread_node(self, root: dict[str, Any]) -> dict[str, Any]:
+        tid = f"PRRT_{root['id']}"
+        state = self.threads.get(tid, {})
+        comments = [root, *(c for c in self.review_comments if c.get("in_reply_to_id") == root["id"])]
+        return {
+            "id": tid,
+            "isResolved": "resolvedBy" in state,
+            "resolvedBy": state.get("resolvedBy"),
+            "isOutdated": self._outdated(root),
+            "path": root["path"],
+            "line": root.get("line"),
+            "comments": {
+                "nodes": [
+                    {
+                        "databaseId": c["id"],
+                        # GraphQL names a bot by its slug, without REST's "[bot]" suffix.
+                        "author": {"login": str(c["user"]["login"]).removesuffix("[bot]")},
+                        "body": c["body"],
+                    }
+                    for c in comments
+                ]
+            },
+        }
+
+    def _outdated(self, root: dict[str, Any]) -> bool:
+        pull = next((p for (_r, n), p in self.pulls.items() if n == root["pull"]), None)
+        commit = root.get("commit_id")
+        if pull is None or commit is None or commit == pull.head_sha or root.get("line") is None:
+            return False
+        files = next((r["files"] for r in self.repos.values() if commit in r["files"]), {})
+        then = (files.get(commit) or {}).get(root["path"], "").split("\n")
+        now = pull.head_files.get(root["path"], "").split("\n")
+        line = int(root["line"]) - 1
+        return line >= len(now) or line >= len(then) or then[line] != now[line]
+
+    def _graphql(self, h: Any, body: Any) -> int:
+        query = str((body or {}).get("query") or "")
+        variables = dict((body or {}).get("variables") or {})
+        if "resolveReviewThread" in query:
+            return self._resolve_mutation(h, str(variables.get("threadId") or ""))
+        if "reviewThreads" in query:
+            key = (f"{variables.get('owner')}/{variables.get('name')}", int(variables.get("number") or 0))
+            if key not in self.pulls:
+                message = f"Could not resolve to a PullRequest with the number of {key[1]}."
+                return self._send(
+                    h, 200, {"data": None, "errors": [{"type": "NOT_FOUND", "message": message}]}
+                )
+            roots = [c for c in self.review_comments if c["pull"] == key[1] and "in_reply_to_id" not in c]
+            page = {
+                "pageInfo": {"hasNextPage": False, "endCursor": None},
+                "nodes": [self._thread_node(r) for r in roots],
+            }
+            data = {"repository": {"pullRequest": {"reviewThreads": page}}}
+            return self._send(h, 200, {"data": data})
+        return self._send(
+            h, 200, {"errors": [{"message": "the fake answers reviewThreads and resolveReviewThread"}]}
+        )
+
+    def _resolve_mutation(self, h: Any, thread_id: str) -> int:
+        root = self._thread_root(int(thread_id[5:])) if re.fullmatch(r"PRRT_\d+", thread_id) else None
+        if root is None or "in_reply_to_id" in root:
+            message = f"Could not resolve to a node with the global id of '{thread_id}'"
+            return self._send(h, 200, {"data": None, "errors": [{"type": "NOT_FOUND", "message": message}]})
+        login = self._author(h)["login"]
+        comments = [root, *(c for c in self.review_comments if c.get("in_reply_to_id") == root["id"])]
+        participant = any(c["user"]["login"] == login for c in comments)
+        writer = self.permissions.get(login) in ("write", "maintain", "admin")
+        if root["user"]["login"] != login and not (participant and writer):
+            message = "Resource not accessible by integration"
+            return self._send(h, 200, {"data": None, "errors": [{"type": "FORBIDDEN", "message": message}]})
+        with self.lock:
+            self.threads.setdefault(thread_id, {}).setdefault(
+                "resolvedBy", {"login": login}
+            )  # no-op if resolved
+        thread = {"id": thread_id, "isResolved": True}
+        return self._send(h, 200, {"data": {"resolveReviewThread": {"thread": thread}}})
+
+    @_route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies")
+    def _repos_owner_repo_pulls_pull_number_comments_comment_id_replies_post(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        root = self._thread_root(int(parts[6]))
+        if root is None or root["pull"] != int(parts[4]):
+            return self._error(h, 404, "Not Found")
+        if len(body["body"]) > MAX_BODY:
+            return self._error(
+                h, 422, "Validation Failed", ["Body is too long (maximum is 65536 characters)"]
+            )
+        with self.lock:
+            reply = {**self._reply_to(root, body["body"]), "user": self._author(h)}
+            self.review_comments.append(reply)
+        return self._send(h, 201, {k: v for k, v in reply.items() if k not in ("pull", "repo")})
+
+    @_route("POST", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions")
+    def _repos_owner_repo_pulls_comments_comment_id_reactions_post(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        cid = int(parts[5])
+        if not any(c["id"] == cid for c in self.review_comments):
+            return self._error(h, 404, "Not Found")
+        user = self._author(h)
+        with self.lock:
+            same = next(
+                (
+                    r
+                    for r in self.comment_reactions
+                    if r["comment_id"] == cid and r["content"] == body["content"] and r["user"] == user
+                ),
+                None,
+            )
+            if same is None:
+                reaction = {
+                    "id": next(self._ids),
+                    "comment_id": cid,
+                    "content": body["content"],
+                    "user": user,
+                }
+                self.comment_reactions.append(reaction)
+        # GitHub answers 200 with the reaction the user already left, 201 with a new one.
+        status, reaction = (201, reaction) if same is None else (200, same)
+        return self._send(h, status, {k: v for k, v in reaction.items() if k != "comment_id"})
+
+
+def unified_diff(base: dict[str, str], head: dict[str, str]) -> str:
+    """A git-style diff between two trees of files (what GitHub shows for a pull request)."""
+    import difflib
+
+    out = []
+    for path in sorted(set(base) | set(head)):
+        old, new = base.get(path), head.get(path)
+        if old == new:
+            continue
+        head_lines = [] if new is None else new.splitlines(keepends=True)
+        body = "".join(
+            difflib.unified_diff(
+                [] if old is None else old.splitlines(keepends=True),
+                head_lines,
+                "/dev/null" if old is None else f"a/{path}",
+                "/dev/null" if new is None else f"b/{path}",
+                n=3,
+            )
+        )
+        mode = (
+            "new file mode 100644\n" if old is None else "deleted file mode 100644\n" if new is None else ""
+        )
+        out.append(f"diff --git a/{path} b/{path}\n{mode}{body}")
+    return "".join(out)
+
+
+def _files_of(diff: str) -> list[dict[str, Any]]:
+    """GitHub's files list (filename, status, patch) for a diff."""
+    files = []
+    for section in re.split(r"^diff --git ", diff, flags=re.M)[1:]:
+        m = re.search(r"^\+\+\+ b/(.+)$", section, re.M) or re.search(r"^--- a/(.+)$", section, re.M)
+        if not m:
+            continue
+        status = (
+            "added"
+            if "\nnew file mode" in section
+            else "removed"
+            if "\ndeleted file mode" in section
+            else "modified"
+        )
+        at = section.find("\n@@")
+        entry: dict[str, Any] = {"filename": m.group(1), "status": status}
+        if at != -1:
+            entry["patch"] = section[at + 1 :].rstrip("\n")
+        files.append(entry)
+    return files
 
 
 class _Unanswered:
