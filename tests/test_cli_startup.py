@@ -67,6 +67,7 @@ def _probe(*args: str) -> tuple[int, str, list[str]]:
         (["--help"], "Usage: swarm [OPTIONS] COMMAND [ARGS]..."),
         (["pr-review", "--help"], "Usage: swarm pr-review [OPTIONS] [-]"),
         (["runs", "show", "--help"], "Usage: swarm runs show [OPTIONS] RUN_ID"),
+        (["eval", "--help"], "Usage: swarm eval [OPTIONS]"),
     ],
 )
 def test_root_command_imports_nothing_heavy(args: list[str], first_line: str) -> None:
@@ -97,6 +98,7 @@ def test_every_command_still_registered() -> None:
         "agents",
         "config",
         "council",
+        "eval",
         "exec",
         "issue",
         "pr-review",

@@ -29,7 +29,7 @@ from swarm_core.evaluation.plan import Estimate, EvalSettings, Task, estimate, p
 from swarm_core.evaluation.replay import repo_config
 from swarm_core.evaluation.report import SCHEMA, build_report, render_json, render_text
 from swarm_core.evaluation.results import ResultStore
-from swarm_core.evaluation.runner import Runner, with_lanes
+from swarm_core.evaluation.runner import Runner, engine_judge, with_lanes
 
 __all__ = [
     "SCHEMA",
@@ -45,6 +45,7 @@ __all__ = [
     "Task",
     "bug_fixes",
     "build_report",
+    "engine_judge",
     "estimate",
     "load_dataset",
     "merged_changes",

@@ -21,6 +21,7 @@ from swarm_core.evaluation.history import Change, Fix, FixPatterns, HistoryQuery
 from swarm_core.evaluation.scoring import Golden
 from swarm_core.git import GitRepo
 from swarm_core.models import Lane
+from swarm_core.providers import KNOWN_PROVIDERS
 from swarm_core.router import ModelTable
 
 __all__ = ["KINDS", "Estimate", "EvalSettings", "Task", "estimate", "plan"]
@@ -208,4 +209,7 @@ def _price(table: ModelTable, model: str | None, tokens_in: int, tokens_out: int
     if model is None or not tokens_in:
         return 0.0
     info = table.get(model)
-    return None if info is None else info.cost(tokens_in, tokens_out)
+    if info is not None:
+        return info.cost(tokens_in, tokens_out)
+    known = KNOWN_PROVIDERS.get(model.partition("/")[0])
+    return 0.0 if known is not None and known.local else None  # a model on this machine costs nothing

@@ -16,7 +16,7 @@ from typing import Any
 
 from swarm_core.budget import Budget
 from swarm_core.config import SwarmConfig, merge
-from swarm_core.engine import Reviewer
+from swarm_core.engine import Engine, Reviewer
 from swarm_core.errors import LimitReached, ProviderError, SwarmError
 from swarm_core.evaluation.dataset import judge_case
 from swarm_core.evaluation.findings import finding_items, lane_usage
@@ -26,11 +26,18 @@ from swarm_core.evaluation.results import ResultStore, result_key
 from swarm_core.evaluation.scoring import LaterChanges, fix_hit, fix_lines, match_golden
 from swarm_core.model_calls import ModelCaller
 from swarm_core.models import Exchange, Lane
+from swarm_core.router import load_table
 
-__all__ = ["Runner", "with_lanes"]
+__all__ = ["Runner", "engine_judge", "with_lanes"]
 
 JudgeFactory = Callable[[SwarmConfig], ModelCaller]
 OnDone = Callable[[Task, dict[str, Any]], None]
+
+
+def engine_judge(engine: Engine) -> JudgeFactory:
+    """Model callers for the judge over an engine's provider keys and model table (one pool per case)."""
+    table = engine.table or load_table()
+    return lambda config: ModelCaller.for_config(engine.keys.pool(), table, config)
 
 
 def with_lanes(config: SwarmConfig, lanes: Sequence[str]) -> SwarmConfig:

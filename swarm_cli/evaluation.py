@@ -1,0 +1,274 @@
+"""`swarm eval`: how swarm would have reviewed a repository's own history, and a dataset's cases."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from swarm_cli import environment, options
+from swarm_cli.output import err, write
+from swarm_core import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from swarm_core import SwarmConfig
+    from swarm_core.evaluation import Case, EvalSettings, ResultStore, Task
+
+_FORMATS = click.Choice(["terminal", "markdown", "json", "html"])
+_HTML_MODULE = "swarm_core.evaluation.html"
+
+
+@click.command("eval")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=Path(),
+    help="Git repository.",
+)
+@click.option(
+    "--last", type=click.IntRange(1), help="The last N merged changes (default 30) and up to N fixes."
+)
+@click.option(
+    "--since", help="Changes and fixes since this date (any date git reads: 2025-01-31, '3 months ago')."
+)
+@click.option(
+    "--commits",
+    "commits_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Review these commits (one sha per line).",
+)
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also review a dataset's cases (JSON lines).",
+)
+@click.option("--no-history", is_flag=True, help="Review only the --dataset, not the repository's history.")
+@options.model_option(
+    "Model for the model lanes, provider/model (default: SWARM_MODEL; none: deterministic lanes only)."
+)
+@click.option(
+    "--judge", help="Model that judges dataset cases, provider/model (default: location matching only)."
+)
+@click.option("--lanes", help="Comma-separated lanes to run (default: those the config enables).")
+@options.config_option(f"Config file (default: REPO/{options.CONFIG_PATH}).")
+@options.format_option(_FORMATS, help="Report format.")
+@options.output_option("Write the report to a file instead of stdout.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Reviews run at once.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan and a cost estimate; make no review and no model call."
+)
+@click.option(
+    "--resume/--fresh", default=True, show_default=True, help="Reuse results stored by an earlier run."
+)
+@click.option(
+    "--later-days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Window of the later-changed proxy.",
+)
+@click.option(
+    "--window",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Lines of slack for a hit or a match.",
+)
+@click.option(
+    "--fix-pattern", help="Regular expression a bug fix's subject matches (default: fix, bug, crash, ...)."
+)
+@options.max_cost_option()
+def eval_command(
+    repo: Path,
+    last: int | None,
+    since: str | None,
+    commits_file: Path | None,
+    dataset: Path | None,
+    no_history: bool,
+    model: str | None,
+    judge: str | None,
+    lanes: str | None,
+    config_path: Path | None,
+    fmt: str,
+    output: Path | None,
+    jobs: int,
+    dry_run: bool,
+    resume: bool,
+    later_days: int,
+    window: int,
+    fix_pattern: str | None,
+    max_cost: float | None,
+) -> int:
+    """Would swarm help this repository? Review its merged changes and its bug fixes reversed.
+
+    Merged changes are reviewed as they were: findings per 1,000 lines, the share that
+    would be blocked, and how many findings sit on lines the team changed again within
+    --later-days. Bug fixes are reviewed reversed (the change that puts the bug back): a
+    fix counts as caught when a finding lands within --window lines of its lines. Results
+    are stored per change, so an interrupted run resumes.
+
+    \b
+    Examples:
+      swarm eval --repo . --last 30
+      swarm eval --repo . --since 2025-01-01 --model llamacpp/smollm2 --jobs 2 --dry-run
+      swarm eval --repo . --format json --output eval.json
+    """
+    from swarm_core.evaluation import EvalSettings, FixPatterns, HistoryQuery, read_commits, with_lanes
+    from swarm_core.providers import split_model
+
+    if sum(x is not None for x in (last, since, commits_file)) > 1:
+        raise click.UsageError("give one of --last, --since and --commits")
+    if no_history and dataset is None:
+        raise click.UsageError("--no-history needs --dataset")
+    model = environment.default_model(model)
+    for name in (model, judge):
+        if name:
+            split_model(name)  # a typo is a usage error before any work is done
+    root = repo.resolve()
+    config = environment.find_config(config_path, root)
+    chosen = tuple(x.strip() for x in (lanes or "").split(",") if x.strip())
+    config = with_lanes(config, chosen)
+    commits = read_commits(commits_file) if commits_file else ()
+    settings = EvalSettings(
+        query=HistoryQuery(last=last if last or since or commits else 30, since=since, commits=commits),
+        patterns=FixPatterns(message=fix_pattern),
+        later_days=later_days,
+        window=window,
+        model=model,
+        lanes=chosen,
+        jobs=jobs,
+        max_cost_usd=max_cost,
+        judge=judge,
+        merged=not no_history,
+        regressions=not no_history,
+    )
+    tasks = _tasks(root, settings, dataset)
+    results = _results(fresh=not resume)
+    try:
+        if dry_run:
+            write(_dry_run(root, tasks, config, settings, results), output)
+            return 0
+        report = _run(root, tasks, config, settings, results, dataset)
+    finally:
+        if results.store is not None:
+            results.store.close()
+    write(_render(report, fmt), output)
+    return 0
+
+
+def _tasks(root: Path, settings: EvalSettings, dataset: Path | None) -> list[Task]:
+    from swarm_core.evaluation import load_dataset, plan
+
+    cases = [(_clone_for(root, case), case) for case in load_dataset(dataset)] if dataset else []
+    return plan(root, settings, cases)
+
+
+def _clone_for(root: Path, case: Case) -> Path:
+    """Where a case's repository is: --repo when its name matches, else a sibling folder of that name."""
+    name = case.repo.rstrip("/").rsplit("/", 1)[-1]
+    if name == root.name:
+        return root
+    sibling = root.parent / name
+    if (sibling / ".git").exists():
+        return sibling
+    raise ConfigError(
+        f"dataset case {case.id}: no clone of {case.repo}; clone it to {sibling} or pass --repo"
+    )
+
+
+def _results(*, fresh: bool) -> ResultStore:
+    from swarm_core.evaluation import ResultStore
+
+    try:
+        return ResultStore(environment.open_run_store(), fresh=fresh)
+    except StoreError as exc:
+        err(f"warning: results will not be stored, and this run cannot be resumed: {exc}")
+        return ResultStore(None)
+
+
+def _dry_run(
+    root: Path, tasks: list[Task], config: SwarmConfig, settings: EvalSettings, results: ResultStore
+) -> str:
+    from swarm_core.evaluation import Runner, estimate
+
+    counts = {k: sum(1 for t in tasks if t.kind == k) for k in ("merged", "regression", "case")}
+    runner = Runner(_no_review, config, settings, results)
+    stored = sum(1 for t in tasks if results.get(runner.key(t)) is not None)
+    est = estimate(
+        [t for t in tasks if results.get(runner.key(t)) is None], config, settings, environment.model_table()
+    )
+    lines = [
+        f"swarm eval plan for {root.name}: {counts['merged']} merged changes, "
+        f"{counts['regression']} bug fixes reviewed reversed, {counts['case']} dataset cases",
+        f"already stored (skipped on resume): {stored}",
+    ]
+    lines += [f"  {t.kind:<10} {t.key[:12]:<12} {t.why_fix or '':<7} {t.subject[:70]}" for t in tasks]
+    if settings.model is None:
+        lines.append("model: none, deterministic lanes only: no model calls, no cost")
+    else:
+        price = (
+            "price unknown (model not in the model table)"
+            if est.cost_usd is None
+            else f"~${est.cost_usd:.4f}"
+        )
+        lines.append(
+            f"model {settings.model}: ~{est.calls} calls, ~{est.input_tokens:,} input and "
+            f"~{est.output_tokens:,} output tokens ({est.diff_tokens:,} diff tokens): {price}"
+        )
+        if settings.max_cost_usd is not None:
+            lines.append(f"budget: ${settings.max_cost_usd:.2f}; tasks past it are skipped")
+    return "\n".join(lines) + "\n"
+
+
+async def _no_review(*_: Any, **__: Any) -> Any:
+    raise AssertionError("a dry run reviews nothing")
+
+
+def _run(
+    root: Path,
+    tasks: list[Task],
+    config: SwarmConfig,
+    settings: EvalSettings,
+    results: ResultStore,
+    dataset: Path | None,
+) -> dict[str, Any]:
+    from swarm_core import Lane
+    from swarm_core.evaluation import Runner, build_report, engine_judge
+
+    engine = environment.engine(settings.model)
+    judge = engine_judge(engine) if settings.judge else None
+    runner = Runner(engine.review, config, settings, results, judge)
+    start = time.perf_counter()
+    if sys.stderr.isatty() and tasks:
+        with click.progressbar(length=len(tasks), label="swarm eval", file=sys.stderr) as bar:
+            items = runner.run(tasks, lambda _t, _i: bar.update(1))
+    else:
+        items = runner.run(tasks)
+    lanes = [lane.value for lane in Lane if config.lanes.enabled(lane)]
+    name = dataset.stem if dataset else None
+    return build_report(root.name, settings, lanes, items, seconds=time.perf_counter() - start, dataset=name)
+
+
+def _render(report: dict[str, Any], fmt: str) -> str:
+    from swarm_core.evaluation import render_json, render_text
+
+    if fmt == "json":
+        return render_json(report)
+    if fmt != "html":
+        return render_text(report, fmt)
+    import importlib
+
+    try:
+        html = importlib.import_module(_HTML_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != _HTML_MODULE:
+            raise
+        raise ConfigError(
+            "--format html needs the HTML report (swarm_core/evaluation/html.py), which this build does not "
+            "have yet; use --format json or markdown"
+        ) from None
+    text: str = html.render_html(report)
+    return text
