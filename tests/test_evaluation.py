@@ -54,7 +54,11 @@ def commit(root: Path, files: dict[str, str], message: str, day: float) -> str:
 
 @pytest.fixture
 def history(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A project whose history holds a feature, three kinds of fix, a chore and later edits."""
+    return make_history(tmp_path)
+
+
+def make_history(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A project whose history holds a feature, three kinds of fix and a chore."""
     root = tmp_path / "proj"
     root.mkdir()
     subprocess.run(["git", "-C", str(root), "init", "-q", "-b", "main"], check=True)

@@ -98,7 +98,7 @@ class HistoryQuery:
     last: int | None = None
     since: str | None = None
     commits: tuple[str, ...] = ()
-    min_lines: int = 10
+    min_lines: int = 1
     max_lines: int = 2000
     scan: int = 400
     suffixes: tuple[str, ...] = ()
