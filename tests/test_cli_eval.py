@@ -108,7 +108,7 @@ def test_json_report_keeps_the_contract(history: tuple[Path, dict[str, str]], tm
     root, shas = history
     data = dataset_file(tmp_path, shas)
     result = swarm("eval", "--repo", str(root), "--last", "5", "--dataset", str(data), "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert (result.returncode, result.stderr) == (0, "")  # no progress bar when stderr is not a terminal
     report = json.loads(result.stdout)
     assert set(report) >= TOP and set(report["settings"]) >= SETTINGS and set(report["totals"]) >= TOTALS
     assert (report["schema"], report["repo"], report["model"]) == ("swarm-eval/1", "proj", None)
@@ -197,6 +197,25 @@ def test_a_local_model_reviews_and_a_rerun_resumes(
     assert json.loads(second.stdout)["totals"]["resumed"] == 1
     runs = swarm("runs", "list", "--format", "json")
     assert [r["kind"] for r in json.loads(runs.stdout)] == ["eval"]
+
+
+def test_a_failed_judge_leaves_the_location_matches(
+    history: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, shas = history
+    data = dataset_file(tmp_path, shas)
+    with FakeLLM(key=None) as llm:
+        llm.default("other", "", Reply(text="I cannot answer in JSON"))
+        llm.default("repair", "", Reply(text="still not JSON"))
+        args = ["eval", "--repo", str(root), "--dataset", str(data), "--no-history", "--lanes", "correctness"]
+        result = swarm(
+            *args, "--judge", "llamacpp/smollm2", "--format", "json", env={"LLAMACPP_BASE_URL": llm.url}
+        )
+        assert len(llm.calls("other")) == 1 and len(llm.calls("repair")) == 1
+    assert result.returncode == 0, result.stderr
+    (case,) = json.loads(result.stdout)["dataset"]["cases"]
+    assert case["judge"]["verdicts"] == [] and "llamacpp/smollm2" in case["judge"]["error"]
+    assert case["golden"][0]["matched"] is True  # by location: the guard's finding on line 10
 
 
 def commits(tmp_path: Path, *shas: str) -> Path:

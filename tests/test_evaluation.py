@@ -331,3 +331,21 @@ def test_a_regression_result_names_who_hit_the_fix(history: tuple[Path, dict[str
     assert [(f["line"], f["side"], f["hit"]) for f in guard] == [(10, "LEFT", True)]
     assert items[0]["hit"] and {"correctness", "regression"} <= set(items[0]["hit_by"])
     assert "10> " in guard[0]["code"]
+
+
+def test_parallel_jobs_give_the_results_in_task_order(history: tuple[Path, dict[str, str]]) -> None:
+    root, _ = history
+    serial = EvalSettings(query=HistoryQuery(last=5))
+    parallel = EvalSettings(query=HistoryQuery(last=5), jobs=3)
+    tasks = plan(root, serial)
+    one = Runner(counting_reviewer([]), SwarmConfig(), serial, ResultStore(None)).run(tasks)
+    seen: list[str] = []
+    three = Runner(counting_reviewer([]), SwarmConfig(), parallel, ResultStore(None)).run(
+        tasks, lambda task, _item: seen.append(task.key)
+    )
+    assert sorted(seen) == sorted(t.key for t in tasks)
+
+    def strip(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in i.items() if k != "seconds"} for i in items]
+
+    assert strip(three) == strip(one)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from swarm_core.errors import ConfigError
 from swarm_core.evaluation.scoring import Golden
@@ -113,7 +113,9 @@ class JudgeVerdict(BaseModel):
 class JudgeReply(BaseModel):
     """The judge's reply: one verdict per golden comment."""
 
-    verdicts: list[JudgeVerdict] = Field(default_factory=list)
+    model_config = ConfigDict(extra="forbid")
+
+    verdicts: list[JudgeVerdict]
 
 
 def _judge_messages(golden: Sequence[Golden], findings: Sequence[Finding]) -> list[Message]:
