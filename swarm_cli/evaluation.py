@@ -192,20 +192,20 @@ def _results(*, fresh: bool) -> ResultStore:
 def _dry_run(
     root: Path, tasks: list[Task], config: SwarmConfig, settings: EvalSettings, results: ResultStore
 ) -> str:
-    from swarm_core.evaluation import Runner, estimate
+    from swarm_core.evaluation import estimate, task_key
 
     counts = {k: sum(1 for t in tasks if t.kind == k) for k in ("merged", "regression", "case")}
-    runner = Runner(_no_review, config, settings, results)
-    stored = sum(1 for t in tasks if results.get(runner.key(t)) is not None)
-    est = estimate(
-        [t for t in tasks if results.get(runner.key(t)) is None], config, settings, environment.model_table()
-    )
+    todo = [t for t in tasks if results.get(task_key(t, config, settings)) is None]
+    stored = len(tasks) - len(todo)
+    est = estimate(todo, config, settings, environment.model_table())
     lines = [
         f"swarm eval plan for {root.name}: {counts['merged']} merged changes, "
         f"{counts['regression']} bug fixes reviewed reversed, {counts['case']} dataset cases",
         f"already stored (skipped on resume): {stored}",
     ]
-    lines += [f"  {t.kind:<10} {t.key[:12]:<12} {t.why_fix or '':<7} {t.subject[:70]}" for t in tasks]
+    lines += [
+        f"  {t.kind:<10} {t.key[:12]:<12} {t.why_fix or '':<7} {t.subject[:70]}".rstrip() for t in tasks
+    ]
     if settings.model is None:
         lines.append("model: none, deterministic lanes only: no model calls, no cost")
     else:
@@ -221,10 +221,6 @@ def _dry_run(
         if settings.max_cost_usd is not None:
             lines.append(f"budget: ${settings.max_cost_usd:.2f}; tasks past it are skipped")
     return "\n".join(lines) + "\n"
-
-
-async def _no_review(*_: Any, **__: Any) -> Any:
-    raise AssertionError("a dry run reviews nothing")
 
 
 def _run(

@@ -183,6 +183,8 @@ def test_a_local_model_reviews_and_a_rerun_resumes(
         second = swarm(*args, env=env)
         assert second.returncode == 0, second.stderr
         assert len(llm.requests) == asked  # everything came from the run store
+        plan = swarm(*args, "--dry-run", env=env)
+        assert len(llm.requests) == asked
     report = json.loads(first.stdout)
     assert (report["model"], report["lanes"]) == ("llamacpp/smollm2", ["correctness"])
     (case,) = report["dataset"]["cases"]
@@ -195,6 +197,8 @@ def test_a_local_model_reviews_and_a_rerun_resumes(
     assert report["totals"]["model_calls"] == asked and asked >= 2
     assert report["dataset"]["summary"]["recall"] == 1.0
     assert json.loads(second.stdout)["totals"]["resumed"] == 1
+    assert plan.stdout.splitlines()[1:3] == ["already stored (skipped on resume): 1", "  case       f2-none"]
+    assert plan.stdout.splitlines()[-1].startswith("model llamacpp/smollm2: ~0 calls, ")
     runs = swarm("runs", "list", "--format", "json")
     assert [r["kind"] for r in json.loads(runs.stdout)] == ["eval"]
 

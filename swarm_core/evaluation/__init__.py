@@ -29,7 +29,7 @@ from swarm_core.evaluation.plan import Estimate, EvalSettings, Task, estimate, p
 from swarm_core.evaluation.replay import repo_config
 from swarm_core.evaluation.report import SCHEMA, build_report, render_json, render_text
 from swarm_core.evaluation.results import ResultStore
-from swarm_core.evaluation.runner import Runner, engine_judge, with_lanes
+from swarm_core.evaluation.runner import Runner, engine_judge, task_key, with_lanes
 
 __all__ = [
     "SCHEMA",
@@ -54,5 +54,6 @@ __all__ = [
     "render_json",
     "render_text",
     "repo_config",
+    "task_key",
     "with_lanes",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from swarm_core.budget import Budget
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.engine import Engine, Reviewer
-from swarm_core.errors import LimitReached, ProviderError, SwarmError
+from swarm_core.errors import ConfigError, LimitReached, ProviderError, SwarmError
 from swarm_core.evaluation.dataset import judge_case
 from swarm_core.evaluation.findings import finding_items, lane_usage
 from swarm_core.evaluation.plan import EvalSettings, Task, config_hash
@@ -28,10 +28,15 @@ from swarm_core.model_calls import ModelCaller
 from swarm_core.models import Exchange, Lane
 from swarm_core.router import load_table
 
-__all__ = ["Runner", "engine_judge", "with_lanes"]
+__all__ = ["Runner", "engine_judge", "task_key", "with_lanes"]
 
 JudgeFactory = Callable[[SwarmConfig], ModelCaller]
 OnDone = Callable[[Task, dict[str, Any]], None]
+
+
+def task_key(task: Task, config: SwarmConfig, settings: EvalSettings) -> str:
+    """The run-store id of a task's result under a config, settings and model."""
+    return result_key(task.repo, task.key, task.kind, config_hash(config, settings), settings.model)
 
 
 def engine_judge(engine: Engine) -> JudgeFactory:
@@ -51,8 +56,6 @@ def with_lanes(config: SwarmConfig, lanes: Sequence[str]) -> SwarmConfig:
     known = {lane.value for lane in Lane}
     unknown = sorted(set(lanes) - known)
     if unknown:
-        from swarm_core.errors import ConfigError
-
         raise ConfigError(f"unknown lane(s) {', '.join(unknown)}; lanes are {', '.join(sorted(known))}")
     return merge(config, {"lanes": {lane: lane in lanes for lane in known}})
 
@@ -102,12 +105,11 @@ class Runner:
         self.settings = settings
         self.results = results
         self.judge = judge
-        self.config_hash = config_hash(config, settings)
         self.spent_usd = 0.0
 
     def key(self, task: Task) -> str:
         """The run-store id of a task's result."""
-        return result_key(task.repo, task.key, task.kind, self.config_hash, self.settings.model)
+        return task_key(task, self.config, self.settings)
 
     def run(self, tasks: Sequence[Task], on_done: OnDone | None = None) -> list[dict[str, Any]]:
         """Every task's result, in task order; stored ones are reused unless the store is fresh.
