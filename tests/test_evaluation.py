@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from swarm_core.evaluation import (
     plan,
 )
 from swarm_core.evaluation.scoring import Golden, LaterChanges, fix_hit, match_golden, within
-from swarm_core.models import Finding, Lane, Review, Severity, Side
+from swarm_core.models import Finding, Lane, Review, Severity, Side, Usage
 from swarm_core.store import SqlRunStore, open_store, sqlite_url
 
 DAY = 86_400
@@ -316,6 +317,24 @@ def test_the_budget_skips_model_work_once_spent(history: tuple[Path, dict[str, s
     ] * 3
     report = build_report("proj", settings, [], items, seconds=0.0)
     assert (report["merged"]["summary"]["skipped"], report["merged"]["summary"]["changes"]) == (3, 0)
+
+
+def test_each_review_is_capped_at_what_is_left_of_the_budget(history: tuple[Path, dict[str, str]]) -> None:
+    root, _ = history
+    engine = build_engine(ProviderKeys())
+    caps: list[float] = []
+
+    async def spends(config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Review:
+        caps.append(config.llm.limits.max_cost_usd)
+        review = await engine.review(config, change, models=False)
+        return replace(review, usage=Usage(calls=1, input_tokens=10, cost_usd=0.6))
+
+    settings = EvalSettings(query=HistoryQuery(last=3), regressions=False, model="openai/x", max_cost_usd=1.0)
+    items = Runner(spends, SwarmConfig(), settings, ResultStore(None)).run(plan(root, settings))
+    assert caps == [1.0, pytest.approx(0.4)]
+    assert [(i["status"], i["cost_usd"]) for i in items] == [("done", 0.6), ("done", 0.6), ("skipped", 0.0)]
+    report = build_report("proj", settings, [], items, seconds=1.0)
+    assert report["totals"] == {"seconds": 1.0, "tokens": 20, "cost_usd": 1.2, "model_calls": 2, "resumed": 0}
 
 
 def test_a_regression_result_names_who_hit_the_fix(history: tuple[Path, dict[str, str]]) -> None:
