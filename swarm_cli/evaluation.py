@@ -127,7 +127,7 @@ def eval_command(
     for name in (model, judge):
         if name:
             split_model(name)  # a typo is a usage error before any work is done
-    root = repo.resolve()
+    root = _toplevel(repo)
     config = environment.find_config(config_path, root)
     chosen = tuple(x.strip() for x in (lanes or "").split(",") if x.strip())
     config = with_lanes(config, chosen)
@@ -157,6 +157,16 @@ def eval_command(
             results.store.close()
     write(_render(report, fmt), output)
     return 0
+
+
+def _toplevel(repo: Path) -> Path:
+    """The top folder of the clone at --repo (its name names the report)."""
+    from swarm_core import GitRepo, SourceError
+
+    try:
+        return GitRepo(repo.resolve()).check()
+    except SourceError:
+        raise ConfigError(f"{repo} is not a git repository; swarm eval replays a clone's history") from None
 
 
 def _tasks(root: Path, settings: EvalSettings, dataset: Path | None) -> list[Task]:

@@ -272,6 +272,15 @@ def test_bad_input_is_a_usage_error(
     assert message in result.stderr
 
 
+def test_a_folder_without_git_history_is_an_error(tmp_path: Path) -> None:
+    result = swarm("eval", "--repo", str(tmp_path), "--last", "2")
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"swarm: config error: {tmp_path} is not a git repository; swarm eval replays a clone's history\n"
+    )
+
+
 def test_a_case_without_a_clone_is_a_config_error(
     history: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
