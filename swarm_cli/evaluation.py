@@ -15,7 +15,7 @@ from swarm_core import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from swarm_core import SwarmConfig
-    from swarm_core.evaluation import Case, EvalSettings, ResultStore, Task
+    from swarm_core.evaluation import Case, EvalSettings, FixPatterns, ResultStore, Task
 
 _FORMATS = click.Choice(["terminal", "markdown", "json", "html"])
 _HTML_MODULE = "swarm_core.evaluation.html"
@@ -80,6 +80,12 @@ _HTML_MODULE = "swarm_core.evaluation.html"
 @click.option(
     "--fix-pattern", help="Regular expression a bug fix's subject matches (default: fix, bug, crash, ...)."
 )
+@click.option(
+    "--fix-by",
+    default="message,issue,test",
+    show_default=True,
+    help="What marks a bug fix: its message, a linked issue (fixes #12), an added test; comma-separated.",
+)
 @options.max_cost_option()
 def eval_command(
     repo: Path,
@@ -100,6 +106,7 @@ def eval_command(
     later_days: int,
     window: int,
     fix_pattern: str | None,
+    fix_by: str,
     max_cost: float | None,
 ) -> int:
     """Would swarm help this repository? Review its merged changes and its bug fixes reversed.
@@ -116,7 +123,7 @@ def eval_command(
       swarm eval --repo . --since 2025-01-01 --model llamacpp/smollm2 --jobs 2 --dry-run
       swarm eval --repo . --format json --output eval.json
     """
-    from swarm_core.evaluation import EvalSettings, FixPatterns, HistoryQuery, read_commits, with_lanes
+    from swarm_core.evaluation import EvalSettings, HistoryQuery, read_commits, with_lanes
     from swarm_core.providers import split_model
 
     if sum(x is not None for x in (last, since, commits_file)) > 1:
@@ -134,7 +141,7 @@ def eval_command(
     commits = read_commits(commits_file) if commits_file else ()
     settings = EvalSettings(
         query=HistoryQuery(last=last if last or since or commits else 30, since=since, commits=commits),
-        patterns=FixPatterns(message=fix_pattern),
+        patterns=_patterns(fix_pattern, fix_by),
         later_days=later_days,
         window=window,
         model=model,
@@ -157,6 +164,18 @@ def eval_command(
             results.store.close()
     write(_render(report, fmt), output)
     return 0
+
+
+def _patterns(fix_pattern: str | None, fix_by: str) -> FixPatterns:
+    from swarm_core.evaluation import FixPatterns
+
+    signals = {x.strip() for x in fix_by.split(",") if x.strip()}
+    unknown = sorted(signals - {"message", "issue", "test"})
+    if unknown or not signals:
+        raise click.UsageError(
+            f"--fix-by takes message, issue and test, not {', '.join(unknown) or 'nothing'}"
+        )
+    return FixPatterns(fix_pattern, "message" in signals, "issue" in signals, "test" in signals)
 
 
 def _toplevel(repo: Path) -> Path:

@@ -228,6 +228,14 @@ def commits(tmp_path: Path, *shas: str) -> Path:
     return path
 
 
+def test_fix_signals_can_be_chosen(history: tuple[Path, dict[str, str]]) -> None:
+    root, shas = history
+    result = swarm("eval", "--repo", str(root), "--last", "5", "--fix-by", "issue,test", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    fixes = [line.split()[1:3] for line in result.stdout.splitlines() if line.startswith("  regression")]
+    assert fixes == [[shas["tested"][:12], "test"], [shas["issue"][:12], "issue"]]
+
+
 def test_listed_commits_in_markdown(history: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root, shas = history
     out = tmp_path / "eval.md"
@@ -259,6 +267,8 @@ def test_listed_commits_in_markdown(history: tuple[Path, dict[str, str]], tmp_pa
         (["--lanes", "correctness,speed"], "unknown lane(s) speed"),
         (["--model", "nonsense"], "provider/model"),
         (["--fix-pattern", "(x"], "is not a regular expression"),
+        (["--fix-by", "message,vibes"], "--fix-by takes message, issue and test, not vibes"),
+        (["--fix-by", ","], "not nothing"),
         (["--commits", "/nonexistent/commits.txt"], "cannot read --commits file"),
         (["--dataset", "/nonexistent/d.jsonl"], "cannot read dataset"),
     ],

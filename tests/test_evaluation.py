@@ -117,6 +117,8 @@ def test_bug_fixes_by_message_linked_issue_and_added_test(history: tuple[Path, d
     assert [f.subject for f in only_words] == ["Fix crash in f2 on None"]
     own = bug_fixes(root, HistoryQuery(last=10), FixPatterns(message=r"^guard", issues=False, tests=False))
     assert [f.subject for f in own] == ["Guard f5"]
+    no_words = bug_fixes(root, HistoryQuery(last=10), FixPatterns(words=False, tests=False))
+    assert [f.subject for f in no_words] == ["Guard f5"]
     with pytest.raises(ConfigError, match="not a regular expression"):
         FixPatterns(message="(unclosed")
 

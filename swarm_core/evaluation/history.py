@@ -58,6 +58,7 @@ class FixPatterns:
     Args:
         message: a regular expression a fix's subject matches; None uses the regression
             guard's words (fix, bug, regression, crash, ...; not typo/docs/lint chores).
+        words: the subject (by `message` or the guard's words) marks a fix.
         issues: a body or subject that closes an issue (`fixes #12`) marks a fix.
         tests: a new test function beside a code change of at most `test_fix_lines` lines.
         max_lines: fixes adding more code lines than this are rewrites, not fixes.
@@ -65,6 +66,7 @@ class FixPatterns:
     """
 
     message: str | None = None
+    words: bool = True
     issues: bool = True
     tests: bool = True
     test_fix_lines: int = 30
@@ -81,7 +83,9 @@ class FixPatterns:
                 ) from None
 
     def said(self, subject: str) -> bool:
-        """True when the subject says it fixes something."""
+        """True when the subject says it fixes something (never with `words` off)."""
+        if not self.words:
+            return False
         if self.message is not None:
             return re.search(self.message, subject, re.IGNORECASE) is not None
         return looks_like_fix(subject, "", ())[0]

@@ -76,6 +76,7 @@ class EvalSettings:
             "min_lines": q.min_lines,
             "max_lines": q.max_lines,
             "fix_pattern": p.message,
+            "fix_by_words": p.words,
             "fix_by_issue": p.issues,
             "fix_by_test": p.tests,
             "jobs": self.jobs,
