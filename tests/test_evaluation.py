@@ -101,6 +101,8 @@ def test_merged_changes_are_first_parent_commits_in_the_size_window(
     ]
     py_only = merged_changes(root, HistoryQuery(last=2, min_lines=1, suffixes=(".py",)))
     assert [c.subject for c in py_only] == ["Make f7 take negatives", "Guard f5"]
+    recent = merged_changes(root, HistoryQuery(since="2023-11-17T12:00:00Z"))  # T0 is 2023-11-14 22:13 UTC
+    assert [c.head for c in recent] == [shas["tested"], shas["issue"], shas["chore"]]
     listed = merged_changes(root, HistoryQuery(commits=(shas["chore"][:10],)))
     assert [c.head for c in listed] == [shas["chore"]]
 
