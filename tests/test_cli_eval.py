@@ -138,6 +138,7 @@ def test_json_report_keeps_the_contract(history: tuple[Path, dict[str, str]], tm
     assert case["golden"][0]["matched"] is True  # the guard's finding sits on line 10, the golden line
     assert all(isinstance(f["matched"], bool) for f in case["findings"])
     assert report["per_lane"] and all(set(row) >= PER_LANE for row in report["per_lane"])
+    assert {row["lane"] for row in report["per_lane"]} == set(report["lanes"])
     assert report["totals"]["model_calls"] == 0
 
 

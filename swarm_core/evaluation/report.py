@@ -65,8 +65,13 @@ def _dataset(name: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"name": name, "cases": items, "summary": summary}
 
 
-def _per(key: str, merged: list[dict[str, Any]], fixes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per lane (key "lane") or analyzer (key "source") over every finished result."""
+def _per(
+    key: str, merged: list[dict[str, Any]], fixes: list[dict[str, Any]], names: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """One row per lane (key "lane") or analyzer (key "source") over every finished result.
+
+    `names` get a row even when they found nothing (the lanes that ran).
+    """
     rows: dict[str, dict[str, Any]] = {}
 
     def row(name: str) -> dict[str, Any]:
@@ -80,6 +85,8 @@ def _per(key: str, merged: list[dict[str, Any]], fixes: list[dict[str, Any]]) ->
             },
         )
 
+    for name in names:
+        row(name)
     for item in merged:
         for f in item["findings"]:
             r = row(f[key])
@@ -139,7 +146,7 @@ def build_report(
         "merged": _merged(merged),
         "regressions": _regressions(fixes),
         "dataset": _dataset(dataset or "dataset", cases) if cases or dataset else None,
-        "per_lane": _per("lane", done_merged, fixes),
+        "per_lane": _per("lane", done_merged, fixes, lanes),
         "per_analyzer": _per("source", done_merged, fixes),
         "totals": {
             "seconds": round(seconds, 3),
