@@ -7,9 +7,10 @@ Usage:
                               [--dump FILE --part tuning]
 
 `--repos DIR` holds one git clone per project, named as the `repo` field of the changes
-file (e.g. DIR/httpx). Each change is reviewed exactly as `swarm pr-review --repo R
---base A --head B --no-llm` reviews it (same source, same config loading, same engine,
-no model). A merged change should rarely be worth blocking, so every finding on one is
+file (e.g. DIR/httpx). The benchmark is a thin wrapper of `swarm eval` (swarm_core.evaluation):
+selection is its history module, and each change and reversed fix is a task of its runner,
+reviewed exactly as `swarm pr-review --repo R --base A --head B --no-llm` reviews it (same
+source, same config loading, same engine, no model) and scored by its scoring module. A merged change should rarely be worth blocking, so every finding on one is
 either a real late catch or noise: the numbers printed are findings per 1,000 changed
 lines, the share of changes that would get REQUEST_CHANGES or BLOCK, per-rule counts,
 median and p90 review time, and the score of the hand-labelled findings
