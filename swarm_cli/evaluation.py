@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +153,7 @@ def eval_command(
         merged=not no_history,
         regressions=not no_history,
     )
+    render = _renderer(fmt)
     tasks = _tasks(root, settings, dataset)
     results = _results(fresh=not resume)
     try:
@@ -162,7 +164,7 @@ def eval_command(
     finally:
         if results.store is not None:
             results.store.close()
-    write(_render(report, fmt), output)
+    write(render(report), output)
     return 0
 
 
@@ -277,13 +279,14 @@ def _run(
     return build_report(root.name, settings, lanes, items, seconds=time.perf_counter() - start, dataset=name)
 
 
-def _render(report: dict[str, Any], fmt: str) -> str:
+def _renderer(fmt: str) -> Callable[[dict[str, Any]], str]:
+    """The report's renderer, found before any review (a missing HTML report fails fast)."""
     from swarm_core.evaluation import render_json, render_text
 
     if fmt == "json":
-        return render_json(report)
+        return render_json
     if fmt != "html":
-        return render_text(report, fmt)
+        return lambda report: render_text(report, fmt)
     import importlib
 
     try:
@@ -295,5 +298,5 @@ def _render(report: dict[str, Any], fmt: str) -> str:
             "--format html needs the HTML report (swarm_core/evaluation/html.py), which this build does not "
             "have yet; use --format json or markdown"
         ) from None
-    text: str = html.render_html(report)
-    return text
+    render: Callable[[dict[str, Any]], str] = html.render_html
+    return render
