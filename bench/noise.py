@@ -7,9 +7,10 @@ Usage:
                               [--dump FILE --part tuning]
 
 `--repos DIR` holds one git clone per project, named as the `repo` field of the changes
-file (e.g. DIR/httpx). Each change is reviewed exactly as `swarm pr-review --repo R
---base A --head B --no-llm` reviews it (same source, same config loading, same engine,
-no model). A merged change should rarely be worth blocking, so every finding on one is
+file (e.g. DIR/httpx). The benchmark is a thin wrapper of `swarm eval` (swarm_core.evaluation):
+selection is its history module, and each change and reversed fix is a task of its runner,
+reviewed exactly as `swarm pr-review --repo R --base A --head B --no-llm` reviews it (same
+source, same config loading, same engine, no model) and scored by its scoring module. A merged change should rarely be worth blocking, so every finding on one is
 either a real late catch or noise: the numbers printed are findings per 1,000 changed
 lines, the share of changes that would get REQUEST_CHANGES or BLOCK, per-rule counts,
 median and p90 review time, and the score of the hand-labelled findings
@@ -44,119 +45,108 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swarm_core.analyzers.base import is_test_path
-from swarm_core.analyzers.regression import looks_like_fix
-from swarm_core.changeset import from_git
-from swarm_core.config import CONFIG_PATH, SwarmConfig, load_config
-from swarm_core.models import Review, Verdict
-from swarm_core.orchestrator import Orchestrator
+from swarm_core import ProviderKeys, build_engine
+from swarm_core.evaluation import (
+    Change,
+    EvalSettings,
+    Fix,
+    FixPatterns,
+    HistoryQuery,
+    ResultStore,
+    Runner,
+    Task,
+    bug_fixes,
+    merged_changes,
+    repo_config,
+)
 
 _DATA = Path(__file__).parent / "data"
-_BLOCKING = frozenset({Verdict.REQUEST_CHANGES, Verdict.BLOCK})
-_CONTEXT = 3
+_BLOCKING = frozenset({"REQUEST_CHANGES", "BLOCK"})
+_GUARD = "regression/undoes-fix"
+# The guard must point at the fix's own lines: no slack either side.
+_SETTINGS = EvalSettings(window=0)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One merged change: the first parent (base) and the merge or squash commit (head)."""
-
-    repo: str
-    base: str
-    head: str
-
-    @property
-    def held_back(self) -> bool:
-        """True for the third of changes kept back from tuning (stable across runs)."""
-        return hashlib.sha256(f"{self.repo}:{self.head}".encode()).digest()[0] % 3 == 0
-
-
-@dataclass
-class Outcome:
-    """A change's review: its verdict, findings, changed lines and wall time."""
-
-    change: Change
-    review: Review
-    seconds: float
-    changed_lines: int
-    cli_seconds: float | None = None
+def held_back(repo: str, head: str) -> bool:
+    """True for the third of changes kept back from tuning (stable across runs)."""
+    return hashlib.sha256(f"{repo}:{head}".encode()).digest()[0] % 3 == 0
 
 
 @dataclass
 class Part:
-    """Totals for one part of the benchmark."""
+    """The results (swarm eval's per-change rows) of one part of the benchmark."""
 
     name: str
-    outcomes: list[Outcome] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True, text=True).stdout
+def _clones(repos: Path) -> list[Path]:
+    return sorted(p for p in repos.iterdir() if (p / ".git").exists())
 
 
 def select(repos: Path, per_repo: int, min_lines: int, max_lines: int) -> Iterator[Change]:
     """The newest first-parent commits of each clone that touch Python and change 10-2,000 lines."""
-    for clone in sorted(p for p in repos.iterdir() if (p / ".git").exists()):
-        taken = 0
-        for line in _git(clone, "log", "--first-parent", "--format=%H %P", "-n", "400").splitlines():
-            head, *parents = line.split()
-            if not parents:
-                continue
-            stat = _git(clone, "diff", "--numstat", "--no-renames", parents[0], head)
-            rows = [r.split("\t") for r in stat.splitlines() if r.count("\t") >= 2]
-            changed = sum(int(a) + int(d) for a, d, _ in rows if a.isdigit() and d.isdigit())
-            if not any(p.endswith(".py") for *_, p in rows) or not min_lines <= changed <= max_lines:
-                continue
-            yield Change(clone.name, parents[0], head)
-            taken += 1
-            if taken == per_repo:
-                break
+    query = HistoryQuery(last=per_repo, min_lines=min_lines, max_lines=max_lines, scan=400, suffixes=(".py",))
+    for clone in _clones(repos):
+        yield from merged_changes(clone, query)
 
 
 def select_fixes(repos: Path, per_repo: int) -> Iterator[dict[str, str]]:
     """Recent single-parent commits whose message says they fix something and that rewrite library code."""
-    for clone in sorted(p for p in repos.iterdir() if (p / ".git").exists()):
-        taken = 0
-        log = _git(clone, "log", "--first-parent", "--no-merges", "--format=%H%x00%s", "-n", "1500")
-        for line in log.splitlines():
-            sha, _, subject = line.partition("\0")
-            if not looks_like_fix(subject, "", ())[0]:
-                continue
-            stat = _git(clone, "diff", "--numstat", "--no-renames", f"{sha}^", sha)
-            rows = [r.split("\t") for r in stat.splitlines() if r.count("\t") >= 2]
-            code = [(a, d) for a, d, p in rows if p.endswith(".py") and not is_test_path(p) and a.isdigit()]
-            added = sum(int(a) for a, _ in code)
-            if not code or not 1 <= added <= 300:
-                continue
-            yield {"repo": clone.name, "sha": sha, "subject": subject}
-            taken += 1
-            if taken == per_repo:
-                break
+    patterns = FixPatterns(issues=False, tests=False, suffixes=(".py",))
+    for clone in _clones(repos):
+        for fix in bug_fixes(clone, HistoryQuery(last=per_repo, scan=1500), patterns):
+            yield {"repo": fix.repo, "sha": fix.sha, "subject": fix.subject}
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _run_tasks(repos: Path, tasks: list[Task], progress: bool) -> list[dict[str, Any]]:
+    """swarm eval's runner over the tasks, one repository (and its config) at a time, nothing stored."""
+    reviewer = build_engine(ProviderKeys()).review
+    items: list[dict[str, Any]] = []
+    for repo in dict.fromkeys(t.repo for t in tasks):
+        mine = [t for t in tasks if t.repo == repo]
+        runner = Runner(reviewer, repo_config(repos / repo), _SETTINGS, ResultStore(None))
+        items += runner.run(mine, _print_progress if progress else None)
+    for item in items:
+        if item["status"] != "done":
+            raise SystemExit(f"{item['repo']}@{item.get('sha', '')[:8]} failed: {item['error']}")
+    return items
+
+
+def _print_progress(task: Task, item: dict[str, Any]) -> None:
+    if task.kind == "regression":
+        flagged = any(f["rule"] == _GUARD and f["hit"] for f in item["findings"])
+        print(
+            f"  {task.repo}@{task.key[:8]} {'FLAGGED' if flagged else 'missed '} {task.subject[:70]}",
+            file=sys.stderr,
+        )
+        return
+    shown = "" if held_back(task.repo, task.key) else f" {len(item['findings'])} findings"
+    print(
+        f"  {task.repo}@{task.key[:8]} {item['lines']} lines {item['seconds']:.2f}s {item['verdict']}{shown}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def reversed_fixes(repos: Path, path: Path) -> list[str]:
     """Review each fix reversed; the lines the guard must point at are the ones the fix wrote."""
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    flagged, any_line, times = 0, 0, []
-    for row in rows:
-        root = repos / row["repo"]
-        start = time.perf_counter()
-        source = from_git(root, row["sha"], f"{row['sha']}^")
-        result = Orchestrator(SwarmConfig()).review_sync(source)
-        times.append(time.perf_counter() - start)
-        guard = [f for f in result.findings if f.rule == "regression/undoes-fix"]
-        at_fix = [
-            f
-            for f in guard
-            if (fd := source.diff.file(f.path)) is not None
-            and f.line is not None
-            and any(n in fd.removed for n in range(f.line, (f.end_line or f.line) + 1))
-        ]
-        flagged += bool(at_fix)
-        any_line += bool(guard)
-        print(
-            f"  {row['repo']}@{row['sha'][:8]} {'FLAGGED' if at_fix else 'missed '} {row['subject'][:70]}",
-            file=sys.stderr,
+    rows = _rows(path)
+    tasks = [
+        Task.of_fix(
+            repos / r["repo"],
+            Fix(r["repo"], r["sha"], _parent(repos / r["repo"], r["sha"]), r["subject"], "", "message"),
         )
+        for r in rows
+    ]
+    items = _run_tasks(repos, tasks, progress=True)
+    flagged = sum(1 for i in items if any(f["rule"] == _GUARD and f["hit"] for f in i["findings"]))
+    any_line = sum(1 for i in items if any(f["rule"] == _GUARD for f in i["findings"]))
+    times = [i["seconds"] for i in items]
     n = max(1, len(rows))
     return [
         f"== reversed bug fixes: {len(rows)} fix commits from {len({r['repo'] for r in rows})} repos, "
@@ -167,29 +157,22 @@ def reversed_fixes(repos: Path, path: Path) -> list[str]:
     ]
 
 
-def load_changes(path: Path) -> list[Change]:
-    """The changes listed in a JSON-lines file (repo, base, head)."""
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [Change(r["repo"], r["base"], r["head"]) for r in rows]
+def _parent(root: Path, sha: str) -> str:
+    out = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", f"{sha}^"], capture_output=True, check=True, text=True
+    )
+    return out.stdout.strip()
 
 
-def review(repos: Path, change: Change) -> Outcome:
-    """Review one change as the CLI does with --no-llm, timing source loading and review together."""
-    root = repos / change.repo
-    start = time.perf_counter()
-    config_file = root / CONFIG_PATH
-    config = load_config(config_file) if config_file.is_file() else SwarmConfig()
-    source = from_git(root, change.base, change.head, max_diff_bytes=config.limits.max_diff_bytes)
-    result = Orchestrator(config).review_sync(source)
-    seconds = time.perf_counter() - start
-    changed = source.diff.additions + source.diff.deletions
-    return Outcome(change, result, seconds, changed)
+def load_changes(repos: Path, path: Path) -> list[Task]:
+    """The changes listed in a JSON-lines file (repo, base, head), as swarm eval tasks."""
+    return [Task.of_change(repos / r["repo"], Change(r["repo"], r["base"], r["head"])) for r in _rows(path)]
 
 
-def time_cli(repos: Path, change: Change) -> float:
+def time_cli(repos: Path, task: Task) -> float:
     """Wall time of `swarm pr-review --no-llm` in a fresh interpreter: what a user waits for."""
-    argv = [sys.executable, "-m", "swarm_cli", "pr-review", "--repo", str(repos / change.repo)]
-    argv += ["--base", change.base, "--head", change.head, "--no-llm", "--no-store", "--format", "json"]
+    argv = [sys.executable, "-m", "swarm_cli", "pr-review", "--repo", str(repos / task.repo)]
+    argv += ["--base", task.base, "--head", task.head, "--no-llm", "--no-store", "--format", "json"]
     with tempfile.TemporaryDirectory() as data:
         start = time.perf_counter()
         proc = subprocess.run(
@@ -198,35 +181,23 @@ def time_cli(repos: Path, change: Change) -> float:
         seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        raise SystemExit(f"swarm pr-review failed on {change.repo}@{change.head[:8]}: {tail[0]}")
+        raise SystemExit(f"swarm pr-review failed on {task.repo}@{task.head[:8]}: {tail[0]}")
     return seconds
 
 
-def _context(repos: Path, change: Change, path: str, line: int | None) -> str:
-    if line is None:
-        return ""
-    try:
-        text = _git(repos / change.repo, "show", f"{change.head}:{path}")
-    except subprocess.CalledProcessError:
-        return ""
-    lines = text.splitlines()
-    lo, hi = max(1, line - _CONTEXT), min(len(lines), line + _CONTEXT)
-    return "\n".join(f"{n:>5}{'>' if n == line else ' '} {lines[n - 1]}" for n in range(lo, hi + 1))
-
-
-def finding_rows(repos: Path, outcomes: Iterable[Outcome]) -> Iterator[dict[str, Any]]:
+def finding_rows(items: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Every finding as a row for blind labelling, with code around its line from the head."""
-    for o in outcomes:
-        for f in o.review.findings:
+    for item in items:
+        for f in item["findings"]:
             yield {
-                "repo": o.change.repo,
-                "sha": o.change.head,
-                "rule": f.rule,
-                "path": f.path,
-                "line": f.line,
-                "message": f.title if not f.message else f"{f.title} | {f.message}",
-                "severity": str(f.severity),
-                "code": _context(repos, o.change, f.path, f.line),
+                "repo": item["repo"],
+                "sha": item["sha"],
+                "rule": f["rule"],
+                "path": f["path"],
+                "line": f["line"],
+                "message": f["title"] if not f["body"] else f"{f['title']} | {f['body']}",
+                "severity": f["severity"].lower(),
+                "code": f["code"],
             }
 
 
@@ -259,17 +230,17 @@ def _pct(values: list[float], q: float) -> float:
 
 def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str]) -> list[str]:
     """The printed lines for one part."""
-    outs = part.outcomes
+    outs = part.items
     if not outs:
         return [f"== {part.name}: no changes"]
-    findings = [f for o in outs for f in o.review.findings]
-    lines_changed = sum(o.changed_lines for o in outs)
-    blocking = [o for o in outs if o.review.verdict in _BLOCKING]
-    with_any = sum(1 for o in outs if o.review.findings)
-    guarded = sum(1 for o in outs if any(f.rule == "regression/undoes-fix" for f in o.review.findings))
-    times = [o.seconds for o in outs]
+    findings = [f for o in outs for f in o["findings"]]
+    lines_changed = sum(o["lines"] for o in outs)
+    blocking = [o for o in outs if o["verdict"] in _BLOCKING]
+    with_any = sum(1 for o in outs if o["findings"])
+    guarded = sum(1 for o in outs if any(f["rule"] == _GUARD for f in o["findings"]))
+    times = [o["seconds"] for o in outs]
     per_k = 1000 * len(findings) / max(1, lines_changed)
-    cli = [o.cli_seconds for o in outs if o.cli_seconds is not None]
+    cli = [o["cli_seconds"] for o in outs if o.get("cli_seconds") is not None]
     cli_row = (
         [
             f"CLI time from process start: median {statistics.median(cli):.2f} s, p90 {_pct(cli, 0.9):.2f} s, "
@@ -279,33 +250,31 @@ def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str])
         else []
     )
     rows = [
-        f"== {part.name}: {len(outs)} changes from {len({o.change.repo for o in outs})} repos, "
+        f"== {part.name}: {len(outs)} changes from {len({o['repo'] for o in outs})} repos, "
         f"{lines_changed} changed lines",
         f"findings: {len(findings)} = {per_k:.1f} per 1,000 changed lines (target <= 6)",
         f"changes REQUEST_CHANGES/BLOCK: {len(blocking)} of {len(outs)} = "
         f"{100 * len(blocking) / len(outs):.1f} % (target <= 1 %)"
-        + (f"  [{', '.join(f'{o.change.repo}@{o.change.head[:8]}' for o in blocking)}]" if blocking else ""),
+        + (f"  [{', '.join(o['repo'] + '@' + o['sha'][:8] for o in blocking)}]" if blocking else ""),
         f"changes with at least one finding: {with_any} of {len(outs)}",
         f"changes the regression guard flags: {guarded} of {len(outs)} = {100 * guarded / len(outs):.1f} % "
         "(target <= 2 %)",
-        f"verdicts: {dict(sorted(Counter(str(o.review.verdict) for o in outs).items()))}",
+        f"verdicts: {dict(sorted(Counter(o['verdict'] for o in outs).items()))}",
         f"review time: median {statistics.median(times):.2f} s, p90 {_pct(times, 0.9):.2f} s, "
         f"max {max(times):.2f} s (targets median <= 2 s, p90 <= 4 s; in-process, no interpreter start)",
         *cli_row,
         "per rule:",
     ]
-    by_rule = Counter(f.rule for f in findings)
-    sev = {r: Counter(str(f.severity) for f in findings if f.rule == r) for r in by_rule}
+    by_rule = Counter(f["rule"] for f in findings)
+    sev = {r: Counter(f["severity"].lower() for f in findings if f["rule"] == r) for r in by_rule}
     for rule, count in by_rule.most_common():
         rows.append(f"  {count:>4}  {rule:<40} {dict(sev[rule])}")
     scored: Counter[str] = Counter()
     gone: Counter[str] = Counter()
     reported = {
-        _label_key(o.change.repo, o.change.head, f.rule, f.path, f.line)
-        for o in outs
-        for f in o.review.findings
+        _label_key(o["repo"], o["sha"], f["rule"], f["path"], f["line"]) for o in outs for f in o["findings"]
     }
-    shas = {(o.change.repo, o.change.head) for o in outs}
+    shas = {(o["repo"], o["sha"]) for o in outs}
     for key, label in labels.items():
         if (key[0], key[1]) not in shas:
             continue
@@ -327,22 +296,14 @@ def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str])
 
 
 def run(args: argparse.Namespace) -> None:
-    """Review every change, print both parts, and optionally dump one part's findings."""
-    changes = load_changes(args.changes)
+    """Review every change with swarm eval's runner, print both parts, and optionally dump one part's findings."""
+    tasks = load_changes(args.repos, args.changes)
     labels = load_labels(args.labels)
     tuning, held = Part("tuning part"), Part("held-back part")
-    for i, change in enumerate(changes, 1):
-        outcome = review(args.repos, change)
+    for task, item in zip(tasks, _run_tasks(args.repos, tasks, progress=True), strict=True):
         if args.cli:
-            outcome.cli_seconds = time_cli(args.repos, change)
-        (held if change.held_back else tuning).outcomes.append(outcome)
-        print(
-            f"[{i}/{len(changes)}] {change.repo}@{change.head[:8]} {outcome.changed_lines} lines "
-            f"{outcome.seconds:.2f}s {outcome.review.verdict}"
-            + ("" if change.held_back else f" {len(outcome.review.findings)} findings"),
-            file=sys.stderr,
-            flush=True,
-        )
+            item["cli_seconds"] = time_cli(args.repos, task)
+        (held if held_back(task.repo, task.head) else tuning).items.append(item)
     for part in (tuning, held):
         print("\n".join(report(part, labels)))
         print()
@@ -350,9 +311,9 @@ def run(args: argparse.Namespace) -> None:
         print("\n".join(reversed_fixes(args.repos, args.fixes)))
         print()
     if args.dump is not None:
-        chosen = {"tuning": tuning.outcomes, "held": held.outcomes}[args.part]
+        chosen = {"tuning": tuning.items, "held": held.items}[args.part]
         with args.dump.open("w") as fh:
-            for row in finding_rows(args.repos, chosen):
+            for row in finding_rows(chosen):
                 fh.write(json.dumps(row) + "\n")
         print(f"wrote the {args.part} part's findings to {args.dump}")
 

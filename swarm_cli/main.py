@@ -22,6 +22,7 @@ from swarm_cli.agents import agents, exec_command
 from swarm_cli.app import serve, worker
 from swarm_cli.config import config_group
 from swarm_cli.council import council_command
+from swarm_cli.evaluation import eval_command
 from swarm_cli.issue import issue_command
 from swarm_cli.learnings import learnings
 from swarm_cli.options import LOG_FORMATS
@@ -69,6 +70,7 @@ for _command in (
     exec_command,
     action_command,
     learnings,
+    eval_command,
 ):
     cli.add_command(_command)
 

@@ -32,6 +32,14 @@ class GitRepo:
             raise SourceError(f"git {args[0]} failed in {self.path}: {msg[-1] if msg else 'error'}")
         return proc.stdout
 
+    def run(self, *args: str) -> str:
+        """Any git command's output as text (history queries: log, diff --numstat, rev-list).
+
+        Raises:
+            SourceError: git failed; the message is its last line of stderr.
+        """
+        return self._git(*args).decode("utf-8", "replace")
+
     def check(self) -> Path:
         """Verify this is a git work tree and return its top-level directory.
 

@@ -68,6 +68,7 @@ def _probe(*args: str) -> tuple[int, str, list[str]]:
         (["pr-review", "--help"], "Usage: swarm pr-review [OPTIONS] [-]"),
         (["runs", "show", "--help"], "Usage: swarm runs show [OPTIONS] RUN_ID"),
         (["learnings", "list", "--help"], "Usage: swarm learnings list [OPTIONS]"),
+        (["eval", "--help"], "Usage: swarm eval [OPTIONS]"),
     ],
 )
 def test_root_command_imports_nothing_heavy(args: list[str], first_line: str) -> None:
@@ -98,6 +99,7 @@ def test_every_command_still_registered() -> None:
         "agents",
         "config",
         "council",
+        "eval",
         "exec",
         "issue",
         "learnings",

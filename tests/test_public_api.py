@@ -23,6 +23,7 @@ PUBLIC = (
     "swarm_core",
     "swarm_core.agents",
     "swarm_core.config",
+    "swarm_core.evaluation",
     "swarm_core.github",
     "swarm_core.issue",
     "swarm_core.learnings",

@@ -36,10 +36,9 @@ from swarm_core.evaluation._html_text import (
     text,
     when,
 )
+from swarm_core.evaluation.report import SCHEMA
 
 __all__ = ["render_html"]
-
-_SCHEMA = "swarm-eval/1"
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -104,9 +103,9 @@ def _header(report: Mapping[str, Any]) -> str:
     schema = report.get("schema")
     warning = (
         ""
-        if schema == _SCHEMA
+        if schema == SCHEMA
         else f'<p class="warning">This report says its schema is “{esc(schema)}”; this page reads '
-        f"{_SCHEMA}, so some parts may be missing.</p>"
+        f"{SCHEMA}, so some parts may be missing.</p>"
     )
     return (
         f"<header><h1>Would swarm help {esc(text(report.get('repo')) or 'this repository')}?</h1>\n"

@@ -31,7 +31,7 @@ __all__ = [
 
 
 COST_GROUPS = ("run", "repo", "lane", "model", "kind")
-DOCUMENT_KINDS = frozenset({"exec", "council", "issue"})  # runs stored with save_document
+DOCUMENT_KINDS = frozenset({"exec", "council", "issue", "eval"})  # runs stored with save_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,10 @@ class RunStore(Protocol):
 
     def list_runs(self, limit: int = 20) -> list[RunSummary]:
         """The newest runs first."""
+        ...
+
+    def delete_run(self, run_id: str) -> None:
+        """Forget a run (exact id) with its findings and evidence; no run is no error."""
         ...
 
     def get_evidence(self, run_id: str) -> list[Exchange]:
@@ -228,6 +232,16 @@ class SqlRunStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot save the run: {first_line(exc)}") from exc
         return run_id
+
+    def delete_run(self, run_id: str) -> None:
+        """Forget a run (exact id) with its findings and evidence; no run is no error."""
+        try:
+            with self._engine.begin() as conn:
+                for table in (evidence, findings):
+                    conn.execute(table.delete().where(table.c.run_id == run_id))
+                conn.execute(runs.delete().where(runs.c.id == run_id))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot delete run {run_id}: {first_line(exc)}") from exc
 
     def list_runs(self, limit: int = 20) -> list[RunSummary]:
         """The newest runs first."""
