@@ -83,6 +83,7 @@ if _typing.TYPE_CHECKING:
         MalformedOutput,
         MemoryStoreError,
         ModelSelectionError,
+        MutationError,
         ProviderAuthError,
         ProviderError,
         ProviderRateLimited,
@@ -204,6 +205,7 @@ _EXPORTS: dict[str, str] = {
             "MalformedOutput",
             "MemoryStoreError",
             "ModelSelectionError",
+            "MutationError",
             "ProviderAuthError",
             "ProviderError",
             "ProviderRateLimited",
@@ -267,6 +269,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
             "ModelTable",
+            "MutationError",
             "Router",
             "load_table",
         ),
