@@ -269,7 +269,6 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
             "ModelTable",
-            "MutationError",
             "Router",
             "load_table",
         ),
@@ -314,6 +313,7 @@ __all__ = [
     "MemoryStoreError",
     "ModelSelectionError",
     "ModelTable",
+    "MutationError",
     "Omission",
     "Orchestrator",
     "ProgressEvent",
