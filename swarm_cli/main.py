@@ -23,6 +23,7 @@ from swarm_cli.app import serve, worker
 from swarm_cli.config import config_group
 from swarm_cli.council import council_command
 from swarm_cli.issue import issue_command
+from swarm_cli.mutation import mutation_command
 from swarm_cli.options import LOG_FORMATS
 from swarm_cli.output import err
 from swarm_cli.review import pr_review
@@ -67,6 +68,7 @@ for _command in (
     agents,
     exec_command,
     action_command,
+    mutation_command,
 ):
     cli.add_command(_command)
 

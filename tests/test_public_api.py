@@ -25,6 +25,7 @@ PUBLIC = (
     "swarm_core.config",
     "swarm_core.github",
     "swarm_core.issue",
+    "swarm_core.mutation",
     "swarm_core.providers",
     "swarm_core.render",
     "swarm_core.store",
