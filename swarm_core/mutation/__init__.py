@@ -23,7 +23,7 @@ from swarm_core.mutation.report import (
     with_gate,
 )
 from swarm_core.mutation.runner import GateResult, Outcome, run_gate, run_process
-from swarm_core.mutation.sandbox import REFUSED_EVENTS, refusal, test_environment
+from swarm_core.mutation.sandbox import REFUSED_EVENTS, refusal, scrubbed_environment
 
 __all__ = [
     "MUTATION_RULES",
@@ -45,7 +45,7 @@ __all__ = [
     "refusal",
     "run_gate",
     "run_process",
+    "scrubbed_environment",
     "spread",
-    "test_environment",
     "with_gate",
 ]

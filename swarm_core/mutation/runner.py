@@ -3,7 +3,7 @@
 Each worker copies the checkout once into a temporary directory, then for each mutant
 writes the mutated file, runs the test command with a per-mutant timeout (its whole
 process group is killed when it expires) and writes the file back. The tests see a
-scrubbed environment (`sandbox.test_environment`); the checkout itself is never written.
+scrubbed environment (`sandbox.scrubbed_environment`); the checkout itself is never written.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from swarm_core.config import MutationConfig
 from swarm_core.mutation.coverage import coverage_command, executed_lines, read_report
 from swarm_core.mutation.operators import Mutant, apply
 from swarm_core.mutation.plan import ChangedFile, Plan, changed_files, plan
-from swarm_core.mutation.sandbox import refusal, test_environment
+from swarm_core.mutation.sandbox import refusal, scrubbed_environment
 
 __all__ = ["GateResult", "Outcome", "run_gate", "run_process"]
 
@@ -142,7 +142,7 @@ def run_gate(
     with tempfile.TemporaryDirectory(prefix="swarm-mutation-") as temp:
         base = Path(temp) / "w0"
         shutil.copytree(root, base, symlinks=True, ignore=_IGNORED)
-        env = test_environment(environ, base, secrets)
+        env = scrubbed_environment(environ, base, secrets)
         data, report = Path(temp) / "coverage.data", Path(temp) / "coverage.json"
         argv = coverage_command(command, data, [base / f.path for f in files], env.get("PATH"))
         measured = time.monotonic()
@@ -167,7 +167,7 @@ def run_gate(
         run = _Run(
             {f.path: f.source for f in files},
             shlex.split(command),
-            lambda copy: test_environment(environ, copy, secrets),
+            lambda copy: scrubbed_environment(environ, copy, secrets),
             per_mutant,
             deadline,
             runner,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["REFUSED_EVENTS", "refusal", "test_environment"]
+__all__ = ["REFUSED_EVENTS", "refusal", "scrubbed_environment"]
 
 # pull_request_target runs with the base repository's secrets and a write token on the
 # pull request's code: running that code there hands both to whoever opened it.
@@ -26,7 +26,9 @@ def refusal(event: str) -> str | None:
     return None
 
 
-def test_environment(environ: Mapping[str, str], root: Path, secrets: Iterable[str] = ()) -> dict[str, str]:
+def scrubbed_environment(
+    environ: Mapping[str, str], root: Path, secrets: Iterable[str] = ()
+) -> dict[str, str]:
     """The environment the tests run in, from the job's.
 
     Dropped: every variable whose name says it holds a credential (TOKEN, SECRET, KEY,
