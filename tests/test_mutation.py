@@ -128,6 +128,8 @@ def test_descriptions_quote_code_safely() -> None:
     m = Mutant("m.py", 1, 0, 1, "`x` > y", ">=", "comparison")
     assert m.description == "`` `x` > y `` becomes `>=`"
     assert Mutant("m.py", 1, 0, 4, "not ", "", "boolean").description == "`not` is removed"
+    assert m.plain == '"`x` > y" becomes ">="'
+    assert Mutant("m.py", 1, 0, 4, "not ", "", "boolean").plain == '"not" is removed'
 
 
 def _mutants(per_line: dict[int, int], path: str = "a.py") -> list[Mutant]:
@@ -298,7 +300,7 @@ def test_survivors_become_tests_lane_findings_one_per_line_and_uncovered_one_per
     )  # fmt: skip
     findings = gate_findings(result, change)
     assert [(f.path, f.line, f.rule, f.lane.value, f.title, f.anchored) for f in findings] == [
-        ("a.py", 2, "tests/mutation-survived", "tests", "Tests still pass when `>` becomes `>=` here", True),
+        ("a.py", 2, "tests/mutation-survived", "tests", 'Tests still pass when ">" becomes ">=" here', True),
         ("a.py", 3, "tests/mutation-uncovered", "tests", "2 changed line(s) of a.py run in no test", True),
     ]
     survived = findings[0]

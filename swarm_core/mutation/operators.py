@@ -62,12 +62,25 @@ class Mutant:
 
     @property
     def description(self) -> str:
-        """What the mutant changes, for a finding's title: "`>` becomes `>=`"."""
-        before = " ".join(self.original.split())
-        before = _quoted(before if len(before) <= 60 else before[:57] + "...")
+        """What the mutant changes, as markdown for a message: "`>` becomes `>=`"."""
+        before = _quoted(self._before())
         if not self.replacement:
             return f"{before} is removed"
         return f"{before} becomes {_quoted(self.replacement)}"
+
+    @property
+    def plain(self) -> str:
+        """What the mutant changes, as plain text for a title: '">" becomes ">="'.
+
+        Titles are escaped as a whole (`<` included), which code spans would show verbatim.
+        """
+        if not self.replacement:
+            return f'"{self._before()}" is removed'
+        return f'"{self._before()}" becomes "{self.replacement}"'
+
+    def _before(self) -> str:
+        before = " ".join(self.original.split())
+        return before if len(before) <= 60 else before[:57] + "..."
 
 
 def _quoted(code: str) -> str:

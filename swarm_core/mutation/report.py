@@ -65,9 +65,7 @@ def gate_findings(result: GateResult, change: ChangeSet) -> tuple[Finding, ...]:
             + (f" They also pass when {'; when '.join(also)}." if also else "")
             + f"\n\n{_ADVICE[first.operator]}"
         )
-        found.append(
-            _finding(path, line, SURVIVED, f"Tests still pass when {first.description} here", message)
-        )
+        found.append(_finding(path, line, SURVIVED, f"Tests still pass when {first.plain} here", message))
     for path, lines in result.plan.uncovered.items():
         found.append(
             _finding(
