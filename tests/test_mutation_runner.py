@@ -201,3 +201,35 @@ def test_the_gate_stops_at_its_time_limit(tmp_path: Path) -> None:
     assert result.status == "ran", result.reason
     assert 0 < len(result.outcomes) < 10 and result.not_run == 10 - len(result.outcomes)
     assert result.notes == (f"{result.not_run} mutant(s) were not run: the gate reached timeout_minutes",)
+
+
+def test_swarm_mutation_runs_the_gate_on_a_local_range(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    root = _project(tmp_path)
+    config = tmp_path / "swarm.yml"
+    config.write_text("mutation:\n  mutant_timeout_seconds: 3\n  max_mutants: 4\n")
+    argv = [sys.executable, "-m", "swarm_cli", "mutation", "--repo", str(root), "--base", "HEAD~1"]
+    argv += ["--config", str(config), "--test-command", f"{sys.executable} check.py"]
+    env = {**_environ(), "PYTHONPATH": str(ROOT)}
+    warn = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    assert warn.returncode == 0, warn.stderr
+    assert "Mutation score of the change: 50% (2 of 4 mutants killed, 2 survived)" in warn.stdout
+    failed = subprocess.run([*argv, "--fail"], capture_output=True, text=True, check=False, env=env)
+    assert failed.returncode == 1 and "- `pkg/calc.py:2` `<` becomes `<=`" in failed.stdout
+    bad = subprocess.run([*argv[:-2], "--test-command", "make test"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "is not a Python script on PATH" in bad.stderr
+
+
+def test_the_readme_mutation_config_is_valid() -> None:
+    import re
+
+    from swarm_core import parse_config
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if b.startswith("mutation:")]
+    config = parse_config(block, "README.md").mutation
+    assert config.enabled and config.max_mutants == 60 and config.paths.include == ("src/**",)
