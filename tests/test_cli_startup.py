@@ -99,6 +99,7 @@ def test_every_command_still_registered() -> None:
         "council",
         "exec",
         "issue",
+        "mutation",
         "pr-review",
         "runs",
         "serve",
