@@ -62,7 +62,7 @@ def mutation_gate(
             secrets=env.secrets(),
             workers=os.cpu_count(),
         )
-    except MutationError as exc:
+    except (MutationError, OSError) as exc:  # a command that is not Python; no room for the copies
         result = GateResult("broken", config.mutation.test_command, str(exc))
     log.info("mutation gate %s in %.1f s", result.status, result.seconds)
     return with_gate(review, result, change), gate_markdown(result, repo=change.repo), None

@@ -233,3 +233,24 @@ def test_the_readme_mutation_config_is_valid() -> None:
     (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if b.startswith("mutation:")]
     config = parse_config(block, "README.md").mutation
     assert config.enabled and config.max_mutants == 60 and config.paths.include == ("src/**",)
+
+
+def test_a_python_that_is_not_there_or_a_module_never_imported(tmp_path: Path) -> None:
+    from swarm_core.mutation import run_gate
+
+    root = _project(tmp_path)
+    change = from_git(root, "HEAD~1", "HEAD")
+    missing = _config(test_command="python9.99 check.py")
+    result = run_gate(change, missing, root, event="local", environ=_environ(), workers=1)
+    assert (
+        result.status == "broken"
+        and "exited 127" in result.reason
+        and "cannot start 'python9.99'" in result.reason
+    )
+    # Tests that never import the changed module: coverage has no data, every line is unexecuted.
+    (root / "check.py").write_text("print('no tests here')\n")
+    result = run_gate(change, _config(), root, event="local", environ=_environ(), workers=1)
+    assert result.status == "ran" and result.outcomes == () and result.score is None
+    assert result.plan is not None and result.plan.uncovered == {
+        "pkg/calc.py": (2, 3, 4, 5, 6, 10, 11, 12, 13, 21)
+    }

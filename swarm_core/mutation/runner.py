@@ -159,7 +159,9 @@ def run_gate(
                 notes=notes,
             )
         json_argv = [*argv[: argv.index("run")], "json", f"--data-file={data}", "-o", str(report), "-q"]
-        runner(json_argv, base, env, 120)
+        status, code, tail = runner(json_argv, base, env, 120)
+        if (status == "timeout" or code != 0) and "No data to report" not in tail:
+            return GateResult("broken", command, f"coverage could not write its report:\n{tail}", notes=notes)
         executed = executed_lines(read_report(report), base, [f.path for f in files])
         chosen = plan(files, executed, config.max_mutants)
         per_mutant = config.mutant_timeout_seconds or 3 * coverage_seconds + 10
