@@ -57,6 +57,7 @@ CHANGES = (
     ("00a00cb", "#1133 partition queues"),
     ("68a4c96", "#1099 synchronized"),
     ("582e9fa", "#1101 extract_monotonic"),
+    ("6a6d136", "sized_iterator (195 lines, 2 files)"),
 )
 # The planted weak test: (change, test file, test method, the assertion line removed).
 PLANT = (
