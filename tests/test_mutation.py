@@ -108,6 +108,24 @@ def test_only_changed_lines_inside_functions_are_mutated() -> None:
     ]
 
 
+def test_nested_functions_are_mutated_once_and_their_docstrings_never() -> None:
+    source = (
+        "def outer(x):\n"
+        "    def inner(y):\n"
+        '        """Inner docstring."""\n'
+        "        return y + 1\n"
+        "    class Local:\n"
+        '        """Class docstring."""\n'
+        "    return inner(x)\n"
+    )
+    assert _edits(source) == [
+        (4, "return", "y + 1", "None"),
+        (4, "arithmetic", "+", "-"),
+        (4, "constant", "1", "0"),
+        (7, "return", "inner(x)", "None"),
+    ]
+
+
 def test_a_multi_line_expression_is_mutated_on_the_line_of_its_operator() -> None:
     source = "def f(x):\n    return (x\n            >= 2)\n"
     assert _edits(source, {3}) == [(3, "comparison", ">=", ">"), (3, "constant", "2", "3")]

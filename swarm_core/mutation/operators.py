@@ -185,6 +185,10 @@ class _Finder:
                 if id(node) in seen or isinstance(node, ast.JoinedStr):
                     continue
                 seen.add(id(node))
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and _is_docstring(
+                    node.body[0]
+                ):
+                    seen.add(id(node.body[0]))  # a nested function's or class's docstring
                 for part in _message_parts(node):
                     self.quiet.update(id(n) for n in ast.walk(part))
                 yield node
