@@ -333,3 +333,61 @@ def test_survivors_become_tests_lane_findings_one_per_line_and_uncovered_one_per
     refused = GateResult("refused", "python -m pytest", refusal("pull_request_target") or "")
     assert gate_findings(refused, change) == ()
     assert "**refused**: the mutation gate does not run on `pull_request_target`" in gate_markdown(refused)
+
+
+def test_an_operator_in_a_comment_is_not_the_one_mutated() -> None:
+    from swarm_core.mutation.operators import _operator_in_gap
+
+    source = "def f(x, y):\n    return (x  # is > here\n            > y)\n"
+    assert _edits(source, {2, 3}) == [
+        (2, "return", "x  # is > here\n            > y", "None"),
+        (3, "comparison", ">", ">="),
+    ]
+    assert _operator_in_gap("a  # > b\n", 1, 9, ">") is None
+    assert mutants_in("m.py", "def f():\n    return 1\n", set()) == []
+    assert mutants_in("m.py", "def f():\n    return 1\n", {99}) == []
+
+
+def test_constants_without_a_mutant() -> None:
+    source = "def f():\n    a = None\n    b = b'x'\n    c = 1.5\n    d = ''\n    return\n"
+    assert _edits(source) == []
+
+
+def test_the_gate_changes_the_review_and_its_conclusion() -> None:
+    from swarm_core import Review, SwarmConfig, Verdict, merge
+    from swarm_core.models import Lane, LaneResult, LaneStatus
+    from swarm_core.mutation import gate_fails, with_gate
+
+    patch = (
+        "diff --git a/a.py b/a.py\nnew file mode 100644\n--- /dev/null\n+++ b/a.py\n"
+        "@@ -0,0 +1,2 @@\n+def f(x):\n+    return x > 1\n"
+    )
+    change = from_patch(patch.encode(), "p")
+    chosen = plan(
+        [ChangedFile("a.py", "def f(x):\n    return x > 1\n", frozenset({2}))], {"a.py": frozenset({2})}, 1
+    )
+    result = GateResult(
+        "ran", "python -m pytest", plan=chosen, outcomes=(Outcome(chosen.mutants[0], "survived", 0.1),)
+    )
+    lanes = (
+        LaneResult(Lane.TESTS, LaneStatus.DETERMINISTIC),
+        LaneResult(Lane.SECURITY, LaneStatus.DETERMINISTIC),
+    )
+    review = Review("p", None, None, Verdict.APPROVE, (), (), lanes, 1, 2, 0)
+    gated = with_gate(review, result, change)
+    assert [f.rule for f in gated.findings] == ["tests/mutation-survived"]
+    assert [len(lane.findings) for lane in gated.lanes] == [1, 0]
+    assert gated.verdict is Verdict.APPROVE_WITH_NOTES
+    assert gated.notes == (
+        "Mutation score of the change: 0% (0 of 1 mutants killed, 1 survived); 0 changed line(s) run in no test.",
+    )
+    warn, fail = SwarmConfig(), merge(SwarmConfig(), {"mutation": {"fail_action": "FAIL"}})
+    assert (gate_fails(gated, warn), gate_fails(gated, fail), gate_fails(review, fail)) == (
+        False,
+        True,
+        False,
+    )
+    killed = GateResult("ran", "c", plan=chosen, outcomes=(Outcome(chosen.mutants[0], "timeout", 3.0),))
+    assert with_gate(review, killed, change).findings == () and killed.score == 1.0
+    broken = with_gate(review, GateResult("broken", "c", "the tests fail\nwith details"), change)
+    assert broken.notes == ("Mutation gate broken: the tests fail",) and broken.verdict is Verdict.APPROVE

@@ -254,3 +254,23 @@ def test_a_python_that_is_not_there_or_a_module_never_imported(tmp_path: Path) -
     assert result.plan is not None and result.plan.uncovered == {
         "pkg/calc.py": (2, 3, 4, 5, 6, 10, 11, 12, 13, 21)
     }
+
+
+def test_a_coverage_report_that_cannot_be_written_breaks_the_gate(tmp_path: Path) -> None:
+    from swarm_core.mutation import run_gate, run_process
+
+    def no_report(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float) -> tuple[str, int, str]:
+        return (
+            ("ok", 1, "Couldn't write the report") if "json" in argv else run_process(argv, cwd, env, timeout)
+        )
+
+    root = _project(tmp_path)
+    change = from_git(root, "HEAD~1", "HEAD")
+    result = run_gate(change, _config(), root, event="local", environ=_environ(), runner=no_report)
+    assert (result.status, result.reason) == (
+        "broken",
+        "coverage could not write its report:\nCouldn't write the report",
+    )
+    (root / "pkg/calc.py").unlink()
+    result = run_gate(change, _config(), root, event="local", environ=_environ())
+    assert result.status == "skipped" and result.notes[0].startswith("pkg/calc.py was not mutated")

@@ -27,6 +27,8 @@ __all__ = ["OPERATORS", "Mutant", "apply", "mutants_in"]
 
 OPERATORS = ("comparison", "boolean", "constant", "return", "call", "arithmetic")
 
+# What may surround an operator between its operands: parentheses, spaces, continuations, comments.
+_FILLER = re.compile(r"[\s()\\]*(#[^\n]*\n[\s()\\]*)*")
 _NO_MUTATE = re.compile(r"#\s*pragma:\s*no mutate")
 
 _COMPARE: dict[type[ast.cmpop], tuple[str, str]] = {
@@ -136,9 +138,7 @@ def _operator_in_gap(source: str, start: int, end: int, token: str) -> tuple[int
         before = gap[: match.start()]
         if "#" in before.rsplit("\n", 1)[-1]:
             continue  # inside a comment
-        if re.fullmatch(r"[\s()\\]*", before) and re.fullmatch(
-            r"[\s()\\]*(#[^\n]*\n[\s()\\]*)*", gap[match.end() :]
-        ):
+        if _FILLER.fullmatch(before) and _FILLER.fullmatch(gap[match.end() :]):
             return start + match.start(), start + match.end()
     return None
 
