@@ -330,6 +330,8 @@ def test_survivors_become_tests_lane_findings_one_per_line_and_uncovered_one_per
     assert "| 5 | 2 | 0 | 2 | 0 | 2 | 0 | 0 |" in text
     assert "Executed: `python -m pytest` once under `coverage run`" in text
     assert "- `a.py:2` `>` becomes `>=`" in text and "- `a.py`: 3-4" in text
+    assert "<details><summary>Every mutant run (2)</summary>" in text
+    assert "- `a.py:2` `1` becomes `0`: survived, 0.1 s" in text
     refused = GateResult("refused", "python -m pytest", refusal("pull_request_target") or "")
     assert gate_findings(refused, change) == ()
     assert "**refused**: the mutation gate does not run on `pull_request_target`" in gate_markdown(refused)

@@ -145,6 +145,15 @@ def gate_markdown(result: GateResult, *, repo: str = "") -> str:
     if plan.uncovered:
         lines += ["", "Changed lines no test runs:", ""]
         lines += [sanitize(f"- `{path}`: {_ranges(ls)}", repo=repo) for path, ls in plan.uncovered.items()]
+    if result.outcomes:
+        lines += ["", f"<details><summary>Every mutant run ({len(result.outcomes)})</summary>", ""]
+        lines += [
+            sanitize(
+                f"- `{o.mutant.path}:{o.mutant.line}` {o.mutant.description}: {o.status}, {o.seconds:.1f} s"
+            )
+            for o in result.outcomes[:300]
+        ]
+        lines += ["", "</details>"]
     return "\n".join(lines + _notes(result, repo))
 
 
