@@ -8,6 +8,7 @@ scrubbed environment (`sandbox.scrubbed_environment`); the checkout itself is ne
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -98,7 +99,8 @@ def run_process(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: flo
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have ended since
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return "timeout", -9, ""
     return "ok", proc.returncode, out.decode("utf-8", "replace")[-2000:]
