@@ -26,6 +26,7 @@ Target (issue 20): <= 10 minutes for a change of <= 200 lines on 2 cores.
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import os
 import resource
@@ -59,12 +60,13 @@ CHANGES = (
     ("582e9fa", "#1101 extract_monotonic"),
     ("6a6d136", "sized_iterator (195 lines, 2 files)"),
 )
-# The planted weak test: (change, test file, test method, the assertion line removed).
+# The planted weak test: (change, test file, Class.method, the start of the assertion removed).
+# Here: the check that decreasing indices raise ValueError in extract(monotonic=True).
 PLANT = (
-    "49c991e",
-    "tests/test_recipes.py",
-    "test_negative_start_and_stop",
-    "self.assertEqual(actual, expected)",
+    "582e9fa",
+    "tests/test_more.py",
+    "ExtractTests.test_monotonic",
+    "with self.assertRaises(ValueError):",
 )
 
 SLOW = (
@@ -106,15 +108,21 @@ def _checkout(repo: Path, sha: str, into: Path) -> None:
     (into / RUNNER_NAME).write_text(RUNNER, encoding="utf-8")
 
 
-def _plant(root: Path, path: str, method: str, assertion: str) -> int:
-    """Replace the first `assertion` line inside `method` with `pass`; the line number."""
-    lines = (root / path).read_text(encoding="utf-8").split("\n")
-    start = next(i for i, ln in enumerate(lines) if ln.strip().startswith(f"def {method}("))
-    at = next(i for i in range(start + 1, len(lines)) if lines[i].strip() == assertion)
-    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    lines[at] = f"{indent}pass  # planted weak test: {assertion} removed"
+def _plant(root: Path, path: str, where: str, assertion: str) -> int:
+    """Replace the first statement of `where` (Class.method) that starts with `assertion` with
+    `pass`; its first line."""
+    text = (root / path).read_text(encoding="utf-8")
+    cls, method = where.split(".")
+    tree = ast.parse(text)
+    owner = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
+    fn = next(n for n in owner.body if isinstance(n, ast.FunctionDef) and n.name == method)
+    stmt = next(s for s in fn.body if (ast.get_source_segment(text, s) or "").startswith(assertion))
+    lines = text.split("\n")
+    end = stmt.end_lineno or stmt.lineno
+    indent = " " * stmt.col_offset
+    lines[stmt.lineno - 1 : end] = [f"{indent}pass  # planted weak test: {assertion} ... removed"]
     (root / path).write_text("\n".join(lines), encoding="utf-8")
-    return at + 1
+    return stmt.lineno
 
 
 def _cpu() -> float:
