@@ -191,12 +191,12 @@ def test_the_gate_stops_at_its_time_limit(tmp_path: Path) -> None:
 
     def slow(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float) -> tuple[str, int, str]:
         if "coverage" not in argv:
-            time.sleep(2)  # each mutant: past half the gate's time
+            time.sleep(4)  # each mutant: a quarter of the gate's time
         return run_process(argv, cwd, env, timeout)
 
     root = _project(tmp_path)
     change = from_git(root, "HEAD~1", "HEAD")
-    config = _config(timeout_minutes=0.1)  # 6 s
+    config = _config(timeout_minutes=0.25)  # 15 s: the coverage run, then a few mutants
     result = run_gate(change, config, root, event="local", environ=_environ(), workers=1, runner=slow)
     assert result.status == "ran", result.reason
     assert 0 < len(result.outcomes) < 10 and result.not_run == 10 - len(result.outcomes)
