@@ -50,6 +50,9 @@ class ActionEnv:
     # Signs swarm's hidden markers (SWARM_MARKER_KEY, from a repository secret); see markers.py.
     marker_key: SecretStr | None = None
     bot_login: str = ACTIONS_BOT  # whom swarm writes as: GITHUB_TOKEN's account (SWARM_BOT_LOGIN)
+    mutation: bool = False  # the workflow owner lets the mutation gate run the PR's tests
+    # The whole environment, for the mutation gate's tests (scrubbed of credentials there).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def secrets(self) -> frozenset[str]:
         """The token, the marker key and the provider keys: what logs and GitHub must never see."""
@@ -92,6 +95,9 @@ class ActionEnv:
         from_workspace = (env.get("SWARM_INPUT_CONFIG_FROM_WORKSPACE") or "false").strip().lower()
         if from_workspace not in {"true", "false"}:
             raise ConfigError(f"input config-from-workspace: {from_workspace!r} is not true or false")
+        mutation = (env.get("SWARM_INPUT_MUTATION") or "false").strip().lower()
+        if mutation not in {"true", "false"}:
+            raise ConfigError(f"input mutation: {mutation!r} is not true or false")
         workspace = env.get("GITHUB_WORKSPACE")
         log_format = (env.get("SWARM_LOG_FORMAT") or "text").strip().lower()
         if log_format not in LOG_FORMATS:
@@ -120,4 +126,6 @@ class ActionEnv:
             log_format=log_format,
             marker_key=SecretStr(env["SWARM_MARKER_KEY"]) if env.get("SWARM_MARKER_KEY") else None,
             bot_login=env.get("SWARM_BOT_LOGIN") or ACTIONS_BOT,
+            mutation=mutation == "true",
+            environ=dict(env),
         )

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 from action.env import ActionEnv
+from action.mutation import mutation_gate
 from action.outputs import annotation_commands, counts_json, write_outputs, write_summary
 from swarm_core import (
     ConfigError,
@@ -59,6 +60,7 @@ from swarm_core.github import (
     repo_config,
     run_command,
 )
+from swarm_core.mutation import gate_fails
 from swarm_core.render import render_summary, to_sarif
 from swarm_core.store import SqlRunStore, open_store, sqlite_url
 from swarm_core.store.queue import Job, JobQueue
@@ -212,12 +214,14 @@ def _review_pr(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResu
         config = merge(config, overrides)
     change = change_from_pr(client, pr, config)
     review = asyncio.run(_engine(env).review(config, change))
+    review, gate, gate_note = mutation_gate(env, config, change, review)
     notes = [f"The repository config was ignored: {problem}"] if problem else []
+    notes += [gate_note] if gate_note else []
     published, read_only = _publish(env, client, pr, review, config)
     if read_only:
         notes.append(READ_ONLY_NOTE)
-    result = _finish(env, review, published, read_only, notes, out, repo=repo, number=number)
-    result.exit_code = 1 if review.fails(config.fail_threshold) else 0
+    result = _finish(env, review, published, read_only, notes, out, repo=repo, number=number, extra=gate)
+    result.exit_code = 1 if review.fails(config.fail_threshold) or gate_fails(review, config) else 0
     return result
 
 
@@ -231,10 +235,13 @@ def _finish(
     *,
     repo: str,
     number: int,
+    extra: str = "",
 ) -> ActionResult:
     summary = render_summary(review)
     if notes:
         summary += "\n\n" + "\n\n".join(f"> ℹ️ {n}" for n in notes)
+    if extra:
+        summary += "\n\n" + extra
     write_summary(env.step_summary, summary)
     for line in annotation_commands(review):
         print(line, file=out)

@@ -25,6 +25,7 @@ from swarm_cli.council import council_command
 from swarm_cli.evaluation import eval_command
 from swarm_cli.issue import issue_command
 from swarm_cli.learnings import learnings
+from swarm_cli.mutation import mutation_command
 from swarm_cli.options import LOG_FORMATS
 from swarm_cli.output import err
 from swarm_cli.review import pr_review
@@ -71,6 +72,7 @@ for _command in (
     action_command,
     learnings,
     eval_command,
+    mutation_command,
 ):
     cli.add_command(_command)
 

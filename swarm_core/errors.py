@@ -20,6 +20,7 @@
     ├── ModelSelectionError  no model satisfies the router's constraints, or a model name is unknown
     ├── LimitReached         a run's guardrail (calls, tokens, cost, wall time) stopped further calls
     ├── MemoryStoreError     swarm memory cannot be read or written
+    ├── MutationError        the mutation gate cannot run: its test command does not run Python
     ├── WebhookError         a webhook delivery cannot be accepted (answered 4xx, never queued)
     │   └── InvalidPayload   a field the App reads is missing, of the wrong type or too long (named)
     ├── RetryLater           a job must wait `after_s` seconds (the worker releases it, never sleeps)
@@ -57,6 +58,7 @@ __all__ = [
     "MalformedOutput",
     "MemoryStoreError",
     "ModelSelectionError",
+    "MutationError",
     "ProviderAuthError",
     "ProviderError",
     "ProviderRateLimited",
@@ -77,6 +79,10 @@ class SwarmError(Exception):
 
 class ConfigError(SwarmError, ValueError):
     """Configuration is invalid; the message names the file, the key and what is wrong."""
+
+
+class MutationError(SwarmError):
+    """The mutation gate cannot run as configured (reported in the job summary, never fatal)."""
 
 
 class SourceError(SwarmError):

@@ -56,6 +56,7 @@ def action(
     event: str,
     payload: dict[str, Any] | str | None,
     token: str | None = TOKEN,
+    workspace: Path | None = None,
     **inputs: str,
 ) -> tuple[subprocess.CompletedProcess[str], str, dict[str, str]]:
     event_path = tmp_path / "event.json"
@@ -78,6 +79,8 @@ def action(
         env["GITHUB_API_URL"] = github.url
     if token:
         env["GITHUB_TOKEN"] = token
+    if workspace is not None:
+        env["GITHUB_WORKSPACE"] = str(workspace)
     for name, value in inputs.items():
         env[f"SWARM_INPUT_{name.upper()}"] = value
     result = subprocess.run(

@@ -984,3 +984,22 @@ def test_app_logs_are_json_lines_with_secrets_redacted(
     failed = next(x for x in lines if x.get("job_id") == job_id)
     assert failed["level"] == "ERROR" and failed["job_kind"] == "review"
     assert failed["exc"].startswith("Traceback") and "KeyError: 'repo'" in failed["exc"]
+
+
+def test_the_app_never_runs_the_mutation_gate(client: TestClient, github: FakeGitHub, tmp_path: Path) -> None:
+    # Enabled, failing on survivors, with a test command that would leave a marker: the App
+    # reviews through the API and never executes a pull request's code.
+    marker = tmp_path / "tests-ran"
+    check = f"open({str(marker)!r}, 'w').close()\n"
+    github.repos[REPO]["files"]["main"][".github/swarm.yml"] = (
+        f"mutation:\n  enabled: true\n  fail_action: FAIL\n  test_command: {sys.executable} check.py\n"
+    )
+    head_sha = opened_payload()["pull_request"]["head"]["sha"]
+    pull = add_pull(github, tmp_path / "r", HEAD, head_sha)
+    pull.base_files["check.py"] = pull.head_files["check.py"] = check
+    deliver(client, "pull_request", opened_payload(), "d-mutation")
+    assert drain(client) == {DONE: 1}
+    (run,) = github.check_runs
+    assert run["conclusion"] == "success" and not marker.exists()
+    (summary,) = list(github.comments_on(2))
+    assert "Mutation" not in summary["body"] and "tests/mutation-" not in json.dumps(github.reviews)

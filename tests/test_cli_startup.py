@@ -103,6 +103,7 @@ def test_every_command_still_registered() -> None:
         "exec",
         "issue",
         "learnings",
+        "mutation",
         "pr-review",
         "runs",
         "serve",

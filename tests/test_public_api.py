@@ -27,6 +27,7 @@ PUBLIC = (
     "swarm_core.github",
     "swarm_core.issue",
     "swarm_core.learnings",
+    "swarm_core.mutation",
     "swarm_core.providers",
     "swarm_core.render",
     "swarm_core.store",

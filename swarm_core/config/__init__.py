@@ -4,10 +4,12 @@ _schema    SwarmConfig and its sections (the `.github/swarm.yml` schema)
 _parsing   YAML text or a file to a SwarmConfig, with `origin:line: key: what` errors;
            `merge`, the pure way overrides (flags, an operator's defaults) make a new one
 _paths     gitignore-style path filters (`paths_match`)
+_mutation  the `mutation:` section (the Action's opt-in mutation gate)
 """
 
 from __future__ import annotations
 
+from swarm_core.config._mutation import MutationConfig, MutationPathsConfig
 from swarm_core.config._parsing import CONFIG_PATH, load_config, merge, parse_config
 from swarm_core.config._paths import paths_match
 from swarm_core.config._schema import (
@@ -52,6 +54,8 @@ __all__ = [
     "LimitsConfig",
     "LlmConfig",
     "ModelsConfig",
+    "MutationConfig",
+    "MutationPathsConfig",
     "PathsConfig",
     "Privacy",
     "ReviewConfig",

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from swarm_core.changeset import DEFAULT_MAX_FILE_BYTES
+from swarm_core.config._mutation import MutationConfig
 from swarm_core.config._paths import paths_match
 from swarm_core.diff import DEFAULT_MAX_DIFF_BYTES
 from swarm_core.models import Lane, Severity
@@ -351,6 +352,7 @@ class SwarmConfig(_Section):
     council: CouncilConfig = CouncilConfig()
     agents: tuple[AgentConfig, ...] = ()
     opencode_url: str = Field(default="http://127.0.0.1:4096", description="where `opencode serve` listens")
+    mutation: MutationConfig = MutationConfig()
 
     @field_validator("severity_threshold", mode="before")
     @classmethod

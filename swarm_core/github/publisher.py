@@ -33,6 +33,7 @@ from swarm_core.errors import GitHubValidation
 from swarm_core.github.client import GitHubClient, PullRequest
 from swarm_core.github.markers import Markers
 from swarm_core.models import Finding, Review, Severity, Side
+from swarm_core.mutation.report import gate_fails
 from swarm_core.redact import Redactor
 from swarm_core.render.markdown import (
     GITHUB_BODY_LIMIT,
@@ -75,8 +76,8 @@ class PublishResult:
 
 
 def conclusion_for(review: Review, config: SwarmConfig) -> str:
-    """failure when a confirmed finding reaches `fail_on`, else success."""
-    return "failure" if review.fails(config.fail_threshold) else "success"
+    """failure when a confirmed finding reaches `fail_on`, or the mutation gate's FAIL holds; else success."""
+    return "failure" if review.fails(config.fail_threshold) or gate_fails(review, config) else "success"
 
 
 def _clip(text: str, limit: int) -> str:
