@@ -271,6 +271,8 @@ def _services(env: ActionEnv, client: GitHubClient, store: SqlRunStore, temp: Pa
         state=SqlMemory(store.engine),
         council=engine.council,
         specify=engine.specify,
+        ask=engine.ask,
+        describe=engine.describe,
         cache_dir=temp / "swarm-checkouts",
         markers=lambda: _markers(env),
     )

@@ -14,7 +14,7 @@ from swarm_core.analyzers.base import AnalyzerContext
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
 
-__all__ = ["DependencyAnalyzer", "is_dev_group", "parse_groups", "parse_manifest"]
+__all__ = ["DependencyAnalyzer", "is_dependency_file", "is_dev_group", "parse_groups", "parse_manifest"]
 
 Deps = dict[str, str]
 Groups = dict[str, Deps]
@@ -187,6 +187,12 @@ def _parser_for(path: str) -> Callable[[str], Groups] | None:
     if name.endswith((".txt", ".in")) and (name.startswith("requirements") or "requirements" in p.parts[:-1]):
         return _requirements_file(path)
     return None
+
+
+def is_dependency_file(path: str) -> bool:
+    """A manifest swarm reads (pyproject.toml, package.json, requirements*.txt, ...) or a lockfile."""
+    name = PurePosixPath(path).name
+    return _parser_for(path) is not None or name in _MANIFEST_OF or name in _LOCKFILES
 
 
 def parse_groups(path: str, data: bytes | None) -> Groups | None:

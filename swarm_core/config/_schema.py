@@ -156,6 +156,13 @@ class ReviewConfig(_Section):
     auto: bool = Field(default=True, description="review pull requests on open and on every push")
     drafts: bool = Field(default=False, description="also review draft pull requests automatically")
     bots: bool = Field(default=False, description="also review pull requests opened by bots")
+    describe: Literal["auto", "off", "command"] = Field(
+        default="command",
+        description="walkthrough comment: on open (auto), on `/swarm describe` only (command), never (off)",
+    )
+    describe_edit_body: bool = Field(
+        default=False, description="put the walkthrough in the PR description when its author left it empty"
+    )
 
 
 RouterMode = Literal["cost", "quality", "balanced", "speed"]

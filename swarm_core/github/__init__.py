@@ -13,7 +13,14 @@ from swarm_core._lazy import lazy_namespace as _lazy_namespace
 
 if _typing.TYPE_CHECKING:
     from swarm_core.github.client import GitHubClient, PullRequest
-    from swarm_core.github.events import check_headers, envelope, installation_id, pr_key, route
+    from swarm_core.github.events import (
+        check_headers,
+        envelope,
+        installation_id,
+        pr_key,
+        review_comment,
+        route,
+    )
     from swarm_core.github.failed_job import conclude_failed_job
     from swarm_core.github.handlers import Services, analyze_issue, handle_job, run_command
     from swarm_core.github.markers import ACTIONS_BOT, Markers, key_from_secret
@@ -23,7 +30,9 @@ if _typing.TYPE_CHECKING:
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("GitHubClient", "PullRequest"), "client"),
-    **dict.fromkeys(("check_headers", "envelope", "installation_id", "pr_key", "route"), "events"),
+    **dict.fromkeys(
+        ("check_headers", "envelope", "installation_id", "pr_key", "review_comment", "route"), "events"
+    ),
     **dict.fromkeys(("conclude_failed_job",), "failed_job"),
     **dict.fromkeys(("Services", "analyze_issue", "handle_job", "run_command"), "handlers"),
     **dict.fromkeys(("ACTIONS_BOT", "Markers", "key_from_secret"), "markers"),
@@ -50,6 +59,7 @@ __all__ = [
     "key_from_secret",
     "pr_key",
     "repo_config",
+    "review_comment",
     "route",
     "run_command",
     "sign",

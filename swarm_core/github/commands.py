@@ -7,18 +7,24 @@ from dataclasses import dataclass
 
 __all__ = ["COMMANDS", "HELP", "Command", "parse_command"]
 
-COMMANDS = ("pr-review", "issue", "council", "help", "pause", "resume")
+COMMANDS = ("pr-review", "issue", "council", "ask", "describe", "help", "pause", "resume")
 _LEAD = re.compile(r"^\s*(/swarm|@swarm)\b[ \t]*(.*)$", re.IGNORECASE)
 _MAX_TEXT = 4000
+_NEEDS_QUESTION = {
+    "council": "`council` needs a question, e.g. `/swarm council should we use gRPC here?`",
+    "ask": "`ask` needs a question, e.g. `/swarm ask why is the lock taken twice here?`",
+}
 
 HELP = """\
-**swarm commands** (people with write access to this repository):
+**swarm commands** (people with write access to this repository; `ask` needs read access):
 
 | command | what it does |
 |---|---|
 | `/swarm pr-review [--council] [instructions]` | review this pull request again (adversarial lanes) |
 | `/swarm issue [--trace] [--no-repro]` | analyse this issue: symptoms, likely fault, fix specification |
 | `/swarm council <question>` or `@swarm council <question>` | several models answer, then a synthesis |
+| `/swarm ask <question>` | answer a question about this pull request (on a diff line: about that line) |
+| `/swarm describe` | post a walkthrough of the change: files by purpose, API changes, risks |
 | `/swarm pause` / `/swarm resume` | stop / restart automatic reviews of this pull request |
 | `/swarm help` | this table |
 """
@@ -58,10 +64,8 @@ def parse_command(body: str | None) -> Command | None:
         unknown = sorted(flags - allowed)
         if unknown:
             return Command(name, frozenset(flags & allowed), text[:_MAX_TEXT], f"unknown option {unknown[0]}")
-        if name == "council" and not text:
-            return Command(
-                name, error="`council` needs a question, e.g. `/swarm council should we use gRPC here?`"
-            )
+        if name in _NEEDS_QUESTION and not text:
+            return Command(name, error=_NEEDS_QUESTION[name])
         return Command(name, frozenset(flags), text[:_MAX_TEXT])
     return None
 
