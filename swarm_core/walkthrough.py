@@ -40,6 +40,7 @@ __all__ = [
     "ApiChange",
     "CallStep",
     "ChangedFile",
+    "DependencyChange",
     "Narrative",
     "Walkthrough",
     "describe_change",
@@ -109,6 +110,14 @@ class ApiChange:
 
 
 @dataclass(frozen=True, slots=True)
+class DependencyChange:
+    """A dependency added, removed or re-constrained in a manifest (the dependencies analyzer's words)."""
+
+    path: str
+    change: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallStep:
     """One message of the call flow: `source` calls (or, with `reply`, answers) `target`."""
 
@@ -133,7 +142,7 @@ class Walkthrough:
 
     files: dict[str, tuple[ChangedFile, ...]]
     api: tuple[ApiChange, ...] = ()
-    dependencies: tuple[str, ...] = ()
+    dependencies: tuple[DependencyChange, ...] = ()
     tests: tuple[ChangedFile, ...] = ()
     narrative: Narrative | None = None
     note: str = ""
@@ -194,7 +203,7 @@ async def _facts(change: ChangeSet, config: SwarmConfig) -> Walkthrough:
     return Walkthrough(
         files={p: tuple(grouped[p]) for p in PURPOSES if p in grouped},
         api=api,
-        dependencies=tuple(f"{f.path}: {f.title}" for f in found),
+        dependencies=tuple(DependencyChange(f.path, f.title) for f in found),
         tests=tuple(grouped.get("tests", ())),
     )
 

@@ -72,7 +72,7 @@ def _requirements(text: str) -> Deps:
     deps: Deps = {}
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or line.startswith(("#", "-", "git+", "http")):
+        if not line or line.startswith(("#", "-", "git+", "http://", "https://")):  # not `httpx`
             continue
         m = _REQ_LINE.match(line)
         if m:

@@ -75,6 +75,11 @@ def _span(text: str, limit: int = 200) -> str:
     return f"`{flat}`" if flat else "``"
 
 
+def _signed(name: str, signature: str) -> str:
+    """`name(params)` when the code graph gave the parameters only, else the signature as it is."""
+    return f"{name}{signature}" if signature.startswith("(") else signature or name
+
+
 def _prose(text: str, repo: str, limit: int = 600) -> str:
     return re.sub(r"\s+", " ", sanitize(text, repo=repo, limit=limit)).replace("|", "\\|").strip()
 
@@ -98,11 +103,13 @@ def walkthrough_to_markdown(w: Walkthrough, *, repo: str = "") -> str:
             lines.append(row + (f" {_prose(f.summary, repo)} |" if summaries else ""))
     lines.append("")
     lines += ["### Public API", ""]
-    lines += [
-        f"- {a.change}: {_span(a.name, 120)} in {_span(a.path)} — {_span(a.signature)}" for a in w.api
-    ] or ["No public API was added, removed or changed."]
+    lines += [f"- {a.change}: {_span(_signed(a.name, a.signature))} in {_span(a.path)}" for a in w.api] or [
+        "No public API was added, removed or changed."
+    ]
     lines += ["", "### Dependencies", ""]
-    lines += [f"- {_span(d, 300)}" for d in w.dependencies] or ["No dependency changed."]
+    lines += [f"- {_span(d.path)}: {_span(d.change, 300)}" for d in w.dependencies] or [
+        "No dependency changed."
+    ]
     lines += ["", "### Tests changed", ""]
     lines += [f"- {_span(t.path)} ({t.status} +{t.additions} −{t.deletions})" for t in w.tests] or [
         "No test file changed."
