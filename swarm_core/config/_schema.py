@@ -164,6 +164,11 @@ class ReviewConfig(_Section):
         default=False, description="put the walkthrough in the PR description when its author left it empty"
     )
 
+    @field_validator("describe", mode="before")
+    @classmethod
+    def _bare_off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
 
 RouterMode = Literal["cost", "quality", "balanced", "speed"]
 

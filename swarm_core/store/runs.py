@@ -31,7 +31,7 @@ __all__ = [
 
 
 COST_GROUPS = ("run", "repo", "lane", "model", "kind")
-DOCUMENT_KINDS = frozenset({"exec", "council", "issue"})  # runs stored with save_document
+DOCUMENT_KINDS = frozenset({"exec", "council", "issue", "ask", "describe"})  # runs stored with save_document
 
 
 @dataclass(frozen=True, slots=True)
