@@ -114,10 +114,8 @@ def _site_code(change: ChangeSet, site: Site) -> list[str]:
         signatures = "\n".join(f"{s.kind} {s.qualname} (lines {s.start_line}-{s.end_line})" for s in defs)
         parts.append(untrusted("definitions enclosing the line, outermost first", signatures))
         inner = defs[-1]
-        if (lo, hi) != (
-            inner.start_line,
-            inner.end_line,
-        ) and inner.end_line - inner.start_line < _MAX_DEFINITION:
+        outside = inner.start_line < lo or inner.end_line > hi  # not all of it in the excerpt above
+        if outside and inner.end_line - inner.start_line < _MAX_DEFINITION:
             text = "\n".join(f"{n:>5} {lines[n - 1]}" for n in range(inner.start_line, inner.end_line + 1))
             parts.append(untrusted(f"{inner.qualname}, in full", text, limit=10**9))
     return parts
@@ -145,8 +143,9 @@ def question_context(question: Question, change: ChangeSet, config: SwarmConfig)
         sections.append("## The conversation so far (oldest first)")
         sections.append(untrusted("review thread", talk, limit=_MAX_THREAD))
     if question.site is not None:
-        where = f"{question.site.path}" + (f", line {question.site.line}" if question.site.line else "")
-        sections.append(f"## The code the question is about ({where}; `>` marks the line)")
+        # The path is the author's: it is named inside the fences below, never out here.
+        line = f"line {question.site.line}" if question.site.line else "no line"
+        sections.append(f"## The code the question is about ({line}, marked `>`)")
         sections += _site_code(change, question.site) or ["(the file cannot be read at that side)"]
     sections.append(
         "## Diff\nColumns: head line number, base line number, +/-/space, code.\n"

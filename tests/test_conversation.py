@@ -137,8 +137,12 @@ def test_ask_on_a_diff_line_answers_in_its_thread_about_that_line(
     assert f"<!-- swarm:reply={asked['id']} -->" in reply["body"]
     (call,) = llm.calls("ask")
     # The site: the code around line 9 (marked), and the definition that encloses it.
-    assert "svc.py, line 9" in call.prompt
-    assert "    9> " in call.prompt and "function restart (lines 8-9)" in call.prompt
+    assert (
+        "(line 9, marked `>`)" in call.prompt
+        and '<untrusted name="svc.py (head version), lines 1-10">' in call.prompt
+    )
+    assert "    9>     return subprocess.call('systemctl restart ' + name, shell=True)" in call.prompt
+    assert "function restart (lines 8-9)" in call.prompt and "restart, in full" not in call.prompt
     deliver(with_model, "pull_request_review_comment", line_comment(asked), "l-2")
     drain(with_model)
     assert len([c for c in github.review_comments if c.get("in_reply_to_id") == asked["id"]]) == 1
