@@ -95,8 +95,10 @@ def test_every_command_still_registered() -> None:
     assert listed == [
         "action",
         "agents",
+        "ask",
         "config",
         "council",
+        "describe",
         "exec",
         "issue",
         "pr-review",
