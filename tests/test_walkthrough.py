@@ -16,7 +16,15 @@ from swarm_core.github.commands import Command, parse_command
 from swarm_core.github.events import route
 from swarm_core.providers import ProviderPool, endpoints_from_env
 from swarm_core.render.walkthrough import is_sequence_diagram, sequence_diagram, walkthrough_to_markdown
-from swarm_core.walkthrough import CallStep, describe_change, purpose_of
+from swarm_core.walkthrough import (
+    ApiChange,
+    CallStep,
+    ChangedFile,
+    DependencyChange,
+    Walkthrough,
+    describe_change,
+    purpose_of,
+)
 from tests.conftest import PAYLOADS
 from tests.fakes.llm import FakeLLM, Reply
 from tests.test_prompt_fence import FENCE, MODEL, TAGLIKE
@@ -190,3 +198,19 @@ def test_review_comments_route_to_commands_and_thread_replies_never_a_bots() -> 
     )
     with pytest.raises(InvalidPayload, match=r"comment\.in_reply_to_id"):
         route("pull_request_review_comment", _review_comment(in_reply_to_id="7"))
+
+
+def test_a_huge_change_still_fits_one_github_comment() -> None:
+    long = "p" * 300
+    files = tuple(ChangedFile(f"src/{long}{i}.py", "modified", 1, 1, "s" * 500) for i in range(500))
+    walkthrough = Walkthrough(
+        files={"source": files},
+        api=tuple(
+            ApiChange(f"src/{long}{i}.py", f"f{i}", "added", "(" + "x" * 400 + ")") for i in range(500)
+        ),
+        dependencies=tuple(DependencyChange("requirements.txt", "d" * 400) for _ in range(500)),
+        tests=files,
+    )
+    text = walkthrough_to_markdown(walkthrough)
+    assert len(text) <= 60_000 and text.rstrip().endswith("<!-- swarm:describe -->")
+    assert "… and 480 more files." in text and "- … and 480 more symbols" in text

@@ -34,6 +34,7 @@ _LINES = (
     re.compile(rf"    P\d+-{{1,2}}>>P\d+: {_LABEL}"),
 )
 _MAX_PARTICIPANTS = 8
+_BODY_LIMIT = 60_000  # GitHub takes 65,536 characters; the rest is headroom
 
 
 def _label(text: str) -> str:
@@ -84,36 +85,38 @@ def _prose(text: str, repo: str, limit: int = 600) -> str:
     return re.sub(r"\s+", " ", sanitize(text, repo=repo, limit=limit)).replace("|", "\\|").strip()
 
 
-def walkthrough_to_markdown(w: Walkthrough, *, repo: str = "") -> str:
-    """The walkthrough comment (or PR description), ending with swarm's describe marker."""
+def _capped(items: list[str], cap: int, what: str) -> list[str]:
+    return items[:cap] + ([f"- … and {len(items) - cap} more {what}"] if len(items) > cap else [])
+
+
+def _render(w: Walkthrough, repo: str, cap: int) -> str:
     lines = [WALKTHROUGH_HEADING, ""]
     if w.narrative is not None:
         lines += [sanitize(w.narrative.summary, repo=repo, limit=3000), ""]
     if w.note:
         lines += [f"_{w.note}_", ""]
     summaries = any(f.summary for files in w.files.values() for f in files)
+    rows = [
+        f"| {purpose} | {_span(f.path, 120)} | {f.status} +{f.additions} −{f.deletions} |"
+        + (f" {_prose(f.summary, repo, 200)} |" if summaries else "")
+        for purpose, files in w.files.items()
+        for f in files
+    ]
     lines += ["### Files by purpose", ""]
     lines += [
         "| purpose | file | change |" + (" summary |" if summaries else ""),
         "|---|---|---|" + ("---|" if summaries else ""),
+        *rows[:cap],
     ]
-    for purpose, files in w.files.items():
-        for f in files:
-            row = f"| {purpose} | {_span(f.path)} | {f.status} +{f.additions} −{f.deletions} |"
-            lines.append(row + (f" {_prose(f.summary, repo)} |" if summaries else ""))
-    lines.append("")
-    lines += ["### Public API", ""]
-    lines += [f"- {a.change}: {_span(_signed(a.name, a.signature))} in {_span(a.path)}" for a in w.api] or [
-        "No public API was added, removed or changed."
-    ]
+    lines += [f"\n… and {len(rows) - cap} more files." if len(rows) > cap else "", "### Public API", ""]
+    api = [f"- {a.change}: {_span(_signed(a.name, a.signature))} in {_span(a.path, 120)}" for a in w.api]
+    lines += _capped(api, cap, "symbols") or ["No public API was added, removed or changed."]
     lines += ["", "### Dependencies", ""]
-    lines += [f"- {_span(d.path)}: {_span(d.change, 300)}" for d in w.dependencies] or [
-        "No dependency changed."
-    ]
+    deps = [f"- {_span(d.path, 120)}: {_span(d.change, 300)}" for d in w.dependencies]
+    lines += _capped(deps, cap, "dependency changes") or ["No dependency changed."]
     lines += ["", "### Tests changed", ""]
-    lines += [f"- {_span(t.path)} ({t.status} +{t.additions} −{t.deletions})" for t in w.tests] or [
-        "No test file changed."
-    ]
+    tests = [f"- {_span(t.path, 120)} ({t.status} +{t.additions} −{t.deletions})" for t in w.tests]
+    lines += _capped(tests, cap, "test files") or ["No test file changed."]
     if w.narrative is not None and w.narrative.risks:
         lines += ["", "### Risks", "", *(f"- {_prose(r, repo)}" for r in w.narrative.risks)]
     diagram = sequence_diagram(w.narrative.flow) if w.narrative is not None else None
@@ -122,6 +125,18 @@ def walkthrough_to_markdown(w: Walkthrough, *, repo: str = "") -> str:
     footer = f"_{w.model} · {w.usage.calls} model call(s), ${w.usage.cost_usd:.4f}_" if w.model else ""
     lines += ["", footer, "", DESCRIBE_MARKER] if footer else ["", DESCRIBE_MARKER]
     return "\n".join(lines) + "\n"
+
+
+def walkthrough_to_markdown(w: Walkthrough, *, repo: str = "") -> str:
+    """The walkthrough comment (or PR description), ending with swarm's describe marker.
+
+    Long lists are cut, shorter each time, until the text fits a GitHub comment.
+    """
+    for cap in (60, 20):
+        text = _render(w, repo, cap)
+        if len(text) <= _BODY_LIMIT:
+            return text
+    return _render(w, repo, 5)
 
 
 def walkthrough_to_dict(w: Walkthrough) -> dict[str, Any]:
