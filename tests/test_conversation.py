@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from swarm_core.models import Exchange, Usage
 from swarm_core.store.queue import DONE
 from tests.conftest import PAYLOADS
 from tests.fakes.github import FakeGitHub
@@ -325,3 +326,34 @@ def test_describe_auto_on_open_with_a_model_adds_summary_risks_and_a_safe_diagra
     ]
     runs = with_model.get("/api/runs", headers=AUTH).json()
     assert {r["kind"] for r in runs} == {"pr-review", "describe"}
+
+
+def test_a_spent_installation_budget_stops_ask_and_describe_calling_the_model(
+    github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path, llm: FakeLLM
+) -> None:
+    settings = app_settings(
+        github, app_key, tmp_path, SWARM_MODEL="openai/gpt-4.1-mini", SWARM_INSTALLATION_BUDGET_USD="1"
+    )
+    add_pull(github, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
+    with TestClient(create_app(settings, workers=1, poll_s=0.05)) as c:
+        spent = (Exchange("ask", "ask", "openai/gpt-4.1", "h", Usage(calls=1, cost_usd=2.0), 1.0, "ok"),)
+        c.app.state.store.save_document(  # type: ignore[attr-defined]
+            "ask",
+            source=f"{REPO}#2",
+            status="ok",
+            duration_s=1.0,
+            document={},
+            exchanges=spent,
+            counts={},
+            repo=REPO,
+            installation_id=1,
+        )
+        deliver(c, "issue_comment", pr_comment("/swarm ask why?"), "b-1")
+        deliver(c, "issue_comment", pr_comment("/swarm describe", comment_id=509), "b-2")
+        assert drain(c) == {DONE: 2}
+    answer, walkthrough = swarms(github)
+    assert "The model budget of this installation is spent" in answer["body"]
+    assert walkthrough["body"].startswith("## 🐝 swarm walkthrough")
+    assert "The model budget of this installation is spent" in walkthrough["body"]
+    assert "| source | `svc.py` | modified +4 −0 |" in walkthrough["body"]
+    assert llm.requests == []
