@@ -25,9 +25,15 @@ from swarm_core.conversation import (
 )
 from swarm_core.errors import DiffError, ModelSelectionError
 from swarm_core.github.client import GitHubClient, PullRequest
-from swarm_core.github.markers import Markers
 from swarm_core.github.pr_changeset import change_from_pr, repo_config
-from swarm_core.github.replies import find_own, reply_in_thread, reply_marker, reply_once, sticky_comment
+from swarm_core.github.replies import (
+    find_own,
+    own_markers,
+    reply_in_thread,
+    reply_marker,
+    reply_once,
+    sticky_comment,
+)
 from swarm_core.github.services import Services, gh, record_document, within_budget
 from swarm_core.models import Side
 from swarm_core.render.walkthrough import (
@@ -43,10 +49,6 @@ __all__ = ["READERS", "answer_question", "answer_reply", "describe_pull_request"
 
 # Asking reads: on a private repository, read access is enough (write is not needed).
 READERS = frozenset({"admin", "maintain", "write", "triage", "read"})
-
-
-async def _markers(services: Services) -> Markers:
-    return await gh(services.markers) if services.markers is not None else Markers(b"")
 
 
 class _Where:
@@ -97,7 +99,7 @@ async def _thread(services: Services, client: GitHubClient, payload: dict[str, A
     root = next((c for c in comments if c.get("id") == root_id), None)
     if root is None:
         return _Thread(None, (), False, False)
-    markers = await _markers(services)
+    markers = await own_markers(services)
     members = sorted(
         [root, *(c for c in comments if c.get("in_reply_to_id") == root_id)], key=lambda c: int(c["id"])
     )

@@ -13,7 +13,7 @@ from swarm_core.github.client import GitHubClient
 from swarm_core.github.markers import Markers
 from swarm_core.github.services import Services, gh
 
-__all__ = ["find_own", "reply_in_thread", "reply_marker", "reply_once", "sticky_comment"]
+__all__ = ["find_own", "own_markers", "reply_in_thread", "reply_marker", "reply_once", "sticky_comment"]
 
 
 def reply_marker(comment_id: Any) -> str:
@@ -21,13 +21,14 @@ def reply_marker(comment_id: Any) -> str:
     return f"<!-- swarm:reply={comment_id} -->"
 
 
-async def _markers(services: Services) -> Markers:
+async def own_markers(services: Services) -> Markers:
+    """The markers of swarm's own account (any bot's, unsigned, when the services name none)."""
     return await gh(services.markers) if services.markers is not None else Markers(b"")
 
 
 async def find_own(services: Services, client: GitHubClient, path: str, marker: str) -> dict[str, Any] | None:
     """The first comment listed at `path` that swarm's account wrote and that carries `marker`."""
-    markers = await _markers(services)
+    markers = await own_markers(services)
     for c in await gh(lambda: list(client.paginate(path))):
         if marker in str(c.get("body") or "") and markers.own(c):
             return dict(c)
