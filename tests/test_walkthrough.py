@@ -214,3 +214,23 @@ def test_a_huge_change_still_fits_one_github_comment() -> None:
     text = walkthrough_to_markdown(walkthrough)
     assert len(text) <= 60_000 and text.rstrip().endswith("<!-- swarm:describe -->")
     assert "… and 480 more files." in text and "- … and 480 more symbols" in text
+
+
+def test_requirements_keep_packages_named_http_something_and_skip_urls() -> None:
+    from swarm_core.analyzers.dependencies import parse_manifest
+
+    text = b"httpx>=0.27\nhttplib2==0.22\nhttps://example.com/pkg.whl\nhttp://example.com/x.tar.gz\n"
+    assert parse_manifest("requirements.txt", text) == {"httpx": ">=0.27", "httplib2": "==0.22"}
+
+
+def test_a_long_definition_around_the_line_is_quoted_in_full(make_repo: Any) -> None:
+    from swarm_core.conversation import question_context
+
+    body = "".join(f"    x{i} = {i}\n" for i in range(40))
+    repo = make_repo()
+    repo.commit({"m.py": f"def big():\n{body}    return x0\n"})
+    repo.commit({"m.py": f"def big():\n{body}    return x1\n"})
+    change = from_git(repo.path, "HEAD~1", "HEAD")
+    text = question_context(Question("why?", Site("m.py", 42)), change, SwarmConfig())
+    assert '<untrusted name="m.py (head version), lines 30-' in text
+    assert '<untrusted name="big, in full">\n    1 def big():' in text
