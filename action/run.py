@@ -55,6 +55,7 @@ from swarm_core.github import (
     Services,
     analyze_issue,
     change_from_pr,
+    describe_pull_request,
     handle_job,
     installation_id,
     key_from_secret,
@@ -221,7 +222,21 @@ def _review_pr(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResu
         notes.append(READ_ONLY_NOTE)
     result = _finish(env, review, published, read_only, notes, out, repo=repo, number=number)
     result.exit_code = 1 if review.fails(config.fail_threshold) else 0
+    if event.get("action") == "opened" and not read_only and config.review.describe == "auto":
+        _describe(env, client, {"installation_id": None, "repo": repo, "number": number, "is_pr": True})
     return result
+
+
+def _describe(env: ActionEnv, client: GitHubClient, payload: dict[str, Any]) -> None:
+    """`review.describe: auto`: the walkthrough of a newly opened pull request, as the App posts it."""
+    temp = env.runner_temp or Path()
+    store = open_store(sqlite_url(temp / f"swarm-{uuid.uuid4().hex[:8]}"))
+    key = pr_key(payload["repo"], payload["number"])
+    try:
+        job = Job(uuid.uuid4().hex, "describe", key, None, payload, "running", 1, 1, "action")
+        asyncio.run(describe_pull_request(job, _services(env, client, store, temp), payload, explicit=False))
+    finally:
+        store.close()
 
 
 def _finish(

@@ -138,3 +138,18 @@ def test_the_action_describes_with_no_model(github: FakeGitHub, tmp_path: Path, 
     (walkthrough,) = list(github.comments_on(2))
     assert walkthrough["body"].startswith("## 🐝 swarm walkthrough")
     assert "No model is configured" in walkthrough["body"]
+
+
+def test_the_action_describes_an_opened_pull_request_with_describe_auto(
+    github: FakeGitHub, tmp_path: Path, no_model: None
+) -> None:
+    result, _, _ = action(tmp_path, github, "pull_request", opened())
+    assert result.returncode == 1, result.stderr  # fail_on: high
+    assert not [
+        c for c in github.comments_on(2) if "<!-- swarm:describe -->" in c["body"]
+    ]  # default: command
+    github.repos[REPO]["files"]["main"][".github/swarm.yml"] = "fail_on: high\nreview:\n  describe: auto\n"
+    action(tmp_path, github, "pull_request", opened())
+    (walkthrough,) = [c for c in github.comments_on(2) if "<!-- swarm:describe -->" in c["body"]]
+    assert walkthrough["body"].startswith("## 🐝 swarm walkthrough")
+    assert walkthrough["user"]["login"] == "github-actions[bot]"

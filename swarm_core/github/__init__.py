@@ -22,7 +22,13 @@ if _typing.TYPE_CHECKING:
         route,
     )
     from swarm_core.github.failed_job import conclude_failed_job
-    from swarm_core.github.handlers import Services, analyze_issue, handle_job, run_command
+    from swarm_core.github.handlers import (
+        Services,
+        analyze_issue,
+        describe_pull_request,
+        handle_job,
+        run_command,
+    )
     from swarm_core.github.markers import ACTIONS_BOT, Markers, key_from_secret
     from swarm_core.github.pr_changeset import change_from_pr, repo_config
     from swarm_core.github.publisher import Publisher, PublishResult
@@ -34,7 +40,9 @@ _EXPORTS: dict[str, str] = {
         ("check_headers", "envelope", "installation_id", "pr_key", "review_comment", "route"), "events"
     ),
     **dict.fromkeys(("conclude_failed_job",), "failed_job"),
-    **dict.fromkeys(("Services", "analyze_issue", "handle_job", "run_command"), "handlers"),
+    **dict.fromkeys(
+        ("Services", "analyze_issue", "describe_pull_request", "handle_job", "run_command"), "handlers"
+    ),
     **dict.fromkeys(("ACTIONS_BOT", "Markers", "key_from_secret"), "markers"),
     **dict.fromkeys(("change_from_pr", "repo_config"), "pr_changeset"),
     **dict.fromkeys(("PublishResult", "Publisher"), "publisher"),
@@ -53,6 +61,7 @@ __all__ = [
     "change_from_pr",
     "check_headers",
     "conclude_failed_job",
+    "describe_pull_request",
     "envelope",
     "handle_job",
     "installation_id",
