@@ -3,7 +3,9 @@
 - pull_request / pull_request_target (or workflow_dispatch with a PR number): review the
   pull request through the API (never by running code from the PR head) and publish a
   check run, a review and the sticky summary, idempotently across re-runs;
-- issue_comment: the App's `/swarm` commands, with the same write-access check;
+- issue_comment: the App's `/swarm` commands, with the same write-access check (read
+  access for `/swarm ask` on a private repository);
+- pull_request_review_comment: `/swarm ask` on a diff line, and replies in swarm's threads;
 - issues: issue analysis (not available in this version: said in the summary).
 
 It always writes the job summary, step outputs, up to 10 error and 10 warning annotations
@@ -54,11 +56,13 @@ from swarm_core.github import (
     Services,
     analyze_issue,
     change_from_pr,
+    describe_pull_request,
+    handle_job,
     installation_id,
     key_from_secret,
     pr_key,
     repo_config,
-    run_command,
+    review_comment,
 )
 from swarm_core.mutation import gate_fails
 from swarm_core.render import render_summary, to_sarif
@@ -222,7 +226,21 @@ def _review_pr(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResu
         notes.append(READ_ONLY_NOTE)
     result = _finish(env, review, published, read_only, notes, out, repo=repo, number=number, extra=gate)
     result.exit_code = 1 if review.fails(config.fail_threshold) or gate_fails(review, config) else 0
+    if event.get("action") == "opened" and not read_only and config.review.describe == "auto":
+        _describe(env, client, {"installation_id": None, "repo": repo, "number": number, "is_pr": True})
     return result
+
+
+def _describe(env: ActionEnv, client: GitHubClient, payload: dict[str, Any]) -> None:
+    """`review.describe: auto`: the walkthrough of a newly opened pull request, as the App posts it."""
+    temp = env.runner_temp or Path()
+    store = open_store(sqlite_url(temp / f"swarm-{uuid.uuid4().hex[:8]}"))
+    key = pr_key(payload["repo"], payload["number"])
+    try:
+        job = Job(uuid.uuid4().hex, "describe", key, None, payload, "running", 1, 1, "action")
+        asyncio.run(describe_pull_request(job, _services(env, client, store, temp), payload, explicit=False))
+    finally:
+        store.close()
 
 
 def _finish(
@@ -278,6 +296,8 @@ def _services(env: ActionEnv, client: GitHubClient, store: SqlRunStore, temp: Pa
         state=SqlMemory(store.engine),
         council=engine.council,
         specify=engine.specify,
+        ask=engine.ask,
+        describe=engine.describe,
         cache_dir=temp / "swarm-checkouts",
         markers=lambda: _markers(env),
     )
@@ -296,19 +316,29 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
     try:
         services = _services(env, client, store, temp)
         repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
-        number = int(issue.get("number") or 0)
-        payload = {
-            "installation_id": installation_id(event),
-            "repo": repo,
-            "number": number,
-            "is_pr": "pull_request" in issue,
-            "comment_id": comment.get("id"),
-            "author": str((comment.get("user") or {}).get("login", "")),
-            "body": str(comment.get("body") or ""),
-        }
-        job = Job(uuid.uuid4().hex, "command", pr_key(repo, number), None, payload, "running", 1, 1, "action")
+        number = int(issue.get("number") or (event.get("pull_request") or {}).get("number") or 0)
+        kind, payload = (
+            "command",
+            {
+                "installation_id": installation_id(event),
+                "repo": repo,
+                "number": number,
+                "is_pr": "pull_request" in issue,
+                "comment_id": comment.get("id"),
+                "author": str((comment.get("user") or {}).get("login", "")),
+                "body": str(comment.get("body") or ""),
+            },
+        )
+        if env.event_name == "pull_request_review_comment":
+            # On a diff line: a `/swarm` command there, or a reply in one of swarm's threads.
+            routed = review_comment("created", repo, installation_id(event), event)
+            if routed.job is None:
+                write_summary(env.step_summary, f"swarm: nothing to do for this comment ({routed.outcome}).")
+                return ActionResult(0)
+            kind, _key, payload, _supersede = routed.job
+        job = Job(uuid.uuid4().hex, kind, pr_key(repo, number), None, payload, "running", 1, 1, "action")
         try:
-            result = asyncio.run(run_command(job, services, payload))
+            result = asyncio.run(handle_job(job, services))
         except (GitHubForbidden, GitHubNotFound) as exc:
             log.warning("answering the command on %s#%s stopped: %s", repo, number, exc, exc_info=exc)
             write_summary(env.step_summary, f"swarm could not answer the command: {exc}\n\n{READ_ONLY_NOTE}")
@@ -389,12 +419,13 @@ def _run(env: ActionEnv, out: TextIO) -> ActionResult:
             "pull_request_target": "review",
             "workflow_dispatch": "review",
             "issue_comment": "command",
+            "pull_request_review_comment": "command",
             "issues": "issue",
         }.get(name, "")
     if not mode:
         raise ConfigError(
             f"event {name!r} is not supported: use pull_request, pull_request_target, issue_comment, "
-            "issues or workflow_dispatch (or set the `mode` input)"
+            "pull_request_review_comment, issues or workflow_dispatch (or set the `mode` input)"
         )
     if mode == "command":
         result = _command(env, event, out)

@@ -124,6 +124,8 @@ def build_services(settings: Settings, store: SqlRunStore, queue: JobQueue) -> S
         state=memory,
         council=engine.council,
         specify=engine.specify,
+        ask=engine.ask,
+        describe=engine.describe,
         cache_dir=_data_dir(settings) / "checkouts",
         budget=settings.budget(),
         client_cache=clients.cache,

@@ -21,6 +21,7 @@ from swarm_cli.action import action_command
 from swarm_cli.agents import agents, exec_command
 from swarm_cli.app import serve, worker
 from swarm_cli.config import config_group
+from swarm_cli.conversation import ask_command, describe_command
 from swarm_cli.council import council_command
 from swarm_cli.evaluation import eval_command
 from swarm_cli.issue import issue_command
@@ -73,6 +74,8 @@ for _command in (
     learnings,
     eval_command,
     mutation_command,
+    ask_command,
+    describe_command,
 ):
     cli.add_command(_command)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,20 +20,72 @@ if TYPE_CHECKING:
     from swarm_core.store import SqlRunStore
 
 EXIT_FINDINGS = 1
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def change_sources(f: F) -> F:
+    """The options naming where a change comes from, shared by pr-review, ask and describe:
+    --repo, --base, --head, --patch, --config and --pr."""
+    for option in reversed(
+        (
+            click.option(
+                "--repo",
+                type=click.Path(path_type=Path, file_okay=False),
+                help="Git repository (default: .).",
+            ),
+            click.option("--base", help="Base ref (default: merge base with the default branch)."),
+            click.option("--head", help="Head ref (default: HEAD)."),
+            click.option(
+                "--patch",
+                "patch_file",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="Read the change from a .patch/.diff file.",
+            ),
+            options.config_option(
+                f"Config file (default: REPO/{options.CONFIG_PATH}, or the PR's default branch)."
+            ),
+            click.option(
+                "--pr",
+                "pr_ref",
+                help="A GitHub pull request: URL or owner/repo#N (uses GITHUB_TOKEN, GITHUB_API_URL).",
+            ),
+        )
+    ):
+        f = option(f)
+    return f
+
+
+def load_change(
+    *,
+    repo: Path | None = None,
+    base: str | None = None,
+    head: str | None = None,
+    patch_file: Path | None = None,
+    pr_ref: str | None = None,
+    config_path: Path | None = None,
+    source: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[SwarmConfig, ChangeSet]:
+    """The config and the change the `change_sources` options (and `-` for stdin) name."""
+    from swarm_core import merge
+
+    if pr_ref is not None and (source is not None or patch_file is not None or base or head):
+        raise click.UsageError("--pr reads a pull request on GitHub; do not combine it with a local source")
+    if source == "-" and patch_file is not None:
+        raise click.UsageError("give either - (stdin) or --patch FILE, not both")
+    github_pr = None
+    if pr_ref is not None:
+        github_pr, config = _github_pr(pr_ref, config_path)
+    else:
+        config = environment.find_config(config_path, repo if repo is not None else Path())
+    if overrides:
+        config = merge(config, overrides)
+    return config, _change(source, repo, base, head, patch_file, github_pr, config)
 
 
 @click.command("pr-review")
 @click.argument("source", required=False, metavar="[-]")
-@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), help="Git repository (default: .).")
-@click.option("--base", help="Base ref (default: merge base with the default branch).")
-@click.option("--head", help="Head ref (default: HEAD).")
-@click.option(
-    "--patch",
-    "patch_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Review a .patch/.diff file.",
-)
-@options.config_option(f"Config file (default: REPO/{options.CONFIG_PATH}).")
+@change_sources
 @options.format_option(help="Output format.")
 @options.output_option("Write the report to a file instead of stdout.")
 @click.option(
@@ -47,11 +100,6 @@ EXIT_FINDINGS = 1
 @click.option("--council", is_flag=True, help="Adversarial lanes: each assumes the change is wrong.")
 @options.max_cost_option()
 @click.option("--no-llm", is_flag=True, help="Deterministic lanes only, even with a model configured.")
-@click.option(
-    "--pr",
-    "pr_ref",
-    help="Review a GitHub pull request: URL or owner/repo#N (uses GITHUB_TOKEN, GITHUB_API_URL).",
-)
 def pr_review(
     source: str | None,
     repo: Path | None,
@@ -84,25 +132,22 @@ def pr_review(
 
     from rich.console import Console
 
-    from swarm_core import merge
     from swarm_core.providers import split_model
     from swarm_core.render import LiveProgress
 
-    if pr_ref is not None and (source is not None or patch_file is not None or base or head):
-        raise click.UsageError("--pr reviews a pull request on GitHub; do not combine it with a local source")
     if source not in (None, "-"):
         raise click.UsageError(f"unexpected argument {source!r}; use --patch FILE, or - for stdin")
-    if source == "-" and patch_file is not None:
-        raise click.UsageError("give either - (stdin) or --patch FILE, not both")
-    github_pr = None
-    if pr_ref is not None:
-        github_pr, config = _github_pr(pr_ref, config_path)
-    else:
-        config = environment.find_config(config_path, repo if repo is not None else Path())
     overrides = _overrides(fail_on, optimize, mode, council, max_cost)
-    if overrides:
-        config = merge(config, overrides)
-    change = _change(source, repo, base, head, patch_file, github_pr, config)
+    config, change = load_change(
+        repo=repo,
+        base=base,
+        head=head,
+        patch_file=patch_file,
+        pr_ref=pr_ref,
+        config_path=config_path,
+        source=source,
+        overrides=overrides,
+    )
     default_model = environment.default_model(model)
     if default_model:
         split_model(default_model)  # a typo is a usage error before any work is done

@@ -51,6 +51,7 @@ if _typing.TYPE_CHECKING:
         merge,
         parse_config,
     )
+    from swarm_core.conversation import Question, Site, ThreadComment, answer_to_dict, answer_to_markdown
     from swarm_core.council import convene, council_to_dict, council_to_markdown
     from swarm_core.diff import (
         Diff,
@@ -127,6 +128,7 @@ if _typing.TYPE_CHECKING:
     )
     from swarm_core.orchestrator import Orchestrator
     from swarm_core.redact import Redactor, url_passwords
+    from swarm_core.render.walkthrough import walkthrough_to_dict, walkthrough_to_markdown
     from swarm_core.router import ModelTable, Router, load_table
 
 # Each public name and the module that defines it; `__getattr__` imports on first access.
@@ -269,6 +271,10 @@ _EXPORTS: dict[str, str] = {
         "redact",
     ),
     **dict.fromkeys(
+        ("Question", "Site", "ThreadComment", "answer_to_dict", "answer_to_markdown"), "conversation"
+    ),
+    **dict.fromkeys(("walkthrough_to_dict", "walkthrough_to_markdown"), "render.walkthrough"),
+    **dict.fromkeys(
         (
             "ModelTable",
             "Router",
@@ -326,6 +332,7 @@ __all__ = [
     "ProviderRateLimited",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "Question",
     "Redactor",
     "RetryLater",
     "Review",
@@ -333,16 +340,20 @@ __all__ = [
     "RunNotFound",
     "Severity",
     "Side",
+    "Site",
     "SourceError",
     "SqlMemory",
     "StoreError",
     "SwarmConfig",
     "SwarmError",
+    "ThreadComment",
     "Usage",
     "Verdict",
     "Verification",
     "WebhookError",
     "__version__",
+    "answer_to_dict",
+    "answer_to_markdown",
     "build_engine",
     "chunk_diff",
     "configure_logging",
@@ -364,6 +375,8 @@ __all__ = [
     "pop_ids",
     "push_ids",
     "url_passwords",
+    "walkthrough_to_dict",
+    "walkthrough_to_markdown",
 ]
 
 __getattr__, __dir__ = _lazy_namespace(__name__, _EXPORTS, __all__)

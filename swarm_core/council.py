@@ -13,7 +13,6 @@ failed and the council goes on with the others (it needs two).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from swarm_core.config import CouncilMember, SwarmConfig
 from swarm_core.errors import LimitReached, ModelSelectionError, ProviderError
 from swarm_core.lanes.context import untrusted
 from swarm_core.model_calls import ModelCaller, prompt
-from swarm_core.models import Exchange, Usage
+from swarm_core.models import Exchange, Usage, document_of
 from swarm_core.providers import Message, ProviderPool
 from swarm_core.router import ModelTable, Router, Selection, load_table
 
@@ -274,10 +273,7 @@ async def run_council(
 
 def council_to_dict(result: CouncilResult) -> dict[str, Any]:
     """The council's outcome as JSON data (its model calls are evidence, kept apart)."""
-    data = dataclasses.asdict(result)
-    data.pop("exchanges")
-    data["usage"] = result.usage.to_dict()
-    return data
+    return document_of(result)
 
 
 def council_to_markdown(result: CouncilResult) -> str:

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from swarm_core.analyzers import AdvisoryCache
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
+from swarm_core.conversation import Answer, Question, answer_question
 from swarm_core.council import CouncilResult, convene
 from swarm_core.issue.index import RepoIndex
 from swarm_core.issue.localize import Localization
@@ -27,8 +28,18 @@ from swarm_core.models import Review
 from swarm_core.orchestrator import Orchestrator, ProgressCallback
 from swarm_core.providers import KNOWN_PROVIDERS, Endpoint, ProviderPool, endpoints_from_env
 from swarm_core.router import ModelTable
+from swarm_core.walkthrough import Walkthrough, describe_change
 
-__all__ = ["Councillor", "Engine", "ProviderKeys", "Reviewer", "Specifier", "build_engine"]
+__all__ = [
+    "Answerer",
+    "Councillor",
+    "Describer",
+    "Engine",
+    "ProviderKeys",
+    "Reviewer",
+    "Specifier",
+    "build_engine",
+]
 
 # Keys shorter than this are not real credentials; redacting them would mangle ordinary text.
 _MIN_SECRET = 8
@@ -89,6 +100,22 @@ class Councillor(Protocol):
 
     async def __call__(self, config: SwarmConfig, question: str, context: str, kind: str) -> CouncilResult:
         """The members' judgement and the verdict."""
+        ...
+
+
+class Answerer(Protocol):
+    """Answer a question about a change (`/swarm ask`, a reply in swarm's review thread)."""
+
+    async def __call__(self, config: SwarmConfig, question: Question, change: ChangeSet) -> Answer:
+        """The answer; raises ModelSelectionError when no model is configured."""
+        ...
+
+
+class Describer(Protocol):
+    """The walkthrough of a change; `models=False` for the deterministic part only."""
+
+    async def __call__(self, config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Walkthrough:
+        """The walkthrough."""
         ...
 
 
@@ -178,6 +205,21 @@ class Engine:
             question, context, config, self.keys.pool(), model=self.model, table=self.table, kind=kind
         )
 
+    async def ask(self, config: SwarmConfig, question: Question, change: ChangeSet) -> Answer:
+        """Answer a question about a change.
+
+        Raises:
+            ModelSelectionError: no model is configured (the message says how to configure one).
+        """
+        return await answer_question(
+            question, change, config, self.keys.pool(), model=self.model, table=self.table
+        )
+
+    async def describe(self, config: SwarmConfig, change: ChangeSet, *, models: bool = True) -> Walkthrough:
+        """The walkthrough of a change; with `models=False` (or no model) its deterministic part."""
+        pool = self.keys.pool() if models else None
+        return await describe_change(change, config, pool, model=self.model, table=self.table)
+
     async def specify(
         self,
         intake: Intake,
@@ -221,7 +263,7 @@ def build_engine(
         advisory_cache: OSV's answers kept in the run store (`SqlAdvisoryCache`), or None.
 
     Returns:
-        An `Engine` whose bound `review`, `council` and `specify` satisfy `Reviewer`,
-        `Councillor` and `Specifier`.
+        An `Engine` whose bound `review`, `council`, `ask`, `describe` and `specify` satisfy
+        `Reviewer`, `Councillor`, `Answerer`, `Describer` and `Specifier`.
     """
     return Engine(keys, model=model, memory=memory, table=table, advisory_cache=advisory_cache)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 __all__ = [
     "AnalyzerReport",
@@ -22,6 +23,7 @@ __all__ = [
     "Usage",
     "Verdict",
     "Verification",
+    "document_of",
 ]
 
 
@@ -364,3 +366,12 @@ class ProgressEvent:
     name: str
     state: str
     detail: str = ""
+
+
+def document_of(result: Any) -> dict[str, Any]:
+    """A council's, an answer's or a walkthrough's dataclass as JSON data; its model calls
+    (`exchanges`, stored as evidence) are left out and its `usage` becomes a dict."""
+    data = asdict(result)
+    data.pop("exchanges", None)
+    data["usage"] = result.usage.to_dict()
+    return data

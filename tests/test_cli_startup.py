@@ -97,8 +97,10 @@ def test_every_command_still_registered() -> None:
     assert listed == [
         "action",
         "agents",
+        "ask",
         "config",
         "council",
+        "describe",
         "eval",
         "exec",
         "issue",

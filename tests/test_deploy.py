@@ -19,7 +19,13 @@ def test_app_manifest_permissions_and_events() -> None:
         "contents": "read",  # file contents and the default branch's config
         "metadata": "read",
     }
-    assert set(manifest["default_events"]) >= {"pull_request", "issue_comment", "check_run", "installation"}
+    assert set(manifest["default_events"]) >= {
+        "pull_request",
+        "issue_comment",
+        "pull_request_review_comment",  # `/swarm ask` on a line, replies in swarm's threads
+        "check_run",
+        "installation",
+    }
     assert manifest["hook_attributes"]["url"].endswith("/github/webhook")
 
 

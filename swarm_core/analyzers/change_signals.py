@@ -20,7 +20,7 @@ from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
 
-__all__ = ["ComplexityAnalyzer", "DocsDriftAnalyzer", "TestsSignalAnalyzer"]
+__all__ = ["ComplexityAnalyzer", "DocsDriftAnalyzer", "TestsSignalAnalyzer", "public_surface"]
 
 _COMMENT_PREFIXES = ("#", "//", "/*", "*", "*/", '"""', "'''", "--")
 _ASSERTION = re.compile(
@@ -114,6 +114,18 @@ def _behaviour_changed(
         ]
 
     return kept(Side.RIGHT, head, base_defs) != kept(Side.LEFT, base, head_defs)
+
+
+def public_surface(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
+    """Public symbols of one side of a file: qualified name -> (line, signature without annotations)."""
+    parsed = ctx.parsed(fd, side)
+    if parsed is None:
+        return {}
+    return {
+        sym.qualname: (sym.start_line, bare_signature(node, sym.signature))
+        for sym, node in ctx.definitions(fd, side)
+        if sym.public
+    }
 
 
 def _is_source(path: str) -> bool:
@@ -352,15 +364,7 @@ class DocsDriftAnalyzer:
 
     @staticmethod
     def _public(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
-        """Public symbols of one side: qualified name -> (line, signature without annotations)."""
-        parsed = ctx.parsed(fd, side)
-        if parsed is None:
-            return {}
-        return {
-            sym.qualname: (sym.start_line, bare_signature(node, sym.signature))
-            for sym, node in ctx.definitions(fd, side)
-            if sym.public
-        }
+        return public_surface(ctx, fd, side)
 
 
 class ComplexityAnalyzer:

@@ -179,6 +179,18 @@ class ReviewConfig(_Section):
     auto: bool = Field(default=True, description="review pull requests on open and on every push")
     drafts: bool = Field(default=False, description="also review draft pull requests automatically")
     bots: bool = Field(default=False, description="also review pull requests opened by bots")
+    describe: Literal["auto", "off", "command"] = Field(
+        default="command",
+        description="walkthrough comment: on open (auto), on `/swarm describe` only (command), never (off)",
+    )
+    describe_edit_body: bool = Field(
+        default=False, description="put the walkthrough in the PR description when its author left it empty"
+    )
+
+    @field_validator("describe", mode="before")
+    @classmethod
+    def _bare_off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
 
 
 RouterMode = Literal["cost", "quality", "balanced", "speed"]

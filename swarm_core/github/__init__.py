@@ -13,9 +13,22 @@ from swarm_core._lazy import lazy_namespace as _lazy_namespace
 
 if _typing.TYPE_CHECKING:
     from swarm_core.github.client import GitHubClient, PullRequest
-    from swarm_core.github.events import check_headers, envelope, installation_id, pr_key, route
+    from swarm_core.github.events import (
+        check_headers,
+        envelope,
+        installation_id,
+        pr_key,
+        review_comment,
+        route,
+    )
     from swarm_core.github.failed_job import conclude_failed_job
-    from swarm_core.github.handlers import Services, analyze_issue, handle_job, run_command
+    from swarm_core.github.handlers import (
+        Services,
+        analyze_issue,
+        describe_pull_request,
+        handle_job,
+        run_command,
+    )
     from swarm_core.github.learning_job import capture_reply, reply_fields
     from swarm_core.github.markers import ACTIONS_BOT, Markers, key_from_secret
     from swarm_core.github.pr_changeset import change_from_pr, repo_config
@@ -24,9 +37,13 @@ if _typing.TYPE_CHECKING:
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("GitHubClient", "PullRequest"), "client"),
-    **dict.fromkeys(("check_headers", "envelope", "installation_id", "pr_key", "route"), "events"),
+    **dict.fromkeys(
+        ("check_headers", "envelope", "installation_id", "pr_key", "review_comment", "route"), "events"
+    ),
     **dict.fromkeys(("conclude_failed_job",), "failed_job"),
-    **dict.fromkeys(("Services", "analyze_issue", "handle_job", "run_command"), "handlers"),
+    **dict.fromkeys(
+        ("Services", "analyze_issue", "describe_pull_request", "handle_job", "run_command"), "handlers"
+    ),
     **dict.fromkeys(("capture_reply", "reply_fields"), "learning_job"),
     **dict.fromkeys(("ACTIONS_BOT", "Markers", "key_from_secret"), "markers"),
     **dict.fromkeys(("change_from_pr", "repo_config"), "pr_changeset"),
@@ -47,6 +64,7 @@ __all__ = [
     "change_from_pr",
     "check_headers",
     "conclude_failed_job",
+    "describe_pull_request",
     "envelope",
     "handle_job",
     "installation_id",
@@ -54,6 +72,7 @@ __all__ = [
     "pr_key",
     "reply_fields",
     "repo_config",
+    "review_comment",
     "route",
     "run_command",
     "sign",

@@ -1,4 +1,4 @@
-"""Command jobs: answer a `/swarm` comment (help, pause/resume, pr-review, council, issue, learn) once."""
+"""Command jobs: answer each `/swarm` comment once (review, council, issue, ask, describe, learn, ...)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from swarm_core.council import NEEDS_MODEL, council_to_dict, council_to_markdown
 from swarm_core.errors import GitHubError, ModelSelectionError
 from swarm_core.github.client import GitHubClient
 from swarm_core.github.commands import ALLOWED, HELP, Command, parse_command
+from swarm_core.github.conversation_job import answer_question, describe_pull_request
 from swarm_core.github.issue_job import analyze_issue
 from swarm_core.github.learning_job import learn_command, listed_learnings
-from swarm_core.github.markers import Markers
 from swarm_core.github.pr_changeset import repo_config
+from swarm_core.github.replies import reply_once
 from swarm_core.github.review_job import STATE_NS, review_pull_request
 from swarm_core.github.services import Services, gh, record_document, within_budget
 from swarm_core.lanes.context import untrusted
@@ -26,27 +27,11 @@ _NEEDS_MODEL = (
 )
 
 
-def _reply_marker(comment_id: Any) -> str:
-    return f"<!-- swarm:reply={comment_id} -->"
-
-
 async def _reply(
     services: Services, client: GitHubClient, repo: str, number: int, comment_id: Any, text: str
 ) -> int:
-    """Answer a command once: a retried job finds its earlier answer by marker.
-
-    Only swarm's own comments count: a marker anyone else writes (the command's author
-    quoting it, say) must not stand for swarm's answer and silence it.
-    """
-    marker = _reply_marker(comment_id)
-    markers = await gh(services.markers) if services.markers is not None else Markers(b"")
-    for c in await gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
-        if marker in str(c.get("body") or "") and markers.own(c):
-            return int(c["id"])
-    data = await gh(
-        client.post, f"/repos/{repo}/issues/{number}/comments", {"body": f"{text}\n\n{marker}"}, "replying"
-    )
-    return int(data["id"])
+    """Answer a command once: a retried job finds its earlier answer by marker (swarm's own only)."""
+    return await reply_once(services, client, repo, number, comment_id, text)
 
 
 async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +42,8 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
     client = services.clients(payload.get("installation_id"))
     repo, number, author = str(payload["repo"]), int(payload["number"]), str(payload.get("author") or "")
     comment_id = payload.get("comment_id")
+    if command.name == "ask" and not command.error:
+        return await answer_question(job, services, payload, command.text)  # read access is enough
     permission = await gh(client.permission, repo, author)
     if permission not in ALLOWED:
         await _reply(
@@ -98,6 +85,8 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
         return await _council(services, client, payload, command.text, job)
     if command.name in ("learn", "learnings"):
         return await _learning(services, client, payload, command)
+    if command.name == "describe" and payload.get("is_pr"):
+        return await describe_pull_request(job, services, payload, explicit=True)
     if command.name == "issue":
         trace = "--trace" in command.flags
         result = await analyze_issue(
@@ -108,7 +97,12 @@ async def run_command(job: Job, services: Services, payload: dict[str, Any]) -> 
         return {"command": "issue", **result}
     if not payload.get("is_pr"):
         await _reply(
-            services, client, repo, number, comment_id, "`/swarm pr-review` works on pull requests only."
+            services,
+            client,
+            repo,
+            number,
+            comment_id,
+            f"`/swarm {command.name}` works on pull requests only.",
         )
         return {"command": command.name, "skipped": "not a pull request"}
     overrides: dict[str, Any] = {}

@@ -10,12 +10,28 @@ __all__ = ["ALLOWED", "COMMANDS", "HELP", "Command", "parse_command"]
 # The permissions that may run commands and teach swarm (a 👎, a reply): write access.
 ALLOWED = frozenset({"admin", "maintain", "write"})
 
-COMMANDS = ("pr-review", "issue", "council", "help", "pause", "resume", "learn", "learnings")
+COMMANDS = (
+    "pr-review",
+    "issue",
+    "council",
+    "ask",
+    "describe",
+    "help",
+    "pause",
+    "resume",
+    "learn",
+    "learnings",
+)
 _LEAD = re.compile(r"^\s*(/swarm|@swarm)\b[ \t]*(.*)$", re.IGNORECASE)
 _MAX_TEXT = 4000
+_NEEDS_TEXT = {
+    "council": "`council` needs a question, e.g. `/swarm council should we use gRPC here?`",
+    "ask": "`ask` needs a question, e.g. `/swarm ask why is the lock taken twice here?`",
+    "learn": "`learn` needs a text, e.g. `/swarm learn --rule bandit/B101 asserts are fine in tests`",
+}
 
 HELP = """\
-**swarm commands** (people with write access to this repository):
+**swarm commands** (people with write access to this repository; `ask` needs read access):
 
 | command | what it does |
 |---|---|
@@ -23,6 +39,8 @@ HELP = """\
 (`--full`: all of it; `--council`: adversarial lanes) |
 | `/swarm issue [--trace] [--no-repro]` | analyse this issue: symptoms, likely fault, fix specification |
 | `/swarm council <question>` or `@swarm council <question>` | several models answer, then a synthesis |
+| `/swarm ask <question>` | answer a question about this pull request (on a diff line: about that line) |
+| `/swarm describe` | post a walkthrough of the change: files by purpose, API changes, risks |
 | `/swarm pause` / `/swarm resume` | stop / restart automatic reviews of this pull request |
 | `/swarm learn [--path GLOB] [--rule ID] [--lane NAME] [--keep] <text>` | \
 teach swarm what this team does not want flagged (`--keep`: does want) |
@@ -85,16 +103,8 @@ def parse_command(body: str | None) -> Command | None:
         if unknown or missing:
             error = f"unknown option {unknown[0]}" if unknown else f"option {missing[0]} needs a value"
             return Command(name, frozenset(flags & allowed), text[:_MAX_TEXT], error, tuple(options))
-        if name == "council" and not text:
-            return Command(
-                name, error="`council` needs a question, e.g. `/swarm council should we use gRPC here?`"
-            )
-        if name == "learn" and not text:
-            return Command(
-                name,
-                error="`learn` needs a text, e.g. "
-                "`/swarm learn --rule bandit/B101 asserts are fine in tests`",
-            )
+        if name in _NEEDS_TEXT and not text:
+            return Command(name, error=_NEEDS_TEXT[name])
         return Command(name, frozenset(flags), text[:_MAX_TEXT], options=tuple(options))
     return None
 

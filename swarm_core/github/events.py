@@ -16,15 +16,26 @@ from swarm_core.github.commands import parse_command
 from swarm_core.github.payloads import (
     CheckRunEvent,
     CheckSuiteEvent,
+    Comment,
     Envelope,
     IssueCommentEvent,
     IssuesEvent,
     PullRequestEvent,
+    ReviewCommentEvent,
     check_headers,
     validated,
 )
 
-__all__ = ["REVIEW_ACTIONS", "Route", "check_headers", "envelope", "installation_id", "pr_key", "route"]
+__all__ = [
+    "REVIEW_ACTIONS",
+    "Route",
+    "check_headers",
+    "envelope",
+    "installation_id",
+    "pr_key",
+    "review_comment",
+    "route",
+]
 
 REVIEW_ACTIONS = frozenset({"opened", "reopened", "ready_for_review", "synchronize"})
 
@@ -82,14 +93,21 @@ def route(event: str, payload: Mapping[str, Any], env: Envelope | None = None) -
         return Route("pong")
     if event == "installation":
         return Route(f"recorded: installation {action}")
-    if event in ("pull_request", "issue_comment", "check_run", "check_suite", "issues") and (
-        not repo or inst is None
-    ):
+    if event in (
+        "pull_request",
+        "issue_comment",
+        "pull_request_review_comment",
+        "check_run",
+        "check_suite",
+        "issues",
+    ) and (not repo or inst is None):
         return Route("ignored: payload has no repository or installation")
     if event == "pull_request":
         return _pull_request(action, repo, inst, payload)
     if event == "issue_comment":
         return _comment(action, repo, inst, payload)
+    if event == "pull_request_review_comment":
+        return review_comment(action, repo, inst, payload)
     if event == "check_run":
         return _check_run(action, repo, inst, payload)
     if event == "check_suite":
@@ -130,16 +148,50 @@ def _comment(action: str, repo: str, inst: int | None, payload: Mapping[str, Any
         return Route("ignored: no /swarm command")
     if comment.user.type == "Bot":
         return Route("ignored: comment by a bot")
-    job = {
+    job = _comment_job(inst, repo, issue.number, issue.is_pr, comment)
+    return Route(f"queued: command {command.name}", ("command", pr_key(repo, issue.number), job, False))
+
+
+def _comment_job(inst: int | None, repo: str, number: int, is_pr: bool, comment: Comment) -> dict[str, Any]:
+    """What a command job is told about the comment that asked for it."""
+    return {
         "installation_id": inst,
         "repo": repo,
-        "number": issue.number,
-        "is_pr": issue.is_pr,
+        "number": number,
+        "is_pr": is_pr,
         "comment_id": comment.id,
         "author": comment.user.login,
         "body": comment.body[:8000],
     }
-    return Route(f"queued: command {command.name}", ("command", pr_key(repo, issue.number), job, False))
+
+
+def review_comment(action: str, repo: str, inst: int | None, payload: Mapping[str, Any]) -> Route:
+    """A `/swarm` command written on a diff line, or a reply that may continue one of swarm's threads.
+
+    Never a comment by a bot: swarm's own answers arrive here too, and answering them (or
+    another bot's) would loop. Whether a reply's thread is swarm's is asked of GitHub by the job.
+    """
+    if action != "created":
+        return Route(f"ignored: pull_request_review_comment {action}")
+    event = validated(ReviewCommentEvent, payload)
+    comment, number = event.comment, event.pull_request.number
+    if comment.user.type == "Bot" or comment.user.login.endswith("[bot]"):
+        return Route("ignored: comment by a bot")
+    command = parse_command(comment.body)
+    if command is None and comment.in_reply_to_id is None:
+        return Route("ignored: no /swarm command")
+    job = {
+        **_comment_job(inst, repo, number, True, comment),
+        "review_comment": {
+            "root_id": comment.in_reply_to_id or comment.id,
+            "path": comment.path,
+            "line": comment.line,
+            "side": comment.side or "RIGHT",
+        },
+    }
+    if command is None:
+        return Route("queued: reply in a review thread", ("reply", pr_key(repo, number), job, False))
+    return Route(f"queued: command {command.name}", ("command", pr_key(repo, number), job, False))
 
 
 def _check_run(action: str, repo: str, inst: int | None, payload: Mapping[str, Any]) -> Route:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from swarm_core.github.command_job import ALLOWED, run_command
+from swarm_core.github.conversation_job import answer_reply, describe_pull_request
 from swarm_core.github.failed_job import conclude_failed_job
 from swarm_core.github.issue_job import analyze_issue
+from swarm_core.github.learning_job import capture_reply, reply_job_fields
 from swarm_core.github.review_job import rerun_suite, review_pull_request
 from swarm_core.github.services import ClientFor, Services, release_budget
 from swarm_core.store.queue import Job
@@ -20,15 +22,17 @@ __all__ = [
     "ClientFor",
     "Services",
     "analyze_issue",
+    "answer_reply",
     "conclude_failed_job",
+    "describe_pull_request",
     "handle_job",
     "run_command",
 ]
 
 
 async def handle_job(job: Job, services: Services) -> dict[str, Any]:
-    """Run one job (review, command, issue, or suite: a check suite's re-run); returns what
-    happened (stored as the job's result).
+    """Run one job (review, command, reply: in a review thread, issue, or suite: a check suite's
+    re-run); returns what happened (stored as the job's result).
 
     Raises:
         GitHubError, SwarmError: the job failed (the worker decides whether to retry).
@@ -36,9 +40,19 @@ async def handle_job(job: Job, services: Services) -> dict[str, Any]:
     """
     try:
         if job.kind == "review":
-            return await review_pull_request(job, services, job.payload)
+            result = await review_pull_request(job, services, job.payload)
+            if job.payload.get("trigger") == "pull_request.opened":  # review.describe: auto
+                result["describe"] = await describe_pull_request(job, services, job.payload, explicit=False)
+            return result
         if job.kind == "command":
             return await run_command(job, services, job.payload)
+        if job.kind == "reply":
+            # Answered first: a failure to learn must not cost the answer (a retry re-answers
+            # nothing, and a source is captured once).
+            result = await answer_reply(job, services, job.payload)
+            if "skipped" in result:
+                return result
+            return {**result, "learning": await capture_reply(services, reply_job_fields(job.payload))}
         if job.kind == "issue":
             return await analyze_issue(job, services, job.payload)
         if job.kind == "suite":

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from swarm_core.github.markers import Markers
 from swarm_core.github.pr_changeset import repo_config
+from swarm_core.github.replies import sticky_comment
 from swarm_core.github.services import Services, gh, record_document, within_budget
 from swarm_core.issue.checkout import checkout
 from swarm_core.issue.index import RepoIndex
@@ -72,26 +72,7 @@ async def analyze_issue(
                     spec.exchanges,
                 )
     text = issue_to_markdown(intake, loc, ref=sha, spec=spec, note=note)
-    existing = None
-    markers = await gh(services.markers) if services.markers is not None else Markers(b"")
-    for c in await gh(lambda: list(client.paginate(f"/repos/{repo}/issues/{number}/comments"))):
-        if ISSUE_MARKER in str(c.get("body") or "") and markers.own(c):  # swarm's own, never another bot's
-            existing = c
-            break
-    if existing is None:
-        data = await gh(
-            client.post, f"/repos/{repo}/issues/{number}/comments", {"body": text}, "posting the analysis"
-        )
-        comment_id = int(data["id"])
-    else:
-        comment_id = int(existing["id"])
-        if existing.get("body") != text:
-            await gh(
-                client.patch,
-                f"/repos/{repo}/issues/comments/{comment_id}",
-                {"body": text},
-                "updating the analysis",
-            )
+    comment_id = await sticky_comment(services, client, repo, number, ISSUE_MARKER, text, "the analysis")
     return {
         "issue": number,
         "commit": sha,

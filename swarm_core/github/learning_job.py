@@ -221,6 +221,25 @@ def reply_fields(delivery: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def reply_job_fields(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """capture_reply's fields from a queued `reply` job (events.review_comment built it).
+
+    The reply is matched to the thread's first comment, swarm's finding; bots never get this
+    far (the route drops their comments).
+    """
+    repo, number, comment_id = str(payload["repo"]), int(payload["number"]), payload.get("comment_id")
+    return {
+        "installation_id": payload.get("installation_id"),
+        "repo": repo,
+        "number": number,
+        "in_reply_to_id": int(payload["review_comment"]["root_id"]),
+        "body": str(payload.get("body") or "")[:_MAX_BODY],
+        "author_type": "User",
+        "author": str(payload.get("author") or ""),
+        "url": f"https://github.com/{repo}/pull/{number}#discussion_r{comment_id}" if comment_id else "",
+    }
+
+
 async def capture_reply(services: Services, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Learn from a reply in one of swarm's review threads (`fields` from `reply_fields`).
 

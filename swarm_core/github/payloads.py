@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -19,10 +19,12 @@ from swarm_core.errors import InvalidPayload
 __all__ = [
     "CheckRunEvent",
     "CheckSuiteEvent",
+    "Comment",
     "Envelope",
     "IssueCommentEvent",
     "IssuesEvent",
     "PullRequestEvent",
+    "ReviewCommentEvent",
     "check_headers",
     "validated",
 ]
@@ -111,6 +113,20 @@ class IssueCommentEvent(_Part):
 
     comment: Comment
     issue: Issue
+
+
+class ReviewComment(Comment):
+    path: Annotated[str, StringConstraints(strict=True, max_length=4096, pattern=r"^[^\x00]*$")] = ""
+    line: Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)] | None = None
+    side: Literal["LEFT", "RIGHT"] | None = None
+    in_reply_to_id: Id | None = None
+
+
+class ReviewCommentEvent(_Part):
+    """`pull_request_review_comment` created: a reply in a review thread, or a `/swarm` command on a line."""
+
+    comment: ReviewComment
+    pull_request: PullRef
 
 
 class IssuesEvent(_Part):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from swarm_core.budget import Budget
 from swarm_core.config import SwarmConfig
-from swarm_core.engine import Councillor, Reviewer, Specifier
+from swarm_core.engine import Answerer, Councillor, Describer, Reviewer, Specifier
 from swarm_core.github.client import GitHubClient
 from swarm_core.github.markers import Markers
 from swarm_core.memory import MemoryBackend
@@ -49,6 +49,8 @@ class Services:
     cache_dir: Path | None = None  # repository checkouts for issue analysis (default: a temp dir)
     council: Councillor | None = None
     specify: Specifier | None = None  # None: issue analysis is the deterministic part only
+    ask: Answerer | None = None  # None: `/swarm ask` and thread replies say a model is needed
+    describe: Describer | None = None  # None: `/swarm describe` posts the deterministic part only
     budget: Budget | None = None  # per installation, over a rolling window (SWARM_INSTALLATION_BUDGET_USD)
     # The clients made so far, by installation: the App reads their rate limits for /metrics.
     client_cache: Mapping[int, GitHubClient] = field(default_factory=dict)

@@ -24,6 +24,7 @@ __all__ = [
     "RepoInstructions",
     "describe",
     "enclosing",
+    "fenced_diff",
     "numbered",
     "repo_instructions",
     "shared_messages",
@@ -42,6 +43,21 @@ def numbered(hunk: Hunk) -> str:
         old = "" if line.source_no is None else str(line.source_no)
         rows.append(f"{new:>5} {old:>5} {line.kind} {line.text}")
     return "\n".join(rows)
+
+
+def fenced_diff(change: ChangeSet, *, first: str | None = None, budget: int = 40_000) -> str:
+    """The numbered diff, each file in its own fence, `first` leading, cut after `budget` characters."""
+    files = sorted(change.diff.files, key=lambda f: f.path != first)
+    out: list[str] = []
+    size = 0
+    for n, fd in enumerate(files):
+        text = "\n".join([f"path: {fd.path}", *(numbered(h) for h in fd.hunks)])
+        if size + len(text) > budget:
+            out.append(f"[{len(files) - n} more file(s) left out of this prompt]")
+            break
+        out.append(untrusted(f"diff of {fd.path}", text, limit=10**9))
+        size += len(text)
+    return "\n".join(out)
 
 
 def enclosing(source: bytes | None, path: str, hunk: Hunk) -> list[str]:

@@ -31,7 +31,8 @@ __all__ = [
 
 
 COST_GROUPS = ("run", "repo", "lane", "model", "kind")
-DOCUMENT_KINDS = frozenset({"exec", "council", "issue", "eval"})  # runs stored with save_document
+# Runs stored with save_document.
+DOCUMENT_KINDS = frozenset({"exec", "council", "issue", "eval", "ask", "describe"})
 
 
 @dataclass(frozen=True, slots=True)

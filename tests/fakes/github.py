@@ -137,12 +137,18 @@ class FakeGitHub:
 
     # state --------------------------------------------------------------------------
     def add_repo(
-        self, full_name: str, *, default_branch: str = "main", files: dict[str, str] | None = None
+        self,
+        full_name: str,
+        *,
+        default_branch: str = "main",
+        files: dict[str, str] | None = None,
+        private: bool = False,
     ) -> None:
         """A repository with files on its default branch (the repo config lives there)."""
         self.repos[full_name] = {
             "default_branch": default_branch,
             "files": {default_branch: dict(files or {})},
+            "private": private,
         }
 
     def add_pull(self, repo: str, pull: Pull) -> Pull:
@@ -178,20 +184,34 @@ class FakeGitHub:
         """The login the App's installation tokens write as."""
         return f"{self.app_slug}[bot]"
 
-    def add_review_comment(self, repo: str, number: int, body: str, login: str, path: str = "svc.py") -> None:
-        """A review comment someone else wrote (a PR author, say)."""
+    def add_review_comment(
+        self,
+        repo: str,
+        number: int,
+        body: str,
+        login: str,
+        path: str = "svc.py",
+        *,
+        line: int = 1,
+        in_reply_to_id: int | None = None,
+        user_type: str = "User",
+    ) -> dict[str, Any]:
+        """A review comment someone else wrote (a PR author, say); a reply when `in_reply_to_id` is set."""
+        comment = {
+            "id": next(self._ids),
+            "repo": repo,
+            "pull": number,
+            "path": path,
+            "line": line,
+            "side": "RIGHT",
+            "body": body,
+            "user": {"login": login, "type": user_type},
+        }
+        if in_reply_to_id is not None:
+            comment["in_reply_to_id"] = in_reply_to_id
         with self.lock:
-            self.review_comments.append(
-                {
-                    "id": next(self._ids),
-                    "repo": repo,
-                    "pull": number,
-                    "path": path,
-                    "line": 1,
-                    "body": body,
-                    "user": {"login": login, "type": "User"},
-                }
-            )
+            self.review_comments.append(comment)
+        return comment
 
     def add_issue_comment(self, repo: str, number: int, body: str, login: str) -> None:
         """A comment on an issue or pull request someone else wrote."""
@@ -436,7 +456,15 @@ class FakeGitHub:
         repo = self.repos.get(self._repo(parts))
         if repo is None:
             return self._error(h, 404, "Not Found")
-        return self._send(h, 200, {"full_name": self._repo(parts), "default_branch": repo["default_branch"]})
+        return self._send(
+            h,
+            200,
+            {
+                "full_name": self._repo(parts),
+                "default_branch": repo["default_branch"],
+                "private": bool(repo.get("private")),
+            },
+        )
 
     @_route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")
     def _repos_owner_repo_pulls_pull_number_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
@@ -649,19 +677,42 @@ class FakeGitHub:
         self, h: Any, parts: list[str], q: Any, body: Any
     ) -> int:
         number = int(parts[4])
+        keys = ("id", "body", "path", "side", "user", "in_reply_to_id")
         items = [
-            {
-                "id": c["id"],
-                "body": c["body"],
-                "path": c["path"],
-                "line": c.get("line"),
-                "user": c["user"],
-                **({"in_reply_to_id": c["in_reply_to_id"]} if "in_reply_to_id" in c else {}),
-            }
+            {**{k: c[k] for k in keys if k in c}, "line": c.get("line")}  # GitHub: null when outdated
             for c in self.review_comments
             if c["pull"] == number
         ]
         return self._page(h, "/" + "/".join(parts), q, items)
+
+    @_route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies")
+    def _repos_owner_repo_pulls_pull_number_comments_comment_id_replies_post(
+        self, h: Any, parts: list[str], q: Any, body: Any
+    ) -> int:
+        number, target = int(parts[4]), int(parts[6])
+        with self.lock:
+            root = next((c for c in self.review_comments if c["id"] == target and c["pull"] == number), None)
+        if root is None:
+            return self._error(h, 404, "Not Found")
+        if "in_reply_to_id" in root:  # GitHub: replies to replies are not supported
+            return self._error(h, 422, "Validation Failed", ["in_reply_to_id must be a top-level comment"])
+        if len(body["body"]) > MAX_BODY:
+            return self._error(
+                h, 422, "Validation Failed", ["Body is too long (maximum is 65536 characters)"]
+            )
+        with self.lock:
+            comment = {**self._reply_to(root, body["body"]), "user": self._author(h)}
+            self.review_comments.append(comment)
+        return self._send(h, 201, {k: v for k, v in comment.items() if k not in ("repo", "pull")})
+
+    @_route("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}")
+    def _repos_owner_repo_pulls_pull_number_patch(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
+        pull = self._pull(h, parts)
+        if pull is None:
+            return self._error(h, 404, "Not Found")
+        if "body" in body:
+            pull.body = body["body"] or ""
+        return self._send(h, 200, {"number": pull.number, "title": pull.title, "body": pull.body})
 
     @_route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
     def _repos_owner_repo_issues_issue_number_comments_get(
@@ -1021,22 +1072,6 @@ class FakeGitHub:
             )  # no-op if resolved
         thread = {"id": thread_id, "isResolved": True}
         return self._send(h, 200, {"data": {"resolveReviewThread": {"thread": thread}}})
-
-    @_route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies")
-    def _repos_owner_repo_pulls_pull_number_comments_comment_id_replies_post(
-        self, h: Any, parts: list[str], q: Any, body: Any
-    ) -> int:
-        root = self._thread_root(int(parts[6]))
-        if root is None or root["pull"] != int(parts[4]):
-            return self._error(h, 404, "Not Found")
-        if len(body["body"]) > MAX_BODY:
-            return self._error(
-                h, 422, "Validation Failed", ["Body is too long (maximum is 65536 characters)"]
-            )
-        with self.lock:
-            reply = {**self._reply_to(root, body["body"]), "user": self._author(h)}
-            self.review_comments.append(reply)
-        return self._send(h, 201, {k: v for k, v in reply.items() if k not in ("pull", "repo")})
 
     @_route("POST", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions")
     def _repos_owner_repo_pulls_comments_comment_id_reactions_post(

@@ -105,6 +105,8 @@ def _classify(last: str) -> tuple[str, str]:
         ("# Your task: specify the fix", "issue-spec"),
         ("# Your task: propose a patch", "issue-trace"),
         ("# Your task: propose a reproduction test", "issue-repro"),
+        ("# Your task: answer a question about a pull request", "ask"),
+        ("# Your task: describe the change", "describe"),
     ):
         if heading in last:
             return kind, ""
@@ -188,6 +190,10 @@ class FakeLLM:
                 return Reply(
                     {"response": "MAINTAIN", "stance": "AGAINST", "argument": "still", "confidence": 0.6}
                 )
+            if req.kind == "ask":
+                return Reply({"answer": "The lock is taken once, in `restart` (svc.py line 9)."})
+            if req.kind == "describe":
+                return Reply({"summary": "Adds restart().", "files": [], "risks": [], "flow_changed": False})
             if req.kind == "moderator":
                 return Reply(
                     {"verdict": "FOR", "recommendation": "Go ahead.", "rationale": ["r"], "dissent": []}
