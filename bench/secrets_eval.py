@@ -13,25 +13,41 @@ entropy guesses kept only where CredSweeper's model agrees).
    Labels are CredSweeper's own regression output (silver, and circular for CredSweeper).
    Printed: line recall without PEM key blocks and with them, file recall, explicit negatives
    flagged on a line that is not expected (of 9), and unlabelled files flagged (of 28).
-2. The second set, labelled by hand by the swarm developer who wrote this bench (not by any
-   tool): bench/data/secrets_labels.jsonl names lines of real files in public repositories
-   (pallets/flask, psf/requests, encode/httpx at the commits it records) with a label and a
-   hash of the line, never the line itself; --repos DIR holds their checkouts as DIR/<name>/
-   (e.g. `git --git-dir <mirror> archive <commit> | tar -x -C DIR/flask`). Every labelled
-   file is added whole, so every line of it is judged: a finding on a line not labelled
-   positive is a false positive. bench/data/secrets_written.jsonl adds realistic positives
-   written for this set (templates; their random parts are drawn with a fixed seed at bench
-   time, so no credential-shaped string is stored). Printed: non-PEM line recall, file
-   recall, precision (reported lines that are positive / all reported lines), the same
-   without the key files' lines, and clean files (no positive line) flagged.
+2. The second set, labelled by hand (not by any tool): bench/data/secrets_labels.jsonl names
+   lines of real files in public repositories (jpadilla/pyjwt, paramiko/paramiko and
+   encode/httpx at the commits it records) with a label and a hash of the line, never the line
+   itself; --repos DIR holds their checkouts as DIR/pyjwt, DIR/paramiko, DIR/httpx (e.g.
+   `git -C <clone> archive <commit> | tar -x -C DIR/pyjwt`). Every labelled file is added
+   whole, so every line of it is judged: a finding on a line not labelled positive is a false
+   positive. bench/data/secrets_written.jsonl adds realistic positives written for this set
+   (templates; their random parts are drawn with a fixed seed at bench time, so no
+   credential-shaped string is stored). Printed: non-PEM line recall, file recall, precision
+   (reported lines that are positive / all reported lines), the same without the key files'
+   lines, and clean files (no positive line) flagged.
 
-   How the lines were judged: every line of these files that any engine flagged or that
-   names a credential (password, secret, token, key, credential, private, bearer, a URL
-   with user:password) was read and labelled; every other line counts as clean. Positive:
-   a value that would be a live credential if the file were real (a random key, token or
-   password, the example secret keys in Flask's docs). Clean: placeholders, dummy test
-   passwords ("pass", "password123", "secret", "dev"), digest nonces, etags, UUIDs used as
-   ids, and base64 of dummy user:password pairs.
+   pyjwt and paramiko (they replace pallets/flask and psf/requests, which are kept for
+   independent evaluation: the figures measured on those are withdrawn). Files were chosen by
+   a fixed rule before any engine ran on them, and labelled by reading before any engine ran:
+   - key files: the files under tests/ that `git grep -lE "BEGIN .*PRIVATE KEY"` lists, in
+     the order of sha256(path) (hex), the first 6;
+   - the files that `git grep -liE "password|secret|token|api_key|private|bearer|credential"`
+     lists, key files above excluded, in the order of sha256(path), the first 20.
+   Judged: every line naming a credential (the words above) and every line holding a long
+   random-looking literal or a PEM block was read; a row is stored for each (positive or
+   clean), other lines count as clean. Positive: private keys in any encoding (PEM blocks line
+   by line as `pem`, including one-line PEM strings; the private members d, p, q, dp, dq, qi of
+   a JWK and raw private scalars as `secret`, a line per line of the value) and tokens minted
+   with a key the repository does not hold (auth0's example access token in pyjwt's docs).
+   Clean: dummy passwords and keys made of words ("secret", "pygmalion", "television",
+   "abc123", "your-256-bit-secret"), JWTs and signatures produced with such a dummy or test key
+   (test vectors, like hashes), public keys, fingerprints, key ids, KEX shared values and
+   hashes.
+
+   encode/httpx's rows are kept from the first version of this set, where every line any
+   engine flagged or that names a credential was read and labelled (positive: a random key,
+   token or password; clean: placeholders, dummy test passwords such as "pass" or
+   "password123", digest nonces, etags, UUIDs used as ids, base64 of dummy user:password
+   pairs); those labels were therefore made after seeing engine output.
 """
 
 from __future__ import annotations
@@ -288,7 +304,11 @@ def timing(repo: Path, commit: str, runs: int = 5) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
-    ap.add_argument("--repos", type=Path, help="checkouts of the labelled repositories (DIR/flask, ...)")
+    ap.add_argument(
+        "--repos",
+        type=Path,
+        help="checkouts of the labelled repositories (DIR/pyjwt, DIR/paramiko, DIR/httpx)",
+    )
     ap.add_argument("--only", choices=("samples", "labelled"))
     ap.add_argument("--timing", nargs=2, metavar=("REPO", "COMMIT"))
     ap.add_argument("--time-once", nargs=3, help=argparse.SUPPRESS)
