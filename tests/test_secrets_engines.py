@@ -225,3 +225,23 @@ def test_credsweeper_rules_read_with_libyaml_are_the_rules_pyyaml_reads() -> Non
         fast = Util.yaml_load(rules)
     assert Util.yaml_load(rules) == slow  # restored afterwards
     assert fast == slow and len(fast) > 100
+
+
+def test_a_key_block_never_reaches_into_the_code_around_it() -> None:
+    from swarm_core.analyzers.secret_engines import _key_block
+
+    body = "MIIEowIBAAKCAQEA" + "x1Y2z3" * 8
+    block = {
+        1: "-----BEGIN RSA PRIVATE KEY-----",
+        2: body,
+        3: "Proc-Type: 4,ENCRYPTED",
+        4: "-----END RSA PRIVATE KEY-----",
+    }
+    assert _key_block(block, 1) == (4, (body, "Proc-Type: 4,ENCRYPTED"))
+    # A key written on one line with \n escapes, then code: one line, not the next 199.
+    one_line = {1: 'KEY = "-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEE\\n-----END EC PRIVATE KEY-----"'}
+    one_line.update({n: f"x_{n} = compute({n})" for n in range(2, 60)})
+    assert _key_block(one_line, 1) == (None, ())
+    # A BEGIN line whose next lines are code, with no END: the BEGIN line alone.
+    opened = {1: 'pem = "-----BEGIN PRIVATE KEY-----"', 2: "pem += load(path)", 3: "return pem"}
+    assert _key_block(opened, 1) == (None, ())

@@ -133,18 +133,32 @@ def detect_secrets_hits(path: str, lines: AddedLines) -> list[SecretHit]:
     return hits
 
 
+# A PEM body line: base64 (64 characters a line, shorter at the end), or an RFC 1421 header
+# of an encrypted key ("Proc-Type: 4,ENCRYPTED", "DEK-Info: ..."), or blank.
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]*|[A-Za-z-]+:.*")
+
+
 def _key_block(lines: Mapping[int, str], start: int) -> tuple[int | None, tuple[str, ...]]:
-    """The last line of a PEM block that opens at `start`, and its body lines (each one secret)."""
+    """The last line of a PEM block that opens at `start`, and its body lines (each one secret).
+
+    A key written on one line (`"-----BEGIN ...\\n...\\n-----END ..."` in a string) is a
+    one-line block (None); so is a BEGIN line whose next lines are not a PEM body, or one with
+    no END within 200 lines: the block never reaches into the code around it.
+    """
+    if "-----END" in lines.get(start, ""):
+        return None, ()
     body: list[str] = []
     n = start + 1
     while n in lines and n - start < 200:
         text = lines[n].strip()
         if text.startswith("-----END"):
             return n, tuple(body)
+        if not _PEM_BODY.fullmatch(text):
+            break
         if len(text) >= 8:
             body.append(text)
         n += 1
-    return (n - 1 if n - 1 > start else None), tuple(body)
+    return None, ()
 
 
 # -- CredSweeper -----------------------------------------------------------------------------
