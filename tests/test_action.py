@@ -230,6 +230,13 @@ def test_comment_commands_use_the_same_permission_check(github: FakeGitHub, tmp_
     payload["comment"]["id"] += 1
     action(tmp_path, github, "issue_comment", payload)
     assert "Only people with write access" in list(github.comments_on(2))[-1]["body"]
+    # A bot's comment (swarm's own answer comes back as an event too) is never answered.
+    answered = len(list(github.comments_on(2)))
+    payload["comment"]["user"].update(login="github-actions[bot]", type="Bot")
+    payload["comment"]["id"] += 1
+    result, summary, _ = action(tmp_path, github, "issue_comment", payload)
+    assert result.returncode == 0 and "comment by a bot" in summary
+    assert len(list(github.comments_on(2))) == answered
 
 
 @pytest.mark.parametrize(

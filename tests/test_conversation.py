@@ -361,3 +361,32 @@ def test_a_spent_installation_budget_stops_ask_and_describe_calling_the_model(
     assert "The model budget of this installation is spent" in walkthrough["body"]
     assert "| source | `svc.py` | modified +4 −0 |" in walkthrough["body"]
     assert llm.requests == []
+
+
+def test_with_no_model_a_reply_in_swarms_thread_is_learned_not_answered(
+    github: FakeGitHub, app_key: tuple[str, str], tmp_path: Path
+) -> None:
+    add_pull(github, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
+    settings = app_settings(github, app_key, tmp_path, SWARM_API_TOKEN="api-token")
+    with TestClient(create_app(settings, workers=1, poll_s=0.05)) as client:
+        deliver(client, "pull_request", opened_payload(), "n-0")
+        drain(client)
+        finding = next(c for c in github.review_comments if c["line"] == 9)
+        reply = github.add_review_comment(
+            REPO,
+            2,
+            "This is intended: the name is validated upstream",
+            "Codertocat",
+            line=9,
+            in_reply_to_id=finding["id"],
+        )
+        deliver(client, "pull_request_review_comment", line_comment(reply), "n-1")
+        drain(client)
+        bot_replies = [
+            c
+            for c in github.review_comments
+            if c.get("in_reply_to_id") and c["user"]["login"] == github.bot_login
+        ]
+        assert [c["body"][:80] for c in bot_replies] == []  # no "configure a model" answer
+        (lesson,) = client.get("/api/learnings", headers=AUTH).json()
+        assert lesson["scope"]["rule"] == "bandit/B602"

@@ -127,8 +127,14 @@ async def _answer(
     payload: dict[str, Any],
     where: _Where,
     question: Question,
+    *,
+    reply: bool = False,
 ) -> dict[str, Any]:
-    """Check, ask the model within the installation's budget, record the calls, post the answer once."""
+    """Check, ask the model within the installation's budget, record the calls, post the answer once.
+
+    A `reply` in a thread is talk, not a command: with no model it is left to the people in
+    the thread (and to the team's learnings), never answered "configure a model".
+    """
     author = str(payload.get("author") or "")
     if await where.answered():
         return {"command": "ask", "skipped": "already answered"}
@@ -140,7 +146,8 @@ async def _answer(
         )
         return {"command": "ask", "refused": author, "permission": access}
     if services.ask is None:
-        await where.say(ASK_NEEDS_MODEL)
+        if not reply:
+            await where.say(ASK_NEEDS_MODEL)
         return {"command": "ask", "skipped": "no model"}
     try:
         _pr, config, change = await _change(services, client, payload)
@@ -155,7 +162,8 @@ async def _answer(
     try:
         answer = await services.ask(config, question, change)
     except ModelSelectionError as exc:
-        await where.say(str(exc))
+        if not reply:
+            await where.say(str(exc))
         return {"command": "ask", "skipped": str(exc)}
     run_id = await record_document(
         services,
@@ -202,7 +210,7 @@ async def answer_reply(job: Job, services: Services, payload: dict[str, Any]) ->
         return {"skipped": "swarm's own comment"}  # the loop guard, should swarm's reply get this far
     site = Site(str(found.root.get("path") or thread["path"]), found.root.get("line") or thread.get("line"))
     question = Question(str(payload.get("body") or ""), site, found.talk)
-    result = await _answer(job, services, client, payload, where, question)
+    result = await _answer(job, services, client, payload, where, question, reply=True)
     return {**result, "command": "reply"}
 
 

@@ -47,12 +47,10 @@ async def handle_job(job: Job, services: Services) -> dict[str, Any]:
         if job.kind == "command":
             return await run_command(job, services, job.payload)
         if job.kind == "reply":
-            # Answered first: a failure to learn must not cost the answer (a retry re-answers
-            # nothing, and a source is captured once).
-            result = await answer_reply(job, services, job.payload)
-            if "skipped" in result:
-                return result
-            return {**result, "learning": await capture_reply(services, reply_job_fields(job.payload))}
+            # Learned first, whether or not an answer follows (no model, a spent budget): both
+            # steps are once-only, so a retry after either fails repeats nothing.
+            learning = await capture_reply(services, reply_job_fields(job.payload))
+            return {**await answer_reply(job, services, job.payload), "learning": learning}
         if job.kind == "issue":
             return await analyze_issue(job, services, job.payload)
         if job.kind == "suite":
