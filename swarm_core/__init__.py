@@ -122,6 +122,7 @@ if _typing.TYPE_CHECKING:
         Usage,
         Verdict,
         Verification,
+        request_counts,
     )
     from swarm_core.orchestrator import Orchestrator
     from swarm_core.redact import Redactor, url_passwords
@@ -252,6 +253,7 @@ _EXPORTS: dict[str, str] = {
             "Usage",
             "Verdict",
             "Verification",
+            "request_counts",
         ),
         "models",
     ),
@@ -357,6 +359,7 @@ __all__ = [
     "parse_diff",
     "pop_ids",
     "push_ids",
+    "request_counts",
     "url_passwords",
 ]
 
