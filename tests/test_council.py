@@ -227,3 +227,24 @@ def test_cli_council_stores_the_run_with_every_request_as_evidence(llm: FakeLLM)
     unstored = swarm("council", QUESTION, "--format", "json", "--no-store")
     assert json.loads(unstored.stdout)["run_id"] is None
     assert len(json.loads(swarm("runs", "list", "--format", "json").stdout)) == 2
+
+
+def test_the_readme_council_run_id_example_works(llm: FakeLLM) -> None:
+    import re
+    import subprocess
+
+    from tests.conftest import ROOT
+    from tests.helpers import readme_block, shell_env
+
+    first, second = readme_block("swarm council")
+    env = shell_env(OPENAI_API_KEY=llm.key or "", OPENAI_BASE_URL=llm.url, SWARM_MODEL="openai/gpt-4.1-mini")
+
+    def sh(line: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+
+    run_id = sh(first).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{12}", run_id)
+    shown = sh(second.replace("RUN_ID", run_id)).stdout
+    assert f"evidence of run {run_id}" in shown and "total: 4 request(s), 4 answered" in shown

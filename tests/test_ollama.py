@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -229,3 +230,22 @@ def test_a_review_on_the_native_api_with_every_request_in_the_evidence(
     assert all(isinstance(r.body["format"], dict) for r in ollama.requests)  # the schema, every time
     assert not review.usage.estimated and review.usage.calls == 6
     assert any("Model usage: 7 request(s), 6 answered" in n for n in review.notes)
+
+
+def test_the_readme_ollama_native_setup_works(ollama: FakeOllama) -> None:
+    import subprocess
+
+    from tests.conftest import ROOT
+    from tests.fakes.llm import lane_reply
+    from tests.helpers import readme_block, shell_env
+
+    pull, export, review = readme_block("ollama-native/")
+    assert pull == f"ollama pull {MODEL}"  # the fake has it pulled already
+    ollama.default("lane", "", lane_reply())
+    env = shell_env(OLLAMA_HOST=ollama.root.removeprefix("http://"))
+    script = f"{export}\n{review} --format json"
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    result = json.loads(done.stdout)
+    assert {lane["status"] for lane in result["lanes"]} == {"ok"}
+    assert {r.path for r in ollama.requests} == {"/api/chat"} and len(ollama.requests) >= 6
