@@ -145,6 +145,7 @@ def _print_evidence(
     from rich.table import Table
 
     from swarm_core import request_counts
+    from swarm_core.providers import summarize
 
     console = Console()
     if not exchanges:
@@ -165,7 +166,7 @@ def _print_evidence(
             f"{row.output_tokens:,}",
             f"${row.cost_usd:.5f}",
             f"{ex.latency_s:.2f}s",
-            escape(ex.outcome + (f": {ex.reason[:60]}" if ex.reason else "")),
+            escape(ex.outcome + (f": {summarize(ex.reason, 60)}" if ex.reason else "")),
         )
     console.print(table)
     sent, answered = request_counts(exchanges)

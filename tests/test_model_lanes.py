@@ -578,3 +578,17 @@ def test_waiting_for_a_busy_servers_one_slot_does_not_count_against_the_lane_tim
         statuses = [lr.status for lr in r.lanes]
         assert statuses.count(LaneStatus.OK) in (2, 3) and LaneStatus.CUT in statuses
         assert all("max_wall_seconds (1) reached" in lr.note for lr in r.lanes if lr.status is LaneStatus.CUT)
+
+
+def test_a_long_provider_error_is_summarised_in_the_note_and_kept_whole_in_the_evidence(
+    llm: FakeLLM, change: ChangeSet
+) -> None:
+    error = "the request was rejected because " + "the value of a field was invalid " * 60
+    llm.script("lane", "correctness", Reply(status=400, error=error))
+    r = review(llm, change, only_lanes("correctness"))
+    (lane,) = [lr for lr in r.lanes if lr.status is not LaneStatus.DISABLED]
+    assert lane.status is LaneStatus.FAILED and lane.note.endswith("…")
+    assert lane.note.removesuffix("…").split()[-1] in {"the", "value", "of", "a", "field", "was", "invalid"}
+    assert len(lane.note) <= len("model call failed: ") + 300
+    (row,) = [e for e in r.exchanges if e.kind == "lane"]
+    assert row.reason.endswith(error) and len(row.reason) > 2000

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from swarm_core.errors import ConfigError, ModelSelectionError, ProviderAuthError
 from swarm_core.providers.anthropic import AnthropicProvider
-from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, Message, Provider
+from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, Message, Provider, summarize
 from swarm_core.providers.ollama import OllamaProvider
 from swarm_core.providers.openai import OpenAIProvider
 from swarm_core.providers.slots import Deadline, Slots
@@ -48,6 +48,7 @@ __all__ = [
     "env_names",
     "learn",
     "split_model",
+    "summarize",
 ]
 
 

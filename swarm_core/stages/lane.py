@@ -29,7 +29,7 @@ from swarm_core.lanes.job import LaneJob, LaneOutcome
 from swarm_core.lanes.schema import CriticReply, LaneFinding, LaneReply, ReviewerReply
 from swarm_core.models import Finding, Lane, LaneResult, LaneStatus, Severity, Side, Usage, Verification
 from swarm_core.prompts import prompt
-from swarm_core.providers import Deadline, Message
+from swarm_core.providers import Deadline, Message, summarize
 from swarm_core.router import Selection
 
 __all__ = ["run_lane"]
@@ -78,7 +78,8 @@ async def run_lane(
     except ModelSelectionError as exc:
         status, note, error = LaneStatus.FAILED, f"no model: {exc}", exc
     except ProviderError as exc:  # before TimeoutError: ProviderTimeout is one too
-        status, note, error = LaneStatus.FAILED, f"model call failed: {exc}", exc
+        # For people, on one line at a word boundary; the evidence keeps the whole error.
+        status, note, error = LaneStatus.FAILED, f"model call failed: {summarize(str(exc), 300)}", exc
     except TimeoutError as exc:
         status, error = LaneStatus.CUT, exc
         note = f"cut: lane timeout ({job.config.llm.limits.lane_timeout_seconds:g} s)"
