@@ -249,3 +249,23 @@ def test_the_readme_ollama_native_setup_works(ollama: FakeOllama) -> None:
     result = json.loads(done.stdout)
     assert {lane["status"] for lane in result["lanes"]} == {"ok"}
     assert {r.path for r in ollama.requests} == {"/api/chat"} and len(ollama.requests) >= 6
+
+
+def test_a_call_cut_mid_answer_closes_the_stream(ollama: FakeOllama) -> None:
+    # A lane cut by its deadline cancels the call: Ollama must see the connection close.
+    ollama.script("other", "", Reply(text="x" * 2000, chunk_delay=0.1))
+    pool = _pool(ollama)
+
+    async def go() -> None:
+        provider, model_id = pool.get(f"ollama-native/{MODEL}")
+        try:
+            await asyncio.wait_for(provider.complete(dataclasses.replace(request(), model=model_id)), 0.5)
+        finally:
+            await pool.aclose()
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(go())
+    deadline = time.monotonic() + 5
+    while ollama.abandoned == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ollama.abandoned == 1 and len(ollama.requests) == 1
