@@ -310,7 +310,7 @@ def _command(env: ActionEnv, event: dict[str, Any], out: TextIO) -> ActionResult
     if event.get("action") != "created" or not comment:
         write_summary(env.step_summary, "swarm: nothing to do for this comment event.")
         return ActionResult(0)
-    user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
+    user: dict[str, Any] = comment["user"] if isinstance(comment.get("user"), dict) else {}
     if user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]"):  # never loop on a bot
         write_summary(env.step_summary, "swarm: nothing to do for this comment (ignored: comment by a bot).")
         return ActionResult(0)

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from swarm_cli import environment, options
-from swarm_cli.output import err, write
-from swarm_core import StoreError
+from swarm_cli.output import write
 
 if TYPE_CHECKING:
     from swarm_core.agents import AgentEvent, ExecRun
@@ -122,14 +121,7 @@ def exec_command(
 
     run = asyncio.run(go())
     if not no_store:
-        try:
-            store = environment.open_run_store()
-            try:
-                run.save(store, names)
-            finally:
-                store.close()
-        except StoreError as exc:
-            err(f"warning: run not stored: {exc}")
+        environment.store_run(lambda store: run.save(store, names))
     print_exec(run.to_dict(), fmt, None)
     return 0 if run.status == "ok" else 1
 
@@ -149,8 +141,11 @@ def print_exec(document: dict[str, Any], fmt: str, output: Path | None) -> None:
         )
         lines.append(r["output"] if r["status"] == "ok" else f"   {r.get('error', '')}")
     total = document.get("usage", {})
+    tokens = int(total.get("input_tokens", 0)) + int(total.get("output_tokens", 0))
     lines.append(
         f"run {document.get('run_id') or '(not stored)'}: {document.get('status')} "
-        f"in {float(document.get('duration_s', 0.0)):.2f} s, ${float(total.get('cost_usd', 0.0)):.4f}"
+        f"in {float(document.get('duration_s', 0.0)):.2f} s, {int(document.get('requests', 0))} model "
+        f"request(s), {int(document.get('answered', 0))} answered, {tokens} tokens, "
+        f"${float(total.get('cost_usd', 0.0)):.4f}"
     )
     write("\n".join(lines) + "\n", output)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from swarm_cli import environment, options
+from swarm_cli.output import stored_note
 from swarm_core import ConfigError
 
 
@@ -25,6 +26,7 @@ from swarm_core import ConfigError
     "--pr-verdict", is_flag=True, help="Answer APPROVE / CONCERNS / REJECT instead of FOR / AGAINST / MIXED."
 )
 @options.format_option(click.Choice(["markdown", "json"]), default="markdown")
+@options.no_store_option()
 def council_command(
     question: str,
     context_file: Path | None,
@@ -32,9 +34,14 @@ def council_command(
     model: str | None,
     pr_verdict: bool,
     fmt: str,
+    no_store: bool,
 ) -> int:
-    """Ask the council: members answer independently, disagreements get a rebuttal, a moderator decides."""
+    """Ask the council: members answer independently, disagreements get a rebuttal, a moderator decides.
+
+    The run is stored with its model calls: `swarm runs show ID --evidence` lists them.
+    """
     import asyncio
+    import time
 
     from swarm_core import council_to_dict, council_to_markdown
 
@@ -46,9 +53,18 @@ def council_command(
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read {context_file}: {exc}") from None
     engine = environment.engine(model)
+    started = time.perf_counter()
     result = asyncio.run(engine.council(config, question, context, "pr" if pr_verdict else "open"))
+    document = council_to_dict(result)
+    run_id = None
+    if not no_store:
+        status = result.verdict or "failed"
+        evidence = {**document, "exchanges": result.exchanges}
+        source = f"council: {question[:200]}"
+        run_id = environment.store_document("council", source, status, started, evidence)
     if fmt == "json":
-        click.echo(json.dumps(council_to_dict(result), indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**document, "run_id": run_id}, indent=2, ensure_ascii=False))
     else:
         click.echo(council_to_markdown(result), nl=False)
+        stored_note(run_id)
     return 0 if not result.error else 1

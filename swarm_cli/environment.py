@@ -9,13 +9,15 @@ modules are imported inside each function so that importing this module stays ch
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from swarm_cli.options import CONFIG_PATH, LOG_FORMATS
-from swarm_core import ConfigError
+from swarm_cli.output import err
+from swarm_core import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from swarm_core import Engine, MemoryBackend, ModelTable, SwarmConfig
@@ -37,6 +39,46 @@ def open_run_store() -> SqlRunStore:
     from swarm_core.store import open_store, sqlite_url
 
     return open_store(sqlite_url(data_dir()))
+
+
+def store_run(save: Callable[[SqlRunStore], str]) -> str | None:
+    """Store a run with `save` in the run store; its id, or None (with a warning) when it cannot be stored.
+
+    A run that cannot be stored is still printed: the work is not lost for a full disk.
+    """
+    try:
+        store = open_run_store()
+        try:
+            return save(store)
+        finally:
+            store.close()
+    except StoreError as exc:
+        err(f"warning: run not stored: {exc}")
+        return None
+
+
+def store_document(
+    kind: str, source: str, status: str, started: float, data: Mapping[str, Any]
+) -> str | None:
+    """Store a council's or an issue analysis's run (`data` holds its document and evidence rows).
+
+    `started` is the run's `time.perf_counter()` start; `data["exchanges"]` its model calls.
+    """
+    import time
+
+    document = {k: v for k, v in data.items() if k != "exchanges"}
+    duration = time.perf_counter() - started
+    return store_run(
+        lambda store: store.save_document(
+            kind,
+            source=source,
+            status=status,
+            duration_s=duration,
+            document=document,
+            exchanges=data.get("exchanges", ()),
+            counts={},
+        )
+    )
 
 
 def open_app_database() -> SqlRunStore:

@@ -10,7 +10,7 @@ import click
 
 from swarm_cli import environment, options
 from swarm_cli.github import ISSUE_URL, parse_ref, token_client
-from swarm_cli.output import write
+from swarm_cli.output import stored_note, write
 from swarm_core import ConfigError
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     "--trace", is_flag=True, help="Also propose a patch (checked with git apply --check and a parser)."
 )
 @click.option("--no-repro", is_flag=True, help="Do not propose a reproduction test.")
+@options.no_store_option()
 def issue_command(
     repo: Path,
     ref: str,
@@ -46,8 +47,11 @@ def issue_command(
     model: str | None,
     trace: bool,
     no_repro: bool,
+    no_store: bool,
 ) -> int:
     """Analyse an issue: symptoms, stack frames, and where the fault most likely is (files, functions).
+
+    The run is stored with the model's calls: `swarm runs show ID --evidence` lists them.
 
     \b
     Examples:
@@ -55,6 +59,7 @@ def issue_command(
       swarm issue --repo . --issue https://github.com/owner/repo/issues/7 --format json
     """
     import subprocess
+    import time
 
     from swarm_core import GitRepo
     from swarm_core.issue import RepoIndex, issue_to_dict, issue_to_markdown, localize, parse_issue
@@ -82,15 +87,22 @@ def issue_command(
     if trace and default_model is None:
         raise ConfigError("--trace needs a model: set SWARM_MODEL or pass --model")
     spec = None
+    started = time.perf_counter()
     if default_model is not None:
         import asyncio
 
         engine = environment.engine(default_model)
         config = environment.find_config(None, top_dir)
         spec = asyncio.run(engine.specify(intake, full, loc, index, config, trace, not no_repro))
+    data = issue_to_dict(intake, loc, ref=ref, model=default_model, spec=spec)
+    run_id = None
+    if not no_store:
+        status = "failed" if spec is not None and spec.error else "ok"
+        evidence = {**data, "exchanges": spec.exchanges if spec is not None else ()}
+        source = f"issue: {title.strip()[:200]}"
+        run_id = environment.store_document("issue", source, status, started, evidence)
     if fmt == "json":
-        data = issue_to_dict(intake, loc, ref=ref, model=default_model, spec=spec)
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps({**data, "run_id": run_id}, indent=2, ensure_ascii=False) + "\n"
     elif fmt == "markdown":
         text = issue_to_markdown(intake, loc, ref=ref, model=default_model, spec=spec)
     else:
@@ -98,6 +110,8 @@ def issue_command(
         if spec is not None:
             text += "\n" + issue_to_markdown(intake, loc, spec=spec).split("### Root cause and fix", 1)[-1]
     write(text, output)
+    if fmt != "json":
+        stored_note(run_id)
     return 0
 
 

@@ -16,6 +16,13 @@ def err(message: str) -> None:
     click.echo(f"swarm: {message}", err=True)
 
 
+def stored_note(run_id: str | None) -> None:
+    """Where a stored run can be seen again, on stderr (the report on stdout stays clean)."""
+    if run_id:
+        hint = f"`swarm runs show {run_id} --evidence` lists its model calls"
+        click.echo(f"run {run_id} stored; {hint}", err=True)
+
+
 def write(text: str, output: Path | None) -> None:
     """Text to stdout, or to the --output file."""
     if output is None:

@@ -144,6 +144,9 @@ def _print_evidence(
     from rich.markup import escape
     from rich.table import Table
 
+    from swarm_core import request_counts
+    from swarm_core.providers import summarize
+
     console = Console()
     if not exchanges:
         console.print(f"run {run_id} made no model calls")
@@ -151,22 +154,25 @@ def _print_evidence(
     for col in ("#", "kind", "lane", "model", "prompt", "in", "cached", "out", "cost", "latency", "outcome"):
         table.add_column(col)
     for n, ex in enumerate(exchanges):
-        u = ex.usage
+        row = ex.usage
         table.add_row(
             str(n),
             ex.kind,
             ex.lane,
             escape(ex.model),
             ex.prompt_hash,
-            f"{u.input_tokens:,}",
-            f"{u.cached_tokens:,}",
-            f"{u.output_tokens:,}",
-            f"${u.cost_usd:.5f}",
+            f"{row.input_tokens:,}",
+            f"{row.cached_tokens:,}",
+            f"{row.output_tokens:,}",
+            f"${row.cost_usd:.5f}",
             f"{ex.latency_s:.2f}s",
-            escape(ex.outcome + (f": {ex.reason[:60]}" if ex.reason else "")),
+            escape(ex.outcome + (f": {summarize(ex.reason, 60)}" if ex.reason else "")),
         )
     console.print(table)
-    console.print(f"total: {u.calls} call(s), {u.total_tokens:,} tokens, ${u.cost_usd:.4f}")
+    sent, answered = request_counts(exchanges)
+    console.print(
+        f"total: {sent} request(s), {answered} answered, {u.total_tokens:,} tokens, ${u.cost_usd:.4f}"
+    )
     if memory:
         console.print("[bold]swarm memory at the end of the run[/]")
         for key, value in memory:

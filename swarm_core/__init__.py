@@ -125,6 +125,7 @@ if _typing.TYPE_CHECKING:
         Usage,
         Verdict,
         Verification,
+        request_counts,
     )
     from swarm_core.orchestrator import Orchestrator
     from swarm_core.redact import Redactor, url_passwords
@@ -258,6 +259,7 @@ _EXPORTS: dict[str, str] = {
             "Usage",
             "Verdict",
             "Verification",
+            "request_counts",
         ),
         "models",
     ),
@@ -374,6 +376,7 @@ __all__ = [
     "parse_diff",
     "pop_ids",
     "push_ids",
+    "request_counts",
     "url_passwords",
     "walkthrough_to_dict",
     "walkthrough_to_markdown",

@@ -26,7 +26,7 @@ from swarm_core.issue.symptoms import Intake
 from swarm_core.memory import MemoryBackend
 from swarm_core.models import Review
 from swarm_core.orchestrator import Orchestrator, ProgressCallback
-from swarm_core.providers import KNOWN_PROVIDERS, Endpoint, ProviderPool, endpoints_from_env
+from swarm_core.providers import KNOWN_PROVIDERS, Endpoint, ProviderPool, endpoints_from_env, env_names
 from swarm_core.router import ModelTable
 from swarm_core.walkthrough import Walkthrough, describe_change
 
@@ -45,14 +45,9 @@ __all__ = [
 _MIN_SECRET = 8
 
 
-def _provider_names() -> frozenset[str]:
-    names = {"OLLAMA_HOST"}
-    for known in KNOWN_PROVIDERS.values():
-        names.update(n for n in (known.key_env, known.base_env) if n)
-    return frozenset(names)
-
-
-PROVIDER_ENV_NAMES = _provider_names()
+# Keys, base URLs and the local servers' settings (LLAMACPP_MAX_TOKENS, ...): every name the
+# providers read. (Keys and base URLs alone dropped the local settings the README documents.)
+PROVIDER_ENV_NAMES = env_names()
 
 
 @dataclass(frozen=True)

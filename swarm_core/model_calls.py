@@ -31,7 +31,7 @@ from swarm_core.errors import (
     ProviderError,
 )
 from swarm_core.guardrails import Guard
-from swarm_core.models import Exchange, Usage
+from swarm_core.models import Exchange, Usage, request_counts
 from swarm_core.prompts import prompt  # re-exported: council and issue specs load prompts from here
 from swarm_core.providers import Completion, CompletionRequest, Message, ProviderPool
 from swarm_core.router import ModelTable, Selection
@@ -312,11 +312,10 @@ class ModelCaller:
         Rows without a model (the shared context, a finding the checks dropped) and rows a
         guardrail stopped before they reached a server are not requests.
         """
-        sent = [e for e in self.exchanges if e.model and e.outcome != "LimitReached"]
-        answered = sum(1 for e in sent if e.outcome == "ok")
+        sent, answered = request_counts(self.exchanges)
         u = self.guard.usage
         return (
-            f"Model usage: {len(sent)} request(s), {answered} answered, {u.input_tokens:,} input tokens "
+            f"Model usage: {sent} request(s), {answered} answered, {u.input_tokens:,} input tokens "
             f"({u.cached_tokens:,} cached), {u.output_tokens:,} output tokens, ${u.cost_usd:.4f}"
             + (" (some token counts estimated)" if u.estimated else "")
             + "."

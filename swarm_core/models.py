@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "Verdict",
     "Verification",
     "document_of",
+    "request_counts",
 ]
 
 
@@ -173,6 +175,21 @@ class Exchange:
     request: str = ""
     response: str = ""
     reason: str = ""
+
+    @property
+    def sent(self) -> bool:
+        """True when this row is a request a server saw.
+
+        Rows without a model (the shared context, a finding the checks dropped) and calls
+        a guardrail stopped before they were sent are not.
+        """
+        return bool(self.model) and self.outcome != "LimitReached"
+
+
+def request_counts(exchanges: Sequence[Exchange]) -> tuple[int, int]:
+    """(requests sent, requests answered) among a run's evidence rows."""
+    sent = [e for e in exchanges if e.sent]
+    return len(sent), sum(1 for e in sent if e.outcome == "ok")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,26 @@ from swarm_core.models import Finding, Review
 from swarm_core.orchestrator import Orchestrator
 
 
+def readme_block(containing: str) -> list[str]:
+    """The lines of the README's one bash block that contains `containing`."""
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```bash\n(.*?)```", readme, flags=re.S) if containing in b]
+    return block.strip().splitlines()
+
+
+def shell_env(**env: str) -> dict[str, str]:
+    """The environment with `env` over it, and this interpreter's scripts (`swarm`) first on PATH."""
+    import sys
+    from pathlib import Path
+
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return {**os.environ, **env, "PATH": path}
+
+
 def database_params() -> list[str]:
     """Store and queue tests run on "sqlite", and on the Postgres at SWARM_TEST_DATABASE_URL when set."""
     urls = ["sqlite"]

@@ -355,3 +355,34 @@ def test_built_in_agents_and_cli_list() -> None:
         check=False,
     )
     assert bad.returncode == 2 and "unknown agent 'nobody'" in bad.stderr
+
+
+def test_a_failed_agent_reports_the_calls_it_made_and_its_model(llm: FakeLLM, tmp_path: Path) -> None:
+    # The reply never parses: the call and its repair request both reach the server.
+    llm.default("other", "", Reply(text="I would rather chat."))
+    llm.default("repair", "", Reply(text="Still chatting."))
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": "sk-test-0000",
+        "OPENAI_BASE_URL": llm.url,
+        "SWARM_MODEL": "openai/gpt-4.1-mini",
+    }
+
+    def swarm(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "swarm_cli", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    out = swarm("exec", "--task", "Plan it", "--agents", "security", "--format", "json")
+    assert out.returncode == 1, out.stderr
+    run = json.loads(out.stdout)
+    (result,) = run["results"]
+    assert result["status"] == "failed" and "after a repair request" in result["error"]
+    assert result["model"] == "openai/gpt-4.1-mini" and result["usage"]["calls"] == 2
+    assert (run["requests"], run["answered"], run["usage"]["calls"]) == (2, 2, 2) == (len(llm.requests), 2, 2)
+    text = swarm("runs", "show", run["run_id"]).stdout
+    assert "== security [llm] failed" in text and "openai/gpt-4.1-mini" in text
+    assert "2 model request(s), 2 answered" in text
+    evidence = json.loads(swarm("runs", "show", run["run_id"], "--evidence", "--format", "json").stdout)
+    assert [e["kind"] for e in evidence["exchanges"]] == ["agent", "repair"]
+    assert "total: 2 request(s), 2 answered" in swarm("runs", "show", run["run_id"], "--evidence").stdout

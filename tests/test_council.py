@@ -184,3 +184,67 @@ def test_a_member_that_times_out_fails_alone(llm: FakeLLM) -> None:
     (failed,) = [m for m in result.members if m.error]
     assert failed.name == "challenger" and "did not answer within 0.3 s" in failed.error
     assert result.verdict == "FOR" and not result.error  # two members are enough
+
+
+def test_cli_council_stores_the_run_with_every_request_as_evidence(llm: FakeLLM) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    # One member fails once (a 500, retried), so the evidence must hold the failed attempt too.
+    llm.script("council", "challenger", Reply(status=500))
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": llm.key or "",
+        "OPENAI_BASE_URL": llm.url,
+        "SWARM_MODEL": "openai/gpt-4.1-mini",
+    }
+
+    def swarm(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "swarm_cli", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    out = swarm("council", QUESTION, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    run_id = json.loads(out.stdout)["run_id"]
+    shown = json.loads(swarm("runs", "show", run_id, "--format", "json").stdout)
+    assert shown["run_id"] == run_id and shown["verdict"] == "FOR" and shown["question"] == QUESTION
+    evidence = json.loads(swarm("runs", "show", run_id, "--evidence", "--format", "json").stdout)
+    rows = [(e["lane"], e["outcome"]) for e in evidence["exchanges"]]
+    assert len(rows) == len(llm.requests) == 5  # three members (one retried) and the moderator
+    assert ("challenger", "ProviderUnavailable") in rows and rows.count(("challenger", "ok")) == 1
+    assert evidence["usage"]["calls"] == 4
+    listed = {r["id"]: r for r in json.loads(swarm("runs", "list", "--format", "json").stdout)}
+    assert listed[run_id]["kind"] == "council" and listed[run_id]["verdict"] == "FOR"
+    # Markdown output keeps stdout for the report; the run id goes to stderr.
+    text = swarm("council", QUESTION)
+    assert text.returncode == 0 and "swarm council" in text.stdout and "run " not in text.stdout
+    assert "stored; `swarm runs show" in text.stderr
+    unstored = swarm("council", QUESTION, "--format", "json", "--no-store")
+    assert json.loads(unstored.stdout)["run_id"] is None
+    assert len(json.loads(swarm("runs", "list", "--format", "json").stdout)) == 2
+
+
+def test_the_readme_council_run_id_example_works(llm: FakeLLM) -> None:
+    import re
+    import subprocess
+
+    from tests.conftest import ROOT
+    from tests.helpers import readme_block, shell_env
+
+    first, second = readme_block("swarm council")
+    env = shell_env(OPENAI_API_KEY=llm.key or "", OPENAI_BASE_URL=llm.url, SWARM_MODEL="openai/gpt-4.1-mini")
+
+    def sh(line: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+
+    run_id = sh(first).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{12}", run_id)
+    shown = sh(second.replace("RUN_ID", run_id)).stdout
+    assert f"evidence of run {run_id}" in shown and "total: 4 request(s), 4 answered" in shown

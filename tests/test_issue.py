@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -283,6 +284,30 @@ def test_fix_specification_and_a_checked_patch_with_a_model(make_repo: Any, tmp_
     assert spec["reproduction_test"]["path"] == "tests/test_steps.py"
     (spec_call,) = llm.calls("issue-spec")
     assert '<untrusted name="issue">' in spec_call.last_user and "pkg/core/steps.py" in spec_call.last_user
+
+
+def test_cli_issue_stores_the_run_with_its_evidence(make_repo: Any, tmp_path: Path) -> None:
+    out, llm = _spec_run(make_repo, tmp_path, GOOD_PATCH, "--trace")
+    assert out.returncode == 0, out.stderr
+    run_id = json.loads(out.stdout)["run_id"]
+    no_model = {k: v for k, v in os.environ.items() if k != "SWARM_MODEL"}
+
+    def swarm(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "swarm_cli", *args]
+        return subprocess.run(cmd, cwd=ROOT, env=no_model, capture_output=True, text=True, check=True)
+
+    stored = json.loads(swarm("runs", "show", run_id, "--format", "json").stdout)
+    assert stored["run_id"] == run_id and stored["spec"]["strategy"] == "Accept negative numbers in step()."
+    evidence = json.loads(swarm("runs", "show", run_id, "--evidence", "--format", "json").stdout)
+    kinds = [e["kind"] for e in evidence["exchanges"]]
+    assert len(kinds) == len(llm.requests) == 3 and all(e["outcome"] == "ok" for e in evidence["exchanges"])
+    assert evidence["usage"]["calls"] == 3
+    # Without a model the analysis is stored too (no evidence); --no-store stores nothing.
+    plain = swarm("issue", "--repo", str(_repo(make_repo).path), "--text", str(tmp_path / "issue.md"))
+    assert "stored; `swarm runs show" in plain.stderr
+    swarm("issue", "--repo", str(_repo(make_repo).path), "--text", str(tmp_path / "issue.md"), "--no-store")
+    listed = json.loads(swarm("runs", "list", "--format", "json").stdout)
+    assert [r["kind"] for r in listed] == ["issue", "issue"]
 
 
 def test_a_patch_that_does_not_parse_is_rejected(make_repo: Any, tmp_path: Path) -> None:

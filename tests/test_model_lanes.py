@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -542,3 +544,51 @@ def test_same_root_cause_from_two_lanes_is_reported_once(llm: FakeLLM, change: C
         "correctness",
         "tests",
     )
+
+
+def test_waiting_for_a_busy_servers_one_slot_does_not_count_against_the_lane_timeout(
+    change: ChangeSet,
+) -> None:
+    # A local server with one slot (the llamacpp default): six lanes queue, each answered in
+    # 0.3 s, so the last one starts 1.5 s after the first, well past its 0.8 s lane timeout.
+    with FakeLLM(key=None) as llm:
+        llm.default("lane", "", dataclasses.replace(lane_reply(), delay=0.3))
+        env = {"LLAMACPP_BASE_URL": llm.url}
+        limits = {"lane_timeout_seconds": 0.8}
+        started = time.perf_counter()
+        r = review(llm, change, {"llm": {"limits": limits}}, model="llamacpp/tiny", env=env)
+        assert time.perf_counter() - started >= 1.8  # they did queue, one at a time
+        assert [(lr.lane.value, lr.status) for lr in r.lanes] == [
+            (lr.lane.value, LaneStatus.OK) for lr in r.lanes
+        ]
+        assert len(llm.calls("lane")) == 6
+        # A lane's own model time still counts: a reply slower than the timeout is cut.
+        llm.script("lane", "tests", dataclasses.replace(lane_reply(), delay=1.5))
+        r = review(llm, change, {"llm": {"limits": limits}}, model="llamacpp/tiny", env=env)
+        cut = {lr.lane.value: lr.note for lr in r.lanes if lr.status is not LaneStatus.OK}
+        assert cut == {"tests": "cut: lane timeout (0.8 s)"}
+        # And the run's overall cap still bounds everything, queue included.
+        r = review(
+            llm,
+            change,
+            {"llm": {"limits": {**limits, "max_wall_seconds": 1.0}}},
+            model="llamacpp/tiny",
+            env=env,
+        )
+        statuses = [lr.status for lr in r.lanes]
+        assert statuses.count(LaneStatus.OK) in (2, 3) and LaneStatus.CUT in statuses
+        assert all("max_wall_seconds (1) reached" in lr.note for lr in r.lanes if lr.status is LaneStatus.CUT)
+
+
+def test_a_long_provider_error_is_summarised_in_the_note_and_kept_whole_in_the_evidence(
+    llm: FakeLLM, change: ChangeSet
+) -> None:
+    error = "the request was rejected because " + "the value of a field was invalid " * 60
+    llm.script("lane", "correctness", Reply(status=400, error=error))
+    r = review(llm, change, only_lanes("correctness"))
+    (lane,) = [lr for lr in r.lanes if lr.status is not LaneStatus.DISABLED]
+    assert lane.status is LaneStatus.FAILED and lane.note.endswith("…")
+    assert lane.note.removesuffix("…").split()[-1] in {"the", "value", "of", "a", "field", "was", "invalid"}
+    assert len(lane.note) <= len("model call failed: ") + 300
+    (row,) = [e for e in r.exchanges if e.kind == "lane"]
+    assert row.reason.endswith(error) and len(row.reason) > 2000

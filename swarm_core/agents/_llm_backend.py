@@ -28,6 +28,7 @@ async def run_llm(
 ) -> AgentResult:
     """Run one agent on the task; a provider, selection or limit failure is a failed or cut result."""
     started = time.perf_counter()
+    sel = None
     try:
         sel = selection(agent, router)
         if on_event is not None:
@@ -44,14 +45,28 @@ async def run_llm(
             temperature=agent.temperature,
             max_tokens=agent.max_tokens,
         )
-    except LimitReached as exc:
-        return AgentResult(agent.name, "llm", "cut", duration_s=time.perf_counter() - started, error=str(exc))
-    except (ProviderError, ModelSelectionError) as exc:
+    except (LimitReached, ProviderError, ModelSelectionError) as exc:
+        # A failed agent still made its calls: its usage and model come from the evidence,
+        # so the result never says 0 calls and no model while the evidence holds them.
+        used, tried = _own_calls(caller, agent.name)
         return AgentResult(
-            agent.name, "llm", "failed", duration_s=time.perf_counter() - started, error=str(exc)
+            agent.name,
+            "llm",
+            "cut" if isinstance(exc, LimitReached) else "failed",
+            duration_s=time.perf_counter() - started,
+            usage=used,
+            model=tried or (sel.model if sel is not None else ""),
+            error=str(exc),
         )
-    used = Usage()
-    for exchange in caller.exchanges:  # this agent's own calls (agents share the caller)
-        if exchange.lane == agent.name:
-            used = used + exchange.usage
+    used, _ = _own_calls(caller, agent.name)
     return AgentResult(agent.name, "llm", "ok", reply.result, time.perf_counter() - started, used, model)
+
+
+def _own_calls(caller: ModelCaller, agent: str) -> tuple[Usage, str]:
+    """This agent's usage and the last model it asked, from the evidence (agents share the caller)."""
+    used, model = Usage(), ""
+    for exchange in caller.exchanges:
+        if exchange.lane == agent:
+            used = used + exchange.usage
+            model = exchange.model or model
+    return used, model

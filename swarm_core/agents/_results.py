@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from swarm_core.models import Exchange, Usage
+from swarm_core.models import Exchange, Usage, request_counts
 from swarm_core.store.runs import RunStore
 
 __all__ = ["AgentEvent", "AgentResult", "ExecRun", "ProgressFn"]
@@ -98,13 +98,20 @@ class ExecRun:
         return self.run_id
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (what the store keeps and the API returns)."""
+        """JSON-ready (what the store keeps and the API returns).
+
+        `requests` counts every request sent (failed, timed out and retried ones too),
+        `answered` those a model answered; `usage.calls` counts answered calls.
+        """
+        sent, answered = request_counts(self.exchanges)
         return {
             "run_id": self.run_id,
             "task": self.task,
             "mode": self.mode,
             "status": self.status,
             "duration_s": round(self.duration_s, 3),
+            "requests": sent,
+            "answered": answered,
             "usage": self.usage.to_dict(),
             "results": [r.to_dict() for r in self.results],
         }

@@ -2,12 +2,14 @@
 
 Model names are `provider/model`: `openai/gpt-4.1-mini`, `anthropic/claude-sonnet-4-5`,
 `ollama/qwen2.5-coder:14b`, `openrouter/deepseek/deepseek-r1` (the provider is the part
-before the first slash).
+before the first slash). `ollama/` reaches Ollama through its OpenAI-compatible endpoint,
+`ollama-native/` through its own API (`ollama.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +18,10 @@ from pydantic import SecretStr
 
 from swarm_core.errors import ConfigError, ModelSelectionError, ProviderAuthError
 from swarm_core.providers.anthropic import AnthropicProvider
-from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, Message, Provider
+from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, Message, Provider, summarize
+from swarm_core.providers.ollama import OllamaProvider
 from swarm_core.providers.openai import OpenAIProvider
+from swarm_core.providers.slots import Deadline, Slots
 from swarm_core.providers.structured import Format
 from swarm_core.providers.window import ServedModel, learn
 
@@ -26,19 +30,25 @@ __all__ = [
     "LOCAL_CONCURRENCY",
     "LOCAL_MAX_OUTPUT_TOKENS",
     "LOCAL_TIMEOUT_S",
+    "OLLAMA_KEEP_ALIVE",
     "AnthropicProvider",
     "Completion",
     "CompletionRequest",
+    "Deadline",
     "Endpoint",
     "Format",
     "Message",
+    "OllamaProvider",
     "OpenAIProvider",
     "Provider",
     "ProviderPool",
     "ServedModel",
+    "Slots",
     "endpoints_from_env",
+    "env_names",
     "learn",
     "split_model",
+    "summarize",
 ]
 
 
@@ -61,6 +71,11 @@ class _Known:
 LOCAL_CONCURRENCY = 1
 LOCAL_MAX_OUTPUT_TOKENS = 1024
 LOCAL_TIMEOUT_S = 180.0
+# Ollama's native API: how long the server keeps the model loaded after a call (its own
+# default is 5 minutes). Half an hour spans a review and the next one of a working session
+# (a reload costs seconds to minutes on a small machine); OLLAMA_NATIVE_KEEP_ALIVE=0
+# unloads it after every call on a machine short of memory.
+OLLAMA_KEEP_ALIVE = "30m"
 
 
 # Each provider: its API shape, default base URL, and the environment names users expect.
@@ -92,7 +107,26 @@ KNOWN_PROVIDERS: dict[str, _Known] = {
     "vllm": _Known("openai", "http://localhost:8000/v1", "", "VLLM_BASE_URL", local=True),
     "llamacpp": _Known("openai", "http://localhost:8080/v1", "", "LLAMACPP_BASE_URL", local=True),
     "lmstudio": _Known("openai", "http://localhost:1234/v1", "", "LMSTUDIO_BASE_URL", local=True),
+    # Ollama's own API: a JSON schema in `format`, replies streamed as JSON lines.
+    "ollama-native": _Known("ollama", "http://localhost:11434", "", "OLLAMA_NATIVE_BASE_URL", local=True),
 }
+_OLLAMA = ("ollama", "ollama-native")  # both honour OLLAMA_HOST
+
+
+def _prefix(provider: str) -> str:
+    """The prefix of a provider's settings in the environment: `ollama-native` → `OLLAMA_NATIVE`."""
+    return provider.upper().replace("-", "_")
+
+
+def env_names() -> frozenset[str]:
+    """Every environment name `endpoints_from_env` reads: keys, base URLs and local servers' settings."""
+    names = {"OLLAMA_HOST"}
+    for name, known in KNOWN_PROVIDERS.items():
+        names.update(n for n in (known.key_env, known.base_env) if n)
+        if known.local:
+            names.update(f"{_prefix(name)}_{s}" for s in ("CONCURRENCY", "MAX_TOKENS", "TIMEOUT"))
+    names.add("OLLAMA_NATIVE_KEEP_ALIVE")
+    return frozenset(names)
 
 
 def split_model(name: str) -> tuple[str, str]:
@@ -125,9 +159,11 @@ def endpoints_from_env(env: Mapping[str, str]) -> dict[str, Endpoint]:
     out: dict[str, Endpoint] = {}
     for name, known in KNOWN_PROVIDERS.items():
         base = env.get(known.base_env) or known.base_url
-        if name == "ollama" and not env.get(known.base_env) and env.get("OLLAMA_HOST"):
+        from_host = name in _OLLAMA and not env.get(known.base_env) and bool(env.get("OLLAMA_HOST"))
+        if from_host:
             host = env["OLLAMA_HOST"]
-            base = (host if "://" in host else f"http://{host}").rstrip("/") + "/v1"
+            base = (host if "://" in host else f"http://{host}").rstrip("/")
+            base += "/v1" if known.kind == "openai" else ""
         key = env.get(known.key_env) if known.key_env else None
         out[name] = Endpoint(
             name=name,
@@ -136,7 +172,7 @@ def endpoints_from_env(env: Mapping[str, str]) -> dict[str, Endpoint]:
             api_key=SecretStr(key) if key else None,
             structured=known.structured,
             key_env=known.key_env,
-            configured=bool(env.get(known.base_env) or (name == "ollama" and env.get("OLLAMA_HOST"))),
+            configured=bool(env.get(known.base_env)) or from_host,
             first_format=known.first_format,
             strict=known.strict,
             local=known.local,
@@ -146,12 +182,26 @@ def endpoints_from_env(env: Mapping[str, str]) -> dict[str, Endpoint]:
 
 
 def _local_settings(name: str, env: Mapping[str, str]) -> dict[str, Any]:
-    prefix = name.upper()
-    return {
+    prefix = _prefix(name)
+    settings: dict[str, Any] = {
         "concurrency": int(_positive(env, f"{prefix}_CONCURRENCY", LOCAL_CONCURRENCY)),
         "max_output_tokens": int(_positive(env, f"{prefix}_MAX_TOKENS", LOCAL_MAX_OUTPUT_TOKENS)),
         "timeout_s": _positive(env, f"{prefix}_TIMEOUT", LOCAL_TIMEOUT_S),
     }
+    if KNOWN_PROVIDERS[name].kind == "ollama":
+        settings["keep_alive"] = _keep_alive(env.get(f"{prefix}_KEEP_ALIVE") or OLLAMA_KEEP_ALIVE)
+    return settings
+
+
+_DURATION = re.compile(r"-?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)?")
+
+
+def _keep_alive(raw: str) -> str | int:
+    """Ollama's keep_alive: a Go duration ("30m", "1h", "-1" for ever) or seconds ("0" unloads at once)."""
+    value = raw.strip()
+    if not _DURATION.fullmatch(value):
+        raise ConfigError(f"OLLAMA_NATIVE_KEEP_ALIVE={raw!r} is not a duration such as 30m, 1h, 0 or -1")
+    return int(value) if value.lstrip("-").isdigit() else value
 
 
 def _positive(env: Mapping[str, str], key: str, default: float) -> float:
@@ -165,6 +215,12 @@ def _positive(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{key}={raw!r} must be above 0")
     return value
+
+
+_ADAPTERS: dict[str, Callable[[Endpoint, Callable[[], httpx.AsyncClient]], Provider]] = {
+    "anthropic": AnthropicProvider,
+    "ollama": OllamaProvider,
+}
 
 
 class ProviderPool:
@@ -216,11 +272,7 @@ class ProviderPool:
             raise ProviderAuthError(f"model {model!r} needs {ep.key_env}; set it in the environment")
         adapter = self._adapters.get(provider)
         if adapter is None:
-            adapter = (
-                AnthropicProvider(ep, self._http)
-                if ep.kind == "anthropic"
-                else OpenAIProvider(ep, self._http)
-            )
+            adapter = _ADAPTERS.get(ep.kind, OpenAIProvider)(ep, self._http)
             self._adapters[provider] = adapter
         return adapter, model_id
 

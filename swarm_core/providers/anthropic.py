@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from swarm_core.errors import ProviderError
-from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, send
+from swarm_core.providers.base import Completion, CompletionRequest, Endpoint, Post, send
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicProvider"]
 
@@ -68,14 +68,8 @@ class AnthropicProvider:
         """One message; a forced tool call's input becomes `Completion.data`."""
         url = self.endpoint.base_url.rstrip("/") + "/v1/messages"
         who = f"{self.endpoint.name} ({self.endpoint.base_url})"
-        data = await send(
-            self._client(),
-            url,
-            headers=self._headers(),
-            body=self._body(request),
-            timeout_s=request.timeout_s,
-            who=who,
-        )
+        post = Post(url, self._headers(), self._body(request), request.timeout_s, who)
+        data = await send(self._client(), post)
         content = data.get("content")
         if not isinstance(content, list):
             raise ProviderError(f"{who} answered without content")

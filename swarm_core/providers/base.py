@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import time
 from collections.abc import Callable
@@ -26,8 +27,10 @@ __all__ = [
     "CompletionRequest",
     "Endpoint",
     "Message",
+    "Post",
     "Provider",
     "decipher_response",
+    "local_limits",
     "retry_after_seconds",
     "send",
     "summarize",
@@ -92,7 +95,7 @@ class Endpoint:
     """
 
     name: str
-    kind: str  # "openai" (Chat Completions) or "anthropic" (Messages)
+    kind: str  # "openai" (Chat Completions), "anthropic" (Messages) or "ollama" (Ollama's /api/chat)
     base_url: str
     api_key: SecretStr | None = None
     structured: bool = True
@@ -105,6 +108,7 @@ class Endpoint:
     concurrency: int | None = None
     max_output_tokens: int | None = None
     timeout_s: float | None = None
+    keep_alive: str | int | None = None  # Ollama's native API: how long the server keeps the model loaded
 
     @property
     def has_key(self) -> bool:
@@ -119,6 +123,26 @@ class Endpoint:
         tried whenever it has the key it needs.
         """
         return self.api_key is not None or (not self.key_env and self.configured)
+
+
+def local_limits(endpoint: Endpoint, request: CompletionRequest) -> CompletionRequest:
+    """`request` within a local endpoint's reply cap and with its call timeout (unchanged elsewhere)."""
+    if endpoint.max_output_tokens is not None and request.max_tokens > endpoint.max_output_tokens:
+        request = dataclasses.replace(request, max_tokens=endpoint.max_output_tokens)
+    if endpoint.timeout_s is not None:
+        request = dataclasses.replace(request, timeout_s=endpoint.timeout_s)
+    return request
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One JSON POST to a provider: where, with what, within how long, and who to name in errors."""
+
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    timeout_s: float
+    who: str
 
 
 class Provider(Protocol):
@@ -217,18 +241,11 @@ def decipher_response(response: httpx.Response, who: str) -> None:
     raise ProviderError(msg, status=status)
 
 
-async def send(
-    client: httpx.AsyncClient,
-    url: str,
-    *,
-    headers: dict[str, str],
-    body: dict[str, Any],
-    timeout_s: float,
-    who: str,
-) -> dict[str, Any]:
+async def send(client: httpx.AsyncClient, post: Post) -> dict[str, Any]:
     """POST JSON and return the decoded reply; every failure becomes a ProviderError."""
+    who, timeout_s = post.who, post.timeout_s
     try:
-        response = await client.post(url, headers=headers, json=body, timeout=timeout_s)
+        response = await client.post(post.url, headers=post.headers, json=post.body, timeout=timeout_s)
     except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
         # The server had the request and was working on it: the same request would take as
         # long again, so it is not retried in full (a connect timeout stays retryable).

@@ -18,12 +18,21 @@ down, never an unrelated error such as a 401, an overload or a 500 about somethi
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
 from swarm_core.errors import ProviderAuthError, ProviderError, ProviderRateLimited
 
-__all__ = ["FORMATS", "Format", "is_format_refusal", "response_format", "simplify_schema"]
+__all__ = [
+    "ABOUT_FORMAT",
+    "FORMATS",
+    "Format",
+    "is_format_refusal",
+    "response_format",
+    "schema_in_prompt",
+    "simplify_schema",
+]
 
 Format = Literal["json_schema", "json_object_schema", "json_object", "prompt"]
 FORMATS: tuple[Format, ...] = ("json_schema", "json_object_schema", "json_object", "prompt")
@@ -52,7 +61,7 @@ _DROPPED = frozenset(
 
 # What servers say when they refuse a structured-output field: the field's name, or a
 # grammar the server could not build from the schema.
-_ABOUT_FORMAT = re.compile(
+ABOUT_FORMAT = re.compile(
     r"response_format|json_schema|json_object|grammar|structured output|guided_json|'schema'",
     re.IGNORECASE,
 )
@@ -104,12 +113,26 @@ def response_format(fmt: Format, name: str, schema: dict[str, Any], *, strict: b
     return None
 
 
-def is_format_refusal(exc: ProviderError) -> bool:
+def schema_in_prompt(messages: list[dict[str, Any]], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """`messages` with the (simplified) schema appended to the last one, for a server that cannot enforce it.
+
+    The model reads the schema; the limits left out are checked afterwards by pydantic and
+    would only cost the model attention.
+    """
+    if not messages:
+        return messages
+    text = json.dumps(simplify_schema(schema), separators=(",", ":"))
+    last = messages[-1]
+    content = f"{last['content']}\n\nAnswer with one JSON object matching this JSON schema:\n{text}"
+    return [*messages[:-1], {**last, "content": content}]
+
+
+def is_format_refusal(exc: ProviderError, about: re.Pattern[str] = ABOUT_FORMAT) -> bool:
     """True when the error says the server refused the structured-output field it was sent.
 
     Auth errors and overloads never are, whatever their text; other 4xx and 5xx answers are
-    when their message names the field or a grammar.
+    when their message matches `about` (by default: names the field or a grammar).
     """
     if isinstance(exc, (ProviderAuthError, ProviderRateLimited)) or exc.status is None:
         return False
-    return 400 <= exc.status < 600 and bool(_ABOUT_FORMAT.search(str(exc)))
+    return 400 <= exc.status < 600 and bool(about.search(str(exc)))

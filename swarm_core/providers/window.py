@@ -64,7 +64,7 @@ def _positive(value: object) -> int | None:
 async def probe_window(client: httpx.AsyncClient, endpoint: Endpoint, model: str) -> int | None:
     """The context window (tokens) the server serves `model` with, or None when it does not say."""
     root = _root(endpoint)
-    if endpoint.name == "ollama":
+    if endpoint.name in ("ollama", "ollama-native"):
         shown = await _json(client, "POST", f"{root}/api/show", {"model": model})
         if isinstance(shown, dict):
             raw = shown.get("model_info")

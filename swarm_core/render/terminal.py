@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from swarm_core.models import AnalyzerStatus, ProgressEvent, Review, Severity, Verdict, Verification
+from swarm_core.providers.base import summarize
 
 __all__ = ["LiveProgress", "render_terminal"]
 
@@ -99,7 +100,7 @@ def render_terminal(review: Review, console: Console) -> None:
                 f"{u.total_tokens:,}",
                 f"${u.cost_usd:.4f}",
                 f"{lane.duration_s:.2f}s",
-                escape(lane.note[:60]),
+                escape(summarize(lane.note, 60)),
             )
         console.print(lanes)
     if review.skipped_files:

@@ -14,7 +14,6 @@ the lanes stage hands in, so this module never reaches back into the run that bu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -30,7 +29,7 @@ from swarm_core.lanes.job import LaneJob, LaneOutcome
 from swarm_core.lanes.schema import CriticReply, LaneFinding, LaneReply, ReviewerReply
 from swarm_core.models import Finding, Lane, LaneResult, LaneStatus, Severity, Side, Usage, Verification
 from swarm_core.prompts import prompt
-from swarm_core.providers import Message
+from swarm_core.providers import Deadline, Message, summarize
 from swarm_core.router import Selection
 
 __all__ = ["run_lane"]
@@ -70,14 +69,17 @@ async def run_lane(
         if selection is None:
             selection = job.router.select(lane.value, *job.estimated_tokens())
         chosen = selection
-        async with asyncio.timeout(job.config.llm.limits.lane_timeout_seconds):
+        # The lane's own model time: waits for a busy server's slot do not count (the run's
+        # max_wall_seconds still bounds everything, in the lanes stage).
+        async with Deadline(job.config.llm.limits.lane_timeout_seconds):
             await _read_chunks(lane, owned, job, chosen, focus, previous, model_findings, outcome)
     except LimitReached as exc:
         status, note, error = LaneStatus.CUT, f"cut: {exc}", exc
     except ModelSelectionError as exc:
         status, note, error = LaneStatus.FAILED, f"no model: {exc}", exc
     except ProviderError as exc:  # before TimeoutError: ProviderTimeout is one too
-        status, note, error = LaneStatus.FAILED, f"model call failed: {exc}", exc
+        # For people, on one line at a word boundary; the evidence keeps the whole error.
+        status, note, error = LaneStatus.FAILED, f"model call failed: {summarize(str(exc), 300)}", exc
     except TimeoutError as exc:
         status, error = LaneStatus.CUT, exc
         note = f"cut: lane timeout ({job.config.llm.limits.lane_timeout_seconds:g} s)"

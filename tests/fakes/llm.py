@@ -242,9 +242,7 @@ class FakeLLM:
                 fake._handle(self)
 
             def do_GET(self) -> None:
-                if fake.n_ctx is not None and self.path == "/props":
-                    return fake._send(self, 200, {"default_generation_settings": {"n_ctx": fake.n_ctx}})
-                return fake._send(self, 404, {"error": {"message": f"no route {self.path}"}})
+                fake._get(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -256,6 +254,11 @@ class FakeLLM:
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()
+
+    def _get(self, h: BaseHTTPRequestHandler) -> None:
+        if self.n_ctx is not None and h.path == "/props":
+            return self._send(h, 200, {"default_generation_settings": {"n_ctx": self.n_ctx}})
+        return self._send(h, 404, {"error": {"message": f"no route {h.path}"}})
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("content-length") or 0)
@@ -407,25 +410,8 @@ class FakeLLM:
                 }
             )
         if chunk_delay:
-            # Piece by piece, then close (no content-length): a model still writing.
-            h.send_response(200)
-            h.send_header("content-type", "text/event-stream")
-            h.send_header("connection", "close")
-            h.end_headers()
-            # A write to a closed connection ends the generation, as llama.cpp's servers do
-            # for a streamed request whose client went away; `abandoned` counts them.
-            try:
-                for c in chunks:
-                    h.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
-                    h.wfile.flush()
-                    time.sleep(chunk_delay)
-                h.wfile.write(b"data: [DONE]\n\n")
-                h.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                with self._lock:
-                    self.abandoned += 1
-            h.close_connection = True
-            return
+            pieces = [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
+            return self._trickle(h, "text/event-stream", pieces, chunk_delay)
         data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
         raw = data.encode()
         h.send_response(200)
@@ -437,6 +423,28 @@ class FakeLLM:
         except (BrokenPipeError, ConnectionResetError):
             with self._lock:
                 self.abandoned += 1
+
+    def _trickle(
+        self, h: BaseHTTPRequestHandler, content_type: str, pieces: list[bytes], delay: float
+    ) -> None:
+        """Piece by piece, `delay` seconds apart, then close (no content-length): a model still writing.
+
+        A write to a closed connection ends the generation, as llama.cpp's servers and Ollama
+        do for a streamed request whose client went away; `abandoned` counts them.
+        """
+        h.send_response(200)
+        h.send_header("content-type", content_type)
+        h.send_header("connection", "close")
+        h.end_headers()
+        try:
+            for piece in pieces:
+                h.wfile.write(piece)
+                h.wfile.flush()
+                time.sleep(delay)
+        except (BrokenPipeError, ConnectionResetError):
+            with self._lock:
+                self.abandoned += 1
+        h.close_connection = True
 
     def _refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         """The answer of a server that does not take this response_format, or None."""

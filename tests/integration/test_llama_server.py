@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -202,6 +203,49 @@ def readme_local_commands() -> tuple[dict[str, str], list[str]]:
     return env, command
 
 
+def assert_no_traceback(done: subprocess.CompletedProcess[str]) -> None:
+    """Nothing escaped to the user: the only tracebacks are log records of a lane that failed or was cut."""
+    assert "Traceback" not in done.stdout
+    tracebacks = done.stderr.count("Traceback (most recent call last)")
+    chained = done.stderr.count("The above exception was the direct cause")
+    logged = len(re.findall(r"(?:lane [\w-]+|coordinator) (?:failed|cut|CUT) \(run \w+\)", done.stderr))
+    assert tracebacks - chained <= logged, done.stderr[-3000:]
+
+
+def assert_evidence_is_what_the_server_saw(
+    server: Server, before: int, run_id: str, env: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The run's stored model calls: one per request the server was sent, the refused format among them.
+
+    Returns the rows of requests (the context and the checks' dropped findings are rows
+    without a model; a call a guardrail stopped was never sent).
+    """
+    shown = _swarm(["runs", "show", run_id, "--evidence", "--full", "--format", "json"], env, ROOT)
+    assert shown.returncode == 0, shown.stderr
+    exchanges = json.loads(shown.stdout)["exchanges"]
+    sent = [e for e in exchanges if e["model"] and e["outcome"] != "LimitReached"]
+    outcomes = [(e["kind"], e["lane"], e["outcome"]) for e in sent]
+    assert len(sent) == server.requests() - before, outcomes
+    # llama-cpp-python refuses json_schema once per model and run; json_object with the
+    # simplified schema (a grammar) is used from then on.
+    refused = [e for e in sent if e["outcome"] == "format-refused"]
+    assert len(refused) == 1 and "json_object" in refused[0]["reason"], outcomes
+    return sent
+
+
+def _llama_env(server: Server, tmp_path: Path) -> dict[str, str]:
+    """A small model's settings: short replies and calls, so the suite stays within minutes."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SWARM_DATA_DIR": str(tmp_path / "data"),
+        "LLAMACPP_BASE_URL": server.url,
+        "SWARM_MODEL": "llamacpp/smollm2",
+        "LLAMACPP_MAX_TOKENS": "160",
+        "LLAMACPP_TIMEOUT": "90",
+    }
+
+
 def test_the_readme_local_review_runs_against_llama_cpp(server: Server, tmp_path: Path) -> None:
     readme_env, command = readme_local_commands()
     # The README's settings, literally, but for the port this suite's server got.
@@ -211,32 +255,14 @@ def test_the_readme_local_review_runs_against_llama_cpp(server: Server, tmp_path
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SWARM_DATA_DIR": str(tmp_path / "data"), **readme_env}
     before = server.requests()
     done = _swarm([*command, "--format", "json"], env, ROOT)
-    assert "Traceback" not in done.stdout
-    # The only tracebacks are the log records of a lane that failed or was cut (each names
-    # its lane and run); nothing escaped to the user.
-    tracebacks = done.stderr.count("Traceback (most recent call last)")
-    chained = done.stderr.count("The above exception was the direct cause")
-    logged = len(re.findall(r"(?:lane [\w-]+|coordinator) (?:failed|cut|CUT) \(run \w+\)", done.stderr))
-    assert tracebacks - chained <= logged, done.stderr[-3000:]
+    assert_no_traceback(done)
     assert done.returncode in (0, 1), done.stderr[-3000:]
     review = json.loads(done.stdout)
     documented = {s.value for s in LaneStatus}
     statuses = {lane["lane"]: lane["status"] for lane in review["lanes"]}
     assert len(statuses) == 6 and set(statuses.values()) <= documented, statuses
     assert review["run_id"]
-
-    shown = _swarm(["runs", "show", review["run_id"], "--evidence", "--full", "--format", "json"], env, ROOT)
-    assert shown.returncode == 0, shown.stderr
-    exchanges = json.loads(shown.stdout)["exchanges"]
-    # Model calls only: the context and the checks' dropped findings are rows without a model.
-    sent = [e for e in exchanges if e["model"] and e["outcome"] != "LimitReached"]
-    # Every request the server was sent is a row of evidence, and no row is a request it never saw.
-    outcomes = [(e["kind"], e["lane"], e["outcome"]) for e in sent]
-    assert len(sent) == server.requests() - before, outcomes
-    # llama-cpp-python refuses json_schema once per model and run; json_object with the
-    # simplified schema is used from then on.
-    refused = [e for e in sent if e["outcome"] == "format-refused"]
-    assert len(refused) == 1 and "json_object" in refused[0]["reason"]
+    sent = assert_evidence_is_what_the_server_saw(server, before, review["run_id"], env)
     valid = 0
     for e in sent:
         if e["kind"] == "lane" and e["outcome"] == "ok":
@@ -277,3 +303,80 @@ def test_a_timed_out_call_stops_generation_on_the_server(server: Server) -> None
     # The server saw the stream close and stopped; the short call did not wait behind 1,500 tokens.
     assert server.text().count("Disconnected from client") > disconnects
     assert next_call_s < 30
+
+
+def test_the_council_runs_against_llama_cpp(server: Server, tmp_path: Path) -> None:
+    env = _llama_env(server, tmp_path)
+    before = server.requests()
+    done = _swarm(
+        ["council", "Should a small team write its own HTTP client?", "--format", "json"], env, ROOT
+    )
+    assert_no_traceback(done)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    # Every member answered with one of the stances, or failed with its reason; the council
+    # decided, or says why it could not.
+    for member in result["members"]:
+        assert member["stance"] in ("FOR", "AGAINST", "MIXED") or member["error"], member
+    assert result["verdict"] in ("FOR", "AGAINST", "MIXED") or result["error"], result
+    sent = assert_evidence_is_what_the_server_saw(server, before, result["run_id"], env)
+    # At least one member's reply was valid: it has a stance and no error.
+    answered = [m for m in result["members"] if not m["error"]]
+    assert answered, [(e["lane"], e["outcome"], e["response"][:200]) for e in sent]
+
+
+def test_exec_runs_agents_against_llama_cpp(server: Server, tmp_path: Path) -> None:
+    env = _llama_env(server, tmp_path)
+    before = server.requests()
+    task = "Name one risk of storing passwords in plain text, in one sentence."
+    done = _swarm(["exec", "--task", task, "--agents", "correctness,security", "--format", "json"], env, ROOT)
+    assert_no_traceback(done)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    run = json.loads(done.stdout)
+    assert run["status"] in ("ok", "partial", "failed")
+    assert {r["status"] for r in run["results"]} <= {"ok", "failed", "cut"}, run["results"]
+    sent = assert_evidence_is_what_the_server_saw(server, before, run["run_id"], env)
+    # The usage the run reports is the evidence's: every request, and the model asked.
+    assert run["requests"] == len(sent) and run["answered"] == sum(e["outcome"] == "ok" for e in sent)
+    assert all(r["model"] == "llamacpp/smollm2" for r in run["results"]), run["results"]
+    assert any(r["status"] == "ok" and r["output"] for r in run["results"]), run["results"]
+
+
+def test_issue_analysis_runs_against_llama_cpp(server: Server, tmp_path: Path) -> None:
+    # The fix specification's schema (lists of objects) is the slowest grammar to generate
+    # under: one call took over 90 s on the loaded machine. One step (--no-repro), more time.
+    env = {**_llama_env(server, tmp_path), "LLAMACPP_TIMEOUT": "240"}
+    repo = tmp_path / "repo"
+    (repo / "calc").mkdir(parents=True)
+    (repo / "calc" / "ops.py").write_text("def ratio(a, b):\n    return a / b\n")
+    (repo / "calc" / "cli.py").write_text(
+        "from calc.ops import ratio\n\n\ndef main(a, b):\n    print(ratio(a, b))\n"
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "calc"], check=True)
+    issue = tmp_path / "issue.md"
+    issue.write_text(
+        "ZeroDivisionError in ratio\n"
+        "Running `calc 3 0` crashes:\n\n"
+        "Traceback (most recent call last):\n"
+        '  File "calc/cli.py", line 5, in main\n'
+        '  File "calc/ops.py", line 2, in ratio\n'
+        "ZeroDivisionError: division by zero\n\n"
+        "Expected: an error message saying b must not be 0.\n"
+    )
+    before = server.requests()
+    done = _swarm(
+        ["issue", "--repo", str(repo), "--text", str(issue), "--no-repro", "--format", "json"], env, ROOT
+    )
+    assert_no_traceback(done)
+    assert done.returncode == 0, done.stderr[-3000:]
+    analysis = json.loads(done.stdout)
+    assert analysis["files"][0]["path"] == "calc/ops.py"  # the localizer, without the model
+    spec = analysis["spec"]
+    # The specification step ended with a validated reply (hypotheses are required) or its error.
+    assert spec["hypotheses"] or spec["error"], spec
+    sent = assert_evidence_is_what_the_server_saw(server, before, analysis["run_id"], env)
+    assert {e["kind"] for e in sent} <= {"issue-spec", "repair"}
+    assert spec["hypotheses"], [(e["kind"], e["outcome"], e["response"][:200]) for e in sent]
