@@ -181,11 +181,13 @@ def test_learn_command_errors_are_answered(rig: Rig) -> None:
     deliver(app, "issue_comment", command("/swarm learn --lane nope asserts are fine", 60), "c-1")
     deliver(app, "issue_comment", command("/swarm learn --rule", 61), "c-2")
     deliver(app, "issue_comment", command("/swarm learnings", 62), "c-3")
+    deliver(app, "issue_comment", command(f"/swarm learn --path {'a/' * 300}x.py fine", 63), "c-4")
     drain(app)
     bodies = [c["body"] for c in gh.comments_on(2)]
     assert bodies[0].startswith("Unknown lane `nope`; choose one of correctness, security")
     assert bodies[1].startswith("option --rule needs a value.")
     assert bodies[2].startswith("swarm has learned nothing for this repository yet.")
+    assert bodies[3].startswith("`--path` takes at most 512 characters")  # wider than the store's column
     assert app.get("/api/learnings", headers=API).json() == []
 
 

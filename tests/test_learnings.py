@@ -228,10 +228,12 @@ def test_a_learning_held_in_two_repositories_is_promoted() -> None:
 
 
 def test_a_learning_unchallenged_for_30_days_is_promoted_and_meets_its_tier_copy() -> None:
-    old = learning(1, created_at=0.0, text="same")
+    old = learning(1, created_at=0.0, text="same", effect=KEEP)
     assert [lr.repo for lr in curate([old], PROMOTE_AFTER_S - 1).changed] == []
     assert [lr.repo for lr in curate([old], PROMOTE_AFTER_S).changed] == [""]
-    tier_copy = learning(2, repo="", created_at=10.0, text="same")
+    # A suppression never spreads to every repository by time alone.
+    assert curate([replace(old, effect=SUPPRESS)], 10 * PROMOTE_AFTER_S).changed == ()
+    tier_copy = learning(2, repo="", created_at=10.0, text="same", effect=KEEP)
     result = curate([old, tier_copy], PROMOTE_AFTER_S)
     assert result.removed == (1,) and [lr.id for lr in result.changed] == [2]
     assert not curate([replace(old, status=QUARANTINED)], PROMOTE_AFTER_S).changed  # challenged: stays
@@ -464,12 +466,15 @@ def test_the_learnings_table_escapes_what_people_wrote() -> None:
 def test_curating_at_review_time_promotes_an_old_learning(engine: Any) -> None:
     clock = Clock()
     store = LearningStore(engine, clock)
-    old, _ = store.capture(7, "o/r", draft("s1"))
+    old, _ = store.capture(7, "o/r", draft("s1", effect=KEEP, text="keep flagging raw SQL here"))
+    other = Scope("src/other.py", "bandit/B608", "security")  # not the same scope: no contradiction
+    hushed, _ = store.capture(7, "o/r", draft("s2", scope=other))
     assert store.curate(7).changed == ()
     clock.now += PROMOTE_AFTER_S
     result = store.curate(7)
     assert [lr.id for lr in result.changed] == [old.id] and store.get(old.id).tier == "installation"
     assert store.applicable(7, "o/another") == [store.get(old.id)]
+    assert store.get(hushed.id).tier == "repo"  # a suppression does not spread by time
 
 
 def test_a_capture_in_a_second_repository_promotes_and_returns_the_tier_learning(engine: Any) -> None:

@@ -262,7 +262,10 @@ async def describe_pull_request(
     text = walkthrough_to_markdown(walkthrough, repo=repo)
     result = {"command": "describe", "run_id": run_id, "model": walkthrough.model or None}
     # The description is swarm's to write only while its author left it empty (or it holds swarm's
-    # own earlier walkthrough, which a re-run updates).
+    # own earlier walkthrough, which a re-run updates). Read again now: the author may have
+    # written it while the walkthrough was being made.
+    if config.review.describe_edit_body:
+        pr = await gh(client.pull_request, repo, number)
     ours = pr.body.startswith(WALKTHROUGH_HEADING) and pr.body.rstrip().endswith(DESCRIBE_MARKER)
     if config.review.describe_edit_body and (not pr.body.strip() or ours):
         await gh(client.patch, f"/repos/{repo}/pulls/{number}", {"body": text}, "writing the PR description")

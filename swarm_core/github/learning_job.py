@@ -270,6 +270,9 @@ async def capture_reply(services: Services, fields: Mapping[str, Any]) -> dict[s
     return {"captured": learning.id} if learning is not None else {"skipped": "already captured"}
 
 
+_MAX_PATH, _MAX_RULE = 512, 200
+
+
 async def learn_command(
     services: Services, payload: Mapping[str, Any], command: Command
 ) -> tuple[str, dict[str, Any]]:
@@ -281,7 +284,12 @@ async def learn_command(
         return f"Unknown lane `{sanitize(lane[:40])}`; choose one of {', '.join(lanes)}.", {
             "error": "unknown lane"
         }
-    scope = Scope(command.option("--path"), command.option("--rule"), lane)
+    path, rule = command.option("--path"), command.option("--rule")
+    if len(path) > _MAX_PATH or len(rule) > _MAX_RULE:  # the store's column widths
+        return f"`--path` takes at most {_MAX_PATH} characters and `--rule` {_MAX_RULE}.", {
+            "error": "option too long"
+        }
+    scope = Scope(path, rule, lane)
     source = f"https://github.com/{repo}/pull/{number}#issuecomment-{payload.get('comment_id')}"
     draft = learning_from_command(command.text, scope, keep="--keep" in command.flags, source=source)
     inst = payload.get("installation_id")

@@ -9,8 +9,11 @@ One pass over every learning of an installation (both tiers), in this order:
    scope, in the same repository or tier: a person must decide) and learnings whose
    confidence is below QUARANTINE_BELOW;
 3. promote a repository learning to the installation tier when it holds in at least
-   PROMOTE_REPOS repositories (their copies merge into one), or when it has been active
-   and unchallenged for PROMOTE_AFTER_S;
+   PROMOTE_REPOS repositories (their copies merge into one), or, for a KEEP learning (one
+   that asks for a finding), when it has been active and unchallenged for PROMOTE_AFTER_S.
+   A SUPPRESS learning never spreads by time alone: one repository's write access must not
+   switch a rule off in repositories its author cannot see (`swarm learnings promote` does
+   it on purpose);
 4. cap: at most REPO_CAP learnings per repository and INSTALLATION_CAP on the installation
    tier (active and quarantined count); the lowest utility × confidence go first, the
    oldest first among equals. Evicted learnings are forgotten, not deleted, so the same
@@ -121,7 +124,7 @@ class _Pass:
                 by_key[lr.key].append(lr)
         for key, copies in by_key.items():
             repos = {lr.repo for lr in copies}
-            old = [lr for lr in copies if now - lr.created_at >= PROMOTE_AFTER_S]
+            old = [lr for lr in copies if lr.effect == KEEP and now - lr.created_at >= PROMOTE_AFTER_S]
             if len(repos) < PROMOTE_REPOS and not old:
                 continue
             many = len(repos) >= PROMOTE_REPOS
