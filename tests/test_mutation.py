@@ -393,3 +393,39 @@ def test_the_gate_changes_the_review_and_its_conclusion() -> None:
     assert with_gate(review, killed, change).findings == () and killed.score == 1.0
     broken = with_gate(review, GateResult("broken", "c", "the tests fail\nwith details"), change)
     assert broken.notes == ("Mutation gate broken: the tests fail",) and broken.verdict is Verdict.APPROVE
+
+
+def test_a_checkout_that_keeps_the_jobs_token_in_git_config_is_refused(tmp_path: Path) -> None:
+    from swarm_core.mutation.sandbox import refusal
+
+    (tmp_path / ".git").mkdir()
+    config = tmp_path / ".git" / "config"
+    config.write_text('[core]\n\tbare = false\n[remote "origin"]\n\turl = https://github.com/o/r\n')
+    assert refusal("pull_request", tmp_path) is None
+    # What actions/checkout writes with persist-credentials (its default).
+    config.write_text(
+        config.read_text()
+        + '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3M=\n'
+    )
+    why = refusal("pull_request", tmp_path)
+    assert why is not None and "persist-credentials: false" in why
+
+
+def test_the_tests_do_not_see_the_checkout_path_and_the_gate_hides_its_own_environment(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    from swarm_core.mutation.sandbox import scrubbed_environment
+
+    env = scrubbed_environment({"GITHUB_WORKSPACE": "/home/runner/work/r/r", "PATH": "/usr/bin"}, tmp_path)
+    assert "GITHUB_WORKSPACE" not in env and env["PATH"] == "/usr/bin"
+    # In a fresh process: after hide_own_environment the process is not dumpable, so a test
+    # running as the same (unprivileged) user cannot read /proc/<its parent>/environ.
+    probe = (
+        "import ctypes; from swarm_core.mutation.sandbox import hide_own_environment; "
+        "libc = ctypes.CDLL(None); print(libc.prctl(3, 0, 0, 0, 0)); hide_own_environment(); "
+        "print(libc.prctl(3, 0, 0, 0, 0))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1", "0"]

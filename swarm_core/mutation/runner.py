@@ -27,7 +27,7 @@ from swarm_core.config import MutationConfig
 from swarm_core.mutation.coverage import coverage_command, executed_lines, read_report
 from swarm_core.mutation.operators import Mutant, apply
 from swarm_core.mutation.plan import ChangedFile, Plan, changed_files, plan
-from swarm_core.mutation.sandbox import refusal, scrubbed_environment
+from swarm_core.mutation.sandbox import hide_own_environment, refusal, scrubbed_environment
 
 __all__ = ["GateResult", "Outcome", "run_gate", "run_process"]
 
@@ -135,9 +135,11 @@ def run_gate(
     started = time.monotonic()
     deadline = started + config.timeout_minutes * 60
     command = config.test_command
-    why = refusal(event)
+    why = refusal(event, root)
     if why is not None:
         return GateResult("refused", command, why)
+    if event != "local":
+        hide_own_environment()  # in CI this process holds the job's token and keys
     files, notes = _matching(changed_files(change, config), root)
     if not any(f.lines for f in files):
         return GateResult("skipped", command, "no changed lines of Python source to mutate", notes=notes)
