@@ -16,6 +16,7 @@ from swarm_core.store.queue import DONE
 from tests.conftest import FIXTURES, PAYLOADS
 from tests.fakes.github import FakeGitHub
 from tests.test_app import (  # noqa: F401 (app_key, client and github are fixtures)
+    BASE,
     HEAD,
     HEAD2,
     REPO,
@@ -291,3 +292,59 @@ def test_threads_a_person_resolved_without_a_change_are_captured(rig: Rig) -> No
         ("https://github.com/o/r/pull/2#t1",),
     )
     assert asyncio.run(capture_resolutions(services, pr, 1, threads[:1])) == []  # once per thread
+
+
+def _push(rig: Rig, pull: Any, head_files: dict[str, str], base_files: dict[str, str], n: int) -> None:
+    sha = "c" * 40
+    pull.head_sha, pull.head_files = sha, head_files
+    pull.diff = diff_of(rig.tmp / f"push{n}", base_files, head_files)
+    rig.github.repos[REPO]["files"][sha] = head_files
+    deliver(rig.client, "pull_request", opened_payload("synchronize", sha), f"push-{n}")
+    drain(rig.client)
+
+
+def _last_review(rig: Rig) -> dict[str, Any]:
+    run = rig.client.get("/api/runs", headers=API).json()[0]
+    return dict(rig.client.get(f"/api/runs/{run['id']}", headers=API).json()["review"])
+
+
+def test_an_incremental_review_applies_a_new_learning_to_what_it_carries_over_and_resolves_nothing(
+    rig: Rig,
+) -> None:
+    app, gh, tmp_path = rig.client, rig.github, rig.tmp
+    pull = add_pull(gh, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
+    pull.base_files = {"svc.py": BASE, "other.py": "x = 1\n"}
+    pull.head_files = {"svc.py": HEAD, "other.py": "x = 1\n"}
+    deliver(app, "pull_request", opened_payload(), "d-1")
+    drain(app)
+    finding = shell_comment(gh, 9)
+    rule = rule_of(finding)
+    deliver(
+        app, "issue_comment", command(f"/swarm learn --path svc.py --rule {rule} shell is fine", 51), "c-1"
+    )
+    drain(app)
+    # The push changes only other.py: svc.py's finding is carried over, and the learning covers it.
+    _push(rig, pull, {"svc.py": HEAD, "other.py": "x = 2\n"}, {"svc.py": BASE, "other.py": "x = 1\n"}, 1)
+    review = _last_review(rig)
+    assert review["notes"][0].startswith("Incremental review")
+    assert rule not in [f["rule"] for f in review["findings"]]
+    assert [u["action"] for u in review["learned"]] == ["suppressed"]
+    assert gh.check_runs[-1]["conclusion"] == "success"
+    # Silenced is not fixed: swarm does not answer "Fixed in ..." nor resolve the thread.
+    assert [c for c in gh.review_comments if c.get("in_reply_to_id") == finding["id"]] == []
+
+
+def test_a_file_the_push_takes_out_of_the_pull_request_takes_its_findings_with_it(rig: Rig) -> None:
+    app, gh, tmp_path = rig.client, rig.github, rig.tmp
+    pull = add_pull(gh, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
+    other_base = "import subprocess\n"
+    other_head = "import subprocess\n\n\ndef go(x):\n    return subprocess.call('ls ' + x, shell=True)\n"
+    pull.base_files = {"svc.py": BASE, "other.py": other_base}
+    pull.head_files = {"svc.py": HEAD, "other.py": other_head}
+    pull.diff = diff_of(tmp_path / "r1", pull.base_files, pull.head_files)
+    gh.repos[REPO]["files"][pull.head_sha] = pull.head_files
+    deliver(app, "pull_request", opened_payload(), "d-1")
+    drain(app)
+    assert ("other.py", 5) in [(f["path"], f["line"]) for f in _last_review(rig)["findings"]]
+    _push(rig, pull, {"svc.py": HEAD, "other.py": other_base}, pull.base_files, 2)  # other.py reverted
+    assert "other.py" not in [f["path"] for f in _last_review(rig)["findings"]]

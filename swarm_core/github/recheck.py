@@ -23,6 +23,7 @@ from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.github.increment import Increment, narrow
 from swarm_core.models import AnalyzerStatus, Finding, Lane, LaneStatus, Review, Usage
+from swarm_core.stages.learnings import apply_learnings
 from swarm_core.stages.verdict import verdict_for
 from swarm_core.stages.verify import anchor
 
@@ -116,9 +117,10 @@ async def review_increment(
     runs += [fresh] if fresh is not None else []
 
     still: list[Finding] = []
-    fixed: list[Finding] = []
-    open_ = list(previous.findings)
-    known = frozenset(f.fingerprint for f in open_)
+    known = frozenset(f.fingerprint for f in previous.findings)
+    # A file the push took out of the pull request (reverted to its base) takes its findings with it.
+    fixed = [f for f in previous.findings if change.diff.file(f.path) is None]
+    open_ = [f for f in previous.findings if change.diff.file(f.path) is not None]
     det = [f for f in open_ if not is_model(f) and f.path in inc.maps]
     if det:
         files = {f.path: () for f in det if change.diff.file(f.path) is not None}
@@ -160,6 +162,13 @@ async def review_increment(
         and _same(g, g.line, still, lane_only=is_model(g)) is None
     ]
     findings = sorted((*still, *new), key=lambda f: (-f.severity.rank, f.path, f.line or 0, f.rule))
+    # The team's learnings cover what was carried over too (a learning taught since the last
+    # head), and a finding a learning silenced was not fixed: its thread is not resolved.
+    applied = apply_learnings(findings, change.learnings)
+    learned = (*(u for r in runs for u in r.learned), *(u for u in applied.uses if u.action == "suppressed"))
+    silenced = {u.fingerprint for u in learned if u.action == "suppressed"}
+    findings = [f for f in findings if f.fingerprint not in silenced]
+    fixed = [f for f in fixed if f.fingerprint not in silenced]
     base = fresh or (runs[0] if runs else replace(previous, exchanges=(), notes=change.notes))
     usage = sum((r.usage for r in runs), Usage())
     review = replace(
@@ -173,6 +182,7 @@ async def review_increment(
         analyzers=tuple(a for r in runs for a in r.analyzers),
         usage=usage,
         exchanges=tuple(x for r in runs for x in r.exchanges),
+        learned=tuple(dict.fromkeys(learned)),
         notes=(*base.notes, note) if note not in base.notes else base.notes,
         run_id=None,
         title=change.title,
@@ -206,11 +216,24 @@ def _in_increment(f: Finding, inc: Increment) -> bool:
     return any(n in lines for n in range(f.line, (f.last_line or f.line) + 1))
 
 
-def fixed_by_full_review(previous: Review, review: Review) -> tuple[Finding, ...]:
+def fixed_by_full_review(
+    previous: Review, review: Review, files: frozenset[str] | None = None
+) -> tuple[Finding, ...]:
     """The open findings of `previous` the review of the new head no longer has.
 
     A finding counts only when whoever raised it ran in `review`: a review without models (no
     provider, the budget spent) or with its analyzer failed re-checked nothing of it.
     """
     now = {f.fingerprint for f in review.findings}
-    return tuple(f for f in previous.confirmed() if f.fingerprint not in now and rechecked_by(f, review))
+    silenced = {u.fingerprint for u in review.learned if u.action == "suppressed"}
+    return tuple(
+        f
+        for f in previous.confirmed()
+        if f.fingerprint not in now
+        and f.fingerprint not in silenced
+        and rechecked_by(f, review)
+        # A whole second reading by a model does not repeat the first word for word: there
+        # (`files`: the pull request's files now) a model finding counts as fixed only when its
+        # file left the pull request. An incremental review re-asked the lane at the site (None).
+        and (files is None or not is_model(f) or f.path not in files)
+    )

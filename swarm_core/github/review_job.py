@@ -117,6 +117,7 @@ async def review_pull_request(
         if since is not None and previous is not None and not full:
             increment = await gh(find_increment, client, pr, since.head, change)
         review, run_id = await _review(services, job, payload, config, change, problem, increment, previous)
+        pr_files = frozenset(fd.path for fd in change.diff.files)
         await record_uses(services, [use.learning_id for use in review.learned])
         mode = f"incremental ({increment.how})" if increment is not None else "full"
         # Stored before anything is posted: a retry publishes this one, with no model call.
@@ -126,9 +127,14 @@ async def review_pull_request(
         same = last is not None and last.head == pr.head_sha
         previous = await run_review(services, last.previous_run) if same and last else None
         mode = last.mode if same and last else "full"
+        pr_files = frozenset(f.path for f in previous.findings) if previous else frozenset()
     bind(run_id=review.run_id)  # a failure from here on is logged with the stored run it belongs to
     result = await gh(publisher.publish, pr, review, check, mode=mode)
-    threads = await _resolve(services, client, pr, fixed_by_full_review(previous, review) if previous else ())
+    # After a whole review a model finding is fixed only when its file left the pull request
+    # (a retry, which has no diff, counts every file as still there).
+    whole = not mode.startswith("incremental")
+    fixed = fixed_by_full_review(previous, review, pr_files if whole else None) if previous else ()
+    threads = await _resolve(services, client, pr, fixed)
     return {
         "run_id": review.run_id,
         "verdict": review.verdict.value,
