@@ -348,3 +348,21 @@ def test_a_file_the_push_takes_out_of_the_pull_request_takes_its_findings_with_i
     assert ("other.py", 5) in [(f["path"], f["line"]) for f in _last_review(rig)["findings"]]
     _push(rig, pull, {"svc.py": HEAD, "other.py": other_base}, pull.base_files, 2)  # other.py reverted
     assert "other.py" not in [f["path"] for f in _last_review(rig)["findings"]]
+
+
+def test_a_thread_a_writer_resolved_without_changing_the_code_teaches_swarm(rig: Rig) -> None:
+    app, gh, tmp_path = rig.client, rig.github, rig.tmp
+    pull = add_pull(gh, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
+    pull.base_files = {"svc.py": BASE, "other.py": "x = 1\n"}
+    pull.head_files = {"svc.py": HEAD, "other.py": "x = 1\n"}
+    deliver(app, "pull_request", opened_payload(), "d-1")
+    drain(app)
+    finding = shell_comment(gh, 9)
+    gh.resolve_thread(f"PRRT_{finding['id']}", "Codertocat")  # a person resolves it, code unchanged
+    _push(rig, pull, {"svc.py": HEAD, "other.py": "x = 2\n"}, {"svc.py": BASE, "other.py": "x = 1\n"}, 3)
+    (lesson,) = app.get("/api/learnings", headers=API).json()
+    assert (lesson["origin"], lesson["scope"]["rule"]) == ("resolved", rule_of(finding))
+    assert lesson["sources"] == [f"https://github.com/{REPO}/pull/2#discussion_r{finding['id']}"]
+    # Another review of the same thread captures nothing new.
+    _push(rig, pull, {"svc.py": HEAD, "other.py": "x = 3\n"}, {"svc.py": BASE, "other.py": "x = 1\n"}, 4)
+    assert len(app.get("/api/learnings", headers=API).json()) == 1

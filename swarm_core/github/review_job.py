@@ -10,10 +10,17 @@ from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.errors import DiffError, GitHubForbidden, GitHubValidation
 from swarm_core.github.client import GitHubClient, PullRequest
+from swarm_core.github.commands import ALLOWED
 from swarm_core.github.events import pr_key
 from swarm_core.github.failed_job import close_superseded_check_runs, note_check_run
 from swarm_core.github.increment import Increment, find_increment
-from swarm_core.github.learning_job import learnings_for_review, poll_reactions, record_uses
+from swarm_core.github.learning_job import (
+    ResolvedThread,
+    capture_resolutions,
+    learnings_for_review,
+    poll_reactions,
+    record_uses,
+)
 from swarm_core.github.markers import Markers
 from swarm_core.github.pr_changeset import change_from_pr, repo_config
 from swarm_core.github.publisher import Publisher
@@ -28,7 +35,7 @@ from swarm_core.github.stored_review import (
     review_key,
     run_review,
 )
-from swarm_core.github.threads import resolve_fixed
+from swarm_core.github.threads import resolve_fixed, resolved_by_people
 from swarm_core.lanes import LLM_DISABLED_NOTE
 from swarm_core.logs import bind
 from swarm_core.models import Finding, Review
@@ -135,6 +142,7 @@ async def review_pull_request(
     whole = not mode.startswith("incremental")
     fixed = fixed_by_full_review(previous, review, pr_files if whole else None) if previous else ()
     threads = await _resolve(services, client, pr, fixed)
+    dismissed = await _dismissed(services, client, pr, review, payload.get("installation_id"))
     return {
         "run_id": review.run_id,
         "verdict": review.verdict.value,
@@ -146,11 +154,28 @@ async def review_pull_request(
         "inline_already": result.inline_already,
         "resolved": len(result.resolved),
         "fallback": result.fallback,
-        "learnings_captured": [lr.id for lr in captured],
+        "learnings_captured": [lr.id for lr in (*captured, *dismissed)],
         "learnings_applied": len(review.learned),
         "suppressed_by_learnings": sum(use.action == "suppressed" for use in review.learned),
         **threads,
     }
+
+
+async def _dismissed(
+    services: Services, client: GitHubClient, pr: PullRequest, review: Review, installation: Any
+) -> list[Any]:
+    """Learn from swarm's threads that someone with write access resolved with no change at the site."""
+    if services.markers is None or not review.findings:
+        return []
+    markers = await gh(services.markers)
+    try:
+        threads = await gh(resolved_by_people, client, markers, pr, review.findings)
+    except (GitHubForbidden, GitHubValidation):  # no GraphQL for this token: nothing to learn
+        return []
+    people = [(c, who) for c, who in threads if await gh(client.permission, pr.repo, who) in ALLOWED]
+    url = f"https://github.com/{pr.repo}/pull/{pr.number}#discussion_r"
+    resolved = [ResolvedThread(c, "User", False, f"{url}{c['id']}") for c, _ in people]
+    return list(await capture_resolutions(services, pr, installation, resolved)) if resolved else []
 
 
 async def _resolve(

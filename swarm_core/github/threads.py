@@ -20,7 +20,7 @@ from swarm_core.github.markers import Markers
 from swarm_core.models import Finding
 from swarm_core.render.sanitize import sanitize
 
-__all__ = ["THREADS_QUERY", "ThreadOutcome", "resolve_fixed"]
+__all__ = ["THREADS_QUERY", "ThreadOutcome", "resolve_fixed", "resolved_by_people"]
 
 THREADS_QUERY = """
 query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
@@ -28,7 +28,10 @@ query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
     pullRequest(number: $number) {
       reviewThreads(first: 100, after: $cursor) {
         pageInfo { hasNextPage endCursor }
-        nodes { id isResolved isOutdated path line comments(first: 100) { nodes { databaseId } } }
+        nodes {
+          id isResolved isOutdated path line resolvedBy { login }
+          comments(first: 100) { nodes { databaseId } }
+        }
       }
     }
   }
@@ -118,4 +121,37 @@ def resolve_fixed(
             continue
         client.graphql(RESOLVE, {"threadId": str(thread["id"])}, "resolving a review thread")
         out.resolved.append(fp)
+    return out
+
+
+def resolved_by_people(
+    client: GitHubClient, markers: Markers, pr: PullRequest, still: Iterable[Finding]
+) -> list[tuple[dict[str, Any], str]]:
+    """swarm's threads a person resolved while the review of this head still reports their finding.
+
+    Still reported means the code at the finding's site did not change to fix it: the thread
+    was dismissed, which the team's learnings take as feedback.
+
+    Returns:
+        (the thread's first comment, the resolver's login) for each such thread.
+    """
+    reported = {f.fingerprint for f in still}
+    comments = {
+        int(c["id"]): c
+        for c in client.paginate(
+            f"/repos/{pr.repo}/pulls/{pr.number}/comments", what="listing review comments"
+        )
+        if isinstance(c, dict) and c.get("id") is not None
+    }
+    out: list[tuple[dict[str, Any], str]] = []
+    for thread in review_threads(client, pr):
+        login = str((thread.get("resolvedBy") or {}).get("login") or "")
+        if not thread.get("isResolved") or not login or login.endswith("[bot]"):
+            continue  # open, or resolved by swarm ("fixed in") or another bot
+        ids = [n.get("databaseId") for n in (thread.get("comments") or {}).get("nodes") or []]
+        first = comments.get(ids[0]) if ids and isinstance(ids[0], int) else None
+        if first is None or not markers.own(first):
+            continue
+        if any(fp in reported for fp in markers.read(pr.repo, pr.number, [first])):
+            out.append((first, login))
     return out
