@@ -303,6 +303,16 @@ def _push(rig: Rig, pull: Any, head_files: dict[str, str], base_files: dict[str,
     drain(rig.client)
 
 
+def _reviewed_two_file_pull(rig: Rig) -> tuple[Any, dict[str, Any]]:
+    """A pull request changing svc.py (swarm's shell=True finding at line 9) beside other.py, reviewed."""
+    pull = add_pull(rig.github, rig.tmp / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
+    pull.base_files = {"svc.py": BASE, "other.py": "x = 1\n"}
+    pull.head_files = {"svc.py": HEAD, "other.py": "x = 1\n"}
+    deliver(rig.client, "pull_request", opened_payload(), "d-1")
+    drain(rig.client)
+    return pull, shell_comment(rig.github, 9)
+
+
 def _last_review(rig: Rig) -> dict[str, Any]:
     run = rig.client.get("/api/runs", headers=API).json()[0]
     return dict(rig.client.get(f"/api/runs/{run['id']}", headers=API).json()["review"])
@@ -311,13 +321,8 @@ def _last_review(rig: Rig) -> dict[str, Any]:
 def test_an_incremental_review_applies_a_new_learning_to_what_it_carries_over_and_resolves_nothing(
     rig: Rig,
 ) -> None:
-    app, gh, tmp_path = rig.client, rig.github, rig.tmp
-    pull = add_pull(gh, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
-    pull.base_files = {"svc.py": BASE, "other.py": "x = 1\n"}
-    pull.head_files = {"svc.py": HEAD, "other.py": "x = 1\n"}
-    deliver(app, "pull_request", opened_payload(), "d-1")
-    drain(app)
-    finding = shell_comment(gh, 9)
+    app, gh = rig.client, rig.github
+    pull, finding = _reviewed_two_file_pull(rig)
     rule = rule_of(finding)
     deliver(
         app, "issue_comment", command(f"/swarm learn --path svc.py --rule {rule} shell is fine", 51), "c-1"
@@ -351,13 +356,8 @@ def test_a_file_the_push_takes_out_of_the_pull_request_takes_its_findings_with_i
 
 
 def test_a_thread_a_writer_resolved_without_changing_the_code_teaches_swarm(rig: Rig) -> None:
-    app, gh, tmp_path = rig.client, rig.github, rig.tmp
-    pull = add_pull(gh, tmp_path / "r", HEAD, opened_payload()["pull_request"]["head"]["sha"])
-    pull.base_files = {"svc.py": BASE, "other.py": "x = 1\n"}
-    pull.head_files = {"svc.py": HEAD, "other.py": "x = 1\n"}
-    deliver(app, "pull_request", opened_payload(), "d-1")
-    drain(app)
-    finding = shell_comment(gh, 9)
+    app, gh = rig.client, rig.github
+    pull, finding = _reviewed_two_file_pull(rig)
     gh.resolve_thread(f"PRRT_{finding['id']}", "Codertocat")  # a person resolves it, code unchanged
     _push(rig, pull, {"svc.py": HEAD, "other.py": "x = 2\n"}, {"svc.py": BASE, "other.py": "x = 1\n"}, 3)
     (lesson,) = app.get("/api/learnings", headers=API).json()
