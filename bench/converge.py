@@ -203,13 +203,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             calls, tokens = run.usage.calls, run.usage.total_tokens
             full_calls, full_tokens = full_cost(rig, SwarmConfig()) if name != "open" else (calls, tokens)
-            if name == "push 1":  # two 👎 on swarm's comments, as the author disagrees
+            if name == "push 1":  # two 👎 on swarm's comments by a maintainer who disagrees
+                fake.permissions["maintainer"] = "write"
                 for c in history.roots()[:2]:
-                    fake.add_review_reaction(c["id"], "-1", "author")
-            if name == "push 2":
-                fake.add_issue_comment(
-                    REPO, NUMBER, "/swarm learn tool runners take trusted names only", "author"
-                )
+                    fake.add_review_reaction(c["id"], "-1", "maintainer")
+            if name == "push 2" and learn:  # the team decides a rule is not wanted here
+                rule = next(f.rule for f in run.findings if not f.source.startswith("model:"))
+                rig.command(NUMBER, f"/swarm learn --rule {rule} tool runners take trusted names only")
             rows.append(
                 (
                     name,
