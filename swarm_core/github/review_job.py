@@ -35,7 +35,7 @@ from swarm_core.github.stored_review import (
     review_key,
     run_review,
 )
-from swarm_core.github.threads import resolve_fixed, resolved_by_people
+from swarm_core.github.threads import resolve_fixed, resolved_by_people, swarms_threads
 from swarm_core.lanes import LLM_DISABLED_NOTE
 from swarm_core.logs import bind
 from swarm_core.models import Finding, Review
@@ -141,8 +141,11 @@ async def review_pull_request(
     # (a retry, which has no diff, counts every file as still there).
     whole = not mode.startswith("incremental")
     fixed = fixed_by_full_review(previous, review, pr_files if whole else None) if previous else ()
-    threads = await _resolve(services, client, pr, fixed)
-    dismissed = await _dismissed(services, client, pr, review, payload.get("installation_id"))
+    threads, dismissed = (
+        await _threads(services, client, markers, pr, review, fixed, payload.get("installation_id"))
+        if last is not None  # before the first review of a pull request swarm has no thread in it
+        else ({}, [])
+    )
     return {
         "run_id": review.run_id,
         "verdict": review.verdict.value,
@@ -161,39 +164,43 @@ async def review_pull_request(
     }
 
 
-async def _dismissed(
-    services: Services, client: GitHubClient, pr: PullRequest, review: Review, installation: Any
-) -> list[Any]:
-    """Learn from swarm's threads that someone with write access resolved with no change at the site."""
-    if services.markers is None or not review.findings:
-        return []
-    markers = await gh(services.markers)
+async def _threads(
+    services: Services,
+    client: GitHubClient,
+    markers: Markers | None,
+    pr: PullRequest,
+    review: Review,
+    fixed: tuple[Finding, ...],
+    installation: Any,
+) -> tuple[dict[str, Any], list[Any]]:
+    """swarm's review threads after a review of a later head, listed once for both uses.
+
+    The threads of fixed findings are answered and resolved (a refusal is reported, not
+    raised); threads someone with write access resolved while their finding is still reported
+    (no change at the site) are learned from.
+    """
+    if markers is None or not (fixed or review.findings):
+        return {}, []
     try:
-        threads = await gh(resolved_by_people, client, markers, pr, review.findings)
-    except (GitHubForbidden, GitHubValidation):  # no GraphQL for this token: nothing to learn
-        return []
-    people = [(c, who) for c, who in threads if await gh(client.permission, pr.repo, who) in ALLOWED]
+        listed = await gh(swarms_threads, client, markers, pr)
+        outcome = await gh(resolve_fixed, client, markers, pr, fixed, pr.head_sha, listed)
+    except (GitHubForbidden, GitHubValidation) as exc:  # retrying would be refused again
+        return {"threads_error": str(exc)}, []
+    result = (
+        {
+            "threads_resolved": len(outcome.resolved),
+            "threads_left_open": len(outcome.left_open),
+            "threads_already_resolved": len(outcome.already),
+        }
+        if fixed
+        else {}
+    )
+    dismissed = resolved_by_people(markers, pr, review.findings, listed)
+    people = [(c, who) for c, who in dismissed if await gh(client.permission, pr.repo, who) in ALLOWED]
     url = f"https://github.com/{pr.repo}/pull/{pr.number}#discussion_r"
     resolved = [ResolvedThread(c, "User", False, f"{url}{c['id']}") for c, _ in people]
-    return list(await capture_resolutions(services, pr, installation, resolved)) if resolved else []
-
-
-async def _resolve(
-    services: Services, client: GitHubClient, pr: PullRequest, fixed: tuple[Finding, ...]
-) -> dict[str, Any]:
-    """Reply on and resolve the threads of the fixed findings; a refusal is reported, not raised."""
-    if not fixed:
-        return {}
-    markers = await gh(services.markers) if services.markers is not None else Markers(b"")
-    try:
-        outcome = await gh(resolve_fixed, client, markers, pr, fixed, pr.head_sha)
-    except (GitHubForbidden, GitHubValidation) as exc:  # retrying would be refused again
-        return {"threads_error": str(exc)}
-    return {
-        "threads_resolved": len(outcome.resolved),
-        "threads_left_open": len(outcome.left_open),
-        "threads_already_resolved": len(outcome.already),
-    }
+    learned = list(await capture_resolutions(services, pr, installation, resolved)) if resolved else []
+    return result, learned
 
 
 async def _review(

@@ -20,7 +20,14 @@ from swarm_core.github.markers import Markers
 from swarm_core.models import Finding
 from swarm_core.render.sanitize import sanitize
 
-__all__ = ["THREADS_QUERY", "ThreadOutcome", "resolve_fixed", "resolved_by_people"]
+__all__ = [
+    "THREADS_QUERY",
+    "SwarmThreads",
+    "ThreadOutcome",
+    "resolve_fixed",
+    "resolved_by_people",
+    "swarms_threads",
+]
 
 THREADS_QUERY = """
 query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
@@ -73,17 +80,15 @@ def review_threads(client: GitHubClient, pr: PullRequest) -> list[dict[str, Any]
     return threads
 
 
-def resolve_fixed(
-    client: GitHubClient, markers: Markers, pr: PullRequest, fixed: Iterable[Finding], sha: str
-) -> ThreadOutcome:
-    """Reply "fixed in `sha`" on swarm's thread of each fixed finding, and resolve it unless a human replied.
+SwarmThreads = list[tuple[dict[str, Any], list[dict[str, Any]]]]
 
-    Idempotent: a retried job finds its earlier reply by marker and does not post it again.
+
+def swarms_threads(client: GitHubClient, markers: Markers, pr: PullRequest) -> SwarmThreads:
+    """The review threads swarm started, each with its REST comments in order (swarm's first).
+
+    A thread counts as swarm's only when its first comment is swarm's own with a valid marker:
+    a human's thread is never swarm's to reply in or resolve.
     """
-    out = ThreadOutcome()
-    wanted = {f.fingerprint: f for f in fixed}
-    if not wanted:
-        return out
     comments = {
         int(c["id"]): c
         for c in client.paginate(
@@ -91,11 +96,33 @@ def resolve_fixed(
         )
         if isinstance(c, dict) and c.get("id") is not None
     }
+    out: SwarmThreads = []
     for thread in review_threads(client, pr):
         ids = [n.get("databaseId") for n in (thread.get("comments") or {}).get("nodes") or []]
         posts = [comments[i] for i in ids if isinstance(i, int) and i in comments]
-        if not posts or not markers.own(posts[0]):
-            continue  # a human's thread: never swarm's to resolve
+        if posts and markers.own(posts[0]):
+            out.append((thread, posts))
+    return out
+
+
+def resolve_fixed(
+    client: GitHubClient,
+    markers: Markers,
+    pr: PullRequest,
+    fixed: Iterable[Finding],
+    sha: str,
+    threads: SwarmThreads,
+) -> ThreadOutcome:
+    """Reply "fixed in `sha`" on swarm's thread of each fixed finding, and resolve it unless a human replied.
+
+    `threads` is swarms_threads' listing. Idempotent: a retried job finds its earlier reply by
+    marker and does not post it again.
+    """
+    out = ThreadOutcome()
+    wanted = {f.fingerprint: f for f in fixed}
+    if not wanted:
+        return out
+    for thread, posts in threads:
         hits = [fp for fp in markers.read(pr.repo, pr.number, posts[:1]) if fp in wanted]
         if not hits:
             continue
@@ -125,7 +152,7 @@ def resolve_fixed(
 
 
 def resolved_by_people(
-    client: GitHubClient, markers: Markers, pr: PullRequest, still: Iterable[Finding]
+    markers: Markers, pr: PullRequest, still: Iterable[Finding], threads: SwarmThreads
 ) -> list[tuple[dict[str, Any], str]]:
     """swarm's threads a person resolved while the review of this head still reports their finding.
 
@@ -136,22 +163,11 @@ def resolved_by_people(
         (the thread's first comment, the resolver's login) for each such thread.
     """
     reported = {f.fingerprint for f in still}
-    comments = {
-        int(c["id"]): c
-        for c in client.paginate(
-            f"/repos/{pr.repo}/pulls/{pr.number}/comments", what="listing review comments"
-        )
-        if isinstance(c, dict) and c.get("id") is not None
-    }
     out: list[tuple[dict[str, Any], str]] = []
-    for thread in review_threads(client, pr):
+    for thread, posts in threads:
         login = str((thread.get("resolvedBy") or {}).get("login") or "")
         if not thread.get("isResolved") or not login or login.endswith("[bot]"):
             continue  # open, or resolved by swarm ("fixed in") or another bot
-        ids = [n.get("databaseId") for n in (thread.get("comments") or {}).get("nodes") or []]
-        first = comments.get(ids[0]) if ids and isinstance(ids[0], int) else None
-        if first is None or not markers.own(first):
-            continue
-        if any(fp in reported for fp in markers.read(pr.repo, pr.number, [first])):
-            out.append((first, login))
+        if any(fp in reported for fp in markers.read(pr.repo, pr.number, posts[:1])):
+            out.append((posts[0], login))
     return out
