@@ -169,9 +169,11 @@ def model_table() -> ModelTable:
 
 def advisory_cache(store: SqlRunStore | None) -> SqlAdvisoryCache | None:
     """OSV's answers kept in the run store's database (None without a store: asked every run)."""
+    if store is None:
+        return None  # and SQLAlchemy is not imported: --no-store starts faster
     from swarm_core.store import SqlAdvisoryCache
 
-    return SqlAdvisoryCache(store.engine) if store is not None else None
+    return SqlAdvisoryCache(store.engine)
 
 
 def memory(store: SqlRunStore | None) -> MemoryBackend:

@@ -209,10 +209,12 @@ def _change(
 ) -> ChangeSet:
     """The change to review, from whichever source the arguments name."""
     from swarm_core import from_git, from_patch
-    from swarm_core.github import change_from_pr
 
     max_bytes = config.limits.max_diff_bytes
     if github_pr is not None:
+        # Imported here only: the GitHub client (PyGithub) costs a local review 0.4 s of start-up.
+        from swarm_core.github import change_from_pr
+
         client, pr = github_pr
         return change_from_pr(client, pr, config)
     if source == "-":

@@ -146,3 +146,13 @@ def test_core_namespace_loads_on_first_use() -> None:
         "swarm_core.models",
         True,
     ]
+
+
+def test_a_local_review_does_not_load_the_github_client() -> None:
+    # PyGithub costs a review 0.4 s of start-up; only `--pr` reads a pull request through it.
+    _code, output, modules = _probe(
+        "pr-review", "--patch", "examples/leaky-deploy.patch", "--no-llm", "--no-store", "--format", "json"
+    )
+    assert json.loads(output)["verdict"] == "BLOCK"
+    assert sorted(m for m in modules if m.split(".")[0] == "github") == []
+    assert "swarm_core.github.client" not in modules
