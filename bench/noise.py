@@ -323,7 +323,7 @@ def run(args: argparse.Namespace) -> None:
         print("\n".join(reversed_fixes(args.repos, args.fixes)))
         print()
     if args.dump is not None:
-        chosen = {"tuning": tuning.items, "held": held.items}[args.part]
+        chosen = {"tuning": tuning.items, "held": held.items, "all": tuning.items + held.items}[args.part]
         with args.dump.open("w") as fh:
             for row in finding_rows(chosen):
                 fh.write(json.dumps(row) + "\n")
@@ -348,7 +348,12 @@ def main() -> None:
     go.add_argument("--cli", action="store_true", help="also time `swarm pr-review` from process start")
     go.add_argument("--fixes", type=Path, help="bug-fix commits to review reversed (JSON lines: repo, sha)")
     go.add_argument("--dump", type=Path, help="write one part's findings here as JSON lines")
-    go.add_argument("--part", choices=("tuning", "held"), default="tuning")
+    go.add_argument(
+        "--part",
+        choices=("tuning", "held", "all"),
+        default="tuning",
+        help="whose findings --dump writes (all: for a blind labeller, who is not told which part is which)",
+    )
     args = ap.parse_args()
     if args.command == "select":
         for c in select(args.repos, args.per_repo, args.min_lines, args.max_lines):

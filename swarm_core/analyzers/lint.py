@@ -23,6 +23,7 @@ _SYNTAX_CODES = frozenset({None, "", "invalid-syntax"})
 # A rule's finding is old when base had it in the same file on the same code, on the code with
 # its names renamed, or anywhere in that file (lines moved).
 _LINT_PASSES = (MatchPass(True, "compact"), MatchPass(True, "blanked"), MatchPass(True, None))
+_UNUSED_NOQA = "RUF100"
 _RUNTIME_ERRORS = frozenset({"F821", "F822", "F823", "F704", "F706", "PLE0116", "PLE0117"})
 
 
@@ -101,6 +102,11 @@ class RuffAnalyzer:
             self._ruff(binary, head_root, head_files, rules),
             self._ruff(binary, base_root, base_files, rules),
         )
+        if {f.path for f in ctx.files} & set(configs):
+            # Both sides are linted under the base's config, so a change cannot relax its own
+            # rules; but "unused noqa" only means something under the config the code was
+            # written for, and this change rewrote it (a rule it enables needs its noqa).
+            head = [item for item in head if item.get("code") != _UNUSED_NOQA]
         return self._new(ctx, files, head, base, head_root)
 
     @staticmethod

@@ -16,11 +16,13 @@ from swarm_core.models import Finding, Lane, Severity, Side
 
 __all__ = ["PlaceholderAnalyzer"]
 
-_MARKER = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
+# A marker opens its comment line ("# TODO: …", "// FIXME(ann) …", " * XXX …"): the same word inside
+# a sentence ("the MONGOLIAN TODO SOFT HYPHEN", "a TODO list") marks nothing.
+_MARKER = re.compile(r"^\s*(?:#+|//+|/\*+|\*+|<!--|--|;+)?\s*(TODO|FIXME|XXX|HACK)\b")
 _NOT_IMPLEMENTED = re.compile(r"not\s+(yet\s+)?implemented|unimplemented", re.IGNORECASE)
 _RAISE_NIE = re.compile(r"\braise\s+NotImplementedError\b")
 _RUST_STUB = re.compile(r"\b(todo|unimplemented)!\s*\(")
-_FALLBACK_COMMENT = re.compile(r"(#|//|/\*|<!--|--|;)\s*.*\b(TODO|FIXME|XXX)\b")
+_FALLBACK_COMMENT = re.compile(r"(#|//|/\*|<!--|--|;)\s*(TODO|FIXME|XXX)\b")
 _ABSTRACT = re.compile(r"@\s*([\w.]+\.)?(abstractmethod|abstractproperty|overload)\b")
 _PROTOCOL_BASE = re.compile(r"\b(Protocol|ABC|ABCMeta)\b")
 _EMPTY_PY = frozenset({"pass_statement", "expression_statement", "comment"})
@@ -78,12 +80,15 @@ class PlaceholderAnalyzer:
         # not added: each removed marker pays for one added marker of its kind.
         removed = Counter(m.group(2) for text in _removed_lines(fd) if (m := _FALLBACK_COMMENT.search(text)))
         for first, _last, text in codegraph.comments(p.tree):
-            m = _MARKER.search(text)
-            if m and first in fd.added and removed[m.group(1)] > 0:
+            marked = [(first + i, m) for i, ln in enumerate(text.split("\n")) if (m := _MARKER.match(ln))]
+            if not marked:
+                continue
+            line, m = marked[0]
+            if line in fd.added and removed[m.group(1)] > 0:
                 removed[m.group(1)] -= 1
-            elif m and first in fd.added:
+            elif line in fd.added:
                 add(
-                    first,
+                    line,
                     Severity.LOW,
                     "placeholder/todo-comment",
                     f"{m.group(1)} marker added",
