@@ -180,6 +180,7 @@ if sys.argv[1] == "full":
 hits = engines.credsweeper_hits({{"settings.py": {_SAMPLE!r}}})
 print(json.dumps(sorted((h.kind, h.line, h.last_line) for h in hits["settings.py"])))
 print("credsweeper.deep_scanner.pdf_scanner" in sys.modules)
+print("pandas" in sys.modules)
 """
 
 
@@ -188,17 +189,38 @@ def test_credsweeper_finds_the_same_without_its_document_scanners() -> None:
     # import time); the lines it reports must be exactly those of the full import.
     import subprocess
 
-    def scan(mode: str) -> tuple[list[object], bool]:
+    def scan(mode: str) -> tuple[list[object], bool, bool]:
         out = subprocess.run(
             [sys.executable, "-c", _SCAN, mode], capture_output=True, text=True, check=True
         ).stdout.splitlines()
-        return json.loads(out[0]), out[1] == "True"
+        return json.loads(out[0]), out[1] == "True", out[2] == "True"
 
-    light, light_loaded_pdf = scan("light")
-    full, full_loaded_pdf = scan("full")
+    light, light_loaded_pdf, light_loaded_pandas = scan("light")
+    full, full_loaded_pdf, full_loaded_pandas = scan("full")
     assert light == full
     assert sorted(line for _, line, _ in light) == [1, 2, 3]
     assert (light_loaded_pdf, full_loaded_pdf) == (False, True)
+    # Nor pandas (only CredSweeper's xlsx report uses it).
+    assert (light_loaded_pandas, full_loaded_pandas) == (False, True)
+
+
+def test_pandas_left_out_of_credsweeper_s_start_is_the_real_one_when_used() -> None:
+    import subprocess
+
+    code = """
+import sys, warnings
+warnings.simplefilter("ignore")
+from swarm_core.analyzers import secret_engines as engines
+with engines._CS_LOCK:
+    engines._scanner()
+import credsweeper.app
+before = "pandas" in sys.modules
+frame = credsweeper.app.pd.DataFrame({"a": [1, 2]})
+import pandas
+print(before, type(frame) is pandas.DataFrame, type(sys.modules["pandas"]).__name__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True", "module"]
 
 
 def test_the_document_scanner_stand_in_fails_loudly_if_credsweeper_ever_calls_it() -> None:

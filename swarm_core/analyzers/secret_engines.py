@@ -244,7 +244,8 @@ def _scanner() -> CredSweeper:
     scanner = _CS_STATE.get("scanner")
     if scanner is None:
         _without_deep_scanner()
-        from credsweeper import CredSweeper
+        with _pandas_on_first_use():
+            from credsweeper import CredSweeper
 
         with _fast_yaml():
             # ml_threshold stays at CredSweeper's default: its model is what filters keyword
@@ -282,6 +283,36 @@ def _without_deep_scanner() -> None:
     stub = types.ModuleType(_DEEP_SCANNER, "swarm's stand-in for CredSweeper's document scanners")
     stub.DeepScanner = _NoDeepScanner  # type: ignore[attr-defined]
     sys.modules[_DEEP_SCANNER] = stub
+
+
+class _LazyModule(types.ModuleType):
+    """A module that imports the real one on its first attribute read."""
+
+    def __getattr__(self, name: str) -> object:
+        if sys.modules.get(self.__name__) is self:  # read while still standing in: step aside
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+@contextlib.contextmanager
+def _pandas_on_first_use() -> Iterator[None]:
+    """Import CredSweeper without importing pandas, which only its xlsx report writer uses.
+
+    `credsweeper.app` imports pandas at the top for `CredSweeper.export_results`' spreadsheet
+    output (`xlsx_filename`), which swarm never sets: about 0.25 CPU-seconds of every CLI and
+    Action review's start. While CredSweeper is imported, `import pandas` gets a module that
+    imports the real pandas if anything ever reads from it; afterwards sys.modules is as it
+    was, so any other `import pandas` in the process is the real one.
+    """
+    if "pandas" in sys.modules or "credsweeper.app" in sys.modules:
+        yield
+        return
+    sys.modules["pandas"] = _LazyModule("pandas", "pandas, imported on first use (swarm)")
+    try:
+        yield
+    finally:
+        if isinstance(sys.modules.get("pandas"), _LazyModule):
+            del sys.modules["pandas"]
 
 
 @contextlib.contextmanager
