@@ -16,7 +16,7 @@ import binascii
 import bisect
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from swarm_core.analyzers.secret_engines import AddedLines, SecretHit
@@ -116,8 +116,11 @@ def _random_bytes(value: str, minimum: int) -> bool:
     return any(b > 0x7E or (b < 0x20 and b not in (9, 10, 13)) for b in raw)
 
 
-def _near(lines: Mapping[int, str], line: int) -> str:
-    return "\n".join(text for n, text in lines.items() if abs(n - line) <= _WINDOW)
+def _near(lines: AddedLines, numbers: Sequence[int], line: int) -> str:
+    """The added lines within the window around `line` (`numbers` are the lines' numbers, sorted)."""
+    lo = bisect.bisect_left(numbers, line - _WINDOW)
+    hi = bisect.bisect_right(numbers, line + _WINDOW)
+    return "\n".join(text for _, text in lines[lo:hi])
 
 
 def _looks_like_jwk(context: str, name: str) -> bool:
@@ -134,7 +137,7 @@ def jwk_hits(lines: AddedLines) -> list[SecretHit]:
     value opens on the next), and carries every piece of the value and the whole of it, so
     redaction covers each line.
     """
-    by_line = dict(lines)
+    numbers = [n for n, _ in lines]
     hits = []
     for run in _runs(lines):
         for m in _MEMBER.finditer(run.text):
@@ -144,7 +147,7 @@ def jwk_hits(lines: AddedLines) -> list[SecretHit]:
             if not pieces or not _random_bytes(value, _MIN_OCT if name == "k" else _MIN_PRIVATE):
                 continue
             first, last = pieces[0].line, pieces[-1].line
-            if not _looks_like_jwk(_near(by_line, first), name):
+            if not _looks_like_jwk(_near(lines, numbers, first), name):
                 continue
             values = tuple(dict.fromkeys([value, *(p.text for p in pieces if len(p.text) >= 4)]))
             hits.append(
