@@ -1,13 +1,20 @@
 """Evaluation: swarm's secrets engines on CredSweeper's samples and on a hand-labelled second set.
 
 Usage:
-    python bench/secrets_eval.py [--shared ../shared] [--repos DIR] [--only samples|labelled]
+    python bench/secrets_eval.py [--shared ../shared] [--repos DIR] [--labels FILE ...] [--only samples|labelled]
     python bench/secrets_eval.py --timing REPO COMMIT   # what the stage adds to a review of a real commit
+
+--labels FILE scores another labelled set in the same format (rows: repo, upstream, commit,
+path, line, label, sha), its repositories checked out under --repos, as its own part; its
+wrong lines are not printed (a held-out set stays held out).
+--timing prints wall-clock and CPU (user+sys) with and without the secrets stage; on a shared
+machine CPU bounds what the stage adds on an idle one (the work is single-threaded).
 
 Three engines side by side, each as swarm's secrets analyzer inside a full review (default
 config, added lines only): detect-secrets alone (swarm before issue 15), CredSweeper alone,
-and the merged engine swarm ships (both, one finding per place, detect-secrets' keyword and
-entropy guesses kept only where CredSweeper's model agrees).
+and the merged engine swarm ships (both plus swarm's JWK rule, one finding per place,
+detect-secrets' keyword and entropy guesses kept only where CredSweeper's model agrees, its
+private key blocks with a real body kept always).
 
 1. CredSweeper's samples (shared/eval/secrets): every sample becomes a file added by a patch.
    Labels are CredSweeper's own regression output (silver, and circular for CredSweeper).
@@ -56,8 +63,10 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import random
 import re
+import resource
 import statistics
 import string
 import subprocess
@@ -70,6 +79,7 @@ from pathlib import Path
 from common import as_patch
 
 from swarm_core.analyzers import default_analyzers
+from swarm_core.analyzers.jwk_private import JWK
 from swarm_core.analyzers.secret_engines import CREDSWEEPER, DETECT_SECRETS
 from swarm_core.analyzers.secrets import SecretsAnalyzer
 from swarm_core.changeset import from_git, from_patch
@@ -81,7 +91,7 @@ _DATA = Path(__file__).resolve().parent / "data"
 ENGINES = {
     "detect-secrets alone (before)": (DETECT_SECRETS,),
     "CredSweeper alone": (CREDSWEEPER,),
-    "swarm merged": (DETECT_SECRETS, CREDSWEEPER),
+    "swarm merged": (DETECT_SECRETS, CREDSWEEPER, JWK),
 }
 
 Found = dict[str, set[int]]
@@ -160,10 +170,14 @@ def _line_hash(text: str) -> str:
     return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
 
 
-def labelled_set(repos: Path) -> list[Labelled]:
-    """The hand-labelled files: lines of public repositories checked out under `repos`, then written ones."""
+def labelled_set(repos: Path, labels: Path = _DATA / "secrets_labels.jsonl") -> list[Labelled]:
+    """The files a label file names: lines of public repositories checked out under `repos`.
+
+    Rows: repo (the checkout's directory under `repos`), upstream, commit, path, line, label
+    (`secret`, `pem` or `clean`), sha (of the stripped line, so a wrong checkout is refused).
+    """
     by_file: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
-    for raw in (_DATA / "secrets_labels.jsonl").open():
+    for raw in labels.open():
         row = json.loads(raw)
         by_file[(row["repo"], row["path"])].append(row)
     out = []
@@ -179,7 +193,7 @@ def labelled_set(repos: Path) -> list[Labelled]:
         pos = frozenset(int(str(r["line"])) for r in rows if r["label"] in ("secret", "pem"))
         pem = frozenset(int(str(r["line"])) for r in rows if r["label"] == "pem")
         out.append(Labelled(f"{repo}/{path}", content, pos, pem))
-    return out + written_set()
+    return out
 
 
 def _fill(template: str, rng: random.Random) -> str:
@@ -218,13 +232,13 @@ def written_set() -> list[Labelled]:
     return out
 
 
-def labelled(repos: Path) -> None:
-    files = labelled_set(repos)
+def labelled(files: list[Labelled], title: str, details: bool) -> None:
+    """Scores one labelled set; `details` adds the merged engine's wrong lines file by file."""
     positives = [f for f in files if f.positive]
     n_pos = sum(len(f.positive - f.pem) for f in files)
     n_written = sum(len(f.positive) for f in files if f.path.startswith("written/"))
     print(
-        f"\nsecond set, labelled by hand: {len(files)} files ({len(positives)} with a credential), "
+        f"\n{title}: {len(files)} files ({len(positives)} with a credential), "
         f"{n_pos} non-PEM positive lines ({n_written} in written files), "
         f"{sum(len(f.content.splitlines()) for f in files)} lines judged"
     )
@@ -253,8 +267,9 @@ def labelled(repos: Path) -> None:
         ):
             got = sum(len((f.positive - f.pem) & found.get(f.path, set())) for f in chosen)
             want = sum(len(f.positive - f.pem) for f in chosen)
-            print(f"  {'non-PEM line recall, ' + part:<38}{got:>3}/{want}")
-        if name == "swarm merged":
+            if want:
+                print(f"  {'non-PEM line recall, ' + part:<38}{got:>3}/{want}")
+        if name == "swarm merged" and details:
             for f in files:
                 fp = sorted(found.get(f.path, set()) - f.positive)
                 fn = sorted((f.positive - f.pem) - found.get(f.path, set()))
@@ -262,26 +277,41 @@ def labelled(repos: Path) -> None:
                     print(f"  {f.path}: false positive lines {fp}, missed lines {fn}")
 
 
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _time_once(repo: Path, commit: str, secrets: bool) -> None:
-    """In a fresh process: one review of `commit` with the default analyzers, with or without secrets."""
+    """In a fresh process: one review of `commit` with the default analyzers, with or without secrets.
+
+    CPU is user+sys of this process and of the tools it ran (bandit, ruff, ...): on a shared
+    machine wall-clock mostly measures the other jobs, CPU what the review itself costs.
+    """
     change = from_git(repo, f"{commit}~1", commit)
     analyzers = [a for a in default_analyzers(SwarmConfig()) if secrets or a.name != "secrets"]
     out: dict[str, float] = {}
     for run in ("", "warm_"):  # the second review in the process: how the App's workers see it
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
         review = asyncio.run(Orchestrator(SwarmConfig(), analyzers=analyzers).review(change))
         out[run + "total"] = time.perf_counter() - t
+        out[run + "cpu"] = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu
         out[run + "secrets"] = next((a.duration_s for a in review.analyzers if a.name == "secrets"), 0.0)
     print(json.dumps({**out, "added": review.additions}))
 
 
 def timing(repo: Path, commit: str, runs: int = 5) -> None:
-    """What the secrets stage adds to a review of a real commit: medians of `runs` fresh processes each way."""
+    """What the secrets stage adds to a review of a real commit: medians of `runs` fresh processes each way.
+
+    Wall-clock and CPU (user+sys): of each review, measured inside the process, and of the
+    whole process (interpreter start, imports, both reviews), measured from here.
+    """
 
     def once(secrets: bool) -> dict[str, float]:
         args = [sys.executable, __file__, "--time-once", str(repo), commit, "1" if secrets else "0"]
+        before = _cpu(resource.RUSAGE_CHILDREN)
         out = subprocess.run(args, capture_output=True, check=True, text=True).stdout
-        return dict(json.loads(out))
+        return {**json.loads(out), "process_cpu": _cpu(resource.RUSAGE_CHILDREN) - before}
 
     # Interleaved, so a burst of load on the shared machine hits both sides alike.
     pairs = [(once(True), once(False)) for _ in range(runs)]
@@ -291,7 +321,7 @@ def timing(repo: Path, commit: str, runs: int = 5) -> None:
 
     print(
         f"review of {repo.name} {commit[:10]} (+{int(pairs[0][0]['added'])} lines), default analyzers, "
-        f"median of {runs} fresh processes each way"
+        f"median of {runs} fresh processes each way; load average {os.getloadavg()[0]:.1f}"
     )
     for label, prefix in (("first review in a process", ""), ("second review, same process", "warm_")):
         with_s, without_s = median(prefix + "total", 0), median(prefix + "total", 1)
@@ -299,6 +329,16 @@ def timing(repo: Path, commit: str, runs: int = 5) -> None:
             f"  {label:<29} {with_s:5.2f} s with the secrets stage, {without_s:5.2f} s without "
             f"(adds {with_s - without_s:+.2f} s); the stage itself {median(prefix + 'secrets', 0):.2f} s"
         )
+        with_c, without_c = median(prefix + "cpu", 0), median(prefix + "cpu", 1)
+        print(
+            f"  {'  CPU (user+sys)':<29} {with_c:5.2f} s with the secrets stage, {without_c:5.2f} s without "
+            f"(adds {with_c - without_c:+.2f} s)"
+        )
+    with_p, without_p = median("process_cpu", 0), median("process_cpu", 1)
+    print(
+        f"  {'whole process, CPU':<29} {with_p:5.2f} s with the secrets stage, {without_p:5.2f} s without "
+        f"(adds {with_p - without_p:+.2f} s; start, imports and both reviews)"
+    )
 
 
 def main() -> None:
@@ -308,6 +348,15 @@ def main() -> None:
         "--repos",
         type=Path,
         help="checkouts of the labelled repositories (DIR/pyjwt, DIR/paramiko, DIR/httpx)",
+    )
+    ap.add_argument(
+        "--labels",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="another labelled set in the same format, its repositories under --repos; "
+        "scored as its own part, without its wrong lines (repeatable)",
     )
     ap.add_argument("--only", choices=("samples", "labelled"))
     ap.add_argument("--timing", nargs=2, metavar=("REPO", "COMMIT"))
@@ -322,7 +371,10 @@ def main() -> None:
     if args.only != "samples":
         if args.repos is None:
             raise SystemExit("the second set needs --repos DIR")
-        labelled(args.repos)
+        labelled(labelled_set(args.repos) + written_set(), "second set, labelled by hand", details=True)
+        for extra in args.labels:
+            # Aggregates only: a held-out set's wrong lines, once printed, would invite tuning on it.
+            labelled(labelled_set(args.repos, extra), f"labelled set {extra.name}", details=False)
 
 
 if __name__ == "__main__":

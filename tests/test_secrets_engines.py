@@ -180,6 +180,7 @@ if sys.argv[1] == "full":
 hits = engines.credsweeper_hits({{"settings.py": {_SAMPLE!r}}})
 print(json.dumps(sorted((h.kind, h.line, h.last_line) for h in hits["settings.py"])))
 print("credsweeper.deep_scanner.pdf_scanner" in sys.modules)
+print("pandas" in sys.modules)
 """
 
 
@@ -188,17 +189,38 @@ def test_credsweeper_finds_the_same_without_its_document_scanners() -> None:
     # import time); the lines it reports must be exactly those of the full import.
     import subprocess
 
-    def scan(mode: str) -> tuple[list[object], bool]:
+    def scan(mode: str) -> tuple[list[object], bool, bool]:
         out = subprocess.run(
             [sys.executable, "-c", _SCAN, mode], capture_output=True, text=True, check=True
         ).stdout.splitlines()
-        return json.loads(out[0]), out[1] == "True"
+        return json.loads(out[0]), out[1] == "True", out[2] == "True"
 
-    light, light_loaded_pdf = scan("light")
-    full, full_loaded_pdf = scan("full")
+    light, light_loaded_pdf, light_loaded_pandas = scan("light")
+    full, full_loaded_pdf, full_loaded_pandas = scan("full")
     assert light == full
     assert sorted(line for _, line, _ in light) == [1, 2, 3]
     assert (light_loaded_pdf, full_loaded_pdf) == (False, True)
+    # Nor pandas (only CredSweeper's xlsx report uses it).
+    assert (light_loaded_pandas, full_loaded_pandas) == (False, True)
+
+
+def test_pandas_left_out_of_credsweeper_s_start_is_the_real_one_when_used() -> None:
+    import subprocess
+
+    code = """
+import sys, warnings
+warnings.simplefilter("ignore")
+from swarm_core.analyzers import secret_engines as engines
+with engines._CS_LOCK:
+    engines._scanner()
+import credsweeper.app
+before = "pandas" in sys.modules
+frame = credsweeper.app.pd.DataFrame({"a": [1, 2]})
+import pandas
+print(before, type(frame) is pandas.DataFrame, type(sys.modules["pandas"]).__name__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True", "module"]
 
 
 def test_the_document_scanner_stand_in_fails_loudly_if_credsweeper_ever_calls_it() -> None:
@@ -245,3 +267,112 @@ def test_a_key_block_never_reaches_into_the_code_around_it() -> None:
     # A BEGIN line whose next lines are code, with no END: the BEGIN line alone.
     opened = {1: 'pem = "-----BEGIN PRIVATE KEY-----"', 2: "pem += load(path)", 3: "return pem"}
     assert _key_block(opened, 1) == (None, ())
+
+
+def _pem(private_format: str, password: bytes | None) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    # A key made for the test run: nothing key-shaped is stored in the repository.
+    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM, getattr(serialization.PrivateFormat, private_format), encryption
+        )
+        .decode()
+    )
+
+
+def test_an_encrypted_private_key_block_is_reported_though_credsweeper_turns_it_down(make_repo) -> None:
+    key = _pem("TraditionalOpenSSL", b"a passphrase")
+    assert "Proc-Type: 4,ENCRYPTED" in key
+    repo = make_repo()
+    repo.commit({"README.md": "# deploy\n"})
+    repo.commit({"README.md": "# deploy\n", "deploy/id_ec": key})
+
+    swept = review_repo(repo, analyzers=[SecretsAnalyzer((CREDSWEEPER,))])
+    merged = review_repo(repo, analyzers=[SecretsAnalyzer()])
+
+    assert only(swept, "secrets/") == []
+    (secret,) = only(merged, "secrets/")
+    n_lines = len(key.splitlines())
+    assert (secret.path, secret.line, secret.end_line, secret.rule) == (
+        "deploy/id_ec",
+        1,
+        n_lines,
+        "secrets/private-key",
+    )
+    assert secret.message.endswith("Found by detect-secrets.")
+    outputs = render(merged, "json") + render(merged, "sarif") + render_markdown(merged) + _terminal(merged)
+    for body_line in key.splitlines()[4:-1]:
+        assert body_line not in outputs
+
+
+def test_a_key_block_counts_as_a_key_when_its_body_is_shaped_like_the_key_its_label_names() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from swarm_core.analyzers.secret_engines import _real_body
+
+    def parts(pem: str) -> tuple[str, list[str]]:
+        lines = [line for line in pem.splitlines() if line]
+        return lines[0], lines[1:-1]
+
+    openssh = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()
+    )
+    real = [
+        _pem("PKCS8", None),
+        _pem("PKCS8", b"a passphrase"),
+        _pem("TraditionalOpenSSL", None),
+        _pem("TraditionalOpenSSL", b"a passphrase"),
+        openssh.decode(),
+    ]
+    assert [_real_body(*parts(pem)) for pem in real] == [True] * 5
+
+    begin, body = parts(_pem("TraditionalOpenSSL", b"a passphrase"))
+    plain_begin, plain_body = parts(_pem("PKCS8", None))
+    fakes = [
+        # Encryption headers under a PKCS#8 label, which never carries them.
+        ("-----BEGIN PRIVATE KEY-----", body),
+        # A body stitched from pieces of two keys: no longer one DER structure.
+        (plain_begin, plain_body[:1] + body[3:]),
+        # Placeholders and elisions.
+        (plain_begin, ["A" * 64, "A" * 64]),
+        (plain_begin, ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"]),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----", plain_body),
+    ]
+    assert [_real_body(b, lines) for b, lines in fakes] == [False] * 5
+    assert begin.startswith("-----BEGIN EC PRIVATE KEY")
+
+
+def test_a_jwk_s_private_members_are_found_by_swarm_s_rule_and_redacted(make_repo) -> None:
+    import base64
+    import secrets
+
+    d = base64.urlsafe_b64encode(secrets.token_bytes(256)).rstrip(b"=").decode()
+    pieces = [d[i : i + 60] for i in range(0, len(d), 60)]
+    source = (
+        "JWK = {\n"
+        '    "kty": "RSA",\n'
+        '    "e": "AQAB",\n'
+        '    "d": (\n' + "".join(f'        "{piece}"\n' for piece in pieces) + "    ),\n}\n"
+    )
+    repo = make_repo()
+    repo.commit({"keys.py": "JWK = None\n"})
+    repo.commit({"keys.py": source})
+
+    review = review_repo(repo, analyzers=[SecretsAnalyzer()])
+
+    (secret,) = only(review, "secrets/")
+    assert (secret.line, secret.end_line, secret.rule, secret.severity) == (
+        5,
+        4 + len(pieces),
+        "secrets/jwk-private-key",
+        Severity.CRITICAL,
+    )
+    assert "swarm-jwk" in secret.message.rsplit("Found by", 1)[1]
+    outputs = render(review, "json") + render(review, "sarif") + render_markdown(review) + _terminal(review)
+    for value in (d, *pieces):
+        assert value not in outputs

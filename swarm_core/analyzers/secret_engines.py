@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import importlib.util
 import re
@@ -45,7 +47,9 @@ class SecretHit:
     `values` are every string that must never leave the process: the whole token around
     the detected value and, for a key block, each body line. `specific` is True when the
     engine matched a credential's own format (a vendor prefix, a key block), False for a
-    keyword or entropy guess (which CredSweeper's model may have confirmed).
+    keyword or entropy guess (which CredSweeper's model may have confirmed). `key_block` is
+    True for a PEM private key block whose body is shaped like a key (see `_real_body`): a private key, even
+    an encrypted one, whatever another engine's checks say.
     """
 
     engine: str
@@ -56,6 +60,7 @@ class SecretHit:
     severity: Severity
     confidence: float
     specific: bool
+    key_block: bool = False
 
     @property
     def last_line(self) -> int:
@@ -114,6 +119,7 @@ def detect_secrets_hits(path: str, lines: AddedLines) -> list[SecretHit]:
             line = text_by_line.get(secret.line_number, "")
             values = _with_token(line, secret.secret_value or "")
             end_line = None
+            body: tuple[str, ...] = ()
             if secret.type == "Private Key":
                 end_line, body = _key_block(text_by_line, secret.line_number)
                 values += body
@@ -128,6 +134,7 @@ def detect_secrets_hits(path: str, lines: AddedLines) -> list[SecretHit]:
                     severity,
                     confidence,
                     specific=secret.type not in _DS_GENERIC,
+                    key_block=bool(body) and _real_body(line, body),
                 )
             )
     return hits
@@ -161,6 +168,52 @@ def _key_block(lines: Mapping[int, str], start: int) -> tuple[int | None, tuple[
     return None, ()
 
 
+# The least a key's PEM body holds: an Ed25519 key in PKCS#8 is one line of 64 characters.
+_MIN_BODY_BYTES = 45
+# Only the traditional (typed) PEM labels carry RFC 1421 encryption headers.
+_TYPED_LABEL = re.compile(r"BEGIN (RSA|DSA|EC) PRIVATE KEY")
+
+
+def _real_body(begin: str, body: Sequence[str]) -> bool:
+    """Whether a key block's body is shaped like the key its BEGIN line names.
+
+    Checked on the decoded base64, not on the key's content: an encrypted key's body is
+    ciphertext. A traditional key with `Proc-Type`/`DEK-Info` headers is a typed label
+    (RSA, DSA, EC) over whole cipher blocks; an OpenSSH key opens with its magic; any other
+    (PKCS#8, plain or encrypted, and unencrypted traditional keys) is one DER SEQUENCE
+    exactly as long as the body. A placeholder, an elision, a body stitched from pieces of
+    other keys under a header its label never carries fails.
+    """
+    headers = [line for line in body if ":" in line]
+    data = "".join(line for line in body if ":" not in line)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(raw) < _MIN_BODY_BYTES:
+        return False
+    if headers:
+        encrypted = any(h.startswith("Proc-Type:") for h in headers) and any(
+            h.startswith("DEK-Info:") for h in headers
+        )
+        return encrypted and bool(_TYPED_LABEL.search(begin)) and len(raw) % 8 == 0
+    if "OPENSSH" in begin:
+        return raw.startswith(b"openssh-key-v1\x00")
+    return _der_sequence_length(raw) == len(raw)
+
+
+def _der_sequence_length(raw: bytes) -> int | None:
+    """The encoded length of the DER SEQUENCE that `raw` opens with (tag, length and content)."""
+    if raw[0] != 0x30:
+        return None
+    if raw[1] < 0x80:
+        return 2 + raw[1]
+    n = raw[1] & 0x7F
+    if not 1 <= n <= 4 or len(raw) < 2 + n:
+        return None
+    return 2 + n + int.from_bytes(raw[2 : 2 + n], "big")
+
+
 # -- CredSweeper -----------------------------------------------------------------------------
 
 # One scanner per process: importing CredSweeper and loading its ONNX model cost about a
@@ -191,7 +244,8 @@ def _scanner() -> CredSweeper:
     scanner = _CS_STATE.get("scanner")
     if scanner is None:
         _without_deep_scanner()
-        from credsweeper import CredSweeper
+        with _pandas_on_first_use():
+            from credsweeper import CredSweeper
 
         with _fast_yaml():
             # ml_threshold stays at CredSweeper's default: its model is what filters keyword
@@ -229,6 +283,36 @@ def _without_deep_scanner() -> None:
     stub = types.ModuleType(_DEEP_SCANNER, "swarm's stand-in for CredSweeper's document scanners")
     stub.DeepScanner = _NoDeepScanner  # type: ignore[attr-defined]
     sys.modules[_DEEP_SCANNER] = stub
+
+
+class _LazyModule(types.ModuleType):
+    """A module that imports the real one on its first attribute read."""
+
+    def __getattr__(self, name: str) -> object:
+        if sys.modules.get(self.__name__) is self:  # read while still standing in: step aside
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+@contextlib.contextmanager
+def _pandas_on_first_use() -> Iterator[None]:
+    """Import CredSweeper without importing pandas, which only its xlsx report writer uses.
+
+    `credsweeper.app` imports pandas at the top for `CredSweeper.export_results`' spreadsheet
+    output (`xlsx_filename`), which swarm never sets: about 0.25 CPU-seconds of every CLI and
+    Action review's start. While CredSweeper is imported, `import pandas` gets a module that
+    imports the real pandas if anything ever reads from it; afterwards sys.modules is as it
+    was, so any other `import pandas` in the process is the real one.
+    """
+    if "pandas" in sys.modules or "credsweeper.app" in sys.modules:
+        yield
+        return
+    sys.modules["pandas"] = _LazyModule("pandas", "pandas, imported on first use (swarm)")
+    try:
+        yield
+    finally:
+        if isinstance(sys.modules.get("pandas"), _LazyModule):
+            del sys.modules["pandas"]
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""Secrets gate: detect-secrets and CredSweeper over added lines, merged by place, every value redacted."""
+"""Secrets gate: detect-secrets, CredSweeper and a JWK rule over added lines, merged by place, redacted."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from swarm_core.analyzers.base import AnalyzerContext
+from swarm_core.analyzers.jwk_private import JWK, jwk_hits
 from swarm_core.analyzers.secret_engines import (
     CREDSWEEPER,
     DETECT_SECRETS,
@@ -67,27 +68,30 @@ def merge_by_place(hits: Iterable[SecretHit]) -> list[list[SecretHit]]:
 
 
 def _confirmed(group: Sequence[SecretHit], swept: bool) -> bool:
-    """Whether a place is reported: always, unless CredSweeper ran and only detect-secrets spoke.
+    """Whether a place is reported: unless CredSweeper ran and only detect-secrets' guesses spoke.
 
     CredSweeper read the same added line: its rules' checks for a format (an example key, a
-    key inside a URL, an encrypted private key) and its model's verdict on keyword and
-    entropy guesses are the stronger evidence, and they keep test fixtures, digests and
-    placeholders out of the review. bench/RESULTS.md measures the looser rules we tried.
+    key inside a URL) and its model's verdict on keyword and entropy guesses are the stronger
+    evidence, and they keep test fixtures, digests and placeholders out of the review.
+    bench/RESULTS.md measures the looser rules we tried. One exception: a private key block
+    with a real body is a private key; CredSweeper turns encrypted ones down (a passphrase
+    protects them, but a committed key is still one to rotate).
     """
-    return not swept or any(h.engine != DETECT_SECRETS for h in group)
+    return not swept or any(h.engine != DETECT_SECRETS or h.key_block for h in group)
 
 
 class SecretsAnalyzer:
     """Finds credentials in added lines; the values never leave this module unredacted.
 
     Args:
-        engines: the engines to run; CredSweeper is skipped, with a note, when it is not
+        engines: the engines to run (detect-secrets, CredSweeper, and swarm's own rule for
+            JWK private members); CredSweeper is skipped, with a note, when it is not
             installed (it is an optional extra).
     """
 
     name = "secrets"
 
-    def __init__(self, engines: Sequence[str] = (DETECT_SECRETS, CREDSWEEPER)) -> None:
+    def __init__(self, engines: Sequence[str] = (DETECT_SECRETS, CREDSWEEPER, JWK)) -> None:
         self.engines = tuple(engines)
 
     def unavailable(self, ctx: AnalyzerContext) -> str | None:
@@ -114,6 +118,9 @@ class SecretsAnalyzer:
         if DETECT_SECRETS in self.engines:
             for path, lines in files.items():
                 hits[path] += detect_secrets_hits(path, lines)
+        if JWK in self.engines:
+            for path, lines in files.items():
+                hits[path] += jwk_hits(lines)
         swept = False
         if CREDSWEEPER in self.engines:
             missing = credsweeper_missing()
