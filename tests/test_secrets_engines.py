@@ -181,6 +181,7 @@ hits = engines.credsweeper_hits({{"settings.py": {_SAMPLE!r}}})
 print(json.dumps(sorted((h.kind, h.line, h.last_line) for h in hits["settings.py"])))
 print("credsweeper.deep_scanner.pdf_scanner" in sys.modules)
 print("pandas" in sys.modules)
+print("git" in sys.modules)
 """
 
 
@@ -189,19 +190,43 @@ def test_credsweeper_finds_the_same_without_its_document_scanners() -> None:
     # import time); the lines it reports must be exactly those of the full import.
     import subprocess
 
-    def scan(mode: str) -> tuple[list[object], bool, bool]:
+    def scan(mode: str) -> tuple[list[object], bool, bool, bool]:
         out = subprocess.run(
             [sys.executable, "-c", _SCAN, mode], capture_output=True, text=True, check=True
         ).stdout.splitlines()
-        return json.loads(out[0]), out[1] == "True", out[2] == "True"
+        return json.loads(out[0]), out[1] == "True", out[2] == "True", out[3] == "True"
 
-    light, light_loaded_pdf, light_loaded_pandas = scan("light")
-    full, full_loaded_pdf, full_loaded_pandas = scan("full")
+    light, light_loaded_pdf, light_loaded_pandas, light_loaded_git = scan("light")
+    full, full_loaded_pdf, full_loaded_pandas, full_loaded_git = scan("full")
     assert light == full
     assert sorted(line for _, line, _ in light) == [1, 2, 3]
     assert (light_loaded_pdf, full_loaded_pdf) == (False, True)
     # Nor pandas (only CredSweeper's xlsx report uses it).
     assert (light_loaded_pandas, full_loaded_pandas) == (False, True)
+    # Nor GitPython (only CredSweeper's own file walk uses it).
+    assert (light_loaded_git, full_loaded_git) == (False, True)
+
+
+def test_gitpython_left_out_of_credsweeper_s_start_is_the_real_one_afterwards() -> None:
+    import subprocess
+
+    code = """
+import sys, warnings
+warnings.simplefilter("ignore")
+from swarm_core.analyzers import secret_engines as engines
+with engines._CS_LOCK:
+    engines._scanner()
+from credsweeper.file_handler import files_provider
+try:
+    files_provider.Repo(".")
+except RuntimeError as exc:
+    print("stand-in" if "GitPython is not loaded" in str(exc) else "other")
+before = "git" in sys.modules
+import git
+print(before, hasattr(git, "Blob"))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["stand-in", "False", "True"]
 
 
 def test_pandas_left_out_of_credsweeper_s_start_is_the_real_one_when_used() -> None:

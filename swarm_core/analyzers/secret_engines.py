@@ -244,7 +244,7 @@ def _scanner() -> CredSweeper:
     scanner = _CS_STATE.get("scanner")
     if scanner is None:
         _without_deep_scanner()
-        with _pandas_on_first_use():
+        with _pandas_on_first_use(), _without_gitpython():
             from credsweeper import CredSweeper
 
         with _fast_yaml():
@@ -313,6 +313,39 @@ def _pandas_on_first_use() -> Iterator[None]:
     finally:
         if isinstance(sys.modules.get("pandas"), _LazyModule):
             del sys.modules["pandas"]
+
+
+class _NoGitRepo:
+    """Stands in for GitPython's Repo, which only CredSweeper's own command line reads."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("swarm reads no repository through CredSweeper: GitPython is not loaded")
+
+
+@contextlib.contextmanager
+def _without_gitpython() -> Iterator[None]:
+    """Import CredSweeper without GitPython, which only its `--path` file walk uses.
+
+    `credsweeper.file_handler.files_provider` imports `Repo` and two exceptions from `git` at
+    the top for its .gitignore check (FilesProvider, built only by CredSweeper's command line);
+    GitPython's import is about 0.15 CPU-seconds of every CLI and Action review's start. While
+    CredSweeper is imported, `from git import …` gets stand-ins (a Repo that raises if ever
+    built); afterwards sys.modules is as it was, so any other `import git` is GitPython.
+    """
+    if "git" in sys.modules or "credsweeper.app" in sys.modules:
+        yield
+        return
+    stub = types.ModuleType("git", "swarm's stand-in for GitPython while CredSweeper is imported")
+    stub.Repo = _NoGitRepo  # type: ignore[attr-defined]
+    stub.InvalidGitRepositoryError = type("InvalidGitRepositoryError", (Exception,), {})  # type: ignore[attr-defined]
+    stub.NoSuchPathError = type("NoSuchPathError", (OSError,), {})  # type: ignore[attr-defined]
+    stub.Commit = type("Commit", (), {})  # type: ignore[attr-defined]
+    sys.modules["git"] = stub
+    try:
+        yield
+    finally:
+        if sys.modules.get("git") is stub:
+            del sys.modules["git"]
 
 
 @contextlib.contextmanager
