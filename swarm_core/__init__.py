@@ -106,8 +106,6 @@ if _typing.TYPE_CHECKING:
     )
     from swarm_core.memory import (
         MemoryBackend,
-        SqlMemory,
-        memory_engine,
         open_memory,
     )
     from swarm_core.models import (
@@ -131,6 +129,10 @@ if _typing.TYPE_CHECKING:
     from swarm_core.redact import Redactor, url_passwords
     from swarm_core.render.walkthrough import walkthrough_to_dict, walkthrough_to_markdown
     from swarm_core.router import ModelTable, Router, load_table
+    from swarm_core.sql_memory import (
+        SqlMemory,
+        memory_engine,
+    )
 
 # Each public name and the module that defines it; `__getattr__` imports on first access.
 _EXPORTS: dict[str, str] = {
@@ -237,11 +239,16 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
             "MemoryBackend",
-            "SqlMemory",
-            "memory_engine",
             "open_memory",
         ),
         "memory",
+    ),
+    **dict.fromkeys(
+        (
+            "SqlMemory",
+            "memory_engine",
+        ),
+        "sql_memory",
     ),
     **dict.fromkeys(
         (

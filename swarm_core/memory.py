@@ -1,35 +1,25 @@
 """Swarm memory (the seed's SwarmMemory): a shared key/value store with TTL for the lanes of a run.
 
-Backends: SQL (the embedded SQLite file by default, or Postgres) and Redis
-(`SWARM_REDIS_URL`). A run works in its own namespace (`run:<id>`), so lanes of one run
-see each other's notes and nothing of other runs. Values are JSON.
+Backends: SQL (`swarm_core.sql_memory`: the embedded SQLite file by default, or Postgres)
+and Redis (`SWARM_REDIS_URL`). This module imports neither driver, so a review that keeps no
+memory (no model) does not pay for SQLAlchemy's import. A run works in its own namespace
+(`run:<id>`), so lanes of one run see each other's notes and nothing of other runs. Values
+are JSON.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from swarm_core.errors import MemoryStoreError
-from swarm_core.store.schema import memory_table, metadata
 
-__all__ = [
-    "MemoryBackend",
-    "MemoryEntry",
-    "RedisMemory",
-    "RunMemory",
-    "SqlMemory",
-    "memory_engine",
-    "open_memory",
-]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["MemoryBackend", "MemoryEntry", "RedisMemory", "RunMemory", "dump_value", "open_memory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,118 +59,11 @@ class MemoryBackend(Protocol):
         ...
 
 
-def _dump(value: Any) -> str:
+def dump_value(value: Any) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise MemoryStoreError(f"memory values must be JSON: {exc}") from exc
-
-
-class SqlMemory:
-    """Memory in a SQL database through SQLAlchemy; calls run in a worker thread.
-
-    Args:
-        engine: an engine on SQLite or Postgres; `create_all` makes the table if missing.
-    """
-
-    def __init__(self, engine: Engine, *, clock: Any = time.time) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._ready = False
-        # Lanes call from several threads at once; one SQLite connection (an in-memory
-        # database) must not be used concurrently, and the table is created only once.
-        self._lock = threading.Lock()
-
-    def _ensure(self) -> None:
-        if not self._ready:
-            metadata.create_all(self._engine, tables=[memory_table])
-            self._ready = True
-
-    def _locked(self, fn: Any, *args: Any) -> Any:
-        with self._lock:
-            return fn(*args)
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        try:
-            return await asyncio.to_thread(self._locked, fn, *args)
-        except SQLAlchemyError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MemoryStoreError(f"swarm memory (SQL) failed: {first}") from exc
-
-    def _set(self, ns: str, key: str, text: str, ttl: float | None, by: str) -> None:
-        self._ensure()
-        now = self._clock()
-        t = memory_table
-        with self._engine.begin() as conn:
-            conn.execute(t.delete().where(t.c.namespace == ns, t.c.key == key))
-            conn.execute(
-                t.insert().values(
-                    namespace=ns,
-                    key=key,
-                    value=text,
-                    created_by=by,
-                    created_at=now,
-                    expires_at=None if ttl is None else now + ttl,
-                )
-            )
-
-    async def set(
-        self, namespace: str, key: str, value: Any, *, ttl: float | None = None, created_by: str = ""
-    ) -> None:
-        """Store a value (see MemoryBackend.set)."""
-        await self._run(self._set, namespace, key, _dump(value), ttl, created_by)
-
-    def _select(self, ns: str, key: str | None, prefix: str) -> list[MemoryEntry]:
-        self._ensure()
-        t = memory_table
-        now = self._clock()
-        query = sa.select(t).where(
-            t.c.namespace == ns, sa.or_(t.c.expires_at.is_(None), t.c.expires_at > now)
-        )
-        if key is not None:
-            query = query.where(t.c.key == key)
-        elif prefix:
-            query = query.where(t.c.key.startswith(prefix, autoescape=True))
-        with self._engine.connect() as conn:
-            rows = list(conn.execute(query.order_by(t.c.key)))
-        return [
-            MemoryEntry(r.key, json.loads(r.value), r.created_by, r.created_at, r.expires_at) for r in rows
-        ]
-
-    async def get(self, namespace: str, key: str) -> MemoryEntry | None:
-        """The live entry, or None."""
-        rows: list[MemoryEntry] = await self._run(self._select, namespace, key, "")
-        return rows[0] if rows else None
-
-    async def list(self, namespace: str, prefix: str = "") -> list[MemoryEntry]:
-        """Live entries under a prefix."""
-        rows: list[MemoryEntry] = await self._run(self._select, namespace, None, prefix)
-        return rows
-
-    def _delete(self, ns: str, key: str) -> bool:
-        self._ensure()
-        t = memory_table
-        with self._engine.begin() as conn:
-            return bool(conn.execute(t.delete().where(t.c.namespace == ns, t.c.key == key)).rowcount)
-
-    async def delete(self, namespace: str, key: str) -> bool:
-        """Remove a key."""
-        result: bool = await self._run(self._delete, namespace, key)
-        return result
-
-    def _purge(self) -> int:
-        self._ensure()
-        t = memory_table
-        with self._engine.begin() as conn:
-            return int(conn.execute(t.delete().where(t.c.expires_at <= self._clock())).rowcount)
-
-    async def purge_expired(self) -> int:
-        """Delete expired rows (Redis expires keys itself); returns how many."""
-        result: int = await self._run(self._purge)
-        return result
-
-    async def aclose(self) -> None:
-        """Nothing to do: the engine belongs to the caller."""
 
 
 class RedisMemory:
@@ -217,7 +100,7 @@ class RedisMemory:
     ) -> None:
         """Store a value; Redis expires it after `ttl` seconds."""
         doc = json.dumps(
-            {"v": json.loads(_dump(value)), "by": created_by, "at": time.time(), "ttl": ttl},
+            {"v": json.loads(dump_value(value)), "by": created_by, "at": time.time(), "ttl": ttl},
             ensure_ascii=False,
         )
         px = None if ttl is None else max(1, int(ttl * 1000))
@@ -299,13 +182,6 @@ class RunMemory:
         return await self.backend.delete(self.namespace, key)
 
 
-def memory_engine() -> Engine:
-    """A private in-process SQLite database for memory that need not outlive the run."""
-    from sqlalchemy.pool import StaticPool
-
-    return sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-
-
 def open_memory(redis_url: str | None, engine: Engine | None) -> MemoryBackend:
     """Redis when a URL is given, else SQL on the given engine.
 
@@ -316,4 +192,6 @@ def open_memory(redis_url: str | None, engine: Engine | None) -> MemoryBackend:
         return RedisMemory(redis_url)
     if engine is None:
         raise MemoryStoreError("no memory backend: give SWARM_REDIS_URL or a database")
+    from swarm_core.sql_memory import SqlMemory
+
     return SqlMemory(engine)

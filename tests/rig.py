@@ -17,7 +17,7 @@ from swarm_core.github import GitHubClient, Services
 from swarm_core.github.command_job import run_command
 from swarm_core.github.markers import Markers
 from swarm_core.github.review_job import review_pull_request
-from swarm_core.memory import SqlMemory
+from swarm_core.sql_memory import SqlMemory
 from swarm_core.store import open_store, sqlite_url
 from swarm_core.store.queue import JobQueue
 from tests.fakes.github import FakeGitHub

@@ -144,7 +144,7 @@ def test_core_namespace_loads_on_first_use() -> None:
         ["swarm_core", "swarm_core._lazy"],
         "swarm_core.orchestrator",
         "swarm_core.models",
-        True,
+        False,  # the engine needs no database: SQL memory and the stores load when opened
     ]
 
 

@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from swarm_core.errors import MemoryStoreError
-from swarm_core.memory import MemoryBackend, RedisMemory, RunMemory, SqlMemory, memory_engine, open_memory
+from swarm_core.memory import MemoryBackend, RedisMemory, RunMemory, open_memory
+from swarm_core.sql_memory import SqlMemory, memory_engine
 from swarm_core.store.database import normalize_url
 
 REDIS_URL = os.environ.get("SWARM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

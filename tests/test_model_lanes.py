@@ -12,10 +12,10 @@ import pytest
 
 from swarm_core.changeset import ChangeSet, from_git
 from swarm_core.config import SwarmConfig, merge
-from swarm_core.memory import SqlMemory, memory_engine
 from swarm_core.models import LaneStatus, Review, Severity, Verdict, Verification
 from swarm_core.orchestrator import Orchestrator
 from swarm_core.providers import ProviderPool, endpoints_from_env
+from swarm_core.sql_memory import SqlMemory, memory_engine
 from tests.fakes.llm import FakeLLM, Recorded, Reply, lane_reply
 
 BASE = "import os\n\n\ndef load(path):\n    with open(path) as fh:\n        return fh.read()\n"

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from swarm_core.changeset import ChangeSet, from_git
 from swarm_core.config import SwarmConfig, merge
 from swarm_core.errors import MalformedOutput
-from swarm_core.memory import SqlMemory, memory_engine
 from swarm_core.models import AnalyzerStatus, Finding, LaneStatus, Review
 from swarm_core.orchestrator import Orchestrator
 from swarm_core.providers import ProviderPool, endpoints_from_env
+from swarm_core.sql_memory import SqlMemory, memory_engine
 from tests.conftest import ROOT
 from tests.fakes.llm import FakeLLM, Reply, lane_reply
 
