@@ -17,6 +17,7 @@ from swarm_core.config import CONFIG_PATH, SwarmConfig, parse_config
 from swarm_core.diff import Diff, FileStatus, decode_text, parse_diff
 from swarm_core.errors import ConfigError, GitHubError
 from swarm_core.github.client import GitHubClient, PullRequest
+from swarm_core.github.history import GitHubHistory
 from swarm_core.models import Side
 
 __all__ = ["GitHubContents", "change_from_pr", "repo_config"]
@@ -124,4 +125,5 @@ def change_from_pr(client: GitHubClient, pr: PullRequest, config: SwarmConfig) -
         description=pr.body,
         repo=pr.repo,
         notes=notes,
+        history=GitHubHistory(client, pr.repo),
     )
