@@ -1,4 +1,4 @@
-"""A pull request on GitHub as a ChangeSet: its diff, file contents at the merge base and head, and config.
+"""A pull request on GitHub as a ChangeSet: its diff, contents at merge base and head, history, config.
 
 The repository's `.github/swarm.yml` is read from the **default branch**, so a pull
 request cannot change its own review rules (DESIGN §7). Contents are fetched before the
