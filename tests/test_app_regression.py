@@ -118,3 +118,15 @@ def test_commits_past_the_api_cap_are_named_in_the_notes(
         "looked up 1 commits (the cap); 1 more that wrote deleted lines were not checked"
         in regression_row(fake)
     )
+
+
+def test_a_rate_limit_stops_the_history_reads_and_says_so(fake: FakeGitHub, rig: Rig) -> None:
+    revert_of_a_fix(fake)
+    # The client's rule for a rate-limited POST: three attempts, each after the wait asked for
+    # (a second at least); then the guard stops asking and says so.
+    fake.fail("POST", "/graphql", 429, headers={"retry-after": "0"}, times=3)
+    result = rig.review(7)
+    assert result["verdict"] == "APPROVE_WITH_NOTES"
+    assert "stopped reading history: " in regression_row(fake)
+    assert not [r for r in fake.requests if re.search(r"/commits/[0-9a-f]{40}$", r.path)]
+    assert [r.status for r in fake.requests if r.path == "/graphql"] == [429, 429, 429]

@@ -138,7 +138,9 @@ class _Scan:
     def _summary(self, sha: str) -> CommitSummary | None:
         if sha in self.summaries:
             return self.summaries[sha]
-        if self.stopped or len(self.summaries) >= self.history.max_commits:
+        if self.stopped:
+            return None
+        if len(self.summaries) >= self.history.max_commits:
             self.capped.add(sha)
             return None
         try:
@@ -161,8 +163,10 @@ class _Scan:
                 hunks = list(fd.hunks) if fd is not None else []
             except GitHubError as exc:
                 self._failed(f"the diff of {filename} in {sha[:10]}", exc)
-            except (SourceError, RetryLater):
-                pass  # git: no parent to compare with; GitHub: asked to wait, the summary stops next
+            except RetryLater as exc:
+                self.stopped = str(exc)
+            except SourceError:
+                pass  # git: a root commit has no parent to compare with
             self.fix_diffs[key] = hunks
         return self.fix_diffs[key]
 

@@ -402,7 +402,7 @@ class FakeGitHub:
                 return self._graphql(h, body)
             if fault[2] is not None:  # an answer given whole: GraphQL's errors come with a 200
                 return self._send(h, fault[0], fault[2], fault[1])
-            return self._error(h, fault[0], "injected")
+            return self._error(h, fault[0], "injected", headers=fault[1])
         template = find_operation(method, path)
         if template is None:
             return self._error(h, 404, "Not Found")
