@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from swarm_core.errors import GitHubNotFound
 from swarm_core.github.history import GitHubHistory
+from swarm_core.history import Blamed, CommitSummary
 from tests.fakes.github import FakeGitHub, Pull, unified_diff
 from tests.rig import REPO, Rig, fake_fixture, rig_fixture  # noqa: F401 (the fixtures fake, rig)
 
@@ -130,3 +132,28 @@ def test_a_rate_limit_stops_the_history_reads_and_says_so(fake: FakeGitHub, rig:
     assert "stopped reading history: " in regression_row(fake)
     assert not [r for r in fake.requests if re.search(r"/commits/[0-9a-f]{40}$", r.path)]
     assert [r.status for r in fake.requests if r.path == "/graphql"] == [429, 429, 429]
+
+
+def test_github_history_answers_only_the_lines_asked_and_refuses_what_it_cannot_show(
+    fake: FakeGitHub, rig: Rig
+) -> None:
+    fix = revert_of_a_fix(fake)
+    history = GitHubHistory(rig.client, REPO)
+    first = fake.parents[fix]
+    assert history.blame(fix, "calc.py", [1, 2, 3]) == {
+        1: Blamed(first, "calc.py"),
+        2: Blamed(fix, "calc.py"),
+        3: Blamed(fix, "calc.py"),
+    }
+    assert history.summary(fix) == CommitSummary(FIX, "", ("calc.py", "tests/test_calc.py"))
+    assert history.diff(fix, "calc.py").startswith(
+        b"diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@"
+    )
+    with pytest.raises(GitHubNotFound, match=re.escape("shows no patch of README.md")):
+        history.diff(fix, "README.md")  # a file the commit did not touch
+    with pytest.raises(GitHubNotFound, match=re.escape("no blame of calc.py")):
+        history.blame("0" * 40, "calc.py", [1])  # GitHub answers a null object for an unknown commit
+    with pytest.raises(GitHubNotFound, match=re.escape("Could not resolve file for path 'gone.py'")):
+        history.blame(fix, "gone.py", [1])
+    commit_reads = [r for r in fake.requests if r.path == f"/repos/{REPO}/commits/{fix}"]
+    assert len(commit_reads) == 1  # summary and both diffs share one read
