@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from swarm_core.diff import DEFAULT_MAX_DIFF_BYTES, Diff, FileDiff, FileStatus, parse_diff
 from swarm_core.errors import SourceError
 from swarm_core.git import GitRepo
+from swarm_core.history import GitHistory, History
 from swarm_core.models import Side
 
 if TYPE_CHECKING:
@@ -75,6 +76,10 @@ class ChangeSet:
     # The team's learnings for the repository (the App reads them from the store): applied
     # to the verified findings and quoted to the model lanes as data.
     learnings: tuple[Learning, ...] = ()
+    # Who wrote the lines the change deletes, and what those commits said (the regression
+    # guard reads it): git for a local repository, GitHub's API for a pull request; None
+    # when there is no history to ask (a bare patch).
+    history: History | None = None
 
 
 class GitContents:
@@ -267,6 +272,7 @@ def from_git(
         head=head_sha,
         repo_root=root,
         notes=tuple(notes),
+        history=GitHistory(repo),
     )
 
 
@@ -311,4 +317,5 @@ def from_patch(
         base=base_sha,
         repo_root=root,
         notes=tuple(notes),
+        history=GitHistory(repo) if repo is not None else None,
     )

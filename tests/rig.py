@@ -2,14 +2,18 @@
 
 The store is SQLite in a temporary directory, swarm's token is a static token that writes as
 the App's bot, and each `review` runs one job from the queue as a worker would: claim,
-`review_pull_request`, complete. Used by tests/test_converge.py and bench/converge.py.
+`review_pull_request`, complete. Used by tests/test_converge.py, tests/test_app_regression.py
+(which import the `fake` and `rig` fixtures from here) and bench/converge.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from swarm_core.engine import ProviderKeys, build_engine
 from swarm_core.errors import SwarmError
@@ -22,7 +26,7 @@ from swarm_core.store import open_store, sqlite_url
 from swarm_core.store.queue import JobQueue
 from tests.fakes.github import FakeGitHub
 
-__all__ = ["REPO", "Rig"]
+__all__ = ["REPO", "Rig", "fake_fixture", "rig_fixture"]
 
 REPO = "octo-org/converge"
 TOKEN = "ghs_rigtoken0000000000000000000000000000"
@@ -82,3 +86,20 @@ class Rig:
 
     def close(self) -> None:
         self.store.close()
+
+
+@pytest.fixture(name="fake")
+def fake_fixture() -> Iterator[FakeGitHub]:
+    """The fake GitHub holding an empty REPO; the test fails if swarm broke one of GitHub's rules."""
+    with FakeGitHub() as gh:
+        gh.add_repo(REPO, files={})
+        yield gh
+    assert gh.violations == []
+
+
+@pytest.fixture(name="rig")
+def rig_fixture(fake: FakeGitHub, tmp_path: Path) -> Iterator[Rig]:
+    """swarm's review jobs against `fake`, analyzers only."""
+    r = Rig(fake, tmp_path)
+    yield r
+    r.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ from swarm_core.models import (
     Verdict,
 )
 from tests.fakes.github import FakeGitHub, Pull, unified_diff
-from tests.rig import REPO, Rig
+from tests.rig import REPO, Rig, fake_fixture, rig_fixture  # noqa: F401 (the fixtures fake, rig)
 
 HEADER = "import subprocess\n\n\n"
 
@@ -44,21 +43,6 @@ def func(n: int, *, fixed: bool = False) -> str:
 
 def source(planted: list[int], fixed: list[int] = (), top: str = "") -> str:  # type: ignore[assignment]
     return HEADER + top + "".join(func(n, fixed=n in fixed) for n in sorted({*planted, *fixed}))
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as gh:
-        gh.add_repo(REPO, files={})
-        yield gh
-    assert gh.violations == []
-
-
-@pytest.fixture
-def rig(fake: FakeGitHub, tmp_path: Path) -> Iterator[Rig]:
-    r = Rig(fake, tmp_path)
-    yield r
-    r.close()
 
 
 def open_pull(fake: FakeGitHub, files: dict[str, str], number: int = 7) -> Pull:

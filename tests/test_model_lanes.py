@@ -592,3 +592,40 @@ def test_a_long_provider_error_is_summarised_in_the_note_and_kept_whole_in_the_e
     assert len(lane.note) <= len("model call failed: ") + 300
     (row,) = [e for e in r.exchanges if e.kind == "lane"]
     assert row.reason.endswith(error) and len(row.reason) > 2000
+
+
+def test_the_tests_lane_reads_the_regression_guards_findings_as_context(llm: FakeLLM, make_repo: Any) -> None:
+    from swarm_core.analyzers.regression import RegressionGuardAnalyzer
+
+    repo = make_repo()
+    repo.commit(
+        {
+            "calc.py": "def ratio(a, b):\n    return a / b\n",
+            "tests/test_calc.py": "def test_ratio():\n    pass\n",
+        }
+    )
+    fix = repo.commit(
+        {
+            "calc.py": "def ratio(a, b):\n    if b == 0:\n        return 0.0\n    return a / b\n",
+            "tests/test_calc.py": "def test_zero():\n    assert ratio(1, 0) == 0.0\n",
+        },
+        message="Fix ZeroDivisionError in ratio()",
+    )
+    repo.commit({"calc.py": "def ratio(a, b):\n    return a / b\n"}, message="Simplify ratio")
+    config = merge(SwarmConfig(), only_lanes("correctness", "tests"))
+    orch = Orchestrator(
+        config,
+        analyzers=[RegressionGuardAnalyzer()],
+        model=MODEL,
+        providers=ProviderPool(endpoints_from_env({"OPENAI_API_KEY": llm.key, "OPENAI_BASE_URL": llm.url})),
+    )
+    r = asyncio.run(orch.review(from_git(repo.path, "HEAD~1", "HEAD")))
+    (guard,) = [f for f in r.findings if f.rule == "regression/undoes-fix"]
+    row = f"- calc.py:2-3 regression/undoes-fix: This change undoes part of {fix[:10]} 'Fix ZeroDivisionError in ratio()'"
+    tests = llm.calls("lane", "tests")[0].last_user
+    assert "A change that undoes a fix may need its test back" in tests
+    assert '<untrusted name="regression findings (context)">\n' + row + "\n</untrusted>" in tests
+    # The correctness lane owns the finding: it sees it among its own, not as context.
+    correctness = llm.calls("lane", "correctness")[0].last_user
+    assert "A change that undoes a fix" not in correctness
+    assert f"regression/undoes-fix: {guard.title}" in correctness

@@ -1,4 +1,4 @@
-"""A pull request on GitHub as a ChangeSet: its diff, file contents at the merge base and head, and config.
+"""A pull request on GitHub as a ChangeSet: its diff, contents at merge base and head, history, config.
 
 The repository's `.github/swarm.yml` is read from the **default branch**, so a pull
 request cannot change its own review rules (DESIGN §7). Contents are fetched before the
@@ -17,6 +17,7 @@ from swarm_core.config import CONFIG_PATH, SwarmConfig, parse_config
 from swarm_core.diff import Diff, FileStatus, decode_text, parse_diff
 from swarm_core.errors import ConfigError, GitHubError
 from swarm_core.github.client import GitHubClient, PullRequest
+from swarm_core.github.history import GitHubHistory
 from swarm_core.models import Side
 
 __all__ = ["GitHubContents", "change_from_pr", "repo_config"]
@@ -124,4 +125,5 @@ def change_from_pr(client: GitHubClient, pr: PullRequest, config: SwarmConfig) -
         description=pr.body,
         repo=pr.repo,
         notes=notes,
+        history=GitHubHistory(client, pr.repo),
     )

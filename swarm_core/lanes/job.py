@@ -9,7 +9,7 @@ from swarm_core.changeset import Contents
 from swarm_core.config import SwarmConfig
 from swarm_core.memory import RunMemory
 from swarm_core.model_calls import ModelCaller
-from swarm_core.models import LaneResult
+from swarm_core.models import Finding, LaneResult
 from swarm_core.providers import Message
 from swarm_core.router import Router
 
@@ -46,6 +46,9 @@ class LaneJob:
     memory: RunMemory | None = None
     council: bool = False
     run_id: str = ""
+    # Every analyzer finding of the run: a lane reads some that another lane owns as context
+    # (the tests lane reads the regression guard's, which the correctness lane reports).
+    analyzer_findings: tuple[Finding, ...] = ()
 
     def estimated_tokens(self) -> tuple[int, int]:
         """(input, output) tokens one lane call is expected to take, for the router's estimates."""

@@ -194,7 +194,7 @@ async def _ask_lane(
         lane=lane.value,
         focus=LANE_FOCUS[lane],
         instructions=instructions,
-        analyzer_section=_analyzer_section(owned, paths),
+        analyzer_section=_analyzer_section(owned, paths) + _context_section(lane, job.analyzer_findings),
         memory_section=await _memory_section(job),
         coordinator_section=coordinator,
     )
@@ -215,6 +215,30 @@ def _analyzer_section(findings: Sequence[Finding], paths: Sequence[str]) -> str:
         "Deterministic analyzers already reported these (confirmed; do not repeat them, "
         "look for what they cannot see):\n" + untrusted("analyzer findings", "\n".join(rows), limit=10**9)
     )
+
+
+# Findings another lane owns that a lane reads as context: (category, why it matters here).
+_CONTEXT: dict[Lane, tuple[str, str]] = {
+    Lane.TESTS: (
+        "regression",
+        "The regression guard found that this change undoes part of an earlier bug fix (the "
+        "correctness lane reports it; do not repeat it). A change that undoes a fix may need its "
+        "test back: check whether the test that fix added was deleted or weakened here, and "
+        "whether what still runs covers the fixed behaviour.",
+    ),
+}
+
+
+def _context_section(lane: Lane, findings: Sequence[Finding]) -> str:
+    """Other lanes' analyzer findings this lane should know about, fenced (titles quote the author's text)."""
+    if lane not in _CONTEXT:
+        return ""
+    category, why = _CONTEXT[lane]
+    theirs = [f for f in findings if f.category == category and f.lane is not lane]
+    if not theirs:
+        return ""
+    rows = [f"- {f.location()} {f.rule}: {f.title}" for f in theirs[:10]]
+    return f"\n\n{why}\n" + untrusted(f"{category} findings (context)", "\n".join(rows), limit=10**9)
 
 
 async def _memory_section(job: LaneJob) -> str:

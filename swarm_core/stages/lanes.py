@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from swarm_core.changeset import ChangeSet
 from swarm_core.chunking import chunk_diff, estimate_tokens
@@ -73,6 +73,7 @@ async def run_lanes(
     Returns:
         The lanes' results; failures and cuts are recorded in them, never raised.
     """
+    findings = tuple(findings)
     lanes = assign(findings, config)
     if models is None:
         for lane in lanes:
@@ -80,7 +81,7 @@ async def run_lanes(
         return LaneWork(lanes, notes=[LLM_DISABLED_NOTE])
     fan = _FanOut(config, models, run_id, on_event)
     await fan.learn_model(files)
-    job = fan.plan(change, files)
+    job = replace(fan.plan(change, files), analyzer_findings=findings)
     results = await fan.run(job, lanes)
     return LaneWork(
         results,

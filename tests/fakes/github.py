@@ -7,6 +7,9 @@
 - Review comments must sit on lines of the diff (multi-line ranges within one hunk),
   bodies at most 65,536 characters: otherwise 422 with GitHub's messages (RULES 24, 27).
 - Rate-limit headers on every answer; list endpoints are paginated with `link` headers.
+- History: `add_commit` makes a commit (files, message, parent); the GraphQL blame query and
+  `GET /repos/{owner}/{repo}/commits/{ref}` answer from it, blame computed line by line
+  along the parents, the commit's answer validated against GitHub's schema.
 - Faults on demand: `fail(method, path_regex, status, headers, times)`; with `after=True`
   the request is carried out first and the fault answered instead (a 502 after GitHub
   created the review).
@@ -35,7 +38,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 
-from tests.fakes.openapi import find_operation, validate_body
+from tests.fakes.openapi import find_operation, validate_body, validate_response
 
 __all__ = ["ROUTES", "FakeGitHub", "Pull", "Request", "unified_diff"]
 
@@ -129,6 +132,7 @@ class FakeGitHub:
         self.permissions: dict[str, str] = {}
         self.issues: dict[tuple[str, int], dict[str, Any]] = {}
         self.parents: dict[str, str] = {}  # commit -> its parent: compare tells ahead from diverged
+        self.messages: dict[str, str] = {}  # commit -> its message (add_commit)
         self.threads: dict[str, dict[str, Any]] = {}  # review thread node id -> isResolved, resolvedBy
         self.rate_remaining = 4999
         self._faults: list[list[Any]] = []
@@ -150,6 +154,15 @@ class FakeGitHub:
             "files": {default_branch: dict(files or {})},
             "private": private,
         }
+
+    def add_commit(self, repo: str, files: dict[str, str], message: str, parent: str | None = None) -> str:
+        """A commit of the whole tree `files` with its message, a child of `parent`; returns its SHA."""
+        sha = uuid.uuid4().hex + "c" * 8
+        self.repos[repo]["files"][sha] = dict(files)
+        self.messages[sha] = message
+        if parent is not None:
+            self.parents[sha] = parent
+        return sha
 
     def add_pull(self, repo: str, pull: Pull) -> Pull:
         """A pull request; its base and head files become readable at their SHAs."""
@@ -385,7 +398,11 @@ class FakeGitHub:
             if denied:
                 return self._error(h, 401, denied)
             fault = self._fault(method, path)
-            return self._error(h, fault[0], "injected") if fault is not None else self._graphql(h, body)
+            if fault is None:
+                return self._graphql(h, body)
+            if fault[2] is not None:  # an answer given whole: GraphQL's errors come with a 200
+                return self._send(h, fault[0], fault[2], fault[1])
+            return self._error(h, fault[0], "injected", headers=fault[1])
         template = find_operation(method, path)
         if template is None:
             return self._error(h, 404, "Not Found")
@@ -819,15 +836,17 @@ class FakeGitHub:
             },
         )
 
+    def _parent(self, sha: str) -> str | None:
+        # A head a test set on a Pull by hand is taken as a child of the pull request's base.
+        return self.parents.get(sha) or next(
+            (p.base_sha for p in self.pulls.values() if p.head_sha == sha and p.base_sha != sha), None
+        )
+
     def _lineage(self, sha: str) -> list[str]:
         """A commit and its ancestors, nearest first."""
         out = [sha]
         while len(out) < 10_000:
-            # A head a test set on a Pull by hand is taken as a child of the pull request's base.
-            parent = self.parents.get(out[-1]) or next(
-                (p.base_sha for p in self.pulls.values() if p.head_sha == out[-1] and p.base_sha != out[-1]),
-                None,
-            )
+            parent = self._parent(out[-1])
             if parent is None or parent in out:
                 return out
             out.append(parent)
@@ -835,12 +854,108 @@ class FakeGitHub:
 
     @_route("GET", "/repos/{owner}/{repo}/commits/{ref}")
     def _repos_owner_repo_commits_ref_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
-        repo = self.repos.get(self._repo(parts))
-        if repo is None or parts[4] not in repo["files"]:
-            return self._error(h, 404, "No commit found for SHA")
-        sha = repo.setdefault("shas", {}).setdefault(parts[4], uuid.uuid4().hex + "0" * 8)
-        repo["files"].setdefault(sha, repo["files"][parts[4]])
-        return self._send(h, 200, {"sha": sha})
+        name, ref = self._repo(parts), parts[4]
+        repo = self.repos.get(name)
+        if repo is None:
+            return self._error(h, 404, "Not Found")
+        if ref not in repo["files"]:
+            return self._error(h, 422, f"No commit found for SHA: {ref}")
+        sha = ref
+        if ref not in self.messages and ref not in self.parents:  # a branch: a commit of its own
+            sha = repo.setdefault("shas", {}).setdefault(ref, uuid.uuid4().hex + "0" * 8)
+            repo["files"].setdefault(sha, repo["files"][ref])
+        answer = self._commit_answer(name, sha)
+        problems = validate_response("GET", "/repos/{owner}/{repo}/commits/{ref}", 200, answer)
+        if problems:
+            self.violations.append(f"answer of GET /repos/{{owner}}/{{repo}}/commits/{{ref}}: {problems}")
+            return self._error(h, 500, "the fake's answer does not match GitHub's schema")
+        return self._send(h, 200, answer)
+
+    def _commit_answer(self, repo: str, sha: str) -> dict[str, Any]:
+        """GitHub's commit object: message, parents, and each changed file with its patch."""
+        files = self.repos[repo]["files"]
+        parent = self._parent(sha)
+        api, web = f"{self.url}/repos/{repo}", f"https://github.com/{repo}"
+        entries = []
+        for f in _files_of(unified_diff(files.get(parent, {}) if parent else {}, files[sha])):
+            patch = f.get("patch", "")
+            adds = sum(1 for ln in patch.split("\n") if ln.startswith("+"))
+            dels = sum(1 for ln in patch.split("\n") if ln.startswith("-"))
+            path = f["filename"]
+            entries.append(
+                {
+                    **f,
+                    "sha": uuid.uuid5(uuid.NAMESPACE_URL, f"{sha}:{path}").hex + "0" * 8,
+                    "additions": adds,
+                    "deletions": dels,
+                    "changes": adds + dels,
+                    "blob_url": f"{web}/blob/{sha}/{path}",
+                    "raw_url": f"{web}/raw/{sha}/{path}",
+                    "contents_url": f"{api}/contents/{path}?ref={sha}",
+                }
+            )
+        person = {"name": "Octo Cat", "email": "octocat@example.com", "date": "2026-01-01T00:00:00Z"}
+        return {
+            "url": f"{api}/commits/{sha}",
+            "sha": sha,
+            "node_id": "C_" + sha[:20],
+            "html_url": f"{web}/commit/{sha}",
+            "comments_url": f"{api}/commits/{sha}/comments",
+            "commit": {
+                "url": f"{api}/git/commits/{sha}",
+                "author": person,
+                "committer": person,
+                "message": self.messages.get(sha, ""),
+                "comment_count": 0,
+                "tree": {"sha": sha[::-1], "url": f"{api}/git/trees/{sha[::-1]}"},
+            },
+            # No GitHub account behind the fake's author: GitHub answers an empty object then.
+            "author": {},
+            "committer": {},
+            "parents": [
+                {"sha": parent, "url": f"{api}/commits/{parent}", "html_url": f"{web}/commit/{parent}"}
+            ]
+            if parent
+            else [],
+            "stats": {
+                "additions": sum(e["additions"] for e in entries),
+                "deletions": sum(e["deletions"] for e in entries),
+                "total": sum(e["changes"] for e in entries),
+            },
+            "files": entries,
+        }
+
+    def blame(self, repo: str, sha: str, path: str) -> list[str] | None:
+        """The commit that last wrote each line of `path` at `sha` (git's rule: a line is passed
+        to the parent while the parent has it, matched by difflib); None when the file is absent."""
+        import difflib
+
+        files = self.repos[repo]["files"]
+        text = files.get(sha, {}).get(path)
+        if text is None:
+            return None
+        current = text.splitlines()
+        owner: list[str] = [""] * len(current)
+        pending = {i: i for i in range(len(current))}  # line in `commit` -> line at `sha`
+        commit: str | None = sha
+        while pending and commit is not None:
+            parent = self._parent(commit)
+            older = files.get(parent, {}).get(path) if parent else None
+            if older is None:
+                break
+            older_lines = older.splitlines()
+            matcher = difflib.SequenceMatcher(None, older_lines, current, autojunk=False)
+            passed = {}
+            for a, b, n in matcher.get_matching_blocks():
+                for k in range(n):
+                    if b + k in pending:
+                        passed[a + k] = pending.pop(b + k)
+            for final in pending.values():
+                owner[final] = commit
+            pending, commit, current = passed, parent, older_lines
+        for final in pending.values():
+            owner[final] = commit or sha
+        return owner
 
     @_route("GET", "/repos/{owner}/{repo}/tarball/{ref}")
     def _repos_owner_repo_tarball_ref_get(self, h: Any, parts: list[str], q: Any, body: Any) -> int:
@@ -1036,6 +1151,8 @@ class FakeGitHub:
         variables = dict((body or {}).get("variables") or {})
         if "resolveReviewThread" in query:
             return self._resolve_mutation(h, str(variables.get("threadId") or ""))
+        if "blame(" in query:
+            return self._blame_query(h, variables)
         if "reviewThreads" in query:
             key = (f"{variables.get('owner')}/{variables.get('name')}", int(variables.get("number") or 0))
             if key not in self.pulls:
@@ -1051,8 +1168,31 @@ class FakeGitHub:
             data = {"repository": {"pullRequest": {"reviewThreads": page}}}
             return self._send(h, 200, {"data": data})
         return self._send(
-            h, 200, {"errors": [{"message": "the fake answers reviewThreads and resolveReviewThread"}]}
+            h, 200, {"errors": [{"message": "the fake answers blame, reviewThreads and resolveReviewThread"}]}
         )
+
+    def _blame_query(self, h: Any, variables: dict[str, Any]) -> int:
+        repo = f"{variables.get('owner')}/{variables.get('name')}"
+        if repo not in self.repos:
+            message = f"Could not resolve to a Repository with the name '{repo}'."
+            return self._send(
+                h, 200, {"data": {"repository": None}, "errors": [{"type": "NOT_FOUND", "message": message}]}
+            )
+        sha, path = str(variables.get("sha") or ""), str(variables.get("path") or "")
+        if sha not in self.repos[repo]["files"]:
+            return self._send(h, 200, {"data": {"repository": {"object": None}}})
+        owners = self.blame(repo, sha, path)
+        if owners is None:
+            message = f"Could not resolve file for path '{path}'."
+            return self._send(h, 200, {"data": None, "errors": [{"type": "NOT_FOUND", "message": message}]})
+        ranges: list[dict[str, Any]] = []
+        for line, oid in enumerate(owners, 1):
+            if ranges and ranges[-1]["commit"]["oid"] == oid:
+                ranges[-1]["endingLine"] = line
+            else:
+                ranges.append({"startingLine": line, "endingLine": line, "commit": {"oid": oid}})
+        blame = {"ranges": ranges}
+        return self._send(h, 200, {"data": {"repository": {"object": {"blame": blame}}}})
 
     def _resolve_mutation(self, h: Any, thread_id: str) -> int:
         root = self._thread_root(int(thread_id[5:])) if re.fullmatch(r"PRRT_\d+", thread_id) else None

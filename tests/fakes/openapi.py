@@ -1,4 +1,4 @@
-"""Validate request bodies against GitHub's REST OpenAPI description (the subset in tests/fixtures).
+"""Validate request bodies, and the fake's answers, against GitHub's REST OpenAPI description (tests/fixtures).
 
 The description is OpenAPI 3.0: `nullable: true` is rewritten to a JSON-schema null type,
 and `$ref`s resolve inside the document.
@@ -17,7 +17,7 @@ from referencing.jsonschema import DRAFT4
 
 from tests.conftest import GITHUB_OPENAPI
 
-__all__ = ["find_operation", "validate_body"]
+__all__ = ["find_operation", "validate_body", "validate_response"]
 
 _URN = "urn:github-openapi"
 
@@ -74,10 +74,25 @@ def validate_body(method: str, template: str, body: Any) -> list[str]:
         return [] if body in (None, b"", "") else ["this operation takes no body"]
     if body is None:
         return ["a body is required"] if request.get("required") else []
+    return _problems(_pointer(template, method, "requestBody"), body, "(body)")
+
+
+def validate_response(method: str, template: str, status: int, payload: Any) -> list[str]:
+    """Problems with a JSON answer against the operation's response schema for that status; [] when valid."""
+    content = _spec()["paths"][template][method.lower()]["responses"].get(str(status), {}).get("content", {})
+    if "application/json" not in content:
+        return [f"GitHub documents no JSON answer with status {status}"]
+    return _problems(_pointer(template, method, f"responses/{status}"), payload, "(answer)")
+
+
+def _pointer(template: str, method: str, where: str) -> str:
     escaped = template.replace("~", "~0").replace("/", "~1")
-    pointer = f"{_URN}#/paths/{escaped}/{method.lower()}/requestBody/content/application~1json/schema"
+    return f"{_URN}#/paths/{escaped}/{method.lower()}/{where}/content/application~1json/schema"
+
+
+def _problems(pointer: str, data: Any, whole: str) -> list[str]:
     validator = jsonschema.Draft4Validator({"$ref": pointer}, registry=_registry())
     return sorted(
-        f"{'/'.join(str(p) for p in e.absolute_path) or '(body)'}: {e.message}"
-        for e in validator.iter_errors(body)
+        f"{'/'.join(str(p) for p in e.absolute_path) or whole}: {e.message}"
+        for e in validator.iter_errors(data)
     )
