@@ -16,6 +16,9 @@ from swarm_core.analyzers.base import (
     is_test_path,
 )
 from swarm_core.analyzers.meaning import bare_signature, code_tokens, similar
+from swarm_core.analyzers.moves import IMPORTS, Moves, find_moves
+from swarm_core.analyzers.project import python_target
+from swarm_core.analyzers.version_guards import dead_test, flags_of
 from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
@@ -40,10 +43,6 @@ def _behaviour_lines(fd: FileDiff) -> int:
                 if text and not text.startswith(_COMMENT_PREFIXES):
                     count += 1
     return count
-
-
-_DEFINITIONS = frozenset({"function_definition", "class_definition", "decorated_definition"})
-_IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
 
 
 # Libraries that read type annotations at run time (fields, validation, CLI options, request
@@ -73,24 +72,12 @@ def _top_level(
     return [(n.type, code_tokens(n, annotations=annotations)) for n in parsed.tree.root_node.children]
 
 
-def _definitions(ctx: AnalyzerContext, files: list[FileDiff], side: Side) -> set[tuple[str, ...]]:
-    """The tokens of every top-level definition on one side of the changed files."""
-    out: set[tuple[str, ...]] = set()
-    for fd in files:
-        for kind, tokens in _top_level(ctx, fd, side) or []:
-            if kind in _DEFINITIONS:
-                out.add(tokens)
-    return out
-
-
-def _behaviour_changed(
-    ctx: AnalyzerContext, fd: FileDiff, moved: tuple[set[tuple[str, ...]], set[tuple[str, ...]]]
-) -> bool:
+def _behaviour_changed(ctx: AnalyzerContext, fd: FileDiff, moves: Moves) -> bool:
     """True when the code's tokens differ between base and head.
 
-    Comments, docstrings and layout aside, and so are definitions moved whole between the
-    changed files (with the imports that follow them): `moved` holds the tokens of every
-    top-level definition of the changed files at base and at head.
+    Comments, docstrings and layout aside, and so is code moved whole between the changed
+    files (with the imports that follow it): definitions, renamed or not, and module
+    statements. The base side is read with the moved definitions' new names.
     """
     if _behaviour_lines(fd) == 0:
         return False
@@ -98,22 +85,31 @@ def _behaviour_changed(
     base = [] if fd.status == FileStatus.ADDED else _top_level(ctx, fd, Side.LEFT)
     if head is None or base is None:
         return True
-    base_defs, head_defs = moved
     typed = _reads_annotations(ctx, fd)
 
     def kept(
-        side: Side, items: list[tuple[str, tuple[str, ...]]], elsewhere: set[tuple[str, ...]]
+        side: Side, items: list[tuple[str, tuple[str, ...]]], elsewhere: frozenset[tuple[str, ...]]
     ) -> list[object]:
-        # Moved definitions are recognised by their whole tokens; what is left is compared
-        # without annotations where nothing reads them at run time.
+        # Moved code is recognised by its whole tokens; what is left is compared without
+        # annotations where nothing reads them at run time.
         bare = items if typed or not items else _top_level(ctx, fd, side, annotations=False) or []
+        if side is Side.LEFT:
+            items = [(kind, moves.renamed(tokens)) for kind, tokens in items]
+            bare = [(kind, moves.renamed(tokens)) for kind, tokens in bare]
         return [
             compared
             for (kind, tokens), (_, compared) in zip(items, bare, strict=True)
-            if kind not in _IMPORTS and not (kind in _DEFINITIONS and tokens in elsewhere)
+            if kind not in IMPORTS and not moves.moved(kind, tokens, elsewhere)
         ]
 
-    return kept(Side.RIGHT, head, base_defs) != kept(Side.LEFT, base, head_defs)
+    return kept(Side.RIGHT, head, moves.base_defs) != kept(Side.LEFT, base, moves.head_defs)
+
+
+def _moves(ctx: AnalyzerContext, files: list[FileDiff]) -> Moves:
+    """Definitions and statements the change moved or renamed between its source files."""
+    base = {fd.path: _top_level(ctx, fd, Side.LEFT) or [] for fd in files if fd.status != FileStatus.ADDED}
+    head = {fd.path: _top_level(ctx, fd, Side.RIGHT) or [] for fd in files if fd.status != FileStatus.DELETED}
+    return find_moves(base, head)
 
 
 def public_surface(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
@@ -145,13 +141,23 @@ def _body(node: ts.Node) -> tuple[str, ...]:
     return code_tokens(node.child_by_field_name("body"))
 
 
-def _assertions(ctx: AnalyzerContext, fds: list[FileDiff], side: Side) -> dict[str, int]:
-    """Assertions per test file on one side, counting a call of a helper that asserts as one."""
+def _assertions(
+    ctx: AnalyzerContext, fds: list[FileDiff], side: Side, dead: dict[str, set[int]] | None = None
+) -> dict[str, int]:
+    """Assertions per test file on one side, counting a call of a helper that asserts as one.
+
+    `dead` holds, per file, the (1-based) lines of tests no supported Python runs: left out.
+    """
     texts = {}
     for fd in fds:
         data = ctx.head(fd) if side is Side.RIGHT else ctx.base(fd)
         if data is not None:
-            lines = [ln for ln in split_lines(data) if not ln.strip().startswith(_COMMENT_PREFIXES)]
+            skipped = (dead or {}).get(fd.path, set())
+            lines = [
+                ln
+                for n, ln in enumerate(split_lines(data), 1)
+                if n not in skipped and not ln.strip().startswith(_COMMENT_PREFIXES)
+            ]
             texts[fd.path] = lines
     helpers: set[str] = set()
     for fd in fds:
@@ -177,6 +183,37 @@ def _assertions(ctx: AnalyzerContext, fds: list[FileDiff], side: Side) -> dict[s
     return counts
 
 
+def _lines_of(node: ts.Node) -> range:
+    """The 1-based lines of a definition with its decorators."""
+    outer = node.parent if node.parent is not None and node.parent.type == "decorated_definition" else node
+    return range(outer.start_point[0] + 1, outer.end_point[0] + 2)
+
+
+def _dead_tests(ctx: AnalyzerContext, tests: list[FileDiff]) -> dict[str, dict[str, ts.Node]]:
+    """Per test file, the tests the change removes that no Python the head supports would run.
+
+    Their guards (`skipif`, `skipIf`, `if sys.version_info < ...`) are read at base against the
+    head's oldest supported Python: a change that drops Python 3.9 may drop 3.9-only tests.
+    """
+    floor = python_target(ctx, Side.RIGHT)
+    if floor is None or floor[0] != 3:
+        return {}
+    out: dict[str, dict[str, ts.Node]] = {}
+    for fd in tests:
+        parsed = ctx.parsed(fd, Side.LEFT)
+        if parsed is None or parsed.lang != "python":
+            continue
+        kept = set(_tests_of(ctx, fd, Side.RIGHT))
+        gone = {k: v for k, v in _tests_of(ctx, fd, Side.LEFT).items() if k not in kept}
+        if not gone:
+            continue
+        flags = flags_of(parsed.tree.root_node, ctx.old_path(fd), lambda p: ctx.read(p, Side.LEFT))
+        dead = {name: node for name, node in gone.items() if dead_test(node, floor[1], flags)}
+        if dead:
+            out[fd.path] = dead
+    return out
+
+
 class TestsSignalAnalyzer:
     """Behaviour changed without a test change; tests or assertions removed (renames and moves matched)."""
 
@@ -197,8 +234,8 @@ class TestsSignalAnalyzer:
         out: list[Finding] = []
         tests = [f for f in ctx.files if is_test_path(f.path)]
         changed = [f for f in ctx.files if _is_source(f.path)]
-        moved = (_definitions(ctx, changed, Side.LEFT), _definitions(ctx, changed, Side.RIGHT))
-        sources = [f for f in changed if _behaviour_changed(ctx, f, moved)]
+        moves = _moves(ctx, changed)
+        sources = [f for f in changed if _behaviour_changed(ctx, f, moves)]
         touched_tests = [f for f in tests if f.status != FileStatus.DELETED and (f.added or f.removed)]
         if sources and not touched_tests:
             main = max(sources, key=_behaviour_lines)
@@ -217,13 +254,24 @@ class TestsSignalAnalyzer:
                     confidence=0.8,
                 )
             )
-        out.extend(self._removed_tests(ctx, tests))
-        out.extend(self._weaker_assertions(ctx, tests))
+        dead = _dead_tests(ctx, tests)
+        out.extend(self._removed_tests(ctx, tests, dead))
+        out.extend(self._weaker_assertions(ctx, tests, dead))
         return out
 
-    def _removed_tests(self, ctx: AnalyzerContext, tests: list[FileDiff]) -> list[Finding]:
-        """Tests gone from the change, less those renamed, rewritten or moved to another file."""
-        before = {fd.path: _tests_of(ctx, fd, Side.LEFT) for fd in tests}
+    def _removed_tests(
+        self, ctx: AnalyzerContext, tests: list[FileDiff], dead: dict[str, dict[str, ts.Node]]
+    ) -> list[Finding]:
+        """Tests gone from the change, less those renamed, rewritten or moved to another file.
+
+        A removed test that no Python the head supports would run is dead code, not coverage.
+        """
+        before = {
+            fd.path: {
+                k: v for k, v in _tests_of(ctx, fd, Side.LEFT).items() if k not in dead.get(fd.path, {})
+            }
+            for fd in tests
+        }
         after = {fd.path: _tests_of(ctx, fd, Side.RIGHT) for fd in tests}
         new_tests = [
             (name.rsplit(".", 1)[-1], node)
@@ -245,7 +293,7 @@ class TestsSignalAnalyzer:
                 if not any(similar(body, other) for other in new_bodies):
                     lost.append(name)
             if fd.status == FileStatus.DELETED:
-                if lost or not before[fd.path]:
+                if lost or not (before[fd.path] or dead.get(fd.path)):
                     out.append(
                         self._finding(
                             fd,
@@ -269,10 +317,18 @@ class TestsSignalAnalyzer:
                 )
         return out
 
-    def _weaker_assertions(self, ctx: AnalyzerContext, tests: list[FileDiff]) -> list[Finding]:
-        """Fewer assertions over all changed test files together, helpers and moves counted."""
+    def _weaker_assertions(
+        self, ctx: AnalyzerContext, tests: list[FileDiff], dead: dict[str, dict[str, ts.Node]]
+    ) -> list[Finding]:
+        """Fewer assertions over all changed test files together, helpers and moves counted.
+
+        Assertions of removed tests that no supported Python runs are not counted at base.
+        """
         kept = [fd for fd in tests if fd.status != FileStatus.DELETED]
-        before = _assertions(ctx, tests, Side.LEFT)
+        lines = {
+            path: {n for node in nodes.values() for n in _lines_of(node)} for path, nodes in dead.items()
+        }
+        before = _assertions(ctx, tests, Side.LEFT, lines)
         after = _assertions(ctx, kept, Side.RIGHT)
         lost = sum(before.values()) - sum(after.values())
         if lost <= 0 or not kept:
