@@ -15,101 +15,20 @@ from swarm_core.analyzers.base import (
     is_source_path,
     is_test_path,
 )
+from swarm_core.analyzers.behaviour import COMMENT_PREFIXES, behaviour_changed, behaviour_lines, moves_of
 from swarm_core.analyzers.meaning import bare_signature, code_tokens, similar
-from swarm_core.analyzers.moves import IMPORTS, Moves, find_moves
-from swarm_core.analyzers.project import python_target
-from swarm_core.analyzers.version_guards import dead_test, flags_of
+from swarm_core.analyzers.version_guards import dead_tests, lines_of
 from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
 
 __all__ = ["ComplexityAnalyzer", "DocsDriftAnalyzer", "TestsSignalAnalyzer", "public_surface"]
 
-_COMMENT_PREFIXES = ("#", "//", "/*", "*", "*/", '"""', "'''", "--")
 _ASSERTION = re.compile(
     r"\bassert\w*\b|\bexpect\s*\(|\bself\.assert\w+\(|\bt\.(Error|Fatal|Fail)\w*\(|\brequire\.\w+\(|"
     r"\bassert_eq!|\bassert!|\bshould\b|\.to(Be|Equal|Throw|Match)\w*\(|\bpytest\.raises\("
 )
 _TEST_FN = re.compile(r"^(test|it|should)|Test|_test$|^Test")
-
-
-def _behaviour_lines(fd: FileDiff) -> int:
-    """Added or removed lines that are not blank and not comments (for files without a grammar)."""
-    count = 0
-    for hunk in fd.hunks:
-        for raw in hunk.lines:
-            if raw[:1] in "+-":
-                text = raw[1:].strip()
-                if text and not text.startswith(_COMMENT_PREFIXES):
-                    count += 1
-    return count
-
-
-# Libraries that read type annotations at run time (fields, validation, CLI options, request
-# parsing): in a module that imports one, an annotation is behaviour.
-_ANNOTATION_READERS = re.compile(
-    rb"^\s*(?:from|import)\s+(?:dataclasses|attrs?|pydantic\w*|fastapi|typer|msgspec|sqlmodel|sqlalchemy"
-    rb"|strawberry|cattrs|marshmallow_dataclass|beartype|typeguard|dacite|apischema|ninja|litestar)\b",
-    re.MULTILINE,
-)
-
-
-def _reads_annotations(ctx: AnalyzerContext, fd: FileDiff) -> bool:
-    return any(
-        _ANNOTATION_READERS.search(source)
-        for source in (ctx.head(fd), ctx.base(fd))
-        if source is not None and fd.path.endswith((".py", ".pyi"))
-    ) or not fd.path.endswith((".py", ".pyi"))
-
-
-def _top_level(
-    ctx: AnalyzerContext, fd: FileDiff, side: Side, *, annotations: bool = True
-) -> list[tuple[str, tuple[str, ...]]] | None:
-    """A file's top-level statements as (node type, code tokens); None without a grammar."""
-    parsed = ctx.parsed(fd, side)
-    if parsed is None:
-        return None
-    return [(n.type, code_tokens(n, annotations=annotations)) for n in parsed.tree.root_node.children]
-
-
-def _behaviour_changed(ctx: AnalyzerContext, fd: FileDiff, moves: Moves) -> bool:
-    """True when the code's tokens differ between base and head.
-
-    Comments, docstrings and layout aside, and so is code moved whole between the changed
-    files (with the imports that follow it): definitions, renamed or not, and module
-    statements. The base side is read with the moved definitions' new names.
-    """
-    if _behaviour_lines(fd) == 0:
-        return False
-    head = [] if fd.status == FileStatus.DELETED else _top_level(ctx, fd, Side.RIGHT)
-    base = [] if fd.status == FileStatus.ADDED else _top_level(ctx, fd, Side.LEFT)
-    if head is None or base is None:
-        return True
-    typed = _reads_annotations(ctx, fd)
-
-    def kept(
-        side: Side, items: list[tuple[str, tuple[str, ...]]], elsewhere: frozenset[tuple[str, ...]]
-    ) -> list[object]:
-        # Moved code is recognised by its whole tokens; what is left is compared without
-        # annotations where nothing reads them at run time.
-        bare = items if typed or not items else _top_level(ctx, fd, side, annotations=False) or []
-        if side is Side.LEFT:
-            items = [(kind, moves.renamed(tokens)) for kind, tokens in items]
-            bare = [(kind, moves.renamed(tokens)) for kind, tokens in bare]
-        return [
-            compared
-            for (kind, tokens), (_, compared) in zip(items, bare, strict=True)
-            if kind not in IMPORTS and not moves.moved(kind, tokens, elsewhere)
-        ]
-
-    return kept(Side.RIGHT, head, moves.base_defs) != kept(Side.LEFT, base, moves.head_defs)
-
-
-def _moves(ctx: AnalyzerContext, files: list[FileDiff]) -> Moves:
-    """Definitions and statements the change moved or renamed between its source files."""
-    base = {fd.path: _top_level(ctx, fd, Side.LEFT) or [] for fd in files if fd.status != FileStatus.ADDED}
-    head = {fd.path: _top_level(ctx, fd, Side.RIGHT) or [] for fd in files if fd.status != FileStatus.DELETED}
-    return find_moves(base, head)
 
 
 def public_surface(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
@@ -156,7 +75,7 @@ def _assertions(
             lines = [
                 ln
                 for n, ln in enumerate(split_lines(data), 1)
-                if n not in skipped and not ln.strip().startswith(_COMMENT_PREFIXES)
+                if n not in skipped and not ln.strip().startswith(COMMENT_PREFIXES)
             ]
             texts[fd.path] = lines
     helpers: set[str] = set()
@@ -183,37 +102,6 @@ def _assertions(
     return counts
 
 
-def _lines_of(node: ts.Node) -> range:
-    """The 1-based lines of a definition with its decorators."""
-    outer = node.parent if node.parent is not None and node.parent.type == "decorated_definition" else node
-    return range(outer.start_point[0] + 1, outer.end_point[0] + 2)
-
-
-def _dead_tests(ctx: AnalyzerContext, tests: list[FileDiff]) -> dict[str, dict[str, ts.Node]]:
-    """Per test file, the tests the change removes that no Python the head supports would run.
-
-    Their guards (`skipif`, `skipIf`, `if sys.version_info < ...`) are read at base against the
-    head's oldest supported Python: a change that drops Python 3.9 may drop 3.9-only tests.
-    """
-    floor = python_target(ctx, Side.RIGHT)
-    if floor is None or floor[0] != 3:
-        return {}
-    out: dict[str, dict[str, ts.Node]] = {}
-    for fd in tests:
-        parsed = ctx.parsed(fd, Side.LEFT)
-        if parsed is None or parsed.lang != "python":
-            continue
-        kept = set(_tests_of(ctx, fd, Side.RIGHT))
-        gone = {k: v for k, v in _tests_of(ctx, fd, Side.LEFT).items() if k not in kept}
-        if not gone:
-            continue
-        flags = flags_of(parsed.tree.root_node, ctx.old_path(fd), lambda p: ctx.read(p, Side.LEFT))
-        dead = {name: node for name, node in gone.items() if dead_test(node, floor[1], flags)}
-        if dead:
-            out[fd.path] = dead
-    return out
-
-
 class TestsSignalAnalyzer:
     """Behaviour changed without a test change; tests or assertions removed (renames and moves matched)."""
 
@@ -234,11 +122,11 @@ class TestsSignalAnalyzer:
         out: list[Finding] = []
         tests = [f for f in ctx.files if is_test_path(f.path)]
         changed = [f for f in ctx.files if _is_source(f.path)]
-        moves = _moves(ctx, changed)
-        sources = [f for f in changed if _behaviour_changed(ctx, f, moves)]
+        moves = moves_of(ctx, changed)
+        sources = [f for f in changed if behaviour_changed(ctx, f, moves)]
         touched_tests = [f for f in tests if f.status != FileStatus.DELETED and (f.added or f.removed)]
         if sources and not touched_tests:
-            main = max(sources, key=_behaviour_lines)
+            main = max(sources, key=behaviour_lines)
             names = ", ".join(f.path for f in sources[:5]) + (" …" if len(sources) > 5 else "")
             out.append(
                 Finding(
@@ -254,7 +142,7 @@ class TestsSignalAnalyzer:
                     confidence=0.8,
                 )
             )
-        dead = _dead_tests(ctx, tests)
+        dead = dead_tests(ctx, self._gone(ctx, tests))
         out.extend(self._removed_tests(ctx, tests, dead))
         out.extend(self._weaker_assertions(ctx, tests, dead))
         return out
@@ -317,6 +205,17 @@ class TestsSignalAnalyzer:
                 )
         return out
 
+    @staticmethod
+    def _gone(ctx: AnalyzerContext, tests: list[FileDiff]) -> dict[str, dict[str, ts.Node]]:
+        """Per Python test file, the test functions at base that the head no longer has by name."""
+        gone = {}
+        for fd in tests:
+            parsed = ctx.parsed(fd, Side.LEFT)
+            if parsed is not None and parsed.lang == "python":
+                kept = set(_tests_of(ctx, fd, Side.RIGHT))
+                gone[fd.path] = {k: v for k, v in _tests_of(ctx, fd, Side.LEFT).items() if k not in kept}
+        return gone
+
     def _weaker_assertions(
         self, ctx: AnalyzerContext, tests: list[FileDiff], dead: dict[str, dict[str, ts.Node]]
     ) -> list[Finding]:
@@ -325,9 +224,7 @@ class TestsSignalAnalyzer:
         Assertions of removed tests that no supported Python runs are not counted at base.
         """
         kept = [fd for fd in tests if fd.status != FileStatus.DELETED]
-        lines = {
-            path: {n for node in nodes.values() for n in _lines_of(node)} for path, nodes in dead.items()
-        }
+        lines = {path: {n for node in nodes.values() for n in lines_of(node)} for path, nodes in dead.items()}
         before = _assertions(ctx, tests, Side.LEFT, lines)
         after = _assertions(ctx, kept, Side.RIGHT)
         lost = sum(before.values()) - sum(after.values())

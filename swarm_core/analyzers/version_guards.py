@@ -16,8 +16,11 @@ from pathlib import PurePosixPath
 import tree_sitter as ts
 
 from swarm_core import codegraph
+from swarm_core.analyzers.base import AnalyzerContext
+from swarm_core.analyzers.project import python_target
+from swarm_core.models import Side
 
-__all__ = ["Flags", "dead_test", "flags_of", "holds"]
+__all__ = ["Flags", "dead_test", "dead_tests", "flags_of", "holds", "lines_of"]
 
 # A flag name -> its defining expression, resolved lazily (the defining module is read once asked).
 Flags = Callable[[str], ts.Node | None]
@@ -301,3 +304,31 @@ def dead_test(function: ts.Node, floor: int, flags: Flags) -> bool:
             return True
         node = node.parent
     return False
+
+
+def lines_of(node: ts.Node) -> range:
+    """The 1-based lines of a definition with its decorators."""
+    outer = node.parent if node.parent is not None and node.parent.type == "decorated_definition" else node
+    return range(outer.start_point[0] + 1, outer.end_point[0] + 2)
+
+
+def dead_tests(ctx: AnalyzerContext, gone: dict[str, dict[str, ts.Node]]) -> dict[str, dict[str, ts.Node]]:
+    """Of the tests a change removed (per file, name -> node at base), those no supported Python runs.
+
+    Their guards are read at base against the head's oldest supported Python: a change that
+    drops Python 3.9 may drop 3.9-only tests. The floor is read only when a test went (the
+    App reads files over the API).
+    """
+    floor = python_target(ctx, Side.RIGHT) if any(gone.values()) else None
+    if floor is None or floor[0] != 3:
+        return {}
+    out: dict[str, dict[str, ts.Node]] = {}
+    for fd in ctx.files:
+        parsed = ctx.parsed(fd, Side.LEFT)
+        if parsed is None or not gone.get(fd.path):
+            continue
+        flags = flags_of(parsed.tree.root_node, ctx.old_path(fd), lambda p: ctx.read(p, Side.LEFT))
+        dead = {name: node for name, node in gone[fd.path].items() if dead_test(node, floor[1], flags)}
+        if dead:
+            out[fd.path] = dead
+    return out
