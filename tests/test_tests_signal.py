@@ -91,6 +91,9 @@ def test_a_flag_name_counts_only_where_the_project_defines_it_from_sys_version_i
     assert holds(_condition("not PY_3_10_PLUS and IS_PYPY"), 10, flags) is False
     # The defining module was looked for once, at the root and under src/.
     assert reads == ["pkg/_compat.py", "pkg/_compat/__init__.py", "src/pkg/_compat.py", "tests/helpers.py"]
+    # A relative import above the project's root names no file.
+    beyond = flags_of(codegraph.parse(b"from ...x import OLD\n", "python").root_node, "tests/t.py", read)
+    assert beyond("OLD") is None
 
 
 _GUARDED = {

@@ -161,8 +161,11 @@ def _module_files(module: str, importer: str) -> list[str]:
     """Where a module may live in the project: from the root, `src/`, or relative to its importer."""
     dots = len(module) - len(module.lstrip("."))
     parts = [p for p in module[dots:].split(".") if p]
+    parents = PurePosixPath(importer).parents
+    if dots > len(parents):
+        return []  # above the project's root
     if dots:
-        base = PurePosixPath(importer).parents[dots - 1]
+        base = parents[dots - 1]
         roots = [base.joinpath(*parts)] if parts else [base]
     elif parts:
         roots = [PurePosixPath(*parts), PurePosixPath("src", *parts)]
