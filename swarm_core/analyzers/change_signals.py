@@ -15,105 +15,20 @@ from swarm_core.analyzers.base import (
     is_source_path,
     is_test_path,
 )
+from swarm_core.analyzers.behaviour import COMMENT_PREFIXES, behaviour_changed, behaviour_lines, moves_of
 from swarm_core.analyzers.meaning import bare_signature, code_tokens, similar
+from swarm_core.analyzers.version_guards import dead_tests, lines_of
 from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
 
 __all__ = ["ComplexityAnalyzer", "DocsDriftAnalyzer", "TestsSignalAnalyzer", "public_surface"]
 
-_COMMENT_PREFIXES = ("#", "//", "/*", "*", "*/", '"""', "'''", "--")
 _ASSERTION = re.compile(
     r"\bassert\w*\b|\bexpect\s*\(|\bself\.assert\w+\(|\bt\.(Error|Fatal|Fail)\w*\(|\brequire\.\w+\(|"
     r"\bassert_eq!|\bassert!|\bshould\b|\.to(Be|Equal|Throw|Match)\w*\(|\bpytest\.raises\("
 )
 _TEST_FN = re.compile(r"^(test|it|should)|Test|_test$|^Test")
-
-
-def _behaviour_lines(fd: FileDiff) -> int:
-    """Added or removed lines that are not blank and not comments (for files without a grammar)."""
-    count = 0
-    for hunk in fd.hunks:
-        for raw in hunk.lines:
-            if raw[:1] in "+-":
-                text = raw[1:].strip()
-                if text and not text.startswith(_COMMENT_PREFIXES):
-                    count += 1
-    return count
-
-
-_DEFINITIONS = frozenset({"function_definition", "class_definition", "decorated_definition"})
-_IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
-
-
-# Libraries that read type annotations at run time (fields, validation, CLI options, request
-# parsing): in a module that imports one, an annotation is behaviour.
-_ANNOTATION_READERS = re.compile(
-    rb"^\s*(?:from|import)\s+(?:dataclasses|attrs?|pydantic\w*|fastapi|typer|msgspec|sqlmodel|sqlalchemy"
-    rb"|strawberry|cattrs|marshmallow_dataclass|beartype|typeguard|dacite|apischema|ninja|litestar)\b",
-    re.MULTILINE,
-)
-
-
-def _reads_annotations(ctx: AnalyzerContext, fd: FileDiff) -> bool:
-    return any(
-        _ANNOTATION_READERS.search(source)
-        for source in (ctx.head(fd), ctx.base(fd))
-        if source is not None and fd.path.endswith((".py", ".pyi"))
-    ) or not fd.path.endswith((".py", ".pyi"))
-
-
-def _top_level(
-    ctx: AnalyzerContext, fd: FileDiff, side: Side, *, annotations: bool = True
-) -> list[tuple[str, tuple[str, ...]]] | None:
-    """A file's top-level statements as (node type, code tokens); None without a grammar."""
-    parsed = ctx.parsed(fd, side)
-    if parsed is None:
-        return None
-    return [(n.type, code_tokens(n, annotations=annotations)) for n in parsed.tree.root_node.children]
-
-
-def _definitions(ctx: AnalyzerContext, files: list[FileDiff], side: Side) -> set[tuple[str, ...]]:
-    """The tokens of every top-level definition on one side of the changed files."""
-    out: set[tuple[str, ...]] = set()
-    for fd in files:
-        for kind, tokens in _top_level(ctx, fd, side) or []:
-            if kind in _DEFINITIONS:
-                out.add(tokens)
-    return out
-
-
-def _behaviour_changed(
-    ctx: AnalyzerContext, fd: FileDiff, moved: tuple[set[tuple[str, ...]], set[tuple[str, ...]]]
-) -> bool:
-    """True when the code's tokens differ between base and head.
-
-    Comments, docstrings and layout aside, and so are definitions moved whole between the
-    changed files (with the imports that follow them): `moved` holds the tokens of every
-    top-level definition of the changed files at base and at head.
-    """
-    if _behaviour_lines(fd) == 0:
-        return False
-    head = [] if fd.status == FileStatus.DELETED else _top_level(ctx, fd, Side.RIGHT)
-    base = [] if fd.status == FileStatus.ADDED else _top_level(ctx, fd, Side.LEFT)
-    if head is None or base is None:
-        return True
-    base_defs, head_defs = moved
-    typed = _reads_annotations(ctx, fd)
-
-    def kept(
-        side: Side, items: list[tuple[str, tuple[str, ...]]], elsewhere: set[tuple[str, ...]]
-    ) -> list[object]:
-        # Moved definitions are recognised by their whole tokens; what is left is compared
-        # without annotations where nothing reads them at run time.
-        bare = items if typed or not items else _top_level(ctx, fd, side, annotations=False) or []
-        return [
-            compared
-            for (kind, tokens), (_, compared) in zip(items, bare, strict=True)
-            if kind not in _IMPORTS and not (kind in _DEFINITIONS and tokens in elsewhere)
-        ]
-
-    return kept(Side.RIGHT, head, base_defs) != kept(Side.LEFT, base, head_defs)
 
 
 def public_surface(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
@@ -145,13 +60,23 @@ def _body(node: ts.Node) -> tuple[str, ...]:
     return code_tokens(node.child_by_field_name("body"))
 
 
-def _assertions(ctx: AnalyzerContext, fds: list[FileDiff], side: Side) -> dict[str, int]:
-    """Assertions per test file on one side, counting a call of a helper that asserts as one."""
+def _assertions(
+    ctx: AnalyzerContext, fds: list[FileDiff], side: Side, dead: dict[str, set[int]] | None = None
+) -> dict[str, int]:
+    """Assertions per test file on one side, counting a call of a helper that asserts as one.
+
+    `dead` holds, per file, the (1-based) lines of tests no supported Python runs: left out.
+    """
     texts = {}
     for fd in fds:
         data = ctx.head(fd) if side is Side.RIGHT else ctx.base(fd)
         if data is not None:
-            lines = [ln for ln in split_lines(data) if not ln.strip().startswith(_COMMENT_PREFIXES)]
+            skipped = (dead or {}).get(fd.path, set())
+            lines = [
+                ln
+                for n, ln in enumerate(split_lines(data), 1)
+                if n not in skipped and not ln.strip().startswith(COMMENT_PREFIXES)
+            ]
             texts[fd.path] = lines
     helpers: set[str] = set()
     for fd in fds:
@@ -197,11 +122,11 @@ class TestsSignalAnalyzer:
         out: list[Finding] = []
         tests = [f for f in ctx.files if is_test_path(f.path)]
         changed = [f for f in ctx.files if _is_source(f.path)]
-        moved = (_definitions(ctx, changed, Side.LEFT), _definitions(ctx, changed, Side.RIGHT))
-        sources = [f for f in changed if _behaviour_changed(ctx, f, moved)]
+        moves = moves_of(ctx, changed)
+        sources = [f for f in changed if behaviour_changed(ctx, f, moves)]
         touched_tests = [f for f in tests if f.status != FileStatus.DELETED and (f.added or f.removed)]
         if sources and not touched_tests:
-            main = max(sources, key=_behaviour_lines)
+            main = max(sources, key=behaviour_lines)
             names = ", ".join(f.path for f in sources[:5]) + (" …" if len(sources) > 5 else "")
             out.append(
                 Finding(
@@ -217,13 +142,24 @@ class TestsSignalAnalyzer:
                     confidence=0.8,
                 )
             )
-        out.extend(self._removed_tests(ctx, tests))
-        out.extend(self._weaker_assertions(ctx, tests))
+        dead = dead_tests(ctx, self._gone(ctx, tests))
+        out.extend(self._removed_tests(ctx, tests, dead))
+        out.extend(self._weaker_assertions(ctx, tests, dead))
         return out
 
-    def _removed_tests(self, ctx: AnalyzerContext, tests: list[FileDiff]) -> list[Finding]:
-        """Tests gone from the change, less those renamed, rewritten or moved to another file."""
-        before = {fd.path: _tests_of(ctx, fd, Side.LEFT) for fd in tests}
+    def _removed_tests(
+        self, ctx: AnalyzerContext, tests: list[FileDiff], dead: dict[str, dict[str, ts.Node]]
+    ) -> list[Finding]:
+        """Tests gone from the change, less those renamed, rewritten or moved to another file.
+
+        A removed test that no Python the head supports would run is dead code, not coverage.
+        """
+        before = {
+            fd.path: {
+                k: v for k, v in _tests_of(ctx, fd, Side.LEFT).items() if k not in dead.get(fd.path, {})
+            }
+            for fd in tests
+        }
         after = {fd.path: _tests_of(ctx, fd, Side.RIGHT) for fd in tests}
         new_tests = [
             (name.rsplit(".", 1)[-1], node)
@@ -245,7 +181,7 @@ class TestsSignalAnalyzer:
                 if not any(similar(body, other) for other in new_bodies):
                     lost.append(name)
             if fd.status == FileStatus.DELETED:
-                if lost or not before[fd.path]:
+                if lost or not (before[fd.path] or dead.get(fd.path)):
                     out.append(
                         self._finding(
                             fd,
@@ -269,10 +205,27 @@ class TestsSignalAnalyzer:
                 )
         return out
 
-    def _weaker_assertions(self, ctx: AnalyzerContext, tests: list[FileDiff]) -> list[Finding]:
-        """Fewer assertions over all changed test files together, helpers and moves counted."""
+    @staticmethod
+    def _gone(ctx: AnalyzerContext, tests: list[FileDiff]) -> dict[str, dict[str, ts.Node]]:
+        """Per Python test file, the test functions at base that the head no longer has by name."""
+        gone = {}
+        for fd in tests:
+            parsed = ctx.parsed(fd, Side.LEFT)
+            if parsed is not None and parsed.lang == "python":
+                kept = set(_tests_of(ctx, fd, Side.RIGHT))
+                gone[fd.path] = {k: v for k, v in _tests_of(ctx, fd, Side.LEFT).items() if k not in kept}
+        return gone
+
+    def _weaker_assertions(
+        self, ctx: AnalyzerContext, tests: list[FileDiff], dead: dict[str, dict[str, ts.Node]]
+    ) -> list[Finding]:
+        """Fewer assertions over all changed test files together, helpers and moves counted.
+
+        Assertions of removed tests that no supported Python runs are not counted at base.
+        """
         kept = [fd for fd in tests if fd.status != FileStatus.DELETED]
-        before = _assertions(ctx, tests, Side.LEFT)
+        lines = {path: {n for node in nodes.values() for n in lines_of(node)} for path, nodes in dead.items()}
+        before = _assertions(ctx, tests, Side.LEFT, lines)
         after = _assertions(ctx, kept, Side.RIGHT)
         lost = sum(before.values()) - sum(after.values())
         if lost <= 0 or not kept:

@@ -23,6 +23,16 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _SPACE = re.compile(r"\s+")
 # Release bumps rewrite this constant on every release; it is metadata, not behaviour.
 _METADATA_NAMES = frozenset({b"__version__", b"__version_info__"})
+_TYPING_MODULES = frozenset({"typing", "t", "typing_extensions", "te"})
+# typing's aliases of builtins (PEP 585): the same type either way.
+_BUILTIN_GENERICS = {
+    "List": "list",
+    "Dict": "dict",
+    "Tuple": "tuple",
+    "Set": "set",
+    "FrozenSet": "frozenset",
+    "Type": "type",
+}
 
 
 def _is_inert_statement(node: ts.Node) -> bool:
@@ -42,24 +52,34 @@ def code_tokens(node: ts.Node | None, *, annotations: bool = True) -> tuple[str,
     """The leaf tokens of a subtree, skipping comments and inert statements.
 
     Two subtrees with equal tokens behave the same: a change that only edits comments,
-    docstrings, formatting or the version constant leaves them equal. With `annotations`
-    False, Python type annotations (with their `:` or `->`) are left out too: for code that
-    nothing reads the annotations of at run time, typing it is not changing it.
+    docstrings, formatting or the version constant leaves them equal, and so does spelling
+    out `zip`'s default `strict=False`. With `annotations` False, Python type annotations
+    (with their `:` or `->`) are left out too, and typing's old spellings in type aliases
+    read as the new (`Optional[X]` as `X | None`, `Union[A, B]` as `A | B`, `List` as
+    `list`): for code that nothing reads the annotations of at run time, typing it, or
+    modernising how it is typed, is not changing it.
     """
     if node is None:
         return ()
     out: list[str] = []
-    stack = [node]
+    stack: list[ts.Node | str] = [node]
     while stack:
         n = stack.pop()
+        if isinstance(n, str):
+            out.append(n)
+            continue
         if "comment" in n.type or _is_inert_statement(n):
             continue
         if n.child_count == 0 or n.type == "string":
             out.append((n.text or b"").decode("utf-8", "replace"))
             continue
-        children = n.children
+        children: list[ts.Node | str] = list(n.children)
         if n.type == "parenthesized_expression":
             children = children[1:-1]  # wrapping parentheses are layout (a tuple is its own node)
+        elif n.type == "argument_list":
+            children = _without_default_strict(n)
+        elif n.type == "subscript" and not annotations:
+            children = _modern_typing(n) or children
         if not annotations:
             children = _without_annotations(children)
         stack.extend(reversed(children))
@@ -69,16 +89,69 @@ def code_tokens(node: ts.Node | None, *, annotations: bool = True) -> tuple[str,
     )
 
 
-def _without_annotations(children: list[ts.Node]) -> list[ts.Node]:
+def _without_annotations(children: list[ts.Node | str]) -> list[ts.Node | str]:
     """Children minus tree-sitter-python's `type` nodes and the `:` or `->` that introduces each."""
-    kept: list[ts.Node] = []
+    kept: list[ts.Node | str] = []
     for child in children:
-        if child.type == "type":
-            if kept and kept[-1].type in (":", "->"):
+        if not isinstance(child, str) and child.type == "type":
+            last = kept[-1] if kept else None
+            if last is not None and not isinstance(last, str) and last.type in (":", "->"):
                 kept.pop()
             continue
         kept.append(child)
     return kept
+
+
+def _without_default_strict(args: ts.Node) -> list[ts.Node | str]:
+    """A call's arguments less `strict=False` when the call is `zip(...)` (False is its default)."""
+    call = args.parent
+    function = call.child_by_field_name("function") if call is not None else None
+    if function is None or function.text != b"zip":
+        return list(args.children)
+    return [
+        a
+        for a in args.children
+        if not (
+            a.type == "keyword_argument"
+            and _text(a.child_by_field_name("name")) == "strict"
+            and _text(a.child_by_field_name("value")) == "False"
+        )
+    ]
+
+
+def _text(node: ts.Node | None) -> str:
+    return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
+
+
+def _modern_typing(node: ts.Node) -> list[ts.Node | str] | None:
+    """`Optional[X]` as `X | None`, `Union[A, B]` as `A | B`, `List[X]` as `list[X]`; None otherwise.
+
+    The name is typing's: bare, or an attribute of `typing`, `typing_extensions` or their
+    usual aliases.
+    """
+    value = node.child_by_field_name("value")
+    if value is None:
+        return None
+    if value.type == "attribute":
+        owner = value.child_by_field_name("object")
+        if _text(owner) not in _TYPING_MODULES:
+            return None
+        name = _text(value.child_by_field_name("attribute"))
+    elif value.type == "identifier":
+        name = _text(value)
+    else:
+        return None
+    args = node.children_by_field_name("subscript")
+    if name == "Optional" and len(args) == 1:
+        return [args[0], "|", "None"]
+    if name == "Union" and args:
+        joined: list[ts.Node | str] = []
+        for arg in args:
+            joined.extend(["|", arg] if joined else [arg])
+        return joined
+    if name in _BUILTIN_GENERICS:
+        return [_BUILTIN_GENERICS[name], *node.children[1:]]
+    return None
 
 
 def bare_signature(node: ts.Node, fallback: str) -> str:

@@ -1,6 +1,7 @@
 """The reviewed project's own tool settings: Python target version, ruff config files, bandit config.
 
-All are read from the base version, so a change cannot relax the rules it is checked against.
+All are read from the base version, so a change cannot relax the rules it is checked against;
+only the tests signal asks for the head's Python floor (tests that only dropped Pythons ran).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ _REQUIRES = re.compile(r"(?:>=?|\^|~=?)\s*3\.(\d+)")
 _PYTHON_REQUIRES = re.compile(r"^\s*python_requires\s*=\s*(.+)$", re.MULTILINE)
 
 
-def _toml(ctx: AnalyzerContext, path: str) -> dict[str, Any]:
-    data = ctx.read(path, Side.LEFT)
+def _toml(ctx: AnalyzerContext, path: str, side: Side = Side.LEFT) -> dict[str, Any]:
+    data = ctx.read(path, side)
     if data is None:
         return {}
     try:
@@ -32,18 +33,18 @@ def _toml(ctx: AnalyzerContext, path: str) -> dict[str, Any]:
         return {}
 
 
-def python_target(ctx: AnalyzerContext) -> tuple[int, int] | None:
-    """The oldest Python the project supports.
+def python_target(ctx: AnalyzerContext, side: Side = Side.LEFT) -> tuple[int, int] | None:
+    """The oldest Python the project supports, at base unless `side` asks for the head.
 
     ruff's `target-version`, else `requires-python`, else Poetry's `python` dependency, else
     setup.cfg's `python_requires`.
     """
-    pyproject = _toml(ctx, "pyproject.toml")
-    m = _PY_TARGET.fullmatch(str(_ruff_settings(ctx, pyproject).get("target-version", "")))
+    pyproject = _toml(ctx, "pyproject.toml", side)
+    m = _PY_TARGET.fullmatch(str(_ruff_settings(ctx, pyproject, side).get("target-version", "")))
     if m:
         return (3, int(m.group(1)))
     poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})
-    setup_cfg = ctx.read("setup.cfg", Side.LEFT) or b""
+    setup_cfg = ctx.read("setup.cfg", side) or b""
     for spec in (
         pyproject.get("project", {}).get("requires-python", ""),
         poetry.get("python", "") if isinstance(poetry, dict) else "",
@@ -63,9 +64,9 @@ def configures_ruff(ctx: AnalyzerContext, configs: Iterable[str]) -> bool:
     return False
 
 
-def _ruff_settings(ctx: AnalyzerContext, pyproject: dict[str, Any]) -> dict[str, Any]:
+def _ruff_settings(ctx: AnalyzerContext, pyproject: dict[str, Any], side: Side = Side.LEFT) -> dict[str, Any]:
     tool = pyproject.get("tool", {})
-    settings = tool.get("ruff", {}) or _toml(ctx, "ruff.toml") or _toml(ctx, ".ruff.toml")
+    settings = tool.get("ruff", {}) or _toml(ctx, "ruff.toml", side) or _toml(ctx, ".ruff.toml", side)
     return settings if isinstance(settings, dict) else {}
 
 

@@ -1,0 +1,99 @@
+"""Whether a change alters what code does: tokens by meaning, moved, renamed and typing-only code aside.
+
+Comments, docstrings and layout never count; neither do annotations (and typing's
+modernised spellings) in a module that nothing reads the annotations of at run time, nor
+code moved whole between the changed files, renamed on the way or not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from swarm_core.analyzers.base import AnalyzerContext
+from swarm_core.analyzers.meaning import code_tokens
+from swarm_core.analyzers.moves import IMPORTS, Moves, find_moves
+from swarm_core.diff import FileDiff, FileStatus
+from swarm_core.models import Side
+
+__all__ = ["COMMENT_PREFIXES", "behaviour_changed", "behaviour_lines", "moves_of"]
+
+COMMENT_PREFIXES = ("#", "//", "/*", "*", "*/", '"""', "'''", "--")
+
+
+def behaviour_lines(fd: FileDiff) -> int:
+    """Added or removed lines that are not blank and not comments (for files without a grammar)."""
+    count = 0
+    for hunk in fd.hunks:
+        for raw in hunk.lines:
+            if raw[:1] in "+-":
+                text = raw[1:].strip()
+                if text and not text.startswith(COMMENT_PREFIXES):
+                    count += 1
+    return count
+
+
+# Libraries that read type annotations at run time (fields, validation, CLI options, request
+# parsing): in a module that imports one, an annotation is behaviour.
+_ANNOTATION_READERS = re.compile(
+    rb"^\s*(?:from|import)\s+(?:dataclasses|attrs?|pydantic\w*|fastapi|typer|msgspec|sqlmodel|sqlalchemy"
+    rb"|strawberry|cattrs|marshmallow_dataclass|beartype|typeguard|dacite|apischema|ninja|litestar)\b",
+    re.MULTILINE,
+)
+
+
+def _reads_annotations(ctx: AnalyzerContext, fd: FileDiff) -> bool:
+    return any(
+        _ANNOTATION_READERS.search(source)
+        for source in (ctx.head(fd), ctx.base(fd))
+        if source is not None and fd.path.endswith((".py", ".pyi"))
+    ) or not fd.path.endswith((".py", ".pyi"))
+
+
+def _top_level(
+    ctx: AnalyzerContext, fd: FileDiff, side: Side, *, annotations: bool = True
+) -> list[tuple[str, tuple[str, ...]]] | None:
+    """A file's top-level statements as (node type, code tokens); None without a grammar."""
+    parsed = ctx.parsed(fd, side)
+    if parsed is None:
+        return None
+    return [(n.type, code_tokens(n, annotations=annotations)) for n in parsed.tree.root_node.children]
+
+
+def behaviour_changed(ctx: AnalyzerContext, fd: FileDiff, moves: Moves) -> bool:
+    """True when the code's tokens differ between base and head.
+
+    Comments, docstrings and layout aside, and so is code moved whole between the changed
+    files (with the imports that follow it): definitions, renamed or not, and module
+    statements. The base side is read with the moved definitions' new names.
+    """
+    if behaviour_lines(fd) == 0:
+        return False
+    head = [] if fd.status == FileStatus.DELETED else _top_level(ctx, fd, Side.RIGHT)
+    base = [] if fd.status == FileStatus.ADDED else _top_level(ctx, fd, Side.LEFT)
+    if head is None or base is None:
+        return True
+    typed = _reads_annotations(ctx, fd)
+
+    def kept(
+        side: Side, items: list[tuple[str, tuple[str, ...]]], elsewhere: frozenset[tuple[str, ...]]
+    ) -> list[object]:
+        # Moved code is recognised by its whole tokens; what is left is compared without
+        # annotations where nothing reads them at run time.
+        bare = items if typed or not items else _top_level(ctx, fd, side, annotations=False) or []
+        if side is Side.LEFT:
+            items = [(kind, moves.renamed(tokens)) for kind, tokens in items]
+            bare = [(kind, moves.renamed(tokens)) for kind, tokens in bare]
+        return [
+            compared
+            for (kind, tokens), (_, compared) in zip(items, bare, strict=True)
+            if kind not in IMPORTS and not moves.moved(kind, tokens, elsewhere)
+        ]
+
+    return kept(Side.RIGHT, head, moves.base_defs) != kept(Side.LEFT, base, moves.head_defs)
+
+
+def moves_of(ctx: AnalyzerContext, files: list[FileDiff]) -> Moves:
+    """Definitions and statements the change moved or renamed between its source files."""
+    base = {fd.path: _top_level(ctx, fd, Side.LEFT) or [] for fd in files if fd.status != FileStatus.ADDED}
+    head = {fd.path: _top_level(ctx, fd, Side.RIGHT) or [] for fd in files if fd.status != FileStatus.DELETED}
+    return find_moves(base, head)
