@@ -197,7 +197,7 @@ async def _facts(change: ChangeSet, config: SwarmConfig) -> Walkthrough:
         for fd in ctx.files:
             entry = ChangedFile(fd.path, fd.status, fd.additions, fd.deletions)
             grouped.setdefault(purpose_of(fd.path), []).append(entry)
-        deps = DependencyAnalyzer()
+        deps = DependencyAnalyzer(describe=True)
         found = await deps.run(ctx) if deps.unavailable(ctx) is None else []
         api = _api(ctx)
     return Walkthrough(

@@ -284,7 +284,6 @@ def test_dependencies_per_group_with_normalised_names_and_floor_raises(make_repo
     assert sorted((f.line, f.rule, f.title) for f in review.findings) == [
         (2, "deps/floor-raised", "Dependency typing-extensions: >=3.10.0 → >=4.10.0"),
         (2, "deps/major-bump", "Dependency anyio: ==3.7 → ==4.0"),
-        (4, "deps/added", "Dependency added (dev-only group typecheck): chardet"),
     ]
 
 
@@ -306,6 +305,52 @@ def test_pep_735_dependency_groups_are_dev_only_whatever_their_name(make_repo):
         {"pyproject.toml": '[project]\ndependencies = []\n[dependency-groups]\npyrefly = ["pyrefly>=1.2"]\n'}
     )
     assert review_repo(repo, analyzers=[DependencyAnalyzer()]).findings == ()
+
+
+def test_dev_only_dependencies_added_are_not_findings_runtime_ones_are(make_repo):
+    # Shaped like jinja b002d9c6 (trio in requirements/tests.in) and uvicorn e5f36639
+    # (pytest-xdist in a requirements.txt that installs the project itself).
+    repo = make_repo()
+    repo.commit(
+        {
+            "pyproject.toml": '[project]\ndependencies = ["markupsafe>=2"]\n'
+            '[project.optional-dependencies]\ntest = ["pytest"]\n',
+            "requirements/tests.in": "pytest\n",
+            "requirements.txt": "-e .[standard]\npytest==8.0\n",
+        }
+    )
+    repo.commit(
+        {
+            "pyproject.toml": '[project]\ndependencies = ["markupsafe>=2", "anyio>=4"]\n'
+            '[project.optional-dependencies]\ntest = ["pytest", "trio"]\n',
+            "requirements/tests.in": "pytest\ntrio\n",
+            "requirements.txt": "-e .[standard]\npytest==8.0\npytest-xdist==3.6.0\n",
+        }
+    )
+    review = review_repo(repo, analyzers=[DependencyAnalyzer()])
+    assert [(f.path, f.line, f.rule, f.title) for f in review.findings] == [
+        ("pyproject.toml", 2, "deps/added", "Dependency added: anyio >=4")
+    ]
+    # The walkthrough still names every addition.
+    described = review_repo(repo, analyzers=[DependencyAnalyzer(describe=True)])
+    assert sorted(f.title for f in described.findings) == [
+        "Dependency added (dev-only dev environment): pytest-xdist ==3.6.0",
+        "Dependency added (dev-only extra test): trio",
+        "Dependency added (dev-only tests): trio",
+        "Dependency added: anyio >=4",
+    ]
+
+
+def test_a_lockfile_refreshed_without_its_manifest_is_not_a_finding(make_repo):
+    # Shaped like attrs 116681b6: `uv lock --upgrade` with pyproject.toml untouched.
+    repo = make_repo()
+    repo.commit({"pyproject.toml": '[project]\ndependencies = ["attrs"]\n', "uv.lock": "version = 1\n"})
+    repo.commit({"uv.lock": "version = 1\n# refreshed\n"})
+    review = review_repo(repo, analyzers=[DependencyAnalyzer()])
+    assert review.findings == ()
+    assert [(r.name, r.status, r.reason) for r in review.analyzers] == [
+        ("dependencies", "skipped", "no dependency manifest changed")
+    ]
 
 
 # -- the regression guard ---------------------------------------------------------------------
@@ -497,5 +542,5 @@ def test_a_requirements_file_compiled_by_pip_compile_is_a_lockfile_not_a_manifes
         }
     )
     # The project chose trio (in the .in file); the transitive pins are pip-compile's.
-    found = [(p, r) for p, _, r in rules(review_repo(repo, analyzers=[DependencyAnalyzer()]))]
+    found = [(p, r) for p, _, r in rules(review_repo(repo, analyzers=[DependencyAnalyzer(describe=True)]))]
     assert found == [("requirements/tests.in", "deps/added")]
