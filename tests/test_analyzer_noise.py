@@ -9,7 +9,7 @@ from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAna
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
-from swarm_core.analyzers.project import ruff_config_files
+from swarm_core.analyzers.project import complexity_limits, ruff_config_files
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
@@ -236,12 +236,96 @@ def test_complexity_reports_crossings_and_steps_not_every_increment(make_repo):
         )
 
     repo = make_repo()
-    repo.commit({"c.py": fn(13)})  # complexity 14, already past the threshold of 10
+    ruff = '[tool.ruff.lint]\nextend-select = ["C90"]\n[tool.ruff.lint.mccabe]\nmax-complexity = 10\n'
+    repo.commit({"pyproject.toml": ruff, "c.py": fn(13)})  # complexity 14, already past the limit of 10
     repo.commit({"c.py": fn(14)})  # +1
     assert review_repo(repo, analyzers=[ComplexityAnalyzer()]).findings == ()
     repo.commit({"c.py": fn(19)})  # +5: the configured step
     (f,) = review_repo(repo, analyzers=[ComplexityAnalyzer()]).findings
     assert f.title == "Complexity of f() grew from 15 to 20 (threshold 10)"
+    assert f.message.startswith("The limit is set by ruff (pyproject.toml).")
+
+
+def _branchy(name: str, n: int) -> str:
+    return (
+        f"def {name}(x):\n"
+        + "".join(f"    if x == {i}:\n        return {i}\n" for i in range(n))
+        + "    return x\n"
+    )
+
+
+def test_complexity_is_not_reported_where_the_project_sets_no_limit(make_repo):
+    # Shaped like jinja 6aeab5d1 and uvicorn b9606269: ruff configured, C90 not selected.
+    repo = make_repo()
+    repo.commit(
+        {"pyproject.toml": '[tool.ruff.lint]\nselect = ["B", "E", "F", "I", "UP", "W"]\n', "p.py": ""}
+    )
+    repo.commit({"p.py": _branchy("parse_primary", 12)})
+    review = review_repo(repo, analyzers=[ComplexityAnalyzer()])
+    assert review.findings == ()
+    assert [(r.name, r.status, r.reason) for r in review.analyzers] == [
+        ("complexity", "skipped", "the project sets no complexity limit")
+    ]
+    # The user can still ask swarm for a limit of its own.
+    explicit = {"analyzers": {"complexity": {"threshold": 10}}}
+    assert rules(review_repo(repo, overrides=explicit, analyzers=[ComplexityAnalyzer()])) == [
+        ("p.py", 1, "complexity/cyclomatic")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # ruff.toml, C901 selected through a prefix, its own limit.
+        (
+            {"ruff.toml": 'lint.select = ["C"]\nlint.mccabe.max-complexity = 15\n'},
+            dict.fromkeys(["a.py", "sub/b.py"], (15, "ruff (ruff.toml)")),
+        ),
+        # Selected with no limit: ruff's default, 10; legacy top-level keys still read.
+        (
+            {".ruff.toml": 'select = ["ALL"]\n'},
+            dict.fromkeys(["a.py", "sub/b.py"], (10, "ruff (.ruff.toml)")),
+        ),
+        # Selected, then ignored by a selector as specific: ruff does not enforce it.
+        ({"pyproject.toml": '[tool.ruff.lint]\nselect = ["C90"]\nignore = ["C901"]\n'}, {}),
+        # A nested ruff.toml is the nearer config for the files under it (ruff does not merge them).
+        (
+            {
+                "pyproject.toml": '[tool.ruff.lint]\nselect = ["C901"]\nmccabe = {max-complexity = 12}\n',
+                "sub/ruff.toml": 'lint.select = ["E"]\n',
+            },
+            {"a.py": (12, "ruff (pyproject.toml)")},
+        ),
+        # flake8 from setup.cfg, tox.ini or .flake8; a pyproject without [tool.ruff] is not ruff's.
+        (
+            {"setup.cfg": "[flake8]\nmax-complexity = 18\n", "pyproject.toml": "[project]\nname = 'p'\n"},
+            {"a.py": (18, "flake8 (setup.cfg)"), "sub/b.py": (18, "flake8 (setup.cfg)")},
+        ),
+        ({"tox.ini": "[tox]\nenvlist = py312\n[flake8]\nmax-complexity = -1\n"}, {}),
+        ({".flake8": "[flake8]\nmax-line-length = 100\n"}, {}),
+    ],
+)
+def test_the_complexity_limit_comes_from_the_projects_ruff_or_flake8_config(
+    make_repo, tmp_path, files, expected
+):
+    repo = make_repo()
+    repo.commit({**files, "a.py": "", "sub/b.py": ""})
+    repo.commit({"a.py": "x = 1\n", "sub/b.py": "x = 1\n"})
+    change = from_git(repo.path, "HEAD~1", "HEAD")
+    ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
+    assert complexity_limits(ctx, ["a.py", "sub/b.py"]) == expected
+
+
+def test_ruff_c901_is_left_to_the_complexity_analyzer(make_repo):
+    ruff = '[tool.ruff.lint]\nselect = ["C901"]\n[tool.ruff.lint.mccabe]\nmax-complexity = 10\n'
+    repo = make_repo()
+    repo.commit({"pyproject.toml": ruff, "c.py": ""})
+    repo.commit({"c.py": _branchy("f", 12)})
+    assert rules(review_repo(repo, analyzers=[RuffAnalyzer(), ComplexityAnalyzer()])) == [
+        ("c.py", 1, "complexity/cyclomatic")
+    ]
+    off = {"analyzers": {"complexity": {"enabled": False}}}
+    assert rules(review_repo(repo, overrides=off, analyzers=[RuffAnalyzer()])) == [("c.py", 1, "ruff/C901")]
 
 
 def test_placeholders_only_for_new_functions_that_are_not_protocol_or_overload(make_repo):
@@ -293,7 +377,10 @@ def test_code_moved_out_of_a_private_module_is_not_new(make_repo):
     repo = make_repo()
     repo.commit({"pkg/_vendor/testing.py": cls, "pkg/testing.py": "from pkg._vendor.testing import Runner\n"})
     repo.commit({"pkg/_vendor/testing.py": None, "pkg/testing.py": cls})
-    assert review_repo(repo, analyzers=[DocsDriftAnalyzer(), ComplexityAnalyzer()]).findings == ()
+    limit = {"analyzers": {"complexity": {"threshold": 10}}}
+    review = review_repo(repo, overrides=limit, analyzers=[DocsDriftAnalyzer(), ComplexityAnalyzer()])
+    assert review.findings == ()
+    assert [r.status for r in review.analyzers] == ["ok", "ok"]
 
 
 def test_pep_735_dependency_groups_are_dev_only_whatever_their_name(make_repo):

@@ -275,8 +275,10 @@ def test_complexity_growth(make_repo):
     repo.commit({"c.py": "def f(x):\n    return x\n"})
     branches = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(12))
     repo.commit({"c.py": f"def f(x):\n{branches}    return x\n"})
-    (f,) = review_repo(repo, analyzers=[ComplexityAnalyzer()]).findings
+    explicit = {"analyzers": {"complexity": {"threshold": 10}}}
+    (f,) = review_repo(repo, overrides=explicit, analyzers=[ComplexityAnalyzer()]).findings
     assert f.title == "Complexity of f() grew from 1 to 13 (threshold 10)" and f.line == 1
+    assert f.message.startswith("The limit is set by swarm's analyzers.complexity.threshold.")
 
 
 # -- the runner ----------------------------------------------------------------------------------

@@ -16,8 +16,10 @@ from swarm_core.analyzers.base import (
     is_test_path,
 )
 from swarm_core.analyzers.meaning import bare_signature, code_tokens, similar
+from swarm_core.analyzers.project import complexity_limits
 from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff, FileStatus
+from swarm_core.errors import AnalyzerError
 from swarm_core.models import Finding, Lane, Severity, Side
 
 __all__ = ["ComplexityAnalyzer", "DocsDriftAnalyzer", "TestsSignalAnalyzer", "public_surface"]
@@ -368,7 +370,12 @@ class DocsDriftAnalyzer:
 
 
 class ComplexityAnalyzer:
-    """Changed functions whose complexity crossed the threshold, or grew by `step` beyond it."""
+    """Changed functions whose complexity crossed the threshold, or grew by `step` beyond it.
+
+    The threshold is the project's policy: `analyzers.complexity.threshold` when the user sets
+    it, else the project's ruff (C901 selected, `max-complexity`) or flake8 `max-complexity`.
+    A project that sets no limit has chosen not to police complexity: nothing is reported.
+    """
 
     name = "complexity"
 
@@ -381,8 +388,20 @@ class ComplexityAnalyzer:
         """Compare complexity of each changed function at base and head."""
         return await asyncio.to_thread(self._scan, ctx)
 
+    @staticmethod
+    def _limits(ctx: AnalyzerContext) -> dict[str, tuple[int, str]]:
+        """Each changed file's limit and where it comes from; raises when no file has one."""
+        chosen = ctx.config.analyzers.complexity.threshold
+        paths = [f.path for f in ctx.files if f.added]
+        if chosen is not None:
+            return dict.fromkeys(paths, (chosen, "swarm's analyzers.complexity.threshold"))
+        limits = complexity_limits(ctx, paths)
+        if not limits:
+            raise AnalyzerError("the project sets no complexity limit")
+        return limits
+
     def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
-        threshold = ctx.config.analyzers.complexity.threshold
+        limits = self._limits(ctx)
         step = ctx.config.analyzers.complexity.step
         # Functions the change deletes elsewhere: one that reappears here was moved, not written.
         moved_from = {}
@@ -394,8 +413,9 @@ class ComplexityAnalyzer:
                         moved_from[sym.qualname] = node
         out = []
         for fd in ctx.files:
-            if not fd.added:
+            if fd.path not in limits:
                 continue
+            threshold, policy = limits[fd.path]
             head = ctx.parsed(fd, Side.RIGHT)
             if head is None:
                 continue
@@ -422,7 +442,8 @@ class ComplexityAnalyzer:
                         category="complexity",
                         rule="complexity/cyclomatic",
                         title=f"Complexity of {sym.qualname}() {growth} (threshold {threshold})",
-                        message="Split the function or simplify its branching; complex code hides bugs.",
+                        message=f"The limit is set by {policy}. Split the function or simplify its "
+                        "branching; complex code hides bugs.",
                         source=self.name,
                         evidence=ctx.line_text(head.source, sym.start_line),
                         confidence=0.9,
