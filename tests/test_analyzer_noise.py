@@ -227,6 +227,48 @@ def test_docs_drift_skips_private_modules_and_annotation_only_changes(make_repo)
     assert review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings == ()
 
 
+def test_docs_drift_is_one_finding_per_change_and_a_removed_extending_override_is_no_removal(make_repo):
+    # Shaped like uvicorn 52b3ec62: a setup hook replaced by a loop factory in four modules, and
+    # the worker's override that only ran the hook before gunicorn's own init_process removed.
+    repo = make_repo()
+    repo.commit(
+        {
+            "srv/config.py": "class Config:\n    def setup_event_loop(self):\n        return None\n",
+            "srv/loops/asyncio.py": "def asyncio_setup():\n    return None\n",
+            "srv/loops/auto.py": "def auto_loop_setup():\n    return None\n",
+            "srv/workers.py": "from gunicorn.workers.base import Worker\n\n\n"
+            "class UvicornWorker(Worker):\n"
+            "    def init_process(self):\n"
+            "        self.config.setup_event_loop()\n"
+            "        super().init_process()\n",
+        }
+    )
+    repo.commit(
+        {
+            "srv/config.py": "class Config:\n    x = 1\n\n    def get_loop_factory(self):\n        return None\n",
+            "srv/loops/asyncio.py": "def asyncio_loop_factory():\n    return None\n",
+            "srv/loops/auto.py": "def auto_loop_factory():\n    return None\n",
+            "srv/workers.py": "from gunicorn.workers.base import Worker\n\n\nclass UvicornWorker(Worker):\n    pass\n",
+        }
+    )
+    (f,) = review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings
+    assert (f.rule, f.path, f.line) == ("docs/public-api-drift", "srv/config.py", 4)
+    assert f.message == (
+        "srv/config.py: added Config.get_loop_factory; removed Config.setup_event_loop. "
+        "srv/loops/asyncio.py: added asyncio_loop_factory; removed asyncio_setup. "
+        "srv/loops/auto.py: added auto_loop_factory; removed auto_loop_setup. "
+        "Update the docs or CHANGELOG so users learn of it."
+    )
+
+
+def test_a_removed_override_that_replaced_its_base_method_is_still_a_removal(make_repo):
+    repo = make_repo()
+    repo.commit({"w.py": "class W(Base):\n    def run(self):\n        return super().start()\n"})
+    repo.commit({"w.py": "class W(Base):\n    pass\n"})
+    (f,) = review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings
+    assert f.message == "w.py: removed W.run. Update the docs or CHANGELOG so users learn of it."
+
+
 def test_complexity_reports_crossings_and_steps_not_every_increment(make_repo):
     def fn(n):
         return (

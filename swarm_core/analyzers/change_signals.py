@@ -306,8 +306,28 @@ class TestsSignalAnalyzer:
         )
 
 
+def _extends_base(node: ts.Node, name: str) -> bool:
+    """True when a method calls the base class's method of its own name (`super().name(`)."""
+    call = re.compile(rb"\bsuper\s*\([^)]*\)\s*\.\s*" + re.escape(name.encode()) + rb"\s*\(")
+    return call.search(node.text or b"") is not None
+
+
+def _overrides(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> set[str]:
+    """Methods of one side of a file that extend their base class's method of the same name."""
+    return {
+        sym.qualname
+        for sym, node in ctx.definitions(fd, side)
+        if sym.is_function and "." in sym.qualname and _extends_base(node, sym.name)
+    }
+
+
 class DocsDriftAnalyzer:
-    """Public symbols added, removed or re-signatured with no docs or changelog change."""
+    """Public symbols added, removed or re-signatured with no docs or changelog change.
+
+    One finding per change, listing every file and name: a reviewer writes one comment
+    "public API changed with no docs", not one per module. A removed override that called
+    the base class's method of the same name is not a removal: the name still resolves.
+    """
 
     name = "docs"
 
@@ -330,39 +350,46 @@ class DocsDriftAnalyzer:
         lost = {k for before, after in surfaces.values() for k in before.keys() - after.keys()}
         # A symbol moved between modules (a private one included) is neither added nor removed.
         moved = gained & lost
-        out = []
+        listed: list[str] = []
+        anchor: tuple[FileDiff, int | None] | None = None
         # Private modules (`_types.py`, `_core/`) are not the documented API.
         for fd in (f for f in sources if not is_private_module(f.path)):
             before, after = surfaces[fd.path]
             added = sorted(after.keys() - before.keys() - moved)
-            removed = sorted(before.keys() - after.keys() - moved)
+            removed = before.keys() - after.keys() - moved
+            if removed:
+                removed -= _overrides(ctx, fd, Side.LEFT)
             changed = sorted(k for k in after.keys() & before.keys() if after[k][1] != before[k][1])
             if not (added or removed or changed):
                 continue
             parts = []
             for label, names in (
                 ("added", added),
-                ("removed", removed),
+                ("removed", sorted(removed)),
                 ("signature changed", changed),
             ):
                 if names:
-                    parts.append(f"{label}: " + ", ".join(names[:6]) + (" …" if len(names) > 6 else ""))
-            first = after[added[0]][0] if added else (after[changed[0]][0] if changed else None)
-            out.append(
-                Finding(
-                    path=fd.path,
-                    line=first,
-                    severity=Severity.LOW,
-                    lane=Lane.DOCS_INTENT,
-                    category="docs",
-                    rule="docs/public-api-drift",
-                    title="Public API changed with no docs or changelog update",
-                    message="; ".join(parts) + ". Update the docs or CHANGELOG so users learn of it.",
-                    source=self.name,
-                    confidence=0.7,
-                )
+                    parts.append(f"{label} " + ", ".join(names[:6]) + (" …" if len(names) > 6 else ""))
+            listed.append(f"{fd.path}: " + "; ".join(parts))
+            if anchor is None:
+                anchor = (fd, after[added[0]][0] if added else (after[changed[0]][0] if changed else None))
+        if anchor is None:
+            return []
+        shown = listed[:5] + ([f"{len(listed) - 5} more file(s)"] if len(listed) > 5 else [])
+        return [
+            Finding(
+                path=anchor[0].path,
+                line=anchor[1],
+                severity=Severity.LOW,
+                lane=Lane.DOCS_INTENT,
+                category="docs",
+                rule="docs/public-api-drift",
+                title="Public API changed with no docs or changelog update",
+                message=". ".join(shown) + ". Update the docs or CHANGELOG so users learn of it.",
+                source=self.name,
+                confidence=0.7,
             )
-        return out
+        ]
 
     @staticmethod
     def _public(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
