@@ -355,7 +355,7 @@ def test_the_complexity_limit_comes_from_the_projects_ruff_or_flake8_config(
     repo.commit({"a.py": "x = 1\n", "sub/b.py": "x = 1\n"})
     change = from_git(repo.path, "HEAD~1", "HEAD")
     ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
-    assert complexity_limits(ctx, ["a.py", "sub/b.py"]) == expected
+    assert complexity_limits(ctx, ["a.py", "sub/b.py", "web/app.js"]) == expected
 
 
 def test_ruff_c901_is_left_to_the_complexity_analyzer(make_repo):

@@ -189,9 +189,10 @@ def complexity_limits(ctx: AnalyzerContext, paths: Iterable[str]) -> dict[str, t
     """The project's own cyclomatic complexity limit per file: path -> (limit, the config that sets it).
 
     ruff's `max-complexity` where the file's ruff config (the nearest one, as ruff discovers
-    them) selects C901, else flake8's `max-complexity`. Files under no limit are left out.
+    them) selects C901, else flake8's `max-complexity`. Files under no limit are left out, and
+    so is every file but Python's: both tools check nothing else.
     """
-    wanted = [p for p in paths if safe_relpath(p) is not None]
+    wanted = [p for p in paths if safe_relpath(p) is not None and p.endswith((".py", ".pyi"))]
     configs = [(c, t) for c in ruff_config_files(ctx, wanted) if (t := _ruff_table(ctx, c)) is not None]
     flake8 = _flake8_max_complexity(ctx)
     out: dict[str, tuple[int, str]] = {}
