@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from swarm_core.analyzers.base import AnalyzerContext
-from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
+from swarm_core.analyzers.change_signals import TestsSignalAnalyzer
+from swarm_core.analyzers.complexity import ComplexityAnalyzer
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
+from swarm_core.analyzers.docs_drift import DocsDriftAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.project import complexity_limits, ruff_config_files

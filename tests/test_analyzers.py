@@ -7,8 +7,10 @@ import asyncio
 import pytest
 
 from swarm_core.analyzers import AnalyzerContext, run_analyzers
-from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
+from swarm_core.analyzers.change_signals import TestsSignalAnalyzer
+from swarm_core.analyzers.complexity import ComplexityAnalyzer
 from swarm_core.analyzers.dependencies import parse_manifest
+from swarm_core.analyzers.docs_drift import DocsDriftAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer, SemgrepAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer

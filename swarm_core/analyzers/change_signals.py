@@ -1,4 +1,7 @@
-"""Change signals from the code graph: untested behaviour, removed tests, docs drift, complexity growth."""
+"""Change signals from the code graph: untested behaviour, removed tests, weaker assertions.
+
+Docs drift lives in `docs_drift`, complexity growth in `complexity`.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +10,13 @@ import re
 
 import tree_sitter as ts
 
-from swarm_core import codegraph
-from swarm_core.analyzers.base import (
-    AnalyzerContext,
-    is_doc_path,
-    is_private_module,
-    is_source_path,
-    is_test_path,
-)
-from swarm_core.analyzers.meaning import bare_signature, code_tokens, similar
-from swarm_core.analyzers.project import complexity_limits
+from swarm_core.analyzers.base import AnalyzerContext, is_source_path, is_test_path
+from swarm_core.analyzers.meaning import code_tokens, similar
 from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff, FileStatus
-from swarm_core.errors import AnalyzerError
 from swarm_core.models import Finding, Lane, Severity, Side
 
-__all__ = ["ComplexityAnalyzer", "DocsDriftAnalyzer", "TestsSignalAnalyzer", "public_surface"]
+__all__ = ["TestsSignalAnalyzer"]
 
 _COMMENT_PREFIXES = ("#", "//", "/*", "*", "*/", '"""', "'''", "--")
 _ASSERTION = re.compile(
@@ -116,18 +110,6 @@ def _behaviour_changed(
         ]
 
     return kept(Side.RIGHT, head, base_defs) != kept(Side.LEFT, base, head_defs)
-
-
-def public_surface(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
-    """Public symbols of one side of a file: qualified name -> (line, signature without annotations)."""
-    parsed = ctx.parsed(fd, side)
-    if parsed is None:
-        return {}
-    return {
-        sym.qualname: (sym.start_line, bare_signature(node, sym.signature))
-        for sym, node in ctx.definitions(fd, side)
-        if sym.public
-    }
 
 
 def _is_source(path: str) -> bool:
@@ -304,176 +286,3 @@ class TestsSignalAnalyzer:
             source=self.name,
             confidence=0.8,
         )
-
-
-def _extends_base(node: ts.Node, name: str) -> bool:
-    """True when a method calls the base class's method of its own name (`super().name(`)."""
-    call = re.compile(rb"\bsuper\s*\([^)]*\)\s*\.\s*" + re.escape(name.encode()) + rb"\s*\(")
-    return call.search(node.text or b"") is not None
-
-
-def _overrides(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> set[str]:
-    """Methods of one side of a file that extend their base class's method of the same name."""
-    return {
-        sym.qualname
-        for sym, node in ctx.definitions(fd, side)
-        if sym.is_function and "." in sym.qualname and _extends_base(node, sym.name)
-    }
-
-
-class DocsDriftAnalyzer:
-    """Public symbols added, removed or re-signatured with no docs or changelog change.
-
-    One finding per change, listing every file and name: a reviewer writes one comment
-    "public API changed with no docs", not one per module. A removed override that called
-    the base class's method of the same name is not a removal: the name still resolves.
-    """
-
-    name = "docs"
-
-    def unavailable(self, ctx: AnalyzerContext) -> str | None:
-        """Skipped when no source file changed."""
-        return None if any(_is_source(f.path) for f in ctx.files) else "no source files changed"
-
-    async def run(self, ctx: AnalyzerContext) -> list[Finding]:
-        """Diff public symbols between base and head."""
-        return await asyncio.to_thread(self._scan, ctx)
-
-    def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
-        if any(is_doc_path(f.path) for f in ctx.files):
-            return []
-        sources = [f for f in ctx.files if _is_source(f.path)]
-        surfaces = {
-            fd.path: (self._public(ctx, fd, Side.LEFT), self._public(ctx, fd, Side.RIGHT)) for fd in sources
-        }
-        gained = {k for before, after in surfaces.values() for k in after.keys() - before.keys()}
-        lost = {k for before, after in surfaces.values() for k in before.keys() - after.keys()}
-        # A symbol moved between modules (a private one included) is neither added nor removed.
-        moved = gained & lost
-        listed: list[str] = []
-        anchor: tuple[FileDiff, int | None] | None = None
-        # Private modules (`_types.py`, `_core/`) are not the documented API.
-        for fd in (f for f in sources if not is_private_module(f.path)):
-            before, after = surfaces[fd.path]
-            added = sorted(after.keys() - before.keys() - moved)
-            removed = before.keys() - after.keys() - moved
-            if removed:
-                removed -= _overrides(ctx, fd, Side.LEFT)
-            changed = sorted(k for k in after.keys() & before.keys() if after[k][1] != before[k][1])
-            if not (added or removed or changed):
-                continue
-            parts = []
-            for label, names in (
-                ("added", added),
-                ("removed", sorted(removed)),
-                ("signature changed", changed),
-            ):
-                if names:
-                    parts.append(f"{label} " + ", ".join(names[:6]) + (" …" if len(names) > 6 else ""))
-            listed.append(f"{fd.path}: " + "; ".join(parts))
-            if anchor is None:
-                anchor = (fd, after[added[0]][0] if added else (after[changed[0]][0] if changed else None))
-        if anchor is None:
-            return []
-        shown = listed[:5] + ([f"{len(listed) - 5} more file(s)"] if len(listed) > 5 else [])
-        return [
-            Finding(
-                path=anchor[0].path,
-                line=anchor[1],
-                severity=Severity.LOW,
-                lane=Lane.DOCS_INTENT,
-                category="docs",
-                rule="docs/public-api-drift",
-                title="Public API changed with no docs or changelog update",
-                message=". ".join(shown) + ". Update the docs or CHANGELOG so users learn of it.",
-                source=self.name,
-                confidence=0.7,
-            )
-        ]
-
-    @staticmethod
-    def _public(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
-        return public_surface(ctx, fd, side)
-
-
-class ComplexityAnalyzer:
-    """Changed functions whose complexity crossed the threshold, or grew by `step` beyond it.
-
-    The threshold is the project's policy: `analyzers.complexity.threshold` when the user sets
-    it, else the project's ruff (C901 selected, `max-complexity`) or flake8 `max-complexity`.
-    A project that sets no limit has chosen not to police complexity: nothing is reported.
-    """
-
-    name = "complexity"
-
-    def unavailable(self, ctx: AnalyzerContext) -> str | None:
-        """Skipped when no source file gained lines."""
-        ok = any(codegraph.language_for(f.path) and f.added for f in ctx.files)
-        return None if ok else "no changed source files"
-
-    async def run(self, ctx: AnalyzerContext) -> list[Finding]:
-        """Compare complexity of each changed function at base and head."""
-        return await asyncio.to_thread(self._scan, ctx)
-
-    @staticmethod
-    def _limits(ctx: AnalyzerContext) -> dict[str, tuple[int, str]]:
-        """Each changed file's limit and where it comes from; raises when no file has one."""
-        chosen = ctx.config.analyzers.complexity.threshold
-        paths = [f.path for f in ctx.files if f.added]
-        if chosen is not None:
-            return dict.fromkeys(paths, (chosen, "swarm's analyzers.complexity.threshold"))
-        limits = complexity_limits(ctx, paths)
-        if not limits:
-            raise AnalyzerError("the project sets no complexity limit")
-        return limits
-
-    def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
-        limits = self._limits(ctx)
-        step = ctx.config.analyzers.complexity.step
-        # Functions the change deletes elsewhere: one that reappears here was moved, not written.
-        moved_from = {}
-        for fd in ctx.files:
-            if fd.removed:
-                kept = {sym.qualname for sym, _ in ctx.definitions(fd, Side.RIGHT)}
-                for sym, node in ctx.definitions(fd, Side.LEFT):
-                    if sym.is_function and sym.qualname not in kept:
-                        moved_from[sym.qualname] = node
-        out = []
-        for fd in ctx.files:
-            if fd.path not in limits:
-                continue
-            threshold, policy = limits[fd.path]
-            head = ctx.parsed(fd, Side.RIGHT)
-            if head is None:
-                continue
-            before = {sym.qualname: node for sym, node in ctx.definitions(fd, Side.LEFT) if sym.is_function}
-            before = {**moved_from, **before}
-            for sym, node in ctx.definitions(fd, Side.RIGHT):
-                if not sym.is_function:
-                    continue
-                if not any(n in fd.added for n in range(sym.start_line, sym.end_line + 1)):
-                    continue
-                cc = codegraph.complexity(node)
-                old_node = before.get(sym.qualname)
-                old = codegraph.complexity(old_node) if old_node is not None else 0
-                # Report the crossing, or a real jump; +1 on a function long past the line is noise.
-                if cc <= threshold or cc <= old or (old > threshold and cc - old < step):
-                    continue
-                growth = f"grew from {old} to {cc}" if old else f"is {cc} (new function)"
-                out.append(
-                    Finding(
-                        path=fd.path,
-                        line=sym.start_line,
-                        severity=Severity.MEDIUM if cc >= 2 * threshold else Severity.LOW,
-                        lane=Lane.PERFORMANCE_ARCHITECTURE,
-                        category="complexity",
-                        rule="complexity/cyclomatic",
-                        title=f"Complexity of {sym.qualname}() {growth} (threshold {threshold})",
-                        message=f"The limit is set by {policy}. Split the function or simplify its "
-                        "branching; complex code hides bugs.",
-                        source=self.name,
-                        evidence=ctx.line_text(head.source, sym.start_line),
-                        confidence=0.9,
-                    )
-                )
-        return out
