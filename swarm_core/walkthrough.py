@@ -23,8 +23,8 @@ from swarm_core.analyzers.base import (
     is_source_path,
     is_test_path,
 )
-from swarm_core.analyzers.change_signals import public_surface
 from swarm_core.analyzers.dependencies import DependencyAnalyzer, is_dependency_file
+from swarm_core.analyzers.docs_drift import public_surface
 from swarm_core.changeset import ChangeSet
 from swarm_core.config import SwarmConfig
 from swarm_core.diff import FileStatus
@@ -197,7 +197,7 @@ async def _facts(change: ChangeSet, config: SwarmConfig) -> Walkthrough:
         for fd in ctx.files:
             entry = ChangedFile(fd.path, fd.status, fd.additions, fd.deletions)
             grouped.setdefault(purpose_of(fd.path), []).append(entry)
-        deps = DependencyAnalyzer()
+        deps = DependencyAnalyzer(describe=True)
         found = await deps.run(ctx) if deps.unavailable(ctx) is None else []
         api = _api(ctx)
     return Walkthrough(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from swarm_core.analyzers.base import AnalyzerContext
-from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
+from swarm_core.analyzers.change_signals import TestsSignalAnalyzer
+from swarm_core.analyzers.complexity import ComplexityAnalyzer
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
+from swarm_core.analyzers.docs_drift import DocsDriftAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
-from swarm_core.analyzers.project import ruff_config_files
+from swarm_core.analyzers.project import complexity_limits, ruff_config_files
 from swarm_core.analyzers.regression import RegressionGuardAnalyzer
 from swarm_core.analyzers.sast import BanditAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
@@ -242,6 +244,48 @@ def test_docs_drift_skips_private_modules_and_annotation_only_changes(make_repo)
     assert review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings == ()
 
 
+def test_docs_drift_is_one_finding_per_change_and_a_removed_extending_override_is_no_removal(make_repo):
+    # Shaped like uvicorn 52b3ec62: a setup hook replaced by a loop factory in four modules, and
+    # the worker's override that only ran the hook before gunicorn's own init_process removed.
+    repo = make_repo()
+    repo.commit(
+        {
+            "srv/config.py": "class Config:\n    def setup_event_loop(self):\n        return None\n",
+            "srv/loops/asyncio.py": "def asyncio_setup():\n    return None\n",
+            "srv/loops/auto.py": "def auto_loop_setup():\n    return None\n",
+            "srv/workers.py": "from gunicorn.workers.base import Worker\n\n\n"
+            "class UvicornWorker(Worker):\n"
+            "    def init_process(self):\n"
+            "        self.config.setup_event_loop()\n"
+            "        super().init_process()\n",
+        }
+    )
+    repo.commit(
+        {
+            "srv/config.py": "class Config:\n    x = 1\n\n    def get_loop_factory(self):\n        return None\n",
+            "srv/loops/asyncio.py": "def asyncio_loop_factory():\n    return None\n",
+            "srv/loops/auto.py": "def auto_loop_factory():\n    return None\n",
+            "srv/workers.py": "from gunicorn.workers.base import Worker\n\n\nclass UvicornWorker(Worker):\n    pass\n",
+        }
+    )
+    (f,) = review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings
+    assert (f.rule, f.path, f.line) == ("docs/public-api-drift", "srv/config.py", 4)
+    assert f.message == (
+        "srv/config.py: added Config.get_loop_factory; removed Config.setup_event_loop. "
+        "srv/loops/asyncio.py: added asyncio_loop_factory; removed asyncio_setup. "
+        "srv/loops/auto.py: added auto_loop_factory; removed auto_loop_setup. "
+        "Update the docs or CHANGELOG so users learn of it."
+    )
+
+
+def test_a_removed_override_that_replaced_its_base_method_is_still_a_removal(make_repo):
+    repo = make_repo()
+    repo.commit({"w.py": "class W(Base):\n    def run(self):\n        return super().start()\n"})
+    repo.commit({"w.py": "class W(Base):\n    pass\n"})
+    (f,) = review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings
+    assert f.message == "w.py: removed W.run. Update the docs or CHANGELOG so users learn of it."
+
+
 def test_complexity_reports_crossings_and_steps_not_every_increment(make_repo):
     def fn(n):
         return (
@@ -251,12 +295,96 @@ def test_complexity_reports_crossings_and_steps_not_every_increment(make_repo):
         )
 
     repo = make_repo()
-    repo.commit({"c.py": fn(13)})  # complexity 14, already past the threshold of 10
+    ruff = '[tool.ruff.lint]\nextend-select = ["C90"]\n[tool.ruff.lint.mccabe]\nmax-complexity = 10\n'
+    repo.commit({"pyproject.toml": ruff, "c.py": fn(13)})  # complexity 14, already past the limit of 10
     repo.commit({"c.py": fn(14)})  # +1
     assert review_repo(repo, analyzers=[ComplexityAnalyzer()]).findings == ()
     repo.commit({"c.py": fn(19)})  # +5: the configured step
     (f,) = review_repo(repo, analyzers=[ComplexityAnalyzer()]).findings
     assert f.title == "Complexity of f() grew from 15 to 20 (threshold 10)"
+    assert f.message.startswith("The limit is set by ruff (pyproject.toml).")
+
+
+def _branchy(name: str, n: int) -> str:
+    return (
+        f"def {name}(x):\n"
+        + "".join(f"    if x == {i}:\n        return {i}\n" for i in range(n))
+        + "    return x\n"
+    )
+
+
+def test_complexity_is_not_reported_where_the_project_sets_no_limit(make_repo):
+    # Shaped like jinja 6aeab5d1 and uvicorn b9606269: ruff configured, C90 not selected.
+    repo = make_repo()
+    repo.commit(
+        {"pyproject.toml": '[tool.ruff.lint]\nselect = ["B", "E", "F", "I", "UP", "W"]\n', "p.py": ""}
+    )
+    repo.commit({"p.py": _branchy("parse_primary", 12)})
+    review = review_repo(repo, analyzers=[ComplexityAnalyzer()])
+    assert review.findings == ()
+    assert [(r.name, r.status, r.reason) for r in review.analyzers] == [
+        ("complexity", "skipped", "the project sets no complexity limit")
+    ]
+    # The user can still ask swarm for a limit of its own.
+    explicit = {"analyzers": {"complexity": {"threshold": 10}}}
+    assert rules(review_repo(repo, overrides=explicit, analyzers=[ComplexityAnalyzer()])) == [
+        ("p.py", 1, "complexity/cyclomatic")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # ruff.toml, C901 selected through a prefix, its own limit.
+        (
+            {"ruff.toml": 'lint.select = ["C"]\nlint.mccabe.max-complexity = 15\n'},
+            dict.fromkeys(["a.py", "sub/b.py"], (15, "ruff (ruff.toml)")),
+        ),
+        # Selected with no limit: ruff's default, 10; legacy top-level keys still read.
+        (
+            {".ruff.toml": 'select = ["ALL"]\n'},
+            dict.fromkeys(["a.py", "sub/b.py"], (10, "ruff (.ruff.toml)")),
+        ),
+        # Selected, then ignored by a selector as specific: ruff does not enforce it.
+        ({"pyproject.toml": '[tool.ruff.lint]\nselect = ["C90"]\nignore = ["C901"]\n'}, {}),
+        # A nested ruff.toml is the nearer config for the files under it (ruff does not merge them).
+        (
+            {
+                "pyproject.toml": '[tool.ruff.lint]\nselect = ["C901"]\nmccabe = {max-complexity = 12}\n',
+                "sub/ruff.toml": 'lint.select = ["E"]\n',
+            },
+            {"a.py": (12, "ruff (pyproject.toml)")},
+        ),
+        # flake8 from setup.cfg, tox.ini or .flake8; a pyproject without [tool.ruff] is not ruff's.
+        (
+            {"setup.cfg": "[flake8]\nmax-complexity = 18\n", "pyproject.toml": "[project]\nname = 'p'\n"},
+            {"a.py": (18, "flake8 (setup.cfg)"), "sub/b.py": (18, "flake8 (setup.cfg)")},
+        ),
+        ({"tox.ini": "[tox]\nenvlist = py312\n[flake8]\nmax-complexity = -1\n"}, {}),
+        ({".flake8": "[flake8]\nmax-line-length = 100\n"}, {}),
+    ],
+)
+def test_the_complexity_limit_comes_from_the_projects_ruff_or_flake8_config(
+    make_repo, tmp_path, files, expected
+):
+    repo = make_repo()
+    repo.commit({**files, "a.py": "", "sub/b.py": ""})
+    repo.commit({"a.py": "x = 1\n", "sub/b.py": "x = 1\n"})
+    change = from_git(repo.path, "HEAD~1", "HEAD")
+    ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
+    assert complexity_limits(ctx, ["a.py", "sub/b.py", "web/app.js"]) == expected
+
+
+def test_ruff_c901_is_left_to_the_complexity_analyzer(make_repo):
+    ruff = '[tool.ruff.lint]\nselect = ["C901"]\n[tool.ruff.lint.mccabe]\nmax-complexity = 10\n'
+    repo = make_repo()
+    repo.commit({"pyproject.toml": ruff, "c.py": ""})
+    repo.commit({"c.py": _branchy("f", 12)})
+    assert rules(review_repo(repo, analyzers=[RuffAnalyzer(), ComplexityAnalyzer()])) == [
+        ("c.py", 1, "complexity/cyclomatic")
+    ]
+    off = {"analyzers": {"complexity": {"enabled": False}}}
+    assert rules(review_repo(repo, overrides=off, analyzers=[RuffAnalyzer()])) == [("c.py", 1, "ruff/C901")]
 
 
 def test_placeholders_only_for_new_functions_that_are_not_protocol_or_overload(make_repo):
@@ -299,7 +427,6 @@ def test_dependencies_per_group_with_normalised_names_and_floor_raises(make_repo
     assert sorted((f.line, f.rule, f.title) for f in review.findings) == [
         (2, "deps/floor-raised", "Dependency typing-extensions: >=3.10.0 → >=4.10.0"),
         (2, "deps/major-bump", "Dependency anyio: ==3.7 → ==4.0"),
-        (4, "deps/added", "Dependency added (dev-only group typecheck): chardet"),
     ]
 
 
@@ -309,7 +436,10 @@ def test_code_moved_out_of_a_private_module_is_not_new(make_repo):
     repo = make_repo()
     repo.commit({"pkg/_vendor/testing.py": cls, "pkg/testing.py": "from pkg._vendor.testing import Runner\n"})
     repo.commit({"pkg/_vendor/testing.py": None, "pkg/testing.py": cls})
-    assert review_repo(repo, analyzers=[DocsDriftAnalyzer(), ComplexityAnalyzer()]).findings == ()
+    limit = {"analyzers": {"complexity": {"threshold": 10}}}
+    review = review_repo(repo, overrides=limit, analyzers=[DocsDriftAnalyzer(), ComplexityAnalyzer()])
+    assert review.findings == ()
+    assert [r.status for r in review.analyzers] == ["ok", "ok"]
 
 
 def test_pep_735_dependency_groups_are_dev_only_whatever_their_name(make_repo):
@@ -321,6 +451,52 @@ def test_pep_735_dependency_groups_are_dev_only_whatever_their_name(make_repo):
         {"pyproject.toml": '[project]\ndependencies = []\n[dependency-groups]\npyrefly = ["pyrefly>=1.2"]\n'}
     )
     assert review_repo(repo, analyzers=[DependencyAnalyzer()]).findings == ()
+
+
+def test_dev_only_dependencies_added_are_not_findings_runtime_ones_are(make_repo):
+    # Shaped like jinja b002d9c6 (trio in requirements/tests.in) and uvicorn e5f36639
+    # (pytest-xdist in a requirements.txt that installs the project itself).
+    repo = make_repo()
+    repo.commit(
+        {
+            "pyproject.toml": '[project]\ndependencies = ["markupsafe>=2"]\n'
+            '[project.optional-dependencies]\ntest = ["pytest"]\n',
+            "requirements/tests.in": "pytest\n",
+            "requirements.txt": "-e .[standard]\npytest==8.0\n",
+        }
+    )
+    repo.commit(
+        {
+            "pyproject.toml": '[project]\ndependencies = ["markupsafe>=2", "anyio>=4"]\n'
+            '[project.optional-dependencies]\ntest = ["pytest", "trio"]\n',
+            "requirements/tests.in": "pytest\ntrio\n",
+            "requirements.txt": "-e .[standard]\npytest==8.0\npytest-xdist==3.6.0\n",
+        }
+    )
+    review = review_repo(repo, analyzers=[DependencyAnalyzer()])
+    assert [(f.path, f.line, f.rule, f.title) for f in review.findings] == [
+        ("pyproject.toml", 2, "deps/added", "Dependency added: anyio >=4")
+    ]
+    # The walkthrough still names every addition.
+    described = review_repo(repo, analyzers=[DependencyAnalyzer(describe=True)])
+    assert sorted(f.title for f in described.findings) == [
+        "Dependency added (dev-only dev environment): pytest-xdist ==3.6.0",
+        "Dependency added (dev-only extra test): trio",
+        "Dependency added (dev-only tests): trio",
+        "Dependency added: anyio >=4",
+    ]
+
+
+def test_a_lockfile_refreshed_without_its_manifest_is_not_a_finding(make_repo):
+    # Shaped like attrs 116681b6: `uv lock --upgrade` with pyproject.toml untouched.
+    repo = make_repo()
+    repo.commit({"pyproject.toml": '[project]\ndependencies = ["attrs"]\n', "uv.lock": "version = 1\n"})
+    repo.commit({"uv.lock": "version = 1\n# refreshed\n"})
+    review = review_repo(repo, analyzers=[DependencyAnalyzer()])
+    assert review.findings == ()
+    assert [(r.name, r.status, r.reason) for r in review.analyzers] == [
+        ("dependencies", "skipped", "no dependency manifest changed")
+    ]
 
 
 # -- the regression guard ---------------------------------------------------------------------
@@ -528,5 +704,5 @@ def test_a_requirements_file_compiled_by_pip_compile_is_a_lockfile_not_a_manifes
         }
     )
     # The project chose trio (in the .in file); the transitive pins are pip-compile's.
-    found = [(p, r) for p, _, r in rules(review_repo(repo, analyzers=[DependencyAnalyzer()]))]
+    found = [(p, r) for p, _, r in rules(review_repo(repo, analyzers=[DependencyAnalyzer(describe=True)]))]
     assert found == [("requirements/tests.in", "deps/added")]

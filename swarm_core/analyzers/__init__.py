@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from swarm_core.analyzers.base import Analyzer, AnalyzerContext
-from swarm_core.analyzers.change_signals import ComplexityAnalyzer, DocsDriftAnalyzer, TestsSignalAnalyzer
+from swarm_core.analyzers.change_signals import TestsSignalAnalyzer
+from swarm_core.analyzers.complexity import ComplexityAnalyzer
 from swarm_core.analyzers.dependencies import DependencyAnalyzer
+from swarm_core.analyzers.docs_drift import DocsDriftAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.osv import AdvisoryCache
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer

@@ -1,4 +1,7 @@
-"""Change signals from the code graph: untested behaviour, removed tests, docs drift, complexity growth."""
+"""Change signals from the code graph: untested behaviour, removed tests, weaker assertions.
+
+Docs drift lives in `docs_drift`, complexity growth in `complexity`.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +10,25 @@ import re
 
 import tree_sitter as ts
 
-from swarm_core import codegraph
 from swarm_core.analyzers.base import (
     AnalyzerContext,
-    is_doc_path,
-    is_private_module,
     is_source_path,
     is_test_path,
 )
 from swarm_core.analyzers.behaviour import COMMENT_PREFIXES, behaviour_changed, behaviour_lines, moves_of
-from swarm_core.analyzers.meaning import bare_signature, code_tokens, similar
+from swarm_core.analyzers.meaning import code_tokens, similar
 from swarm_core.analyzers.version_guards import dead_tests, lines_of
 from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
 
-__all__ = ["ComplexityAnalyzer", "DocsDriftAnalyzer", "TestsSignalAnalyzer", "public_surface"]
+__all__ = ["TestsSignalAnalyzer"]
 
 _ASSERTION = re.compile(
     r"\bassert\w*\b|\bexpect\s*\(|\bself\.assert\w+\(|\bt\.(Error|Fatal|Fail)\w*\(|\brequire\.\w+\(|"
     r"\bassert_eq!|\bassert!|\bshould\b|\.to(Be|Equal|Throw|Match)\w*\(|\bpytest\.raises\("
 )
 _TEST_FN = re.compile(r"^(test|it|should)|Test|_test$|^Test")
-
-
-def public_surface(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
-    """Public symbols of one side of a file: qualified name -> (line, signature without annotations)."""
-    parsed = ctx.parsed(fd, side)
-    if parsed is None:
-        return {}
-    return {
-        sym.qualname: (sym.start_line, bare_signature(node, sym.signature))
-        for sym, node in ctx.definitions(fd, side)
-        if sym.public
-    }
 
 
 def _is_source(path: str) -> bool:
@@ -255,130 +243,3 @@ class TestsSignalAnalyzer:
             source=self.name,
             confidence=0.8,
         )
-
-
-class DocsDriftAnalyzer:
-    """Public symbols added, removed or re-signatured with no docs or changelog change."""
-
-    name = "docs"
-
-    def unavailable(self, ctx: AnalyzerContext) -> str | None:
-        """Skipped when no source file changed."""
-        return None if any(_is_source(f.path) for f in ctx.files) else "no source files changed"
-
-    async def run(self, ctx: AnalyzerContext) -> list[Finding]:
-        """Diff public symbols between base and head."""
-        return await asyncio.to_thread(self._scan, ctx)
-
-    def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
-        if any(is_doc_path(f.path) for f in ctx.files):
-            return []
-        sources = [f for f in ctx.files if _is_source(f.path)]
-        surfaces = {
-            fd.path: (self._public(ctx, fd, Side.LEFT), self._public(ctx, fd, Side.RIGHT)) for fd in sources
-        }
-        gained = {k for before, after in surfaces.values() for k in after.keys() - before.keys()}
-        lost = {k for before, after in surfaces.values() for k in before.keys() - after.keys()}
-        # A symbol moved between modules (a private one included) is neither added nor removed.
-        moved = gained & lost
-        out = []
-        # Private modules (`_types.py`, `_core/`) are not the documented API.
-        for fd in (f for f in sources if not is_private_module(f.path)):
-            before, after = surfaces[fd.path]
-            added = sorted(after.keys() - before.keys() - moved)
-            removed = sorted(before.keys() - after.keys() - moved)
-            changed = sorted(k for k in after.keys() & before.keys() if after[k][1] != before[k][1])
-            if not (added or removed or changed):
-                continue
-            parts = []
-            for label, names in (
-                ("added", added),
-                ("removed", removed),
-                ("signature changed", changed),
-            ):
-                if names:
-                    parts.append(f"{label}: " + ", ".join(names[:6]) + (" …" if len(names) > 6 else ""))
-            first = after[added[0]][0] if added else (after[changed[0]][0] if changed else None)
-            out.append(
-                Finding(
-                    path=fd.path,
-                    line=first,
-                    severity=Severity.LOW,
-                    lane=Lane.DOCS_INTENT,
-                    category="docs",
-                    rule="docs/public-api-drift",
-                    title="Public API changed with no docs or changelog update",
-                    message="; ".join(parts) + ". Update the docs or CHANGELOG so users learn of it.",
-                    source=self.name,
-                    confidence=0.7,
-                )
-            )
-        return out
-
-    @staticmethod
-    def _public(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
-        return public_surface(ctx, fd, side)
-
-
-class ComplexityAnalyzer:
-    """Changed functions whose complexity crossed the threshold, or grew by `step` beyond it."""
-
-    name = "complexity"
-
-    def unavailable(self, ctx: AnalyzerContext) -> str | None:
-        """Skipped when no source file gained lines."""
-        ok = any(codegraph.language_for(f.path) and f.added for f in ctx.files)
-        return None if ok else "no changed source files"
-
-    async def run(self, ctx: AnalyzerContext) -> list[Finding]:
-        """Compare complexity of each changed function at base and head."""
-        return await asyncio.to_thread(self._scan, ctx)
-
-    def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
-        threshold = ctx.config.analyzers.complexity.threshold
-        step = ctx.config.analyzers.complexity.step
-        # Functions the change deletes elsewhere: one that reappears here was moved, not written.
-        moved_from = {}
-        for fd in ctx.files:
-            if fd.removed:
-                kept = {sym.qualname for sym, _ in ctx.definitions(fd, Side.RIGHT)}
-                for sym, node in ctx.definitions(fd, Side.LEFT):
-                    if sym.is_function and sym.qualname not in kept:
-                        moved_from[sym.qualname] = node
-        out = []
-        for fd in ctx.files:
-            if not fd.added:
-                continue
-            head = ctx.parsed(fd, Side.RIGHT)
-            if head is None:
-                continue
-            before = {sym.qualname: node for sym, node in ctx.definitions(fd, Side.LEFT) if sym.is_function}
-            before = {**moved_from, **before}
-            for sym, node in ctx.definitions(fd, Side.RIGHT):
-                if not sym.is_function:
-                    continue
-                if not any(n in fd.added for n in range(sym.start_line, sym.end_line + 1)):
-                    continue
-                cc = codegraph.complexity(node)
-                old_node = before.get(sym.qualname)
-                old = codegraph.complexity(old_node) if old_node is not None else 0
-                # Report the crossing, or a real jump; +1 on a function long past the line is noise.
-                if cc <= threshold or cc <= old or (old > threshold and cc - old < step):
-                    continue
-                growth = f"grew from {old} to {cc}" if old else f"is {cc} (new function)"
-                out.append(
-                    Finding(
-                        path=fd.path,
-                        line=sym.start_line,
-                        severity=Severity.MEDIUM if cc >= 2 * threshold else Severity.LOW,
-                        lane=Lane.PERFORMANCE_ARCHITECTURE,
-                        category="complexity",
-                        rule="complexity/cyclomatic",
-                        title=f"Complexity of {sym.qualname}() {growth} (threshold {threshold})",
-                        message="Split the function or simplify its branching; complex code hides bugs.",
-                        source=self.name,
-                        evidence=ctx.line_text(head.source, sym.start_line),
-                        confidence=0.9,
-                    )
-                )
-        return out

@@ -1,4 +1,13 @@
-"""Dependency gate: packages added, removed and bumped in manifests, and manifest/lockfile drift."""
+"""Dependency gate: runtime packages added, removed and bumped; manifests changed without their lockfile.
+
+What is not a finding, and why:
+- a dependency added, removed or re-pinned in a dev-only group (test, lint, docs, typing
+  requirements, PEP 735 groups, test extras): it never reaches a user's install, and choosing
+  a test tool is the maintainers' call, not a review comment;
+- a lockfile that moved with no manifest change: a lock refresh (Renovate, `uv lock
+  --upgrade`) is routine. Known vulnerabilities of any locked or dev version stay the OSV
+  analyzer's job (`vulnerabilities`), which checks every group.
+"""
 
 from __future__ import annotations
 
@@ -265,23 +274,26 @@ def _change_kind(old: str, new: str) -> str:
 
 
 class DependencyAnalyzer:
-    """Compares manifests at base and head, and checks each manifest against its lockfile."""
+    """Compares manifests at base and head, group by group, and checks each against its lockfile.
+
+    Args:
+        describe: also list what dev-only groups gained (the walkthrough describes every
+            change; a review reports only what reaches users).
+    """
 
     name = "dependencies"
 
+    def __init__(self, *, describe: bool = False) -> None:
+        self.describe = describe
+
     def unavailable(self, ctx: AnalyzerContext) -> str | None:
-        """Skipped when no manifest or lockfile changed."""
-        names = {PurePosixPath(f.path).name for f in ctx.files}
-        if (
-            any(_parser_for(f.path) for f in ctx.files)
-            or names & set(_MANIFEST_OF)
-            or names & set(_LOCKFILES)
-        ):
+        """Skipped when no manifest changed."""
+        if any(_parser_for(f.path) for f in ctx.files):
             return None
-        return "no dependency manifest or lockfile changed"
+        return "no dependency manifest changed"
 
     async def run(self, ctx: AnalyzerContext) -> list[Finding]:
-        """Report dependency changes and lockfile drift."""
+        """Report runtime dependency changes and manifests whose lockfile did not follow."""
         return await asyncio.to_thread(self._scan, ctx)
 
     def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
@@ -290,22 +302,6 @@ class DependencyAnalyzer:
         for fd in ctx.files:
             if _parser_for(fd.path) is not None and not compiled_requirements(ctx, fd):
                 out.extend(self._manifest(ctx, fd, changed))
-            name = PurePosixPath(fd.path).name
-            manifest = _MANIFEST_OF.get(name)
-            if manifest is not None and fd.status != FileStatus.DELETED:
-                sibling = str(PurePosixPath(fd.path).with_name(manifest))
-                if sibling not in changed and ctx.read(sibling, Side.RIGHT) is not None:
-                    out.append(
-                        self._finding(
-                            fd,
-                            None,
-                            Severity.LOW,
-                            "deps/lockfile-without-manifest",
-                            f"{name} changed but {manifest} did not",
-                            "The lockfile moved without a manifest change: check that the resolved "
-                            "versions are intended (an unreviewed `update` can pull in new code).",
-                        )
-                    )
         return out
 
     def _manifest(self, ctx: AnalyzerContext, fd: FileDiff, changed: set[str]) -> list[Finding]:
@@ -362,8 +358,10 @@ class DependencyAnalyzer:
     def _group(
         self, fd: FileDiff, group: str, base: Deps, head: Deps, line_of: Callable[[str], int | None]
     ) -> list[Finding]:
-        """One group's additions, removals and constraint changes; a dev group's bumps are routine."""
+        """One group's additions, removals and constraint changes; a dev group's never reach a user."""
         dev = is_dev_group(group)
+        if dev and not self.describe:
+            return []
         where = "" if group == RUNTIME else f" ({'dev-only ' if dev else ''}{group})"
         out = []
         for name in sorted(head.keys() - base.keys()):
@@ -378,7 +376,7 @@ class DependencyAnalyzer:
                 )
             )
         if dev:
-            return out  # removing or re-pinning a test or lint tool never reaches a user's install
+            return out  # the walkthrough names a new test or lint tool; its re-pins are routine
         for name in sorted(base.keys() - head.keys()):
             out.append(
                 self._finding(

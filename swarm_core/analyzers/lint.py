@@ -199,6 +199,8 @@ class RuffAnalyzer:
             code = item.get("code")
             if code in _SYNTAX_CODES:  # the syntax analyzer owns parse errors (one finding per place)
                 continue
+            if code == "C901" and ctx.config.analyzers.complexity.enabled:
+                continue  # the complexity analyzer owns it, at the same limit (crossings and steps)
             path = rel(item, head_root)
             if path in by_path:
                 candidates.append((item, path, key(item, Side.RIGHT, path)))

@@ -1,4 +1,4 @@
-"""The reviewed project's own tool settings: Python target version, ruff config files, bandit config.
+"""The reviewed project's own tool settings: Python target, ruff and bandit config, complexity limit.
 
 All are read from the base version, so a change cannot relax the rules it is checked against;
 only the tests signal asks for the head's Python floor (tests that only dropped Pythons ran).
@@ -6,6 +6,7 @@ only the tests signal asks for the head's Python floor (tests that only dropped 
 
 from __future__ import annotations
 
+import configparser
 import re
 import tomllib
 from collections.abc import Iterable
@@ -15,7 +16,13 @@ from typing import Any
 from swarm_core.analyzers.base import AnalyzerContext, safe_relpath
 from swarm_core.models import Side
 
-__all__ = ["bandit_config_args", "configures_ruff", "python_target", "ruff_config_files"]
+__all__ = [
+    "bandit_config_args",
+    "complexity_limits",
+    "configures_ruff",
+    "python_target",
+    "ruff_config_files",
+]
 
 RUFF_CONFIG_NAMES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
 _PY_TARGET = re.compile(r"py3(\d+)")
@@ -109,3 +116,101 @@ def bandit_config_args(ctx: AnalyzerContext, root: Path) -> list[str]:
         target.write_bytes(pyproject)
         return ["-c", str(target)]
     return []
+
+
+# Within one directory ruff prefers `.ruff.toml`, then `ruff.toml`, then `pyproject.toml`.
+_RUFF_PREFERENCE = {".ruff.toml": 0, "ruff.toml": 1, "pyproject.toml": 2}
+_RUFF_DEFAULT_MAX_COMPLEXITY = 10
+_FLAKE8_FILES = ("setup.cfg", "tox.ini", ".flake8")
+
+
+def _ruff_table(ctx: AnalyzerContext, name: str) -> dict[str, Any] | None:
+    """ruff's settings in one config file; None for a pyproject.toml without `[tool.ruff]`."""
+    data = _toml(ctx, name)
+    settings = data.get("tool", {}).get("ruff") if name.endswith("pyproject.toml") else data
+    return settings if isinstance(settings, dict) else None
+
+
+def _specificity(selectors: Iterable[object], code: str) -> int:
+    """Length of the longest selector that picks `code` (`ALL` is the least specific), -1 for none."""
+    return max(
+        (
+            0 if sel == "ALL" else len(sel)
+            for sel in map(str, selectors)
+            if sel == "ALL" or code.startswith(sel)
+        ),
+        default=-1,
+    )
+
+
+def _ruff_max_complexity(settings: dict[str, Any]) -> int | None:
+    """ruff's C901 limit when the config selects the rule (more specific selector wins, as in ruff)."""
+    lint = settings.get("lint")
+    lint = lint if isinstance(lint, dict) else {}
+
+    def option(key: str) -> Any:
+        return lint.get(key, settings.get(key))
+
+    def listed(*keys: str) -> list[object]:
+        return [sel for key in keys for sel in (option(key) or [])]
+
+    chosen = _specificity(listed("select", "extend-select"), "C901")
+    if chosen < 0 or chosen <= _specificity(listed("ignore", "extend-ignore"), "C901"):
+        return None
+    mccabe = option("mccabe")
+    limit = mccabe.get("max-complexity") if isinstance(mccabe, dict) else None
+    return limit if isinstance(limit, int) and limit >= 0 else _RUFF_DEFAULT_MAX_COMPLEXITY
+
+
+def _flake8_max_complexity(ctx: AnalyzerContext) -> tuple[int, str] | None:
+    """flake8's `max-complexity` from the first root config with a `[flake8]` section."""
+    for name in _FLAKE8_FILES:
+        data = ctx.read(name, Side.LEFT)
+        if data is None:
+            continue
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(data.decode("utf-8", "replace"))
+        except configparser.Error:
+            continue
+        if not parser.has_section("flake8"):
+            continue
+        section = parser["flake8"]
+        raw = section.get("max-complexity", section.get("max_complexity", "")).strip()
+        return (int(raw), name) if raw.isdigit() and int(raw) > 0 else None
+    return None
+
+
+def _nearness(config: str) -> tuple[int, int]:
+    path = PurePosixPath(config)
+    return (-len(path.parent.parts), _RUFF_PREFERENCE[path.name])
+
+
+def complexity_limits(ctx: AnalyzerContext, paths: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """The project's own cyclomatic complexity limit per file: path -> (limit, the config that sets it).
+
+    ruff's `max-complexity` where the file's ruff config (the nearest one, as ruff discovers
+    them) selects C901, else flake8's `max-complexity`. Files under no limit are left out, and
+    so is every file but Python's: both tools check nothing else.
+    """
+    wanted = [p for p in paths if safe_relpath(p) is not None and p.endswith((".py", ".pyi"))]
+    configs = [(c, t) for c in ruff_config_files(ctx, wanted) if (t := _ruff_table(ctx, c)) is not None]
+    flake8 = _flake8_max_complexity(ctx)
+    out: dict[str, tuple[int, str]] = {}
+    for path in wanted:
+        parents = set(PurePosixPath(path).parents)
+        own = [(c, t) for c, t in configs if PurePosixPath(c).parent in parents]
+        nearest = min(
+            own,
+            key=lambda ct: (
+                -len(PurePosixPath(ct[0]).parent.parts),
+                _RUFF_PREFERENCE[PurePosixPath(ct[0]).name],
+            ),
+            default=None,
+        )
+        limit = _ruff_max_complexity(nearest[1]) if nearest is not None else None
+        if limit is not None and nearest is not None:
+            out[path] = (limit, f"ruff ({nearest[0]})")
+        elif flake8 is not None:
+            out[path] = (flake8[0], f"flake8 ({flake8[1]})")
+    return out

@@ -65,9 +65,14 @@ class SastConfig(Toggle):
 
 
 class ComplexityConfig(Toggle):
-    """Flag functions whose cyclomatic complexity grows past a threshold."""
+    """Flag functions whose cyclomatic complexity grows past the project's limit."""
 
-    threshold: int = Field(default=10, ge=1)
+    threshold: int | None = Field(
+        default=None,
+        ge=1,
+        description="the limit; unset: the project's own (ruff's C901 max-complexity, flake8's), "
+        "and no report when it sets none",
+    )
     step: int = Field(
         default=5, ge=1, description="report a function already past the threshold when it grows by this much"
     )

@@ -1,0 +1,117 @@
+"""Docs drift: public symbols added, removed or re-signatured with no docs or changelog change."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import tree_sitter as ts
+
+from swarm_core.analyzers.base import AnalyzerContext, is_doc_path, is_private_module, is_source_path
+from swarm_core.analyzers.meaning import bare_signature
+from swarm_core.diff import FileDiff
+from swarm_core.models import Finding, Lane, Severity, Side
+
+__all__ = ["DocsDriftAnalyzer", "public_surface"]
+
+
+def public_surface(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
+    """Public symbols of one side of a file: qualified name -> (line, signature without annotations)."""
+    parsed = ctx.parsed(fd, side)
+    if parsed is None:
+        return {}
+    return {
+        sym.qualname: (sym.start_line, bare_signature(node, sym.signature))
+        for sym, node in ctx.definitions(fd, side)
+        if sym.public
+    }
+
+
+def _extends_base(node: ts.Node, name: str) -> bool:
+    """True when a method calls the base class's method of its own name (`super().name(`)."""
+    call = re.compile(rb"\bsuper\s*\([^)]*\)\s*\.\s*" + re.escape(name.encode()) + rb"\s*\(")
+    return call.search(node.text or b"") is not None
+
+
+def _overrides(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> set[str]:
+    """Methods of one side of a file that extend their base class's method of the same name."""
+    return {
+        sym.qualname
+        for sym, node in ctx.definitions(fd, side)
+        if sym.is_function and "." in sym.qualname and _extends_base(node, sym.name)
+    }
+
+
+class DocsDriftAnalyzer:
+    """Public symbols added, removed or re-signatured with no docs or changelog change.
+
+    One finding per change, listing every file and name: a reviewer writes one comment
+    "public API changed with no docs", not one per module. A removed override that called
+    the base class's method of the same name is not a removal: the name still resolves.
+    """
+
+    name = "docs"
+
+    def unavailable(self, ctx: AnalyzerContext) -> str | None:
+        """Skipped when no source file changed."""
+        return None if any(is_source_path(f.path) for f in ctx.files) else "no source files changed"
+
+    async def run(self, ctx: AnalyzerContext) -> list[Finding]:
+        """Diff public symbols between base and head."""
+        return await asyncio.to_thread(self._scan, ctx)
+
+    def _scan(self, ctx: AnalyzerContext) -> list[Finding]:
+        if any(is_doc_path(f.path) for f in ctx.files):
+            return []
+        sources = [f for f in ctx.files if is_source_path(f.path)]
+        surfaces = {
+            fd.path: (self._public(ctx, fd, Side.LEFT), self._public(ctx, fd, Side.RIGHT)) for fd in sources
+        }
+        gained = {k for before, after in surfaces.values() for k in after.keys() - before.keys()}
+        lost = {k for before, after in surfaces.values() for k in before.keys() - after.keys()}
+        # A symbol moved between modules (a private one included) is neither added nor removed.
+        moved = gained & lost
+        listed: list[str] = []
+        anchor: tuple[FileDiff, int | None] | None = None
+        # Private modules (`_types.py`, `_core/`) are not the documented API.
+        for fd in (f for f in sources if not is_private_module(f.path)):
+            before, after = surfaces[fd.path]
+            added = sorted(after.keys() - before.keys() - moved)
+            removed = before.keys() - after.keys() - moved
+            if removed:
+                removed -= _overrides(ctx, fd, Side.LEFT)
+            changed = sorted(k for k in after.keys() & before.keys() if after[k][1] != before[k][1])
+            if not (added or removed or changed):
+                continue
+            parts = []
+            for label, names in (
+                ("added", added),
+                ("removed", sorted(removed)),
+                ("signature changed", changed),
+            ):
+                if names:
+                    parts.append(f"{label} " + ", ".join(names[:6]) + (" …" if len(names) > 6 else ""))
+            listed.append(f"{fd.path}: " + "; ".join(parts))
+            if anchor is None:
+                anchor = (fd, after[added[0]][0] if added else (after[changed[0]][0] if changed else None))
+        if anchor is None:
+            return []
+        shown = listed[:5] + ([f"{len(listed) - 5} more file(s)"] if len(listed) > 5 else [])
+        return [
+            Finding(
+                path=anchor[0].path,
+                line=anchor[1],
+                severity=Severity.LOW,
+                lane=Lane.DOCS_INTENT,
+                category="docs",
+                rule="docs/public-api-drift",
+                title="Public API changed with no docs or changelog update",
+                message=". ".join(shown) + ". Update the docs or CHANGELOG so users learn of it.",
+                source=self.name,
+                confidence=0.7,
+            )
+        ]
+
+    @staticmethod
+    def _public(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, tuple[int, str]]:
+        return public_surface(ctx, fd, side)
