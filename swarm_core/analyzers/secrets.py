@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from swarm_core.analyzers.base import AnalyzerContext
+from swarm_core.analyzers.dummy_credentials import is_dummy_basic
 from swarm_core.analyzers.jwk_private import JWK, jwk_hits
 from swarm_core.analyzers.secret_engines import (
     CREDSWEEPER,
@@ -80,6 +81,15 @@ def _confirmed(group: Sequence[SecretHit], swept: bool) -> bool:
     return not swept or any(h.engine != DETECT_SECRETS or h.key_block for h in group)
 
 
+def _dummy(hit: SecretHit) -> bool:
+    """Whether every value of a hit is a Basic credential of dummy words (`user:password`).
+
+    Tests and docs write `Basic dXNlcm5hbWU6cGFzc3dvcmQ=` for the pair they pass as auth; it
+    guards nothing, whichever engine saw it. Such values are still redacted.
+    """
+    return bool(hit.values) and all(is_dummy_basic(v) for v in hit.values)
+
+
 class SecretsAnalyzer:
     """Finds credentials in added lines; the values never leave this module unredacted.
 
@@ -134,9 +144,9 @@ class SecretsAnalyzer:
         out = []
         for path, lines in files.items():
             text_by_line = dict(lines)
-            for group in merge_by_place(hits[path]):
-                for value in (v for h in group for v in h.values):
-                    ctx.register_secret(value)
+            for value in (v for h in hits[path] for v in h.values):
+                ctx.register_secret(value)
+            for group in merge_by_place(h for h in hits[path] if not _dummy(h)):
                 if _confirmed(group, swept):
                     out.append(self._finding(path, group, text_by_line))
         return out
