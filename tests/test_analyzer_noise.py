@@ -362,6 +362,8 @@ def test_complexity_is_not_reported_where_the_project_sets_no_limit(make_repo):
         ),
         ({"tox.ini": "[tox]\nenvlist = py312\n[flake8]\nmax-complexity = -1\n"}, {}),
         ({".flake8": "[flake8]\nmax-line-length = 100\n"}, {}),
+        # A digit int() cannot read (a superscript) is no limit, not a crash.
+        ({"setup.cfg": "[flake8]\nmax-complexity = \u00b2\n"}, {}),
     ],
 )
 def test_the_complexity_limit_comes_from_the_projects_ruff_or_flake8_config(
