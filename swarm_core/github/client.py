@@ -33,14 +33,12 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from swarm_core.errors import (
     GitHubAuthError,
-    GitHubForbidden,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubUnavailable,
-    GitHubValidation,
     RetryLater,
 )
-from swarm_core.github.answers import DeferringRetry, error_for, retry_after
+from swarm_core.github.answers import DeferringRetry, error_for, graphql_error
 from swarm_core.redact import Redactor
 
 __all__ = ["API_VERSION", "GitHubClient", "PullRequest", "diff_from_files", "parse_link"]
@@ -51,8 +49,6 @@ _LINK = re.compile(r'<([^>]+)>;\s*rel="([a-z]+)"')
 _RETRIES = re.compile(r"too many (\d{3}) error responses")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _POST_ATTEMPTS = 3
-# GraphQL's rate limits come as a 200 whose first error has one of these types (GitHub has sent both).
-_GRAPHQL_RATE_LIMITED = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,19 +426,8 @@ class GitHubClient:
         )
         errors = (answer or {}).get("errors") if isinstance(answer, dict) else None
         if errors:
-            first = errors[0] if isinstance(errors[0], dict) else {}
-            kind, message = str(first.get("type") or ""), str(first.get("message") or first)
-            text = f"GitHub refused {what}: {message}"
-            if kind in _GRAPHQL_RATE_LIMITED:
-                limited = GitHubRateLimited(
-                    text, status=200, retry_after=retry_after({k.lower(): v for k, v in headers.items()})
-                )
-                raise self._deferred(limited) or limited
-            if kind == "FORBIDDEN":
-                raise GitHubForbidden(text, status=403)
-            if kind == "NOT_FOUND":
-                raise GitHubNotFound(text, status=404)
-            raise GitHubValidation(text, status=422)
+            exc = graphql_error(errors[0], what, headers)
+            raise (self._deferred(exc) if isinstance(exc, GitHubRateLimited) else None) or exc
         return dict((answer or {}).get("data") or {}) if isinstance(answer, dict) else {}
 
     # writing ----------------------------------------------------------------------
