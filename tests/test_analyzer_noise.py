@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import threading
+
 import pytest
 
 from swarm_core.analyzers.base import AnalyzerContext
@@ -17,6 +21,7 @@ from swarm_core.analyzers.sast import BanditAnalyzer
 from swarm_core.analyzers.syntax import SyntaxAnalyzer
 from swarm_core.changeset import from_git, from_patch
 from swarm_core.config import SwarmConfig
+from swarm_core.history import GitHistory
 from swarm_core.models import Severity, Side
 from tests.conftest import git
 from tests.helpers import review_repo, rules
@@ -362,6 +367,8 @@ def test_complexity_is_not_reported_where_the_project_sets_no_limit(make_repo):
         ),
         ({"tox.ini": "[tox]\nenvlist = py312\n[flake8]\nmax-complexity = -1\n"}, {}),
         ({".flake8": "[flake8]\nmax-line-length = 100\n"}, {}),
+        # A digit int() cannot read (a superscript) is no limit, not a crash.
+        ({"setup.cfg": "[flake8]\nmax-complexity = \u00b2\n"}, {}),
     ],
 )
 def test_the_complexity_limit_comes_from_the_projects_ruff_or_flake8_config(
@@ -524,6 +531,39 @@ def test_regression_guard_flags_a_change_that_puts_back_what_a_fix_replaced(make
         f.title == f"This change undoes part of {fix[:10]} 'Fix ZeroDivisionError in ratio() for empty input'"
     )
     assert f.severity is Severity.MEDIUM  # the message says fix, and tests came with it
+
+
+class _SlowHistory(GitHistory):
+    """Git history whose first blame waits until released: an API that answers slowly."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+        self.blamed: list[str] = []
+
+    def blame(self, commit, path, lines):
+        self.blamed.append(path)
+        self.release.wait(10)
+        return super().blame(commit, path, lines)
+
+
+def test_regression_guard_asks_nothing_more_once_its_time_ran_out(make_repo, tmp_path):
+    repo = make_repo()
+    repo.commit({"a.py": "x = 1\ny = 2\n", "b.py": "x = 1\ny = 2\n"})
+    repo.commit({"a.py": "x = 1\n", "b.py": "x = 1\n"})
+    change = from_git(repo.path, "HEAD~1", "HEAD")
+    history = _SlowHistory(change.history._repo)  # type: ignore[union-attr]
+    change = dataclasses.replace(change, history=history)
+    ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
+
+    async def timed_out() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(RegressionGuardAnalyzer().run(ctx), 0.2)
+        history.release.set()  # the worker thread goes on after the timeout: it must not blame b.py
+
+    asyncio.run(timed_out())  # waits for the worker thread to finish
+    assert history.blamed == ["a.py"]
+    assert ctx.notes("regression") == ("stopped reading history: the analyzer's time ran out",)
 
 
 def test_regression_guard_ignores_rewrites_of_lines_no_fix_wrote_or_that_move_forward(make_repo):

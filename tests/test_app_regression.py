@@ -157,3 +157,16 @@ def test_github_history_answers_only_the_lines_asked_and_refuses_what_it_cannot_
         history.blame(fix, "gone.py", [1])
     commit_reads = [r for r in fake.requests if r.path == f"/repos/{REPO}/commits/{fix}"]
     assert len(commit_reads) == 1  # summary and both diffs share one read
+
+
+def test_a_graphql_rate_limit_answered_with_200_stops_the_history_reads(fake: FakeGitHub, rig: Rig) -> None:
+    revert_of_a_fix(fake)
+    # GitHub's GraphQL rate limit is a 200 with a RATE_LIMITED error, not a 403 or 429.
+    limited = {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]}
+    fake.fail("POST", "/graphql", 200, body=limited, headers={"retry-after": "0"}, times=1)
+    result = rig.review(7)
+    assert result["verdict"] == "APPROVE_WITH_NOTES"
+    row = regression_row(fake)
+    assert "stopped reading history: GitHub refused the blame of calc.py" in row
+    assert "history not read for" not in row
+    assert not [r for r in fake.requests if re.search(r"/commits/[0-9a-f]{40}$", r.path)]

@@ -109,6 +109,26 @@ def test_a_wait_longer_than_defer_after_raises_retry_later() -> None:
     assert gh.post("/x", {}, "posting") == {"id": 2} and sleeps == [3.0]
 
 
+def test_a_graphql_rate_limit_is_a_rate_limit_not_a_refusal() -> None:
+    # GitHub answers a GraphQL rate limit with 200 and an error typed RATE_LIMITED (or RATE_LIMIT).
+    for kind in ("RATE_LIMITED", "RATE_LIMIT"):
+        limited = {"data": None, "errors": [{"type": kind, "message": "API rate limit exceeded"}]}
+        gh = GitHubClient(ScriptedRequester(limited))  # type: ignore[arg-type]
+        with pytest.raises(
+            GitHubRateLimited, match="GitHub refused the blame: API rate limit exceeded"
+        ) as info:
+            gh.graphql("query { x }", {}, "the blame")
+        assert info.value.retry_after == 60.0  # no hint in the headers: the secondary-limit minute
+        # The App's worker gives the job back instead of waiting in place.
+        gh = GitHubClient(ScriptedRequester(limited), defer_after_s=10)  # type: ignore[arg-type]
+        with pytest.raises(RetryLater) as later:
+            gh.graphql("query { x }", {}, "the blame")
+        assert later.value.after_s == 60.0
+    refused = {"data": None, "errors": [{"type": "SOMETHING_ELSE", "message": "no"}]}
+    with pytest.raises(GitHubValidation):
+        GitHubClient(ScriptedRequester(refused)).graphql("query { x }", {}, "the blame")  # type: ignore[arg-type]
+
+
 def test_a_401_mints_a_new_token_once() -> None:
     dead = ScriptedRequester(GithubException(401, {"message": "Bad credentials"}, {}))
     fresh = ScriptedRequester({"id": 1})

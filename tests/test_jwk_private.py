@@ -100,6 +100,22 @@ def test_a_jwk_in_yaml() -> None:
     assert (hit.line, hit.end_line, hit.values) == (5, None, (d,))
 
 
+def test_a_yaml_value_over_several_lines_is_reported_and_redacted_line_by_line() -> None:
+    d = _b64url(96)
+    first, second = d[:64], d[64:]
+    folded = f"kty: EC\ncrv: P-384\nd: {first}\n  {second}\nx: abc"
+    block = f"kty: EC\ncrv: P-384\nd: >-\n  {first}\n  {second}\nx: abc"
+    next_line = f"kty: EC\ncrv: P-384\nd:\n  {d}\nx: abc"
+    for text, span in ((folded, (3, 4)), (block, (4, 5)), (next_line, (4, None))):
+        [hit] = jwk_hits(_added(text))
+        assert (hit.line, hit.end_line) == span
+        # Every line of the value is among the values redacted, not only the first.
+        assert d in hit.values
+        assert span[1] is None or {first, second} <= set(hit.values)
+    # The next member, or a word on the next line, is not part of the value.
+    assert _spans(f"kty: EC\ncrv: P-384\nd: {d}\n  x: abc") == [(3, None)]
+
+
 def test_an_oct_key_is_reported_when_its_k_is_random_and_not_when_it_is_a_word() -> None:
     random_k = _b64url(32)
     word_k = base64.urlsafe_b64encode(b"correct horse battery staple").decode()

@@ -58,6 +58,11 @@ def _condition(expr: str) -> object:
         ("sys.version_info >= (3, 10) or IS_PYPY", 10, True),
         ("sys.version_info.minor >= 10", 10, None),
         ("platform.python_version() < '3.10'", 10, None),
+        # A far-off literal is decided at once, as a near one (not one minor at a time).
+        ("sys.version_info >= (3, 9999999999)", 10, None),
+        ("sys.version_info < (3, 9999999999, 1)", 10, None),
+        ("sys.version_info[:2] <= (3, 9999999999)", 10, None),
+        ("sys.version_info >= (3, 2)", 10, True),
     ],
 )
 def test_a_version_condition_is_decided_by_the_oldest_supported_python(expr, floor, expected):

@@ -47,6 +47,10 @@ _OCT = re.compile(r"(?<![\w.-])\\?[\"']?kty\\?[\"']?\s*[:=]\s*\\?[\"']?oct\b")
 _LITERAL = re.compile(r"(?:[bBrRuU]{1,2})?(?P<quote>\\?[\"'])(?P<text>[A-Za-z0-9_\-+/]*={0,2})(?P=quote)")
 _BETWEEN = re.compile(r"(?:\s|#[^\n]*|\\\n|\+)*")
 _PLAIN = re.compile(r"(?P<text>[A-Za-z0-9_\-+/]+={0,2})(?=[ \t]*(?:[,}\]#\n]|$))")
+# YAML: a block scalar's indicator (`d: |` or `d: >-`), and one more indented line of a value
+# (a plain scalar folded over lines, a block scalar, or a value that opens on the next line).
+_BLOCK = re.compile(r"[|>][+-]?[ \t]*(?=\n)")
+_INDENTED = re.compile(r"[ \t]*\n[ \t]+(?P<text>[A-Za-z0-9_\-+/]+={0,2})[ \t]*(?=\n|$)")
 
 # Shortest plausible values, in base64 characters: a P-192 scalar or a 512-bit RSA factor is
 # 32 or more; an "oct" key of 128 bits is 22.
@@ -97,10 +101,19 @@ def _value(run: _Run, pos: int, bare_name: bool, sep: str) -> list[_Piece]:
         pos = _BETWEEN.match(text, m.end()).end()  # type: ignore[union-attr]
     if pieces:
         return pieces
-    # A YAML plain scalar: only after a bare name and a colon, where no code can stand.
-    if bare_name and sep == ":" and not paren and (m := _PLAIN.match(text, pos)):
-        return [_Piece(run.line_at(m.start()), m.group("text"))]
-    return []
+    # A YAML scalar: only after a bare name and a colon, where no code can stand. Its text may
+    # go on over more indented lines, or open on the next one; each line is a piece to redact.
+    if not (bare_name and sep == ":" and not paren):
+        return []
+    if m := _PLAIN.match(text, pos):
+        pieces.append(_Piece(run.line_at(m.start()), m.group("text")))
+        pos = m.end()
+    elif m := _BLOCK.match(text, pos):
+        pos = m.end()
+    while m := _INDENTED.match(text, pos):
+        pieces.append(_Piece(run.line_at(m.start("text")), m.group("text")))
+        pos = m.end()
+    return pieces
 
 
 def _random_bytes(value: str, minimum: int) -> bool:

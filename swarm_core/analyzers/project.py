@@ -177,7 +177,7 @@ def _flake8_max_complexity(ctx: AnalyzerContext) -> tuple[int, str] | None:
             continue
         section = parser["flake8"]
         raw = section.get("max-complexity", section.get("max_complexity", "")).strip()
-        return (int(raw), name) if raw.isdigit() and int(raw) > 0 else None
+        return (int(raw), name) if raw.isdecimal() and int(raw) > 0 else None
     return None
 
 

@@ -155,6 +155,8 @@ class _Scan:
 
     def _fix_hunks(self, sha: str, filename: str) -> list[Hunk]:
         key = (sha, filename)
+        if self.stopped and key not in self.fix_diffs:
+            return []
         if key not in self.fix_diffs:
             hunks: list[Hunk] = []
             try:
@@ -219,6 +221,12 @@ class RegressionGuardAnalyzer:
         scan = _Scan(history, base)
         try:
             out = await asyncio.to_thread(scan.findings, ctx)
+        except asyncio.CancelledError:
+            # The analyzer's time ran out: the worker thread cannot be killed, but it asks
+            # nothing more (each file, commit and diff checks first), so no API call is spent
+            # on a review that no longer waits for the answer.
+            scan.stopped = "the analyzer's time ran out"
+            raise
         finally:
             for note in scan.notes():
                 ctx.add_note(self.name, note)

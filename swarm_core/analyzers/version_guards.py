@@ -89,9 +89,12 @@ def _comparison(node: ts.Node, floor: int) -> bool | None:
         form, target, op = _version_form(right), _literal_version(left), _FLIP[op]
     if form is None or target is None:
         return None
-    # Every supported minor from the floor on; past the literal's minor nothing changes.
-    top = max(floor, target[1] if len(target) > 1 else floor) + 2
-    seen = {_compare(minor, form, op, target) for minor in range(floor, top)}
+    # Every supported minor from the floor on: below the literal's minor the answer is one, at it
+    # another, past it a third; so the floor and the minors around the literal's decide (a
+    # literal of (3, 10**9) costs no more than (3, 10)).
+    minor = target[1] if len(target) > 1 else floor
+    top = max(floor, minor) + 2
+    seen = {_compare(m, form, op, target) for m in {floor, minor - 1, minor, minor + 1} if floor <= m < top}
     return seen.pop() if len(seen) == 1 else None
 
 

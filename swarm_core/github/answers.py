@@ -18,7 +18,7 @@ from swarm_core.errors import (
     GitHubValidation,
 )
 
-__all__ = ["DeferringRetry", "error_for", "retry_after"]
+__all__ = ["DeferringRetry", "error_for", "graphql_error", "retry_after"]
 
 
 def error_for(exc: GithubException, what: str) -> GitHubError:
@@ -53,6 +53,30 @@ def error_for(exc: GithubException, what: str) -> GitHubError:
     if status >= 500:
         return GitHubUnavailable(text, status=status)
     return GitHubError(text, status=status)
+
+
+# GraphQL's rate limits come as a 200 whose first error has one of these types (GitHub has sent both).
+_GRAPHQL_RATE_LIMITED = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
+
+
+def graphql_error(error: Any, what: str, headers: dict[str, str]) -> GitHubError:
+    """GraphQL's first error (in a 200 answer) as the typed error its REST status would be.
+
+    FORBIDDEN and NOT_FOUND as 403 and 404, RATE_LIMITED a rate limit (its wait read from
+    the answer's headers), anything else a validation error.
+    """
+    first = error if isinstance(error, dict) else {}
+    kind, message = str(first.get("type") or ""), str(first.get("message") or error)
+    text = f"GitHub refused {what}: {message}"
+    if kind in _GRAPHQL_RATE_LIMITED:
+        return GitHubRateLimited(
+            text, status=200, retry_after=retry_after({k.lower(): v for k, v in headers.items()})
+        )
+    if kind == "FORBIDDEN":
+        return GitHubForbidden(text, status=403)
+    if kind == "NOT_FOUND":
+        return GitHubNotFound(text, status=404)
+    return GitHubValidation(text, status=422)
 
 
 def retry_after(headers: dict[str, str]) -> float | None:

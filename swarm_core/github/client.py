@@ -33,14 +33,12 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from swarm_core.errors import (
     GitHubAuthError,
-    GitHubForbidden,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubUnavailable,
-    GitHubValidation,
     RetryLater,
 )
-from swarm_core.github.answers import DeferringRetry, error_for
+from swarm_core.github.answers import DeferringRetry, error_for, graphql_error
 from swarm_core.redact import Redactor
 
 __all__ = ["API_VERSION", "GitHubClient", "PullRequest", "diff_from_files", "parse_link"]
@@ -244,10 +242,17 @@ class GitHubClient:
                 self.tokens_renewed += 1
                 return self._attempt(method, path, params, body, headers, label)
         except GitHubRateLimited as exc:
-            wait = exc.retry_after
-            if self._defer_after is not None and wait is not None and wait > self._defer_after:
-                raise RetryLater(f"{exc}; GitHub asked to wait {wait:.0f} s", after_s=wait) from exc
+            later = self._deferred(exc)
+            if later is not None:
+                raise later from exc
             raise
+
+    def _deferred(self, exc: GitHubRateLimited) -> RetryLater | None:
+        """A RetryLater when the wait GitHub asked for is longer than `defer_after_s`."""
+        wait = exc.retry_after
+        if self._defer_after is not None and wait is not None and wait > self._defer_after:
+            return RetryLater(f"{exc}; GitHub asked to wait {wait:.0f} s", after_s=wait)
+        return None
 
     def _attempt(
         self,
@@ -413,19 +418,16 @@ class GitHubClient:
         """A GraphQL call through the one request path; its `data`, or the first error raised typed.
 
         GitHub answers GraphQL errors with 200 and an `errors` list: FORBIDDEN and NOT_FOUND
-        become the same errors their REST statuses would, anything else a validation error.
+        become the same errors their REST statuses would, RATE_LIMITED a rate limit (RetryLater
+        past `defer_after_s`, as for REST), anything else a validation error.
         """
-        _, answer = self.request("POST", "/graphql", body={"query": query, "variables": variables}, what=what)
+        headers, answer = self.request(
+            "POST", "/graphql", body={"query": query, "variables": variables}, what=what
+        )
         errors = (answer or {}).get("errors") if isinstance(answer, dict) else None
         if errors:
-            first = errors[0] if isinstance(errors[0], dict) else {}
-            kind, message = str(first.get("type") or ""), str(first.get("message") or first)
-            text = f"GitHub refused {what}: {message}"
-            if kind == "FORBIDDEN":
-                raise GitHubForbidden(text, status=403)
-            if kind == "NOT_FOUND":
-                raise GitHubNotFound(text, status=404)
-            raise GitHubValidation(text, status=422)
+            exc = graphql_error(errors[0], what, headers)
+            raise (self._deferred(exc) if isinstance(exc, GitHubRateLimited) else None) or exc
         return dict((answer or {}).get("data") or {}) if isinstance(answer, dict) else {}
 
     # writing ----------------------------------------------------------------------
