@@ -49,11 +49,12 @@ class CommitSummary:
 class History(Protocol):
     """Read access to a repository's history. Every method may block on I/O.
 
-    `max_commits` bounds how many commits one review may look up: git answers locally,
-    an API spends a request per commit.
+    `max_commits` bounds how many commits one review may look up, and `max_files` how many
+    files it may blame: git answers locally, an API spends a request on each.
     """
 
     max_commits: int
+    max_files: int
 
     def blame(self, commit: str, path: str, lines: Sequence[int]) -> dict[int, Blamed]:
         """Who last wrote each of `lines` (1-based) of `path` at `commit`; lines not placed are absent."""
@@ -105,6 +106,7 @@ class GitHistory:
     """History from a local repository through `git` (blame, show, diff). The constructor does no I/O."""
 
     max_commits = 40
+    max_files = 1000
 
     def __init__(self, repo: GitRepo) -> None:
         self._repo = repo

@@ -99,11 +99,9 @@ def test_history_github_will_not_give_is_skipped_with_a_note_and_the_review_stil
     assert "history not read for 1 file(s) or commit(s), skipped: " + said in regression_row(fake)
 
 
-def test_commits_past_the_api_cap_are_named_in_the_notes(
-    fake: FakeGitHub, rig: Rig, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def two_reverted_fixes(fake: FakeGitHub) -> None:
+    """Pull request 7 reverting two fixes, each in a file of its own (calc.py, div.py)."""
     fix = revert_of_a_fix(fake)
-    # A second file whose guard a second fix added; the cap of one commit reads only the first.
     pull = fake.pulls[(REPO, 7)]
     other = {
         **pull.base_files,
@@ -113,13 +111,28 @@ def test_commits_past_the_api_cap_are_named_in_the_notes(
     head = {**other, "calc.py": BUGGY, "div.py": "def half(a):\n    return a / 2\n"}
     fake.pulls.clear()
     fake.add_pull(REPO, Pull(7, "Simplify", "", unified_diff(other, head), other, head, base_sha=second))
-    monkeypatch.setattr(GitHubHistory, "max_commits", 1)
+
+
+@pytest.mark.parametrize(
+    ("cap", "note"),
+    [
+        ("max_commits", "looked up 1 commits (the cap); 1 more that wrote deleted lines were not checked"),
+        ("max_files", "blamed 1 files (the cap); 1 more with deleted lines were not checked"),
+    ],
+)
+def test_history_past_the_api_caps_is_named_in_the_notes(
+    fake: FakeGitHub, rig: Rig, monkeypatch: pytest.MonkeyPatch, cap: str, note: str
+) -> None:
+    # Two reverted fixes in two files: a cap of one commit, or of one blamed file, reads only the first.
+    two_reverted_fixes(fake)
+    monkeypatch.setattr(GitHubHistory, cap, 1)
     rig.review(7)
     assert sum("undoes part of" in c["body"] for c in fake.review_comments) == 1
-    assert (
-        "looked up 1 commits (the cap); 1 more that wrote deleted lines were not checked"
-        in regression_row(fake)
-    )
+    assert note in regression_row(fake)
+    blames = [
+        r for r in fake.requests if r.path == "/graphql" and "blame(" in str((r.body or {}).get("query"))
+    ]
+    assert len(blames) == (1 if cap == "max_files" else 2)
 
 
 def test_a_rate_limit_stops_the_history_reads_and_says_so(fake: FakeGitHub, rig: Rig) -> None:

@@ -66,6 +66,8 @@ class _Scan:
         self.summaries: dict[str, CommitSummary] = {}
         self.fix_diffs: dict[tuple[str, str], list[Hunk]] = {}
         self.capped: set[str] = set()
+        self.blamed = 0
+        self.unblamed = 0
         self.unread: list[str] = []
         self.stopped = ""
 
@@ -84,6 +86,11 @@ class _Scan:
                 f"looked up {self.history.max_commits} commits (the cap); "
                 f"{len(self.capped)} more that wrote deleted lines were not checked"
             )
+        if self.unblamed:
+            out.append(
+                f"blamed {self.history.max_files} files (the cap); "
+                f"{self.unblamed} more with deleted lines were not checked"
+            )
         return out
 
     def _failed(self, what: str, exc: Exception) -> None:
@@ -99,6 +106,10 @@ class _Scan:
                 break
             if not fd.removed or fd.status == FileStatus.ADDED or not is_source_path(fd.path):
                 continue
+            if self.blamed >= self.history.max_files:
+                self.unblamed += 1
+                continue
+            self.blamed += 1
             try:
                 blame = self.history.blame(self.base, ctx.old_path(fd), sorted(fd.removed))
             except SourceError:

@@ -42,6 +42,9 @@ class GitHubHistory:
     """
 
     max_commits = 15
+    # A GraphQL blame costs a query (and rate-limit points) per file: a pull request that
+    # deletes lines in thousands of files must not spend the installation's budget on them.
+    max_files = 40
 
     def __init__(self, client: GitHubClient, repo: str) -> None:
         self._client = client
