@@ -1,6 +1,10 @@
 """Dependency gate: runtime packages added, removed and bumped; manifests changed without their lockfile.
 
 What is not a finding, and why:
+- a runtime constraint tightened without reaching a new major (a floor raised, a re-pin within
+  a major, `>=3.10` -> `>=4.10`): it is deliberate and required by the change itself, so a
+  finding only restates the diff. A major upgrade and a loosened constraint (a floor lowered,
+  an upper bound or pin dropped) stay findings; the walkthrough lists every change;
 - a dependency added, removed or re-pinned in a dev-only group (test, lint, docs, typing
   requirements, PEP 735 groups, test extras): it never reaches a user's install, and choosing
   a test tool is the maintainers' call, not a review comment;
@@ -255,22 +259,57 @@ def is_dev_group(group: str) -> bool:
     return group.startswith("group ") or bool(set(re.split(r"[^a-z]+", group.lower())) & _DEV_WORDS)
 
 
-def _major(spec: str) -> int | None:
-    m = re.search(r"(\d+)", spec)
-    return int(m.group(1)) if m else None
+_CLAUSE = re.compile(r"(===|==|!=|~=|>=|<=|>|<|\^|~|=)?\s*v?(\d+(?:\.[\d*]+)*)")
+_LOWER_OPS = frozenset([">=", ">", "~=", "==", "===", "^", "~", "=", ""])
+_UPPER_OPS = frozenset(["<", "<=", "~=", "==", "===", "^", "~", "=", ""])
 
 
-_FLOOR_ONLY = re.compile(r"^\s*(>=|>|~=)\s*[\w.*+!-]+\s*$")
+def _clauses(spec: str) -> list[tuple[str, tuple[int, ...]]] | None:
+    """`>=1.2,<2` as (operator, version) pairs; None when the spec is not versions (a URL, a path, a tag)."""
+    if re.search(r"[/@:]", spec) or (spec.strip() not in ("", "*") and not _CLAUSE.search(spec)):
+        return None
+    return [(op, tuple(int(n) for n in re.findall(r"\d+", version))) for op, version in _CLAUSE.findall(spec)]
+
+
+def _floor(clauses: list[tuple[str, tuple[int, ...]]]) -> tuple[int, ...] | None:
+    lows = [v for op, v in clauses if op in _LOWER_OPS]
+    return max(lows) if lows else None
+
+
+def _ceiling_major(clauses: list[tuple[str, tuple[int, ...]]]) -> int | None:
+    """The newest major version a constraint lets install (`<5` → 4, `<5.1` → 5); None when unbounded."""
+    majors = []
+    for op, v in clauses:
+        if op == "<" and not any(v[1:]):
+            majors.append(v[0] - 1)
+        elif op in _UPPER_OPS:
+            majors.append(v[0])
+    return min(majors) if majors else None
 
 
 def _change_kind(old: str, new: str) -> str:
-    """How a constraint moved: 'major' (a newer major is installed), 'floor' (the minimum rose), 'other'."""
-    before, after = _major(old), _major(new)
-    if before is None or after is None or after <= before:
+    """How a constraint moved, from what a user's install can get.
+
+    'major': the newest installable major rose (`==3.7 -> ==4.0`, `<5 -> <6`);
+    'loosened': the project now accepts what it refused (a floor lowered, an upper bound or pin
+    dropped); 'floor': the minimum rose, nothing newer became installable; 'other': anything else
+    (a re-pin within a major, a tightened bound, a URL). Only the first two are review findings:
+    a floor raise is the change's own requirement and restates it.
+    """
+    before, after = _clauses(old), _clauses(new)
+    if before is None or after is None:
         return "other"
-    floors = all(_FLOOR_ONLY.match(part) for spec in (old, new) for part in spec.split(","))
-    # `>=3.10 -> >=4.10` drops support for old versions; it does not change what installs today.
-    return "floor" if floors else "major"
+    ceil_before, ceil_after = _ceiling_major(before), _ceiling_major(after)
+    if ceil_before is not None and ceil_after is not None and ceil_after > ceil_before:
+        return "major"
+    floor_before, floor_after = _floor(before), _floor(after)
+    if (ceil_before is not None and ceil_after is None) or (
+        floor_before is not None and (floor_after is None or floor_after < floor_before)
+    ):
+        return "loosened"
+    if floor_before is None or (floor_after is not None and floor_after > floor_before):
+        return "floor" if floor_after is not None else "other"
+    return "other"
 
 
 class DependencyAnalyzer:
@@ -392,6 +431,8 @@ class DependencyAnalyzer:
             if base[name] == head[name]:
                 continue
             kind = _change_kind(base[name], head[name])
+            if kind in ("floor", "other") and not self.describe:
+                continue  # deliberate and required by the change itself; the walkthrough lists it
             rule, severity, message = {
                 "major": (
                     "deps/major-bump",
@@ -402,6 +443,11 @@ class DependencyAnalyzer:
                     "deps/floor-raised",
                     Severity.LOW,
                     "The minimum supported version rose: users pinned to older releases must upgrade.",
+                ),
+                "loosened": (
+                    "deps/loosened",
+                    Severity.LOW,
+                    "The constraint now accepts versions it refused: check they work.",
                 ),
                 "other": ("deps/changed", Severity.LOW, "Version constraint changed."),
             }[kind]
