@@ -8,6 +8,7 @@ such code asks for no test: the project decided not to measure it.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -48,9 +49,14 @@ def excluded_lines(parsed: Parsed, regexes: tuple[str, ...]) -> frozenset[int]:
     if pattern is None or parsed.lang != "python":
         return frozenset()
     text = split_lines(parsed.source)
-    matched = {n for n, line in enumerate(text) if pattern.search(line)}
+    matched = [n for n, line in enumerate(text) if pattern.search(line)]
     if not matched:
         return frozenset()
+
+    def holds_match(start: int, end: int) -> bool:
+        i = bisect.bisect_left(matched, start)
+        return i < len(matched) and matched[i] <= end
+
     out: set[int] = set()
     stack = [parsed.tree.root_node]
     while stack:
@@ -58,12 +64,13 @@ def excluded_lines(parsed: Parsed, regexes: tuple[str, ...]) -> frozenset[int]:
         start, end = node.start_point[0], node.end_point[0]
         if node.is_named and node.type != "module" and node.type != "block":
             header = _header_end(node)
-            if header is not None and any(start <= n <= header for n in matched):
+            if header is not None and holds_match(start, header):
                 out.update(range(start, end + 1))  # a block opened under the pragma: all of it
                 continue
-            if header is None and node.type.endswith("statement") and any(start <= n <= end for n in matched):
+            if header is None and node.type.endswith("statement"):
                 out.update(range(start, end + 1))  # a statement, all its lines
-        stack.extend(c for c in node.children if c.end_point[0] >= min(matched) and c.is_named)
+        # Only down to the matched lines: a large module's other nodes are never visited.
+        stack.extend(c for c in node.children if c.is_named and holds_match(c.start_point[0], c.end_point[0]))
     out.update(matched)
     return frozenset(n + 1 for n in out)
 
