@@ -412,28 +412,66 @@ def test_placeholders_only_for_new_functions_that_are_not_protocol_or_overload(m
     ]
 
 
-def test_dependencies_per_group_with_normalised_names_and_floor_raises(make_repo):
+def _dependency_findings(make_repo, before: str, after: str, *, describe: bool = False) -> list[tuple]:
     repo = make_repo()
-    repo.commit(
-        {
-            "pyproject.toml": "[project]\n"
-            'dependencies = ["chardet>=3", "typing_extensions>=3.10.0", "anyio==3.7"]\n'
-            "[dependency-groups]\n"
-            'typecheck = ["mypy==1.10"]\n'
-        }
+    repo.commit({"pyproject.toml": before})
+    repo.commit({"pyproject.toml": after})
+    review = review_repo(repo, analyzers=[DependencyAnalyzer(describe=describe)])
+    return sorted((f.line, f.rule, f.title) for f in review.findings)
+
+
+def test_dependencies_per_group_with_normalised_names_and_floor_raises(make_repo):
+    before = (
+        '[project]\ndependencies = ["chardet>=3", "typing_extensions>=3.10.0", "anyio==3.7"]\n'
+        '[dependency-groups]\ntypecheck = ["mypy==1.10"]\n'
     )
-    repo.commit(
-        {
-            "pyproject.toml": "[project]\n"
-            'dependencies = ["chardet>=3", "typing-extensions>=4.10.0", "anyio==4.0"]\n'
-            "[dependency-groups]\n"
-            'typecheck = ["mypy==1.11", "chardet"]\n'
-        }
+    after = (
+        '[project]\ndependencies = ["chardet>=3", "typing-extensions>=4.10.0", "anyio==4.0"]\n'
+        '[dependency-groups]\ntypecheck = ["mypy==1.11", "chardet"]\n'
     )
-    review = review_repo(repo, analyzers=[DependencyAnalyzer()])
-    assert sorted((f.line, f.rule, f.title) for f in review.findings) == [
-        (2, "deps/floor-raised", "Dependency typing-extensions: >=3.10.0 → >=4.10.0"),
+    # typing-extensions' floor raise (starlette 739ea492) is the change's own requirement.
+    assert _dependency_findings(make_repo, before, after) == [
         (2, "deps/major-bump", "Dependency anyio: ==3.7 → ==4.0"),
+    ]
+
+
+# One runtime list and an extra, as anyio 3cc0f18e and cattrs 3d070824 write them.
+_CONSTRAINTS = (
+    '[project]\ndependencies = [\n    "idna >= 2.8",\n'
+    "    \"typing_extensions >= {typing}; python_version < '{marker}'\",\n"
+    '    "sniffio >= 1.1{sniffio}",\n    "attrs >= {attrs}",\n'
+    '    "certifi {certifi} 2024.2.2",\n    "h11 >= 0.{h11}, < 0.{h11_next}",\n'
+    ']\n[project.optional-dependencies]\nmsgspec = [\n    "msgspec>={msgspec}; implementation_name == \\"cpython\\"",\n]\n'
+)
+
+
+def test_constraints_tightened_are_quiet_loosened_ones_are_reported(make_repo):
+    # A floor raised with its marker changed (anyio 3cc0f18e), an extra's floor raised (cattrs
+    # 3d070824), a re-pin inside 0.x: quiet. The loosened ones are what a reviewer must check.
+    moves = {
+        "typing": ("4.5", "4.16.0"),
+        "marker": ("3.13", "3.15"),
+        "sniffio": (", < 2", ""),
+        "attrs": ("23.1", "22.2"),
+        "certifi": ("==", ">="),
+        "h11": ("14", "16"),
+        "h11_next": ("15", "17"),
+        "msgspec": ("0.19.0", "0.21.1"),
+    }
+    before, after = (_CONSTRAINTS.format(**{k: v[side] for k, v in moves.items()}) for side in (0, 1))
+    assert _dependency_findings(make_repo, before, after) == [
+        (5, "deps/loosened", "Dependency sniffio: >= 1.1, < 2 → >= 1.1"),
+        (6, "deps/loosened", "Dependency attrs: >= 23.1 → >= 22.2"),
+        (7, "deps/loosened", "Dependency certifi: == 2024.2.2 → >= 2024.2.2"),
+    ]
+    described = _dependency_findings(make_repo, before, after, describe=True)
+    assert [(line, rule) for line, rule, _ in described] == [
+        (4, "deps/floor-raised"),
+        (5, "deps/loosened"),
+        (6, "deps/loosened"),
+        (7, "deps/loosened"),
+        (8, "deps/floor-raised"),
+        (12, "deps/floor-raised"),
     ]
 
 

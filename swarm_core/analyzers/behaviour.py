@@ -1,6 +1,7 @@
 """Whether a change alters what code does: tokens by meaning, moved, renamed and typing-only code aside.
 
-Comments, docstrings and layout never count; neither do annotations (and typing's
+Comments, docstrings and layout never count; neither does code the project excludes from
+coverage (`# pragma: no cover` and its block); nor annotations (and typing's
 modernised spellings) in a module that nothing reads the annotations of at run time, nor
 code moved whole between the changed files, renamed on the way or not.
 """
@@ -12,6 +13,7 @@ import re
 from swarm_core.analyzers.base import AnalyzerContext
 from swarm_core.analyzers.meaning import code_tokens
 from swarm_core.analyzers.moves import IMPORTS, Moves, find_moves
+from swarm_core.analyzers.no_cover import changes_excluded_from_coverage
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Side
 
@@ -66,7 +68,7 @@ def behaviour_changed(ctx: AnalyzerContext, fd: FileDiff, moves: Moves) -> bool:
     files (with the imports that follow it): definitions, renamed or not, and module
     statements. The base side is read with the moved definitions' new names.
     """
-    if behaviour_lines(fd) == 0:
+    if behaviour_lines(fd) == 0 or changes_excluded_from_coverage(ctx, fd):
         return False
     head = [] if fd.status == FileStatus.DELETED else _top_level(ctx, fd, Side.RIGHT)
     base = [] if fd.status == FileStatus.ADDED else _top_level(ctx, fd, Side.LEFT)

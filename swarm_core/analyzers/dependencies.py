@@ -1,6 +1,10 @@
 """Dependency gate: runtime packages added, removed and bumped; manifests changed without their lockfile.
 
 What is not a finding, and why:
+- a runtime constraint tightened without reaching a new major (a floor raised, a re-pin within
+  a major, `>=3.10` -> `>=4.10`): it is deliberate and required by the change itself, so a
+  finding only restates the diff. A major upgrade and a loosened constraint (a floor lowered,
+  an upper bound or pin dropped) stay findings; the walkthrough lists every change;
 - a dependency added, removed or re-pinned in a dev-only group (test, lint, docs, typing
   requirements, PEP 735 groups, test extras): it never reaches a user's install, and choosing
   a test tool is the maintainers' call, not a review comment;
@@ -20,6 +24,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext
+from swarm_core.analyzers.constraints import change_kind
 from swarm_core.analyzers.lockfiles import compiled_requirements
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.models import Finding, Lane, Severity, Side
@@ -255,24 +260,6 @@ def is_dev_group(group: str) -> bool:
     return group.startswith("group ") or bool(set(re.split(r"[^a-z]+", group.lower())) & _DEV_WORDS)
 
 
-def _major(spec: str) -> int | None:
-    m = re.search(r"(\d+)", spec)
-    return int(m.group(1)) if m else None
-
-
-_FLOOR_ONLY = re.compile(r"^\s*(>=|>|~=)\s*[\w.*+!-]+\s*$")
-
-
-def _change_kind(old: str, new: str) -> str:
-    """How a constraint moved: 'major' (a newer major is installed), 'floor' (the minimum rose), 'other'."""
-    before, after = _major(old), _major(new)
-    if before is None or after is None or after <= before:
-        return "other"
-    floors = all(_FLOOR_ONLY.match(part) for spec in (old, new) for part in spec.split(","))
-    # `>=3.10 -> >=4.10` drops support for old versions; it does not change what installs today.
-    return "floor" if floors else "major"
-
-
 class DependencyAnalyzer:
     """Compares manifests at base and head, group by group, and checks each against its lockfile.
 
@@ -391,7 +378,9 @@ class DependencyAnalyzer:
         for name in sorted(base.keys() & head.keys()):
             if base[name] == head[name]:
                 continue
-            kind = _change_kind(base[name], head[name])
+            kind = change_kind(base[name], head[name])
+            if kind in ("floor", "other") and not self.describe:
+                continue  # deliberate and required by the change itself; the walkthrough lists it
             rule, severity, message = {
                 "major": (
                     "deps/major-bump",
@@ -402,6 +391,11 @@ class DependencyAnalyzer:
                     "deps/floor-raised",
                     Severity.LOW,
                     "The minimum supported version rose: users pinned to older releases must upgrade.",
+                ),
+                "loosened": (
+                    "deps/loosened",
+                    Severity.LOW,
+                    "The constraint now accepts versions it refused: check they work.",
                 ),
                 "other": ("deps/changed", Severity.LOW, "Version constraint changed."),
             }[kind]

@@ -1,4 +1,4 @@
-"""The reviewed project's own tool settings: Python target, ruff and bandit config, complexity limit.
+"""The reviewed project's own tool settings: Python target, ruff, bandit, coverage, complexity limit.
 
 All are read from the base version, so a change cannot relax the rules it is checked against;
 only the tests signal asks for the head's Python floor (tests that only dropped Pythons ran).
@@ -20,6 +20,7 @@ __all__ = [
     "bandit_config_args",
     "complexity_limits",
     "configures_ruff",
+    "coverage_exclusions",
     "python_target",
     "ruff_config_files",
 ]
@@ -162,20 +163,25 @@ def _ruff_max_complexity(settings: dict[str, Any]) -> int | None:
     return limit if isinstance(limit, int) and limit >= 0 else _RUFF_DEFAULT_MAX_COMPLEXITY
 
 
+def _ini_section(ctx: AnalyzerContext, name: str, section: str) -> configparser.SectionProxy | None:
+    """A section of an INI config at base; None when the file, or the section, is missing or broken."""
+    data = ctx.read(name, Side.LEFT)
+    if data is None:
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(data.decode("utf-8", "replace"))
+    except configparser.Error:
+        return None
+    return parser[section] if parser.has_section(section) else None
+
+
 def _flake8_max_complexity(ctx: AnalyzerContext) -> tuple[int, str] | None:
     """flake8's `max-complexity` from the first root config with a `[flake8]` section."""
     for name in _FLAKE8_FILES:
-        data = ctx.read(name, Side.LEFT)
-        if data is None:
+        section = _ini_section(ctx, name, "flake8")
+        if section is None:
             continue
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read_string(data.decode("utf-8", "replace"))
-        except configparser.Error:
-            continue
-        if not parser.has_section("flake8"):
-            continue
-        section = parser["flake8"]
         raw = section.get("max-complexity", section.get("max_complexity", "")).strip()
         return (int(raw), name) if raw.isdecimal() and int(raw) > 0 else None
     return None
@@ -214,3 +220,31 @@ def complexity_limits(ctx: AnalyzerContext, paths: Iterable[str]) -> dict[str, t
         elif flake8 is not None:
             out[path] = (flake8[0], f"flake8 ({flake8[1]})")
     return out
+
+
+# coverage.py's default `exclude_lines` (`DEFAULT_EXCLUDE`): `# pragma: no cover`, any case and spacing.
+COVERAGE_DEFAULT_EXCLUDE = r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)"
+# Where coverage.py looks, in its order, and the section each file keeps its report settings in.
+_COVERAGE_INI = ((".coveragerc", "report"), ("setup.cfg", "coverage:report"), ("tox.ini", "coverage:report"))
+
+
+def _coverage_report(ctx: AnalyzerContext) -> dict[str, list[str]] | None:
+    """The first config's report settings, as coverage.py finds them; None when no file has any."""
+    for name, section in _COVERAGE_INI:
+        table = _ini_section(ctx, name, section)
+        if table is not None:
+            return {k: [ln.strip() for ln in table[k].splitlines() if ln.strip()] for k in table}
+    report = _toml(ctx, "pyproject.toml").get("tool", {}).get("coverage", {}).get("report")
+    if isinstance(report, dict):
+        return {k: [str(v) for v in vs] for k, vs in report.items() if isinstance(vs, list)}
+    return None
+
+
+def coverage_exclusions(ctx: AnalyzerContext) -> tuple[str, ...]:
+    """The regexes of lines the project excludes from coverage, as coverage.py reads its config.
+
+    `exclude_lines` replaces the default `# pragma: no cover`; `exclude_also` adds to it.
+    """
+    report = _coverage_report(ctx) or {}
+    lines = report.get("exclude_lines", [COVERAGE_DEFAULT_EXCLUDE])
+    return tuple(lines) + tuple(report.get("exclude_also", []))
