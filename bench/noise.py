@@ -237,8 +237,14 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str]) -> list[str]:
-    """The printed lines for one part."""
+def report(
+    part: Part, labels: dict[tuple[str, str, str, str, int | None], str], *, blind: bool = False
+) -> list[str]:
+    """The printed lines for one part; `blind` (the held-back part) names no rule and no change.
+
+    Tuning must not read the held-back part, so its per-rule counts and the changes it blocks
+    are left out: only the totals and the labelled score are printed.
+    """
     outs = part.items
     if not outs:
         return [f"== {part.name}: no changes"]
@@ -267,7 +273,11 @@ def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str])
         f"findings: {len(findings)} = {per_k:.1f} per 1,000 changed lines (target <= 6)",
         f"changes REQUEST_CHANGES/BLOCK: {len(blocking)} of {len(outs)} = "
         f"{100 * len(blocking) / len(outs):.1f} % (target <= 1 %)"
-        + (f"  [{', '.join(o['repo'] + '@' + o['sha'][:8] for o in blocking)}]" if blocking else ""),
+        + (
+            f"  [{', '.join(o['repo'] + '@' + o['sha'][:8] for o in blocking)}]"
+            if blocking and not blind
+            else ""
+        ),
         f"changes with at least one finding: {with_any} of {len(outs)}",
         f"changes the regression guard flags: {guarded} of {len(outs)} = {100 * guarded / len(outs):.1f} % "
         "(target <= 2 %)",
@@ -275,9 +285,9 @@ def report(part: Part, labels: dict[tuple[str, str, str, str, int | None], str])
         f"review time: median {statistics.median(times):.2f} s, p90 {_pct(times, 0.9):.2f} s, "
         f"max {max(times):.2f} s (targets median <= 2 s, p90 <= 4 s; in-process, no interpreter start)",
         *cli_row,
-        "per rule:",
+        "per rule: (not printed for the held-back part)" if blind else "per rule:",
     ]
-    by_rule = Counter(f["rule"] for f in findings)
+    by_rule = Counter() if blind else Counter(f["rule"] for f in findings)
     sev = {r: Counter(f["severity"].lower() for f in findings if f["rule"] == r) for r in by_rule}
     for rule, count in by_rule.most_common():
         rows.append(f"  {count:>4}  {rule:<40} {dict(sev[rule])}")
@@ -317,7 +327,7 @@ def run(args: argparse.Namespace) -> None:
             item["cli_seconds"], item["cli_cpu_seconds"] = time_cli(args.repos, task)
         (held if held_back(task.repo, task.head) else tuning).items.append(item)
     for part in (tuning, held):
-        print("\n".join(report(part, labels)))
+        print("\n".join(report(part, labels, blind=part is held)))
         print()
     if args.fixes is not None:
         print("\n".join(reversed_fixes(args.repos, args.fixes)))
