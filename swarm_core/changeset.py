@@ -7,6 +7,7 @@ file is rebuilt by applying its hunks to the base version (or taken whole for ne
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -264,6 +265,7 @@ def from_git(
         base_sha = repo.resolve(base)
         base_label = base
     diff = parse_diff(repo.diff(base_sha, head_sha), max_bytes=max_diff_bytes)
+    title, description = _intent(repo, base_sha, head_sha)
     return ChangeSet(
         diff=diff,
         contents=GitContents(repo, base_sha, head_sha, diff, max_file_bytes),
@@ -271,9 +273,34 @@ def from_git(
         base=base_sha,
         head=head_sha,
         repo_root=root,
+        title=title,
+        description=description,
         notes=tuple(notes),
         history=GitHistory(repo),
     )
+
+
+_MERGED_PR = re.compile(r"^Merge pull request #\d+ from \S+$")
+
+
+def _intent(repo: GitRepo, base: str, head: str) -> tuple[str, str]:
+    """What a pull request of this range would be titled: its one commit's message.
+
+    GitHub titles a one-commit pull request with the commit's subject; a merge of a pull
+    request carries the pull request's title as its body's first line. A range of several
+    commits has no single title (a branch's name is not read): ("", "").
+    """
+    if base == head:
+        return "", ""
+    log = repo.run("log", "--first-parent", "-n", "2", "--format=%P%x00%s%x00%b%x1e", f"{base}..{head}")
+    entries = [e.strip("\n") for e in log.split("\x1e") if e.strip("\n")]
+    if len(entries) != 1:
+        return "", ""
+    parents, subject, body = [*entries[0].split("\x00"), "", ""][:3]
+    if len(parents.split()) > 1 and _MERGED_PR.match(subject):
+        first, _, rest = body.strip().partition("\n")
+        return first.strip(), rest.strip()
+    return subject.strip(), body.strip()
 
 
 def from_patch(

@@ -46,7 +46,9 @@ _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing"
 _NAME_WORDS = re.compile(r"[-_.]+")
 # Trees that ship nothing importable: their code shows usage or drives development.
 _EXAMPLE_WORDS = frozenset({"example", "examples", "sample", "samples", "demo", "demos"})
-_TOOLING_DIRS = frozenset({"docs_src", "scripts", "benchmarks", "bench"})
+_TOOLING_DIRS = frozenset({"docs_src", "scripts", "benchmarks", "bench", "fuzz", "fuzzing"})
+# Development task files at the repository's root: they drive tests and releases, ship nothing.
+_TOOLING_FILES = frozenset({"noxfile.py", "tasks.py", "fabfile.py", "dodo.py"})
 
 
 def _words(part: str) -> set[str]:
@@ -75,8 +77,27 @@ def is_test_path(path: str) -> bool:
 _DOC_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc", ".mdx"})
 
 
+# Where release-note tools keep one file per change: reno, towncrier, scriv, changesets.
+_NEWS_FRAGMENT_DIRS = frozenset(
+    {
+        "releasenotes",
+        "newsfragments",
+        "changelog.d",
+        "changes.d",
+        "news",
+        "changes",
+        ".changeset",
+        "changelog",
+    }
+)
+
+
+def _is_news_fragment(p: PurePosixPath) -> bool:
+    return bool(_NEWS_FRAGMENT_DIRS & {d.lower() for d in p.parts[:-1]})
+
+
 def is_doc_path(path: str) -> bool:
-    """True for documentation and changelog files."""
+    """True for documentation and changelog files, release-note fragments among them (not code)."""
     p = PurePosixPath(path)
     upper = p.name.upper()
     return (
@@ -84,13 +105,19 @@ def is_doc_path(path: str) -> bool:
         or "docs" in p.parts[:-1]
         or "doc" in p.parts[:-1]
         or upper.startswith(("CHANGELOG", "CHANGES", "HISTORY", "NEWS", "README"))
+        or (
+            bool(_NEWS_FRAGMENT_DIRS & {d.lower() for d in p.parts[:-1]})
+            and codegraph.language_for(path) is None
+        )
     )
 
 
 def is_example_path(path: str) -> bool:
-    """True for example, sample and development-script trees (`examples/`, `typing-examples/`, `scripts/`)."""
-    dirs = PurePosixPath(path).parts[:-1]
-    return any(part in _TOOLING_DIRS or _words(part) & _EXAMPLE_WORDS for part in dirs)
+    """True for example, sample and development trees (`examples/`, `fuzz/`) and root task files."""
+    p = PurePosixPath(path)
+    if len(p.parts) == 1 and p.name in _TOOLING_FILES:
+        return True
+    return any(part in _TOOLING_DIRS or _words(part) & _EXAMPLE_WORDS for part in p.parts[:-1])
 
 
 def is_source_path(path: str) -> bool:

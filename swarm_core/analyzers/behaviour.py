@@ -34,31 +34,58 @@ def behaviour_lines(fd: FileDiff) -> int:
     return count
 
 
-# Libraries that read type annotations at run time (fields, validation, CLI options, request
-# parsing): in a module that imports one, an annotation is behaviour.
+# Libraries that read type annotations at run time (validation, CLI options, request parsing,
+# converters): in a module that imports one, an annotation is behaviour.
 _ANNOTATION_READERS = re.compile(
-    rb"^\s*(?:from|import)\s+(?:dataclasses|attrs?|pydantic\w*|fastapi|typer|msgspec|sqlmodel|sqlalchemy"
-    rb"|strawberry|cattrs|marshmallow_dataclass|beartype|typeguard|dacite|apischema|ninja|litestar)\b",
+    rb"^\s*(?:from|import)\s+(?:pydantic\w*|fastapi|typer|sqlmodel|strawberry|cattrs|beartype|typeguard"
+    rb"|apischema|ninja|litestar)\b",
+    re.MULTILINE,
+)
+# Libraries that read only the annotations of class fields (dataclass-style declarations): in a
+# module that imports one and no reader above, a function's annotations are still only typing.
+_FIELD_READERS = re.compile(
+    rb"^\s*(?:from|import)\s+(?:dataclasses|attrs?|msgspec|sqlalchemy|marshmallow_dataclass|dacite)\b",
     re.MULTILINE,
 )
 
 
-def _reads_annotations(ctx: AnalyzerContext, fd: FileDiff) -> bool:
-    return any(
-        _ANNOTATION_READERS.search(source)
-        for source in (ctx.head(fd), ctx.base(fd))
-        if source is not None and fd.path.endswith((".py", ".pyi"))
-    ) or not fd.path.endswith((".py", ".pyi"))
+def _reads_annotations(ctx: AnalyzerContext, fd: FileDiff) -> tuple[bool, bool]:
+    """(fields, signatures): whether class-field and function annotations are read at run time."""
+    if not fd.path.endswith((".py", ".pyi")):
+        return True, True
+    sources = [s for s in (ctx.head(fd), ctx.base(fd)) if s is not None]
+    if any(_ANNOTATION_READERS.search(source) for source in sources):
+        return True, True
+    return any(_FIELD_READERS.search(source) for source in sources), False
 
 
 def _top_level(
-    ctx: AnalyzerContext, fd: FileDiff, side: Side, *, annotations: bool = True
+    ctx: AnalyzerContext, fd: FileDiff, side: Side, *, annotations: bool = True, signatures: bool = True
 ) -> list[tuple[str, tuple[str, ...]]] | None:
-    """A file's top-level statements as (node type, code tokens); None without a grammar."""
+    """A file's top-level statements as (node type, code tokens); None without a grammar.
+
+    `__all__`'s names are read as a set: sorting the export list changes nothing.
+    """
     parsed = ctx.parsed(fd, side)
     if parsed is None:
         return None
-    return [(n.type, code_tokens(n, annotations=annotations)) for n in parsed.tree.root_node.children]
+    return [
+        (n.type, _exports_as_set(code_tokens(n, annotations=annotations, signatures=signatures)))
+        for n in parsed.tree.root_node.children
+    ]
+
+
+_LIST_PUNCTUATION = frozenset({"[", "]", "(", ")", ","})
+
+
+def _exports_as_set(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """`__all__ = [...]` (or `+=`) with its names sorted; any other statement as it is."""
+    if tokens[:1] != ("__all__",) or tokens[1:2] not in (("=",), ("+=",)):
+        return tokens
+    names = tokens[2:]
+    if not all(t in _LIST_PUNCTUATION or t[:1] in ('"', "'") for t in names):
+        return tokens
+    return (*tokens[:2], *sorted(t.strip("\"'") for t in names if t not in _LIST_PUNCTUATION))
 
 
 def behaviour_changed(ctx: AnalyzerContext, fd: FileDiff, moves: Moves) -> bool:
@@ -74,14 +101,19 @@ def behaviour_changed(ctx: AnalyzerContext, fd: FileDiff, moves: Moves) -> bool:
     base = [] if fd.status == FileStatus.ADDED else _top_level(ctx, fd, Side.LEFT)
     if head is None or base is None:
         return True
-    typed = _reads_annotations(ctx, fd)
+    fields, signatures = _reads_annotations(ctx, fd)
+    typed = fields and signatures
 
     def kept(
         side: Side, items: list[tuple[str, tuple[str, ...]]], elsewhere: frozenset[tuple[str, ...]]
     ) -> list[object]:
         # Moved code is recognised by its whole tokens; what is left is compared without
         # annotations where nothing reads them at run time.
-        bare = items if typed or not items else _top_level(ctx, fd, side, annotations=False) or []
+        bare = (
+            items
+            if typed or not items
+            else _top_level(ctx, fd, side, annotations=fields, signatures=signatures) or []
+        )
         if side is Side.LEFT:
             items = [(kind, moves.renamed(tokens)) for kind, tokens in items]
             bare = [(kind, moves.renamed(tokens)) for kind, tokens in bare]

@@ -17,6 +17,7 @@ from swarm_core.analyzers.base import (
     is_test_path,
 )
 from swarm_core.analyzers.behaviour import COMMENT_PREFIXES, behaviour_changed, behaviour_lines, moves_of
+from swarm_core.analyzers.intent import keeps_behaviour
 from swarm_core.analyzers.meaning import code_tokens, similar
 from swarm_core.analyzers.version_guards import dead_tests, lines_of
 from swarm_core.changeset import split_lines
@@ -117,7 +118,7 @@ class TestsSignalAnalyzer:
         moves = moves_of(ctx, changed)
         sources = [f for f in changed if behaviour_changed(ctx, f, moves)]
         touched_tests = [f for f in tests if f.status != FileStatus.DELETED and (f.added or f.removed)]
-        if sources and not touched_tests:
+        if sources and not touched_tests and not keeps_behaviour(ctx.change.title):
             main = max(sources, key=behaviour_lines)
             names = ", ".join(f.path for f in sources[:5]) + (" …" if len(sources) > 5 else "")
             out.append(

@@ -33,6 +33,30 @@ def _extends_base(node: ts.Node, name: str) -> bool:
     return call.search(node.text or b"") is not None
 
 
+# Class decorators that write the class's `__init__` from its fields (dataclasses, attrs, msgspec).
+_GENERATES_INIT = re.compile(
+    rb"^@\s*(?:\w+\.)*(?:dataclass|define|frozen|mutable|attrs|s|dataclass_transform)\b"
+)
+
+
+_NO_INIT = re.compile(rb"\binit\s*=\s*False\b")
+
+
+def _generated_inits(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> set[str]:
+    """`Class.__init__` for each class of one side of a file whose decorator writes its `__init__`."""
+    out = set()
+    for sym, node in ctx.definitions(fd, side):
+        holder = node.parent
+        if sym.is_function or holder is None or holder.type != "decorated_definition":
+            continue
+        decorators = [d for d in holder.children if d.type == "decorator"]
+        if any(
+            _GENERATES_INIT.match(d.text or b"") and not _NO_INIT.search(d.text or b"") for d in decorators
+        ):
+            out.add(f"{sym.qualname}.__init__")
+    return out
+
+
 def _overrides(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> set[str]:
     """Methods of one side of a file that extend their base class's method of the same name."""
     return {
@@ -79,7 +103,9 @@ class DocsDriftAnalyzer:
             added = sorted(after.keys() - before.keys() - moved)
             removed = before.keys() - after.keys() - moved
             if removed:
-                removed -= _overrides(ctx, fd, Side.LEFT)
+                # An override that extended its base's method, or an `__init__` a dataclass-style
+                # decorator now writes: the name still resolves.
+                removed -= _overrides(ctx, fd, Side.LEFT) | _generated_inits(ctx, fd, Side.RIGHT)
             changed = sorted(k for k in after.keys() & before.keys() if after[k][1] != before[k][1])
             if not (added or removed or changed):
                 continue

@@ -1,4 +1,4 @@
-"""Dummy Basic credentials: an Authorization value that is base64 of a made-up `user:password` pair."""
+"""Dummy credentials: Basic values of made-up `user:password` pairs, URL credentials of example hosts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 
-__all__ = ["DUMMY_WORDS", "is_dummy_basic"]
+__all__ = ["DUMMY_WORDS", "is_dummy_basic", "is_example_url_credential"]
 
 # Words tests and docs use for a user or a password that guards nothing (compared without case;
 # a word may carry trailing digits: "password123", "user1"). A password outside this list, or
@@ -73,3 +73,56 @@ def is_dummy_basic(value: str) -> bool:
     if not colon or not password or not decoded.isprintable():
         return False
     return user == password or ((not user or _dummy_word(user)) and _dummy_word(password))
+
+
+# A URL's user information (RFC 3986 § 3.2.1) and the host after it.
+_URL_USERINFO = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://(?P<userinfo>[^\s/?#@\"'`]+)@(?P<host>[^\s/?#:\"'`\]\[]+)"
+)
+# Names reserved for documentation and tests (RFC 2606, RFC 6761): no real service answers there.
+_EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+_RESERVED_TLDS = ("example", "test", "invalid")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+def _reserved_host(host: str, *, local: bool) -> bool:
+    host = host.lower().rstrip(".")
+    tld = host.rsplit(".", 1)[-1]
+    if any(host == d or host.endswith("." + d) for d in _EXAMPLE_DOMAINS) or tld in _RESERVED_TLDS:
+        return True
+    return local and (host in _LOCAL_HOSTS or tld == "localhost")
+
+
+def is_example_url_credential(line: str, values: tuple[str, ...], *, local: bool = False) -> bool:
+    """Whether every value sits in the user information of a URL whose host is reserved for examples.
+
+    `http://user:pass@example.com/` in a URL parser's tests, or in docs, reaches no service:
+    RFC 2606 and RFC 6761 keep example.com/.net/.org and the .example, .test and .invalid
+    names out of real use. With `local` (a test or example file), localhost counts too.
+
+    Args:
+        line: the added line the values were found on.
+        values: the detected values (tokens around the credential).
+        local: whether localhost and 127.0.0.1 count as reserved.
+
+    Returns:
+        True when there is at least one value and each occurs inside such a URL's user
+        information; False otherwise.
+    """
+    spans = [
+        m.span("userinfo")
+        for m in _URL_USERINFO.finditer(line)
+        if _reserved_host(m.group("host"), local=local)
+    ]
+    if not values or not spans:
+        return False
+
+    def inside(value: str) -> bool:
+        start = line.find(value)
+        while start != -1:
+            if any(a <= start and start + len(value) <= b for a, b in spans):
+                return True
+            start = line.find(value, start + 1)
+        return False
+
+    return all(inside(v) for v in values)

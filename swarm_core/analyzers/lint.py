@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_source_path, safe_relpath
 from swarm_core.analyzers.meaning import Issue, MatchPass, already_in_base
 from swarm_core.analyzers.project import configures_ruff, python_target, ruff_config_files
+from swarm_core.analyzers.ruff_defaults import CLASSIC_RULES, pin_classic_rules
+from swarm_core.analyzers.ruff_version import newer_than_pin, pinned_ruff
 from swarm_core.analyzers.tool_process import run_tool
 from swarm_core.diff import FileDiff, FileStatus
 from swarm_core.errors import AnalyzerError
@@ -37,7 +40,7 @@ def ruff_binary() -> str:
 # What ruff checks in a project that does not configure it: its long-standing defaults (syntax,
 # undefined names, unused imports), pinned, because newer ruff releases select many more rules
 # by default (pyupgrade, flake8-2020 ...): style choices the project never made, not findings.
-_UNCONFIGURED_RULES = "E4,E7,E9,F"
+_UNCONFIGURED_RULES = ",".join(CLASSIC_RULES)
 
 
 def _rules_for(ctx: AnalyzerContext, configs: list[str]) -> list[str]:
@@ -47,6 +50,14 @@ def _rules_for(ctx: AnalyzerContext, configs: list[str]) -> list[str]:
     target = python_target(ctx)
     pinned = [f"--select={_UNCONFIGURED_RULES}"]
     return pinned + ([f"--target-version=py{target[0]}{target[1]}"] if target else [])
+
+
+_PREVIEW = re.compile(rb"(?m)^\s*(?:lint\.)?preview\s*=\s*true\b")
+
+
+def _enables_preview(ctx: AnalyzerContext, configs: list[str]) -> bool:
+    """Whether one of the project's ruff configs turns on preview rules."""
+    return any(_PREVIEW.search(ctx.read(name, Side.LEFT) or b"") for name in configs)
 
 
 def _severity_and_lane(code: str) -> tuple[Severity, Lane]:
@@ -107,6 +118,14 @@ class RuffAnalyzer:
             # rules; but "unused noqa" only means something under the config the code was
             # written for, and this change rewrote it (a rule it enables needs its noqa).
             head = [item for item in head if item.get("code") != _UNUSED_NOQA]
+        pin = await asyncio.to_thread(pinned_ruff, ctx)
+        if pin is not None:
+            preview = await asyncio.to_thread(_enables_preview, ctx, configs)
+            head = [
+                item
+                for item in head
+                if not newer_than_pin(str(item.get("code")), pin, binary, preview=preview)
+            ]
         return self._new(ctx, files, head, base, head_root)
 
     @staticmethod
@@ -119,7 +138,7 @@ class RuffAnalyzer:
             for root in roots:
                 target = root.joinpath(*rel.parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                target.write_bytes(pin_classic_rules(name, data))
 
     @staticmethod
     def _layout(ctx: AnalyzerContext, side: Side, root: Path) -> None:
@@ -129,8 +148,11 @@ class RuffAnalyzer:
             return
         for path in listing[:_MAX_LAYOUT_FILES]:
             rel = safe_relpath(path)
-            if rel is None or not path.endswith(".py") or not is_source_path(path):
-                continue  # isort resolves first-party imports against the package, not tests or docs
+            if rel is None or not path.endswith(".py"):
+                continue
+            if not is_source_path(path) and rel.name != "__init__.py":
+                continue  # isort resolves first-party imports against the package, not tests or docs;
+                # package markers count everywhere (a test package is no namespace package, INP001)
             target = root.joinpath(*rel.parts)
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,12 @@ def _is_inert_statement(node: ts.Node) -> bool:
     return False
 
 
-def code_tokens(node: ts.Node | None, *, annotations: bool = True) -> tuple[str, ...]:
+_SIGNATURE_NODES = frozenset({"typed_parameter", "typed_default_parameter", "function_definition"})
+
+
+def code_tokens(
+    node: ts.Node | None, *, annotations: bool = True, signatures: bool = True
+) -> tuple[str, ...]:
     """The leaf tokens of a subtree, skipping comments and inert statements.
 
     Two subtrees with equal tokens behave the same: a change that only edits comments,
@@ -57,7 +62,9 @@ def code_tokens(node: ts.Node | None, *, annotations: bool = True) -> tuple[str,
     (with their `:` or `->`) are left out too, and typing's old spellings in type aliases
     read as the new (`Optional[X]` as `X | None`, `Union[A, B]` as `A | B`, `List` as
     `list`): for code that nothing reads the annotations of at run time, typing it, or
-    modernising how it is typed, is not changing it.
+    modernising how it is typed, is not changing it. With `signatures` False, only the
+    annotations of parameters and return values are left out (a module whose dataclasses
+    read their fields' annotations, and nothing reads its functions').
     """
     if node is None:
         return ()
@@ -80,7 +87,7 @@ def code_tokens(node: ts.Node | None, *, annotations: bool = True) -> tuple[str,
             children = _without_default_strict(n)
         elif n.type == "subscript" and not annotations:
             children = _modern_typing(n) or children
-        if not annotations:
+        if not annotations or (not signatures and n.type in _SIGNATURE_NODES):
             children = _without_annotations(children)
         stack.extend(reversed(children))
     # A trailing comma before a closing bracket is layout too (a formatter's "magic comma").

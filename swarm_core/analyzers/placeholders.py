@@ -9,7 +9,7 @@ from collections import Counter
 import tree_sitter as ts
 
 from swarm_core import codegraph
-from swarm_core.analyzers.base import AnalyzerContext, Parsed, is_doc_path, is_test_path
+from swarm_core.analyzers.base import AnalyzerContext, Parsed, is_doc_path, is_example_path, is_test_path
 from swarm_core.changeset import split_lines
 from swarm_core.diff import FileDiff
 from swarm_core.models import Finding, Lane, Severity, Side
@@ -94,8 +94,9 @@ class PlaceholderAnalyzer:
                     f"{m.group(1)} marker added",
                     "Added code carries an unfinished-work marker; finish it or track it in an issue.",
                 )
-        if is_test_path(fd.path) or fd.path.endswith(".pyi"):
-            # Tests stub, raise and quote errors on purpose; a .pyi file is all bodiless declarations.
+        if is_test_path(fd.path) or is_example_path(fd.path) or fd.path.endswith(".pyi"):
+            # Tests, examples and harnesses (fuzz targets' no-op callbacks) stub, raise and quote
+            # errors on purpose; a .pyi file is all bodiless declarations.
             return out
         for line, text, _node in codegraph.string_literals(p.tree):
             if line in fd.added and _NOT_IMPLEMENTED.search(text):

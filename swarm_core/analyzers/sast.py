@@ -55,6 +55,27 @@ def _reported_line(item: dict[str, Any]) -> str:
     return ""
 
 
+# ruff's flake8-bandit rules are bandit's tests renumbered (S603 is B603): a noqa comment naming
+# one on a line bandit reports is the project's own verdict on it. A bare noqa is not: it
+# may silence a style rule of a project that does not run ruff's security rules at all.
+_NOQA = re.compile(r"#\s*noqa:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
+
+
+def waived_by_noqa(item: dict[str, Any]) -> bool:
+    """True when a line bandit reports carries a noqa comment for the same check under ruff's S code."""
+    test_id = str(item.get("test_id", ""))
+    wanted = "S" + test_id[1:] if test_id[:1] == "B" and test_id[1:].isdigit() else None
+    lines = {int(n) for n in item.get("line_range") or [item.get("line_number", 0)]}
+    for raw in str(item.get("code", "")).splitlines():
+        num, _, text = raw.partition(" ")
+        if not (num.strip().isdigit() and int(num) in lines):
+            continue
+        for m in _NOQA.finditer(text):
+            if wanted is not None and wanted in re.split(r"[\s,]+", m.group("codes").upper()):
+                return True
+    return False
+
+
 def _issue(path: str, item: dict[str, Any]) -> Issue:
     return Issue.of(path, str(item.get("test_id", "")), _reported_line(item))
 
@@ -196,6 +217,8 @@ class BanditAnalyzer:
         test_id = str(item.get("test_id", ""))
         if test_id == "B101" and _NARROWING_ASSERT.match(_reported_line(item)):
             return None  # how type checkers narrow a type, not a runtime check
+        if waived_by_noqa(item):
+            return None
         lines = [int(n) for n in item.get("line_range") or [item.get("line_number", 0)]]
         line = _touches(fd, lines)
         if line is None:

@@ -6,8 +6,8 @@ import asyncio
 import re
 from collections.abc import Iterable, Sequence
 
-from swarm_core.analyzers.base import AnalyzerContext
-from swarm_core.analyzers.dummy_credentials import is_dummy_basic
+from swarm_core.analyzers.base import AnalyzerContext, is_example_path, is_test_path
+from swarm_core.analyzers.dummy_credentials import is_dummy_basic, is_example_url_credential
 from swarm_core.analyzers.jwk_private import JWK, jwk_hits
 from swarm_core.analyzers.secret_engines import (
     CREDSWEEPER,
@@ -81,12 +81,15 @@ def _confirmed(group: Sequence[SecretHit], swept: bool) -> bool:
     return not swept or any(h.engine != DETECT_SECRETS or h.key_block for h in group)
 
 
-def _dummy(hit: SecretHit) -> bool:
-    """Whether every value of a hit is a Basic credential of dummy words (`user:password`).
+def _dummy(hit: SecretHit, line: str, *, local: bool) -> bool:
+    """Whether a hit's values are made-up credentials: dummy Basic pairs, or URLs of example hosts.
 
-    Tests and docs write `Basic dXNlcm5hbWU6cGFzc3dvcmQ=` for the pair they pass as auth; it
-    guards nothing, whichever engine saw it. Such values are still redacted.
+    Tests and docs write `Basic dXNlcm5hbWU6cGFzc3dvcmQ=` for the pair they pass as auth, and
+    `http://user:pass@example.com/` for a URL parser's input; neither guards anything,
+    whichever engine saw it. Such values are still redacted.
     """
+    if hit.end_line is None and is_example_url_credential(line, hit.values, local=local):
+        return True
     return bool(hit.values) and all(is_dummy_basic(v) for v in hit.values)
 
 
@@ -146,7 +149,9 @@ class SecretsAnalyzer:
             text_by_line = dict(lines)
             for value in (v for h in hits[path] for v in h.values):
                 ctx.register_secret(value)
-            for group in merge_by_place(h for h in hits[path] if not _dummy(h)):
+            local = is_test_path(path) or is_example_path(path)
+            real = [h for h in hits[path] if not _dummy(h, text_by_line.get(h.line, ""), local=local)]
+            for group in merge_by_place(real):
                 if _confirmed(group, swept):
                     out.append(self._finding(path, group, text_by_line))
         return out

@@ -1,0 +1,44 @@
+"""What a change's title says it is: a change that keeps behaviour (refactor, speed-up, typing).
+
+A pull request titled "refactor: ...", "Speed up ..." or "Use new typing style" declares
+that what the code does stays the same, and that the existing tests are what proves it:
+"behaviour changed with no test change" is then no finding (more-itertools 32652582,
+python-multipart d1b57392, tenacity ac9c21fc, packaging 3c6e2aab, httpcore 127505be, httpx
+6212e8fa in bench/data/noise_labels.jsonl). A title that also says it fixes, adds or
+changes something keeps the finding. The title is untrusted text: it only ever removes this
+one low-cost nudge, never a finding about the code itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["keeps_behaviour"]
+
+# Conventional Commits types that do not change behaviour.
+_KEEPING_TYPE = re.compile(
+    r"^\s*(?:refactor|perf|style|chore|build|ci|docs|test|tests|typing)(?:\([^)]*\))?:", re.I
+)
+_KEEPING_WORDS = re.compile(
+    r"\b(?:refactor\w*|speed\s*-?\s*ups?|micro-?optimi[sz]\w*|optimi[sz](?:e|es|ed|ing|ation)|typing"
+    r"|type hints?|move[sd]?|rename[sd]?|clean\s*-?\s*ups?|simplif\w+|reformat\w*|sort(?:s|ed)?)\b",
+    re.I,
+)
+# Words that announce a behaviour change even beside a "keeping" word ("Refactor and fix ...").
+_CHANGING_WORDS = re.compile(
+    r"\b(?:fix\w*|bug\w*|feat\w*|add\w*|support\w*|allow\w*|deprecat\w*|remov\w*|drop\w*|chang\w*|break\w*"
+    r"|handle\w*|correct\w*|prevent\w*|raise\w*|accept\w*|restor\w*|revert\w*)\b",
+    re.I,
+)
+
+
+def keeps_behaviour(title: str) -> bool:
+    """True when a change's title declares it keeps behaviour.
+
+    A Conventional Commits type says so outright (`refactor:`, `perf:`); otherwise the title
+    needs a word that keeps behaviour ("speed up", "typing", "move") and none that changes it.
+    """
+    title = title.strip()
+    if _KEEPING_TYPE.match(title):
+        return True
+    return bool(title) and not _CHANGING_WORDS.search(title) and bool(_KEEPING_WORDS.search(title))
