@@ -243,3 +243,18 @@ def test_a_change_titled_as_keeping_behaviour_is_not_asked_for_tests(make_repo):
         )
         repo.commit({"pkg/scan.py": faster}, message=title)
         assert rules(review_repo(repo, analyzers=[TestsSignalAnalyzer()])) == expected, title
+
+
+def test_docs_drift_is_about_names_users_lose_or_must_call_differently(make_repo):
+    # more-itertools 18d98893 added serialize.send/throw/close (documented in docstrings and the
+    # release notes): new names alone are no drift. uvicorn 52b3ec62 removed
+    # Config.setup_event_loop: that is, and the names added beside it are listed.
+    repo = make_repo()
+    repo.commit({"src/pkg/__init__.py": "", "src/pkg/more.py": "def serialize(it):\n    return it\n"})
+    repo.commit({"src/pkg/more.py": "def serialize(it):\n    return it\n\n\ndef send(it, v):\n    return v\n"})
+    assert rules(review_repo(repo, analyzers=[DocsDriftAnalyzer()])) == []
+
+    repo.commit({"src/pkg/more.py": "def serialize(it):\n    return it\n\n\ndef factory():\n    return send\n"})
+    found = review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings
+    assert [f.rule for f in found] == ["docs/public-api-drift"]
+    assert "added factory; removed send" in found[0].message

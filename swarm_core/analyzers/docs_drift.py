@@ -67,11 +67,12 @@ def _overrides(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> set[str]:
 
 
 class DocsDriftAnalyzer:
-    """Public symbols added, removed or re-signatured with no docs or changelog change.
+    """Public symbols removed or re-signatured (new ones listed beside) with no docs or changelog change.
 
     One finding per change, listing every file and name: a reviewer writes one comment
-    "public API changed with no docs", not one per module. A removed override that called
-    the base class's method of the same name is not a removal: the name still resolves.
+    "public API changed with no docs", not one per module. A change that only adds names is
+    none. A removed override that called the base class's method of the same name is not a
+    removal: the name still resolves.
     """
 
     name = "docs"
@@ -97,6 +98,7 @@ class DocsDriftAnalyzer:
         moved = gained & lost
         listed: list[str] = []
         anchor: tuple[FileDiff, int | None] | None = None
+        breaking = False
         # Private modules (`_types.py`, `_core/`) are not the documented API.
         for fd in (f for f in sources if not is_private_module(f.path)):
             before, after = surfaces[fd.path]
@@ -109,6 +111,7 @@ class DocsDriftAnalyzer:
             changed = sorted(k for k in after.keys() & before.keys() if after[k][1] != before[k][1])
             if not (added or removed or changed):
                 continue
+            breaking = breaking or bool(removed or changed)
             parts = []
             for label, names in (
                 ("added", added),
@@ -120,7 +123,10 @@ class DocsDriftAnalyzer:
             listed.append(f"{fd.path}: " + "; ".join(parts))
             if anchor is None:
                 anchor = (fd, after[added[0]][0] if added else (after[changed[0]][0] if changed else None))
-        if anchor is None:
+        if anchor is None or not breaking:
+            # New names alone are no drift: users who never called them lose nothing, and the
+            # project documents them in its docstrings or its release notes (labels: 0 of 6
+            # addition-only findings a maintainer wanted).
             return []
         shown = listed[:5] + ([f"{len(listed) - 5} more file(s)"] if len(listed) > 5 else [])
         return [
