@@ -258,3 +258,24 @@ def test_docs_drift_is_about_names_users_lose_or_must_call_differently(make_repo
     found = review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings
     assert [f.rule for f in found] == ["docs/public-api-drift"]
     assert "added factory; removed send" in found[0].message
+
+
+def test_a_credential_guess_in_a_test_file_does_not_block_but_a_vendor_token_there_does(make_repo):
+    # Test suites pass made-up passwords on purpose (urllib3's and httpcore's tests): a keyword
+    # guess there is MEDIUM, shown but not blocking; a vendor's token is a leak anywhere.
+    repo = make_repo()
+    repo.commit({"tests/test_auth.py": "X = 1\n", "app/auth.py": "X = 1\n"})
+    repo.commit(
+        {
+            "tests/test_auth.py": 'DB_PASSWORD = "Zq8v3LpW2xTq9rS4"\n',
+            "app/auth.py": 'DB_PASSWORD = "Zq8v3LpW2xTq9rS4"\n',
+        }
+    )
+    found = {f.path: f.severity.value for f in review_repo(repo, analyzers=[SecretsAnalyzer()]).findings}
+    assert found == {"tests/test_auth.py": "medium", "app/auth.py": "high"}
+
+    vendor = make_repo()
+    vendor.commit({"tests/test_aws.py": "X = 1\n"})
+    vendor.commit({"tests/test_aws.py": 'KEY = "AKIAQWERTYUIOPASDFGH"\n'})
+    severities = [f.severity.value for f in review_repo(vendor, analyzers=[SecretsAnalyzer()]).findings]
+    assert severities and all(s in ("high", "critical") for s in severities)

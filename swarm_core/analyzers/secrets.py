@@ -19,7 +19,7 @@ from swarm_core.analyzers.secret_engines import (
     detect_secrets_hits,
 )
 from swarm_core.config import paths_match
-from swarm_core.models import Finding, Lane
+from swarm_core.models import Finding, Lane, Severity
 from swarm_core.redact import Redactor
 
 __all__ = ["SecretsAnalyzer", "merge_by_place", "redact", "redact_text"]
@@ -168,7 +168,7 @@ class SecretsAnalyzer:
         return Finding(
             path=path,
             line=line,
-            severity=best.severity,
+            severity=_severity(path, group),
             lane=Lane.SECURITY,
             category="secret",
             rule=f"secrets/{_slug(best.kind)}",
@@ -184,6 +184,29 @@ class SecretsAnalyzer:
             confidence=best.confidence,
             also_reported_by=tuple(dict.fromkeys(others)),
         )
+
+
+# Formats any string can take (a header's scheme, a keyword beside a value): not a vendor's token.
+_GENERIC_FORMATS = frozenset({"Basic Authorization", "Bearer Authorization"})
+
+
+def _vendor_specific(hit: SecretHit) -> bool:
+    """A vendor's own token format, a key block or JWK private members: a credential wherever it is."""
+    return hit.key_block or (hit.specific and hit.kind not in _GENERIC_FORMATS)
+
+
+def _severity(path: str, group: Sequence[SecretHit]) -> Severity:
+    """The strongest hit's severity; at most MEDIUM for a guess in a test or example file.
+
+    Test suites pass made-up passwords, tokens and Authorization headers on purpose: a keyword
+    or entropy guess there is reported for a person to look at, but does not block the change.
+    A vendor's token or a private key in a test file is still a leaked credential.
+    """
+    severity = group[0].severity
+    fixture = (is_test_path(path) or is_example_path(path)) and not any(_vendor_specific(h) for h in group)
+    if fixture and severity.rank > Severity.MEDIUM.rank:
+        return Severity.MEDIUM
+    return severity
 
 
 def _slug(text: str) -> str:
