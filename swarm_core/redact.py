@@ -37,7 +37,9 @@ _SHAPES = re.compile(
     re.VERBOSE,
 )
 # user:password@ in a URL (a database or proxy URL quoted in an error).
-_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://[^/\s:@]+:)[^@\s/]+@", re.IGNORECASE)
+_USERINFO = re.compile(
+    r"(?P<scheme>(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]*://[^/\s:@]+:)[^@\s/]+@", re.IGNORECASE
+)
 # A secret shorter than this is no real credential, and replacing it would mangle ordinary text.
 _MIN_SECRET = 8
 

@@ -11,7 +11,7 @@ from swarm_core.analyzers.docs_drift import DocsDriftAnalyzer
 from swarm_core.analyzers.lint import RuffAnalyzer
 from swarm_core.analyzers.placeholders import PlaceholderAnalyzer
 from swarm_core.analyzers.ruff_defaults import pin_classic_rules
-from swarm_core.analyzers.sast import BanditAnalyzer, waived_by_noqa
+from swarm_core.analyzers.sast import BanditAnalyzer, python_comments, waived_by_noqa
 from swarm_core.analyzers.secrets import SecretsAnalyzer
 from tests.helpers import review_repo, rules
 
@@ -55,7 +55,9 @@ def test_a_test_package_added_with_its_init_is_no_namespace_package(make_repo):
     config = '[tool.ruff.lint]\nselect = ["INP001", "F"]\n'
     repo = make_repo()
     repo.commit({"pyproject.toml": config, "pkg/__init__.py": "", "pkg/tests/__init__.py": ""})
-    repo.commit({"pkg/tests/typing/__init__.py": "", "pkg/tests/typing/test_x.py": "def test_x():\n    pass\n"})
+    repo.commit(
+        {"pkg/tests/typing/__init__.py": "", "pkg/tests/typing/test_x.py": "def test_x():\n    pass\n"}
+    )
     assert rules(review_repo(repo, analyzers=[RuffAnalyzer()])) == []
 
 
@@ -63,7 +65,7 @@ def test_a_test_package_added_with_its_init_is_no_namespace_package(make_repo):
 
 
 def test_bandit_honours_a_noqa_for_the_same_check_under_ruffs_code(make_repo):
-    # jsonschema 594e80db: `subprocess.run([sys.executable, ...])  # noqa: S603` in a benchmark.
+    # jsonschema 594e80db: `subprocess.run([sys.executable, ...])` with a noqa comment for S603.
     repo = make_repo()
     repo.commit({"pkg/__init__.py": "", "pkg/run.py": "import subprocess\n"})
     repo.commit(
@@ -76,14 +78,29 @@ def test_bandit_honours_a_noqa_for_the_same_check_under_ruffs_code(make_repo):
     assert rules(review_repo(repo, analyzers=[BanditAnalyzer()])) == [("pkg/run.py", 5, "bandit/B603")]
 
 
-def test_a_noqa_waives_only_the_check_it_names():
-    def item(code: str) -> dict[str, object]:
-        return {"test_id": "B603", "line_number": 3, "line_range": [3], "code": f"3 {code}\n"}
+def test_a_noqa_waives_only_the_check_it_names_and_only_in_a_comment():
+    def waived(code: str) -> bool:
+        item = {"test_id": "B603", "line_number": 3, "line_range": [3], "code": f"3 {code}\n"}
+        return waived_by_noqa(item, python_comments(f"import x\n\n{code}\n".encode()))
 
-    assert waived_by_noqa(item("run(x)  # noqa: S603"))
-    assert waived_by_noqa(item("run(x)  # noqa: E501, S603"))
-    assert not waived_by_noqa(item("run(x)  # noqa: S607"))
-    assert not waived_by_noqa(item("run(x)  # noqa"))  # bare: may be about style only
+    assert waived("run(x)  # noqa: S603")
+    assert waived("run(x)  # noqa: E501, S603")
+    assert not waived("run(x)  # noqa: S607")
+    assert not waived("run(x)  # noqa")  # bare: may be about style only
+    assert not waived("run('grep x # noqa: S603', shell=True)")  # inside a string: no comment
+
+
+def test_a_line_separator_inside_a_source_line_loses_no_bandit_finding(make_repo):
+    # U+2028 splits a line for str.splitlines but not for Python: bandit's excerpt must still parse.
+    repo = make_repo()
+    repo.commit({"pkg/__init__.py": "", "pkg/run.py": "import subprocess\n"})
+    repo.commit(
+        {
+            "pkg/run.py": "import subprocess\n\n\ndef f(user):\n    subprocess.call('grep ' + user, shell=True)\n"
+            "    note = '\u2028\u00b2 hi'\n    return note\n"
+        }
+    )
+    assert rules(review_repo(repo, analyzers=[BanditAnalyzer()])) == [("pkg/run.py", 5, "bandit/B602")]
 
 
 # -- secrets: credentials in URLs of hosts reserved for examples -----------------------------
@@ -113,9 +130,17 @@ def test_fuzz_harnesses_and_task_files_are_not_shipped_code(make_repo):
     # python-multipart b2ddd098 (fuzz/ targets with no-op parser callbacks) and jsonschema
     # a4d2dc75 (noxfile.py): no tests asked for, no stubs, no public API.
     repo = make_repo()
-    repo.commit({"pkg/__init__.py": "", "pkg/core.py": "def parse(data, cb):\n    cb(data)\n", "noxfile.py": ""})
     repo.commit(
         {
+            "pkg/__init__.py": "",
+            "pkg/core.py": "def parse(data, cb):\n    cb(data)\n",
+            "noxfile.py": "def lint(session):\n    session.run('ruff')\n",
+            "fuzz/fuzz_form.py": "def fuzz_old(data):\n    return data\n",
+        }
+    )
+    repo.commit(
+        {
+            # Names removed and added: docs drift, were these shipped modules.
             "fuzz/fuzz_form.py": "def _on_field(field):\n    pass\n\n\ndef fuzz_form(data):\n    return data\n",
             "noxfile.py": "import nox\n\n\n@nox.session\ndef tests(session):\n    session.run('pytest')\n",
         }
@@ -215,7 +240,15 @@ def test_a_local_range_is_titled_as_github_would_title_its_pull_request(make_rep
     repo.commit({"m.py": "x = 4\n"}, message="more wip")
     git(repo.path, "checkout", "-q", "-")
     main = git(repo.path, "rev-parse", "HEAD").strip()
-    git(repo.path, "merge", "-q", "--no-ff", "topic", "-m", "Merge pull request #7 from a/topic\n\nSort `__all__`")
+    git(
+        repo.path,
+        "merge",
+        "-q",
+        "--no-ff",
+        "topic",
+        "-m",
+        "Merge pull request #7 from a/topic\n\nSort `__all__`",
+    )
     merged = from_git(repo.path, main, "HEAD")
     assert merged.title == "Sort `__all__`"
     # Several commits have no single title.
@@ -251,10 +284,14 @@ def test_docs_drift_is_about_names_users_lose_or_must_call_differently(make_repo
     # Config.setup_event_loop: that is, and the names added beside it are listed.
     repo = make_repo()
     repo.commit({"src/pkg/__init__.py": "", "src/pkg/more.py": "def serialize(it):\n    return it\n"})
-    repo.commit({"src/pkg/more.py": "def serialize(it):\n    return it\n\n\ndef send(it, v):\n    return v\n"})
+    repo.commit(
+        {"src/pkg/more.py": "def serialize(it):\n    return it\n\n\ndef send(it, v):\n    return v\n"}
+    )
     assert rules(review_repo(repo, analyzers=[DocsDriftAnalyzer()])) == []
 
-    repo.commit({"src/pkg/more.py": "def serialize(it):\n    return it\n\n\ndef factory():\n    return send\n"})
+    repo.commit(
+        {"src/pkg/more.py": "def serialize(it):\n    return it\n\n\ndef factory():\n    return send\n"}
+    )
     found = review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings
     assert [f.rule for f in found] == ["docs/public-api-drift"]
     assert "added factory; removed send" in found[0].message
@@ -279,3 +316,93 @@ def test_a_credential_guess_in_a_test_file_does_not_block_but_a_vendor_token_the
     vendor.commit({"tests/test_aws.py": 'KEY = "AKIAQWERTYUIOPASDFGH"\n'})
     severities = [f.severity.value for f in review_repo(vendor, analyzers=[SecretsAnalyzer()]).findings]
     assert severities and all(s in ("high", "critical") for s in severities)
+
+
+# -- what the fresh-eyes review of these classes found ------------------------------------------
+
+
+def test_a_vendor_token_is_reported_whatever_url_or_file_holds_it(make_repo):
+    token = "ghp_" + "4kQzR8sT2uVw6xYz0aBc3dEf5gHi7jKl9mNo"
+    repo = make_repo()
+    repo.commit({"docs/ci.md": "# CI\n", "tests/test_ci.py": "X = 1\n"})
+    repo.commit(
+        {
+            "docs/ci.md": f"# CI\n\n    git clone https://x-access-token:{token}@example.com/org/repo.git\n",
+            "tests/test_ci.py": f'TOKEN = "{token}"\n',
+        }
+    )
+    found = review_repo(repo, analyzers=[SecretsAnalyzer()]).findings
+    assert {f.path for f in found} == {"docs/ci.md", "tests/test_ci.py"}
+    assert all(f.severity.value in ("high", "critical") for f in found)
+
+
+def test_scripts_are_no_fixtures_and_a_copy_in_an_example_url_silences_nothing(make_repo):
+    repo = make_repo()
+    repo.commit({"scripts/deploy.py": "X = 1\n", "app/settings.py": "X = 1\n"})
+    repo.commit(
+        {
+            "scripts/deploy.py": 'DB = "postgresql://admin:Zq8v3LpW2xTq9@localhost:5432/prod"\n',
+            "app/settings.py": 'DB = "postgresql://svc:Zq8v3LpW2xTq9@db.internal.corp:5432/app"'
+            '  # like "postgresql://svc:Zq8v3LpW2xTq9@db.example/app"\n',
+        }
+    )
+    found = {f.path: f.severity.value for f in review_repo(repo, analyzers=[SecretsAnalyzer()]).findings}
+    assert found == {"scripts/deploy.py": "high", "app/settings.py": "high"}
+
+
+def test_pinning_the_classic_rules_reads_crlf_and_bom_configs():
+    crlf = b'[tool.ruff]\r\nline-length = 79\r\n\r\n[tool.ruff.lint]\r\nignore = ["E731"]\r\n'
+    assert b'select = ["E4", "E7", "E9", "F"]' in pin_classic_rules("pyproject.toml", crlf)
+    bom = b'\xef\xbb\xbfline-length = 79\r\n[lint]\r\nignore = ["E1"]\r\n'
+    assert b'select = ["E4", "E7", "E9", "F"]' in pin_classic_rules("ruff.toml", bom)
+
+
+def test_a_keyword_only_dataclass_init_replacing_a_positional_one_is_a_removed_signature(make_repo):
+    base = "import dataclasses\n\n\n@dataclasses.dataclass(init=False)\nclass Info:\n    url: str\n\n"
+    base += "    def __init__(self, url):\n        self.url = url\n"
+    repo = make_repo()
+    repo.commit({"src/pkg/__init__.py": "", "src/pkg/info.py": base})
+    repo.commit(
+        {
+            "src/pkg/info.py": "import dataclasses\n\n\n@dataclasses.dataclass(kw_only=True)\nclass Info:\n    url: str\n"
+        }
+    )
+    found = review_repo(repo, analyzers=[DocsDriftAnalyzer()]).findings
+    assert [f.rule for f in found] == ["docs/public-api-drift"]
+    assert "removed Info.__init__" in found[0].message
+
+
+def test_a_missing_comma_in_all_and_a_retyped_singledispatch_are_behaviour(make_repo):
+    base = "__all__ = ['a', 'b']\n\n\ndef a():\n    pass\n\n\ndef b():\n    pass\n"
+    repo = make_repo()
+    repo.commit({"pkg/__init__.py": "", "pkg/m.py": base, "tests/test_m.py": "def test():\n    pass\n"})
+    repo.commit({"pkg/m.py": base.replace("'a', 'b'", "'a' 'b'")})
+    assert rules(review_repo(repo, analyzers=[TestsSignalAnalyzer()])) == [
+        ("pkg/m.py", None, "tests/no-test-change")
+    ]
+
+    dispatch = (
+        "import dataclasses\nimport functools\n\n\n@functools.singledispatch\ndef show(x):\n    return x\n\n\n"
+        "@show.register\ndef _(x: int):\n    return str(x)\n"
+    )
+    other = make_repo()
+    other.commit({"pkg/__init__.py": "", "pkg/m.py": dispatch, "tests/test_m.py": "def test():\n    pass\n"})
+    other.commit({"pkg/m.py": dispatch.replace("x: int", "x: float")})
+    assert rules(review_repo(other, analyzers=[TestsSignalAnalyzer()])) == [
+        ("pkg/m.py", None, "tests/no-test-change")
+    ]
+
+
+def test_a_title_that_names_a_change_keeps_the_finding_whatever_its_type():
+    from swarm_core.analyzers.intent import keeps_behaviour
+
+    assert keeps_behaviour("refactor: replace deprecated typing constructs (#616)")
+    assert keeps_behaviour("Small speedup for minmax()")
+    for title in (
+        "refactor: fix auth bypass",
+        "chore: drop python 3.8",
+        "Sort results by date",
+        "Rename --foo to --bar",
+        "",
+    ):
+        assert not keeps_behaviour(title), title

@@ -25,6 +25,7 @@ __all__ = [
     "generated_or_vendored",
     "is_doc_path",
     "is_example_path",
+    "is_example_tree",
     "is_private_module",
     "is_source_path",
     "is_test_path",
@@ -46,8 +47,10 @@ _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testing"
 _NAME_WORDS = re.compile(r"[-_.]+")
 # Trees that ship nothing importable: their code shows usage or drives development.
 _EXAMPLE_WORDS = frozenset({"example", "examples", "sample", "samples", "demo", "demos"})
-_TOOLING_DIRS = frozenset({"docs_src", "scripts", "benchmarks", "bench", "fuzz", "fuzzing"})
-# Development task files at the repository's root: they drive tests and releases, ship nothing.
+_TOOLING_DIRS = frozenset({"docs_src", "scripts", "benchmarks", "bench"})
+# At the repository's root only (a package may ship a `fuzz` module): fuzzing harnesses, and
+# development task files that drive tests and releases.
+_ROOT_TOOLING_DIRS = frozenset({"fuzz", "fuzzing"})
 _TOOLING_FILES = frozenset({"noxfile.py", "tasks.py", "fabfile.py", "dodo.py"})
 
 
@@ -93,7 +96,11 @@ _NEWS_FRAGMENT_DIRS = frozenset(
 
 
 def _is_news_fragment(p: PurePosixPath) -> bool:
-    return bool(_NEWS_FRAGMENT_DIRS & {d.lower() for d in p.parts[:-1]})
+    """A file in a release-note tool's directory at the repository's root (or under docs/)."""
+    dirs = [d.lower() for d in p.parts[:-1]]
+    if dirs[:1] in (["docs"], ["doc"]):
+        dirs = dirs[1:]
+    return bool(dirs) and dirs[0] in _NEWS_FRAGMENT_DIRS
 
 
 def is_doc_path(path: str) -> bool:
@@ -105,19 +112,23 @@ def is_doc_path(path: str) -> bool:
         or "docs" in p.parts[:-1]
         or "doc" in p.parts[:-1]
         or upper.startswith(("CHANGELOG", "CHANGES", "HISTORY", "NEWS", "README"))
-        or (
-            bool(_NEWS_FRAGMENT_DIRS & {d.lower() for d in p.parts[:-1]})
-            and codegraph.language_for(path) is None
-        )
+        or (_is_news_fragment(p) and codegraph.language_for(path) is None)
     )
 
 
+def is_example_tree(path: str) -> bool:
+    """True for example, sample and demo trees (`examples/`, `typing-examples/`): code that shows usage."""
+    return any(_words(part) & _EXAMPLE_WORDS for part in PurePosixPath(path).parts[:-1])
+
+
 def is_example_path(path: str) -> bool:
-    """True for example, sample and development trees (`examples/`, `fuzz/`) and root task files."""
+    """True for example trees and development code: `scripts/`, `benchmarks/`, root `fuzz/` and task files."""
     p = PurePosixPath(path)
     if len(p.parts) == 1 and p.name in _TOOLING_FILES:
         return True
-    return any(part in _TOOLING_DIRS or _words(part) & _EXAMPLE_WORDS for part in p.parts[:-1])
+    if len(p.parts) > 1 and p.parts[0] in _ROOT_TOOLING_DIRS:
+        return True
+    return is_example_tree(path) or any(part in _TOOLING_DIRS for part in p.parts[:-1])
 
 
 def is_source_path(path: str) -> bool:

@@ -49,12 +49,19 @@ _FIELD_READERS = re.compile(
 )
 
 
+# The standard library's own readers of function annotations: `singledispatch` dispatches on
+# them, `get_type_hints` and `inspect.signature` hand them to whatever asked.
+_SIGNATURE_READERS = re.compile(
+    rb"\b(?:singledispatch\w*|get_type_hints|get_annotations|__annotations__)\b|\bsignature\s*\("
+)
+
+
 def _reads_annotations(ctx: AnalyzerContext, fd: FileDiff) -> tuple[bool, bool]:
     """(fields, signatures): whether class-field and function annotations are read at run time."""
     if not fd.path.endswith((".py", ".pyi")):
         return True, True
     sources = [s for s in (ctx.head(fd), ctx.base(fd)) if s is not None]
-    if any(_ANNOTATION_READERS.search(source) for source in sources):
+    if any(_ANNOTATION_READERS.search(source) or _SIGNATURE_READERS.search(source) for source in sources):
         return True, True
     return any(_FIELD_READERS.search(source) for source in sources), False
 
@@ -75,17 +82,22 @@ def _top_level(
     ]
 
 
-_LIST_PUNCTUATION = frozenset({"[", "]", "(", ")", ","})
-
-
 def _exports_as_set(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    """`__all__ = [...]` (or `+=`) with its names sorted; any other statement as it is."""
+    """`__all__ = [...]` (or `+=`, or a tuple) with its names sorted; any other statement as it is.
+
+    Only a plain display of strings, one comma between each: `['a' 'b']` (a missing comma,
+    one name "ab") is left as it is, and so is anything computed.
+    """
     if tokens[:1] != ("__all__",) or tokens[1:2] not in (("=",), ("+=",)):
         return tokens
-    names = tokens[2:]
-    if not all(t in _LIST_PUNCTUATION or t[:1] in ('"', "'") for t in names):
+    display = tokens[2:]
+    if len(display) < 2 or (display[0], display[-1]) not in (("[", "]"), ("(", ")")):
         return tokens
-    return (*tokens[:2], *sorted(t.strip("\"'") for t in names if t not in _LIST_PUNCTUATION))
+    inner = display[1:-1]
+    names, commas = inner[0::2], inner[1::2]
+    if not all(t[:1] in ('"', "'") for t in names) or any(t != "," for t in commas):
+        return tokens
+    return (*tokens[:2], *sorted(t.strip("\"'") for t in names))
 
 
 def behaviour_changed(ctx: AnalyzerContext, fd: FileDiff, moves: Moves) -> bool:

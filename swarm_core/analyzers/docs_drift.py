@@ -33,28 +33,37 @@ def _extends_base(node: ts.Node, name: str) -> bool:
     return call.search(node.text or b"") is not None
 
 
-# Class decorators that write the class's `__init__` from its fields (dataclasses, attrs, msgspec).
-_GENERATES_INIT = re.compile(
-    rb"^@\s*(?:\w+\.)*(?:dataclass|define|frozen|mutable|attrs|s|dataclass_transform)\b"
-)
-
-
+# Class decorators that write the class's `__init__` from its fields (dataclasses, attrs,
+# msgspec), unless told not to (`init=False`); `kw_only=True` makes every field keyword-only.
+_GENERATES_INIT = re.compile(rb"^@\s*(?:\w+\.)*(?:dataclass|define|frozen|mutable|attrs|s)\b")
 _NO_INIT = re.compile(rb"\binit\s*=\s*False\b")
+_KW_ONLY = re.compile(rb"\bkw_only\s*=\s*True\b")
 
 
-def _generated_inits(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> set[str]:
-    """`Class.__init__` for each class of one side of a file whose decorator writes its `__init__`."""
-    out = set()
+def _generated_inits(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> dict[str, bool]:
+    """`Class.__init__` -> keyword-only, for each class of one side whose decorator writes its `__init__`."""
+    out = {}
     for sym, node in ctx.definitions(fd, side):
         holder = node.parent
         if sym.is_function or holder is None or holder.type != "decorated_definition":
             continue
-        decorators = [d for d in holder.children if d.type == "decorator"]
-        if any(
-            _GENERATES_INIT.match(d.text or b"") and not _NO_INIT.search(d.text or b"") for d in decorators
-        ):
-            out.add(f"{sym.qualname}.__init__")
+        texts = [d.text or b"" for d in holder.children if d.type == "decorator"]
+        writing = [t for t in texts if _GENERATES_INIT.match(t) and not _NO_INIT.search(t)]
+        if writing:
+            out[f"{sym.qualname}.__init__"] = any(_KW_ONLY.search(t) for t in writing)
     return out
+
+
+def _still_callable(removed_signature: str, keyword_only: bool) -> bool:
+    """Whether a generated `__init__` takes the calls the removed one did.
+
+    A keyword-only generated `__init__` replaces only a removed one that was keyword-only too
+    (`(self, *, url)`); a positional one takes positional and keyword calls alike.
+    """
+    if not keyword_only:
+        return True
+    params = [p.strip() for p in removed_signature.strip().strip("()").split(",")]
+    return len(params) < 2 or params[1] == "*"
 
 
 def _overrides(ctx: AnalyzerContext, fd: FileDiff, side: Side) -> set[str]:
@@ -107,7 +116,11 @@ class DocsDriftAnalyzer:
             if removed:
                 # An override that extended its base's method, or an `__init__` a dataclass-style
                 # decorator now writes: the name still resolves.
-                removed -= _overrides(ctx, fd, Side.LEFT) | _generated_inits(ctx, fd, Side.RIGHT)
+                generated = _generated_inits(ctx, fd, Side.RIGHT)
+                removed -= _overrides(ctx, fd, Side.LEFT)
+                removed -= {
+                    k for k in removed if k in generated and _still_callable(before[k][1], generated[k])
+                }
             changed = sorted(k for k in after.keys() & before.keys() if after[k][1] != before[k][1])
             if not (added or removed or changed):
                 continue

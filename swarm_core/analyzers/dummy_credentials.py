@@ -76,8 +76,10 @@ def is_dummy_basic(value: str) -> bool:
 
 
 # A URL's user information (RFC 3986 § 3.2.1) and the host after it.
+# The scheme starts where no scheme character precedes it: one start per URL, not one per letter
+# of a long run (linear on untrusted lines).
 _URL_USERINFO = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.-]*://(?P<userinfo>[^\s/?#@\"'`]+)@(?P<host>[^\s/?#:\"'`\]\[]+)"
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<userinfo>[^\s/?#@\"'`]+)@(?P<host>[^\s/?#:\"'`\]\[]+)"
 )
 # Names reserved for documentation and tests (RFC 2606, RFC 6761): no real service answers there.
 _EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
@@ -94,11 +96,13 @@ def _reserved_host(host: str, *, local: bool) -> bool:
 
 
 def is_example_url_credential(line: str, values: tuple[str, ...], *, local: bool = False) -> bool:
-    """Whether every value sits in the user information of a URL whose host is reserved for examples.
+    """Whether each value is the credential of a URL whose host is reserved for examples, and of no other URL.
 
     `http://user:pass@example.com/` in a URL parser's tests, or in docs, reaches no service:
     RFC 2606 and RFC 6761 keep example.com/.net/.org and the .example, .test and .invalid
     names out of real use. With `local` (a test or example file), localhost counts too.
+    A test's expected result may repeat the value outside the URL (`("user", "pass")`); but a
+    value that is also the credential of a real host's URL on the line is a credential.
 
     Args:
         line: the added line the values were found on.
@@ -106,23 +110,19 @@ def is_example_url_credential(line: str, values: tuple[str, ...], *, local: bool
         local: whether localhost and 127.0.0.1 count as reserved.
 
     Returns:
-        True when there is at least one value and each occurs inside such a URL's user
-        information; False otherwise.
+        True when there is at least one value and each occurs inside a reserved host's URL
+        user information and inside no other URL's; False otherwise.
     """
-    spans = [
-        m.span("userinfo")
+    urls = [
+        (m.span("userinfo"), _reserved_host(m.group("host"), local=local))
         for m in _URL_USERINFO.finditer(line)
-        if _reserved_host(m.group("host"), local=local)
     ]
-    if not values or not spans:
+    if not values or not any(reserved for _, reserved in urls):
         return False
 
-    def inside(value: str) -> bool:
-        start = line.find(value)
-        while start != -1:
-            if any(a <= start and start + len(value) <= b for a, b in spans):
-                return True
-            start = line.find(value, start + 1)
-        return False
+    def sample(value: str) -> bool:
+        starts = [m.start() for m in re.finditer(re.escape(value), line)] if value else []
+        holders = [reserved for s in starts for (a, b), reserved in urls if a <= s and s + len(value) <= b]
+        return any(holders) and all(holders)
 
-    return all(inside(v) for v in values)
+    return all(sample(v) for v in values)

@@ -17,28 +17,29 @@ __all__ = ["keeps_behaviour"]
 
 # Conventional Commits types that do not change behaviour.
 _KEEPING_TYPE = re.compile(
-    r"^\s*(?:refactor|perf|style|chore|build|ci|docs|test|tests|typing)(?:\([^)]*\))?:", re.I
+    r"^\s*(?:refactor|perf|style|chore|build|ci|docs|test|tests|typing)(?:\([^)]*\))?!?:", re.I
 )
 _KEEPING_WORDS = re.compile(
     r"\b(?:refactor\w*|speed\s*-?\s*ups?|micro-?optimi[sz]\w*|optimi[sz](?:e|es|ed|ing|ation)|typing"
-    r"|type hints?|move[sd]?|rename[sd]?|clean\s*-?\s*ups?|simplif\w+|reformat\w*|sort(?:s|ed)?)\b",
+    r"|type hints?|simplif\w+|reformat\w*)\b",
     re.I,
 )
-# Words that announce a behaviour change even beside a "keeping" word ("Refactor and fix ...").
+# Words that announce a behaviour change, whatever else the title says ("refactor: fix ...").
 _CHANGING_WORDS = re.compile(
-    r"\b(?:fix\w*|bug\w*|feat\w*|add\w*|support\w*|allow\w*|deprecat\w*|remov\w*|drop\w*|chang\w*|break\w*"
-    r"|handle\w*|correct\w*|prevent\w*|raise\w*|accept\w*|restor\w*|revert\w*)\b",
+    r"\b(?:fix\w*|bug\w*|feat\w*|add\w*|support\w*|allow\w*|remov\w*|drop\w*|break\w*|handle\w*"
+    r"|correct\w*|prevent\w*|accept\w*|restor\w*|revert\w*)\b",
     re.I,
 )
 
 
 def keeps_behaviour(title: str) -> bool:
-    """True when a change's title declares it keeps behaviour.
+    """True when a change's title says it keeps behaviour and names no change of it.
 
-    A Conventional Commits type says so outright (`refactor:`, `perf:`); otherwise the title
-    needs a word that keeps behaviour ("speed up", "typing", "move") and none that changes it.
+    A Conventional Commits type (`refactor:`, `perf:`) or a word ("speed up", "typing",
+    "simplify") says so; a word such as fix, add, support, remove or revert anywhere in the
+    title takes it back.
     """
     title = title.strip()
-    if _KEEPING_TYPE.match(title):
-        return True
-    return bool(title) and not _CHANGING_WORDS.search(title) and bool(_KEEPING_WORDS.search(title))
+    if not title or _CHANGING_WORDS.search(title):
+        return False
+    return bool(_KEEPING_TYPE.match(title) or _KEEPING_WORDS.search(title))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,20 @@ def _rules_for(ctx: AnalyzerContext, configs: list[str]) -> list[str]:
     return pinned + ([f"--target-version=py{target[0]}{target[1]}"] if target else [])
 
 
-_PREVIEW = re.compile(rb"(?m)^\s*(?:lint\.)?preview\s*=\s*true\b")
-
-
 def _enables_preview(ctx: AnalyzerContext, configs: list[str]) -> bool:
-    """Whether one of the project's ruff configs turns on preview rules."""
-    return any(_PREVIEW.search(ctx.read(name, Side.LEFT) or b"") for name in configs)
+    """Whether one of the project's ruff configs turns on preview (for everything, or for lint)."""
+    for name in configs:
+        try:
+            doc = tomllib.loads((ctx.read(name, Side.LEFT) or b"").decode("utf-8-sig"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        ruff = doc.get("tool", {}).get("ruff", {}) if name.rsplit("/", 1)[-1] == "pyproject.toml" else doc
+        lint = ruff.get("lint") if isinstance(ruff, dict) else None
+        if isinstance(ruff, dict) and (
+            ruff.get("preview") is True or (isinstance(lint, dict) and lint.get("preview") is True)
+        ):
+            return True
+    return False
 
 
 def _severity_and_lane(code: str) -> tuple[Severity, Lane]:
@@ -118,15 +126,21 @@ class RuffAnalyzer:
             # rules; but "unused noqa" only means something under the config the code was
             # written for, and this change rewrote it (a rule it enables needs its noqa).
             head = [item for item in head if item.get("code") != _UNUSED_NOQA]
-        pin = await asyncio.to_thread(pinned_ruff, ctx)
-        if pin is not None:
-            preview = await asyncio.to_thread(_enables_preview, ctx, configs)
-            head = [
-                item
-                for item in head
-                if not newer_than_pin(str(item.get("code")), pin, binary, preview=preview)
-            ]
+        head = await asyncio.to_thread(self._as_pinned, ctx, configs, binary, head)
         return self._new(ctx, files, head, base, head_root)
+
+    @staticmethod
+    def _as_pinned(
+        ctx: AnalyzerContext, configs: list[str], binary: str, head: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The head's violations less those the project's pinned ruff would not report."""
+        pin = pinned_ruff(ctx)
+        if pin is None:
+            return head
+        preview = _enables_preview(ctx, configs)
+        return [
+            item for item in head if not newer_than_pin(str(item.get("code")), pin, binary, preview=preview)
+        ]
 
     @staticmethod
     def _write_configs(ctx: AnalyzerContext, configs: list[str], roots: tuple[Path, ...]) -> None:
@@ -150,9 +164,10 @@ class RuffAnalyzer:
             rel = safe_relpath(path)
             if rel is None or not path.endswith(".py"):
                 continue
+            # isort resolves first-party imports against the package, not tests or docs; package
+            # markers count everywhere (a test package is no namespace package, INP001).
             if not is_source_path(path) and rel.name != "__init__.py":
-                continue  # isort resolves first-party imports against the package, not tests or docs;
-                # package markers count everywhere (a test package is no namespace package, INP001)
+                continue
             target = root.joinpath(*rel.parts)
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)

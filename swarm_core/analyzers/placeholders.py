@@ -95,8 +95,9 @@ class PlaceholderAnalyzer:
                     "Added code carries an unfinished-work marker; finish it or track it in an issue.",
                 )
         if is_test_path(fd.path) or is_example_path(fd.path) or fd.path.endswith(".pyi"):
-            # Tests, examples and harnesses (fuzz targets' no-op callbacks) stub, raise and quote
-            # errors on purpose; a .pyi file is all bodiless declarations.
+            # Tests, examples and development code (scripts, benchmarks, fuzz targets' no-op
+            # callbacks) stub, raise and quote errors on purpose; a .pyi file is all bodiless
+            # declarations.
             return out
         for line, text, _node in codegraph.string_literals(p.tree):
             if line in fd.added and _NOT_IMPLEMENTED.search(text):

@@ -39,7 +39,7 @@ def _chooses_rules(ruff: dict[str, Any]) -> bool:
 
 
 def _header(prefix: str) -> re.Pattern[str]:
-    return re.compile(rf"^[ \t]*\[[ \t]*{re.escape(prefix)}[ \t]*\][ \t]*(?:#.*)?$", re.MULTILINE)
+    return re.compile(rf"^[ \t]*\[[ \t]*{re.escape(prefix)}[ \t]*\][ \t]*(?:#[^\r\n]*)?\r?$", re.MULTILINE)
 
 
 def _insert(name: str, text: str, has_lint: bool) -> str | None:
@@ -70,7 +70,7 @@ def pin_classic_rules(name: str, data: bytes) -> bytes:
         another config, has no ruff settings, does not parse, or cannot be edited safely.
     """
     try:
-        text = data.decode()
+        text = data.decode("utf-8-sig")  # a byte-order mark is no TOML
         doc = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return data

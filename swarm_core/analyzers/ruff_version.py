@@ -31,10 +31,12 @@ _REQUIREMENTS = ("requirements-dev.txt", "dev-requirements.txt", "requirements.t
 
 
 def _version(text: str) -> Version | None:
+    """`v0.12.12` as (0, 12, 12); `0.4` as (0, 4, 0), so that it equals `0.4.0`."""
     try:
-        return tuple(int(p) for p in text.lstrip("v").split("."))
+        parts = [int(p) for p in text.lstrip("v").split(".")]
     except ValueError:
         return None
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def pinned_ruff(ctx: AnalyzerContext) -> Version | None:
@@ -52,9 +54,16 @@ def pinned_ruff(ctx: AnalyzerContext) -> Version | None:
     return None
 
 
-@functools.cache
+_SINCE: dict[str, dict[str, Version]] = {}
+
+
 def stable_since(binary: str) -> dict[str, Version]:
-    """Each stable rule of this ruff binary and the release it became stable in."""
+    """Each stable rule of this ruff binary and the release it became stable in (kept once read).
+
+    A binary that fails to answer gives {} (no rule filtered) and is asked again next time.
+    """
+    if binary in _SINCE:
+        return _SINCE[binary]
     try:
         out = subprocess.run(
             [binary, "rule", "--all", "--output-format", "json"], capture_output=True, check=True, timeout=30
@@ -69,9 +78,11 @@ def stable_since(binary: str) -> dict[str, Version]:
         version = _version(str(stable.get("since", ""))) if isinstance(stable, dict) else None
         if version is not None:
             since[str(rule.get("code"))] = version
+    _SINCE[binary] = since
     return since
 
 
+@functools.cache
 def _own_version() -> Version | None:
     try:
         return _version(metadata.version("ruff"))
@@ -83,13 +94,13 @@ def newer_than_pin(code: str, pin: Version | None, binary: str, *, preview: bool
     """True when the project's pinned ruff would not report this rule as swarm's ruff does.
 
     A rule made stable after the pinned release is not one the project runs (unless it turns
-    on preview rules); RUF100 under a newer ruff than the pinned one judges noqa comments by
-    the newer release's rules.
+    on preview rules); RUF100 under a newer minor release than the pinned one judges noqa
+    comments by the newer release's rules.
     """
     if pin is None:
         return False
     own = _own_version()
     if code == "RUF100":
-        return own is not None and pin < own
+        return own is not None and pin[:2] < own[:2]  # a patch release does not change which rules fire
     since = stable_since(binary).get(code)
     return not preview and since is not None and pin < since

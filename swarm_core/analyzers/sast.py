@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
 import json
 import re
 import shutil
 import sys
+import tokenize
+from collections.abc import Callable
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_test_path, safe_relpath
@@ -46,13 +50,26 @@ _NARROWING_ASSERT = re.compile(
 _SAST_PASSES = (MatchPass(True, "compact"), MatchPass(True, "blanked"), MatchPass(False, "compact"))
 
 
+_NUMBERED = re.compile(r"([0-9]+) (.*)")
+
+
+def _numbered(item: dict[str, Any]) -> dict[int, str]:
+    """Bandit's `code` excerpt as line number -> source text.
+
+    Split on newlines only: a source line may hold U+2028 or U+0085, which `splitlines` would
+    break into fragments that do not start with a line number.
+    """
+    out = {}
+    for raw in str(item.get("code", "")).split("\n"):
+        match = _NUMBERED.match(raw.rstrip("\r"))
+        if match:
+            out[int(match.group(1))] = match.group(2)
+    return out
+
+
 def _reported_line(item: dict[str, Any]) -> str:
     """The source text of the line bandit reported, from its numbered `code` excerpt."""
-    for raw in str(item.get("code", "")).splitlines():
-        num, _, text = raw.partition(" ")
-        if num.strip().isdigit() and int(num) == item.get("line_number"):
-            return text
-    return ""
+    return _numbered(item).get(int(item.get("line_number") or 0), "")
 
 
 # ruff's flake8-bandit rules are bandit's tests renumbered (S603 is B603): a noqa comment naming
@@ -61,17 +78,37 @@ def _reported_line(item: dict[str, Any]) -> str:
 _NOQA = re.compile(r"#\s*noqa:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
 
 
-def waived_by_noqa(item: dict[str, Any]) -> bool:
-    """True when a line bandit reports carries a noqa comment for the same check under ruff's S code."""
+def python_comments(source: bytes) -> dict[int, str]:
+    """The comments of a Python file by line (what tokenize reads as comments, not strings).
+
+    A file tokenize cannot read to the end gives the comments before that point.
+    """
+    out: dict[int, str] = {}
+    try:
+        for token in tokenize.tokenize(io.BytesIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                out[token.start[0]] = token.string
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        pass
+    return out
+
+
+def waived_by_noqa(item: dict[str, Any], comments: dict[int, str]) -> bool:
+    """True when a comment on a line bandit reports is a noqa for the same check under ruff's S code.
+
+    Args:
+        item: one of bandit's results.
+        comments: the file's comments by line (`python_comments`): a noqa written inside a
+            string is no comment, and bandit itself ignores a `nosec` there.
+    """
     test_id = str(item.get("test_id", ""))
-    wanted = "S" + test_id[1:] if test_id[:1] == "B" and test_id[1:].isdigit() else None
+    if not (test_id[:1] == "B" and test_id[1:].isdigit()):
+        return False
+    wanted = "S" + test_id[1:]
     lines = {int(n) for n in item.get("line_range") or [item.get("line_number", 0)]}
-    for raw in str(item.get("code", "")).splitlines():
-        num, _, text = raw.partition(" ")
-        if not (num.strip().isdigit() and int(num) in lines):
-            continue
-        for m in _NOQA.finditer(text):
-            if wanted is not None and wanted in re.split(r"[\s,]+", m.group("codes").upper()):
+    for line in lines:
+        for m in _NOQA.finditer(comments.get(line, "")):
+            if wanted in re.split(r"[\s,]+", m.group("codes").upper()):
                 return True
     return False
 
@@ -177,7 +214,10 @@ class BanditAnalyzer:
                 elif key == "results":
                     before.append(_issue(new_path.get(path, path), item))
         findings = [self._not_scanned(item, by_path) for item in errors]
-        reported = [(f, item) for item in current if (f := self._finding(item, by_path)) is not None]
+        comments = functools.cache(lambda path: python_comments(ctx.read(path, Side.RIGHT) or b""))
+        reported = [
+            (f, item) for item in current if (f := self._finding(item, by_path, comments)) is not None
+        ]
         old = already_in_base(before, [_issue(f.path, item) for f, item in reported], _SAST_PASSES)
         findings += [f for (f, _), was_there in zip(reported, old, strict=True) if not was_there]
         kept = [f for f in findings if f is not None]
@@ -209,7 +249,9 @@ class BanditAnalyzer:
     def _not_overruled(ctx: AnalyzerContext, findings: list[Finding]) -> list[Finding]:
         return [f for f in findings if not taint_overrules(f, ctx.read(f.path, Side.RIGHT))]
 
-    def _finding(self, item: dict[str, Any], by_path: dict[str, FileDiff]) -> Finding | None:
+    def _finding(
+        self, item: dict[str, Any], by_path: dict[str, FileDiff], comments: Callable[[str], dict[int, str]]
+    ) -> Finding | None:
         path = str(item.get("filename", "")).removeprefix("./")
         fd = by_path.get(path)
         if fd is None:
@@ -217,18 +259,13 @@ class BanditAnalyzer:
         test_id = str(item.get("test_id", ""))
         if test_id == "B101" and _NARROWING_ASSERT.match(_reported_line(item)):
             return None  # how type checkers narrow a type, not a runtime check
-        if waived_by_noqa(item):
+        if "noqa" in str(item.get("code", "")).lower() and waived_by_noqa(item, comments(path)):
             return None
         lines = [int(n) for n in item.get("line_range") or [item.get("line_number", 0)]]
         line = _touches(fd, lines)
         if line is None:
             return None
-        code = str(item.get("code", ""))
-        evidence = ""
-        for raw in code.splitlines():
-            num, _, text = raw.partition(" ")
-            if num.strip().isdigit() and int(num) == line:
-                evidence = text
+        evidence = _numbered(item).get(line, "")
         cwe = _BANDIT_CWE.get(test_id, (item.get("issue_cwe") or {}).get("id"))
         return Finding(
             path=path,

@@ -6,7 +6,7 @@ import asyncio
 import re
 from collections.abc import Iterable, Sequence
 
-from swarm_core.analyzers.base import AnalyzerContext, is_example_path, is_test_path
+from swarm_core.analyzers.base import AnalyzerContext, is_example_tree, is_test_path
 from swarm_core.analyzers.dummy_credentials import is_dummy_basic, is_example_url_credential
 from swarm_core.analyzers.jwk_private import JWK, jwk_hits
 from swarm_core.analyzers.secret_engines import (
@@ -81,13 +81,31 @@ def _confirmed(group: Sequence[SecretHit], swept: bool) -> bool:
     return not swept or any(h.engine != DETECT_SECRETS or h.key_block for h in group)
 
 
+# Formats any string can take (a header's scheme, a keyword beside a value): not a vendor's token.
+_GENERIC_FORMATS = frozenset({"Basic Authorization", "Bearer Authorization"})
+
+
+def _fixture_file(path: str) -> bool:
+    """Tests and example trees, where made-up credentials live (not scripts: they deploy and run)."""
+    return is_test_path(path) or is_example_tree(path)
+
+
+def _vendor_specific(hit: SecretHit) -> bool:
+    """A vendor's own token format, a key block or JWK private members: a credential wherever it is."""
+    return hit.key_block or (hit.specific and hit.kind not in _GENERIC_FORMATS)
+
+
 def _dummy(hit: SecretHit, line: str, *, local: bool) -> bool:
     """Whether a hit's values are made-up credentials: dummy Basic pairs, or URLs of example hosts.
+
+    Never for a vendor's token format or a key: those are credentials wherever they appear.
 
     Tests and docs write `Basic dXNlcm5hbWU6cGFzc3dvcmQ=` for the pair they pass as auth, and
     `http://user:pass@example.com/` for a URL parser's input; neither guards anything,
     whichever engine saw it. Such values are still redacted.
     """
+    if _vendor_specific(hit):
+        return False  # a live vendor token does not become a sample because of the host beside it
     if hit.end_line is None and is_example_url_credential(line, hit.values, local=local):
         return True
     return bool(hit.values) and all(is_dummy_basic(v) for v in hit.values)
@@ -149,11 +167,13 @@ class SecretsAnalyzer:
             text_by_line = dict(lines)
             for value in (v for h in hits[path] for v in h.values):
                 ctx.register_secret(value)
-            local = is_test_path(path) or is_example_path(path)
-            real = [h for h in hits[path] if not _dummy(h, text_by_line.get(h.line, ""), local=local)]
-            for group in merge_by_place(real):
-                if _confirmed(group, swept):
-                    out.append(self._finding(path, group, text_by_line))
+            local = _fixture_file(path)
+            for group in merge_by_place(hits[path]):
+                # CredSweeper's word on a place confirms it even when its own hit there is a
+                # sample (a URL of an example host that also holds a vendor's token).
+                real = [h for h in group if not _dummy(h, text_by_line.get(h.line, ""), local=local)]
+                if real and _confirmed(group, swept):
+                    out.append(self._finding(path, real, text_by_line))
         return out
 
     def _finding(self, path: str, group: Sequence[SecretHit], text_by_line: dict[int, str]) -> Finding:
@@ -186,15 +206,6 @@ class SecretsAnalyzer:
         )
 
 
-# Formats any string can take (a header's scheme, a keyword beside a value): not a vendor's token.
-_GENERIC_FORMATS = frozenset({"Basic Authorization", "Bearer Authorization"})
-
-
-def _vendor_specific(hit: SecretHit) -> bool:
-    """A vendor's own token format, a key block or JWK private members: a credential wherever it is."""
-    return hit.key_block or (hit.specific and hit.kind not in _GENERIC_FORMATS)
-
-
 def _severity(path: str, group: Sequence[SecretHit]) -> Severity:
     """The strongest hit's severity; at most MEDIUM for a guess in a test or example file.
 
@@ -203,7 +214,7 @@ def _severity(path: str, group: Sequence[SecretHit]) -> Severity:
     A vendor's token or a private key in a test file is still a leaked credential.
     """
     severity = group[0].severity
-    fixture = (is_test_path(path) or is_example_path(path)) and not any(_vendor_specific(h) for h in group)
+    fixture = _fixture_file(path) and not any(_vendor_specific(h) for h in group)
     if fixture and severity.rank > Severity.MEDIUM.rank:
         return Severity.MEDIUM
     return severity
