@@ -21,7 +21,7 @@ _KEEPING_TYPE = re.compile(
 )
 _KEEPING_WORDS = re.compile(
     r"\b(?:refactor\w*|speed\s*-?\s*ups?|micro-?optimi[sz]\w*|optimi[sz](?:e|es|ed|ing|ation)|typing"
-    r"|type hints?|simplif\w+|reformat\w*)\b",
+    r"|type hints?|reformat\w*)\b",
     re.I,
 )
 # Words that announce a behaviour change, whatever else the title says ("refactor: fix ...").
@@ -36,8 +36,8 @@ def keeps_behaviour(title: str) -> bool:
     """True when a change's title says it keeps behaviour and names no change of it.
 
     A Conventional Commits type (`refactor:`, `perf:`) or a word ("speed up", "typing",
-    "simplify") says so; a word such as fix, add, support, remove or revert anywhere in the
-    title takes it back.
+    "reformat") says so ("simplify" does not: simplifying is how fixes get undone); a word
+    such as fix, add, support, remove or revert anywhere in the title takes it back.
     """
     title = title.strip()
     if not title or _CHANGING_WORDS.search(title):
