@@ -196,15 +196,20 @@ def test_an_init_a_dataclass_now_writes_is_no_removed_api_and_a_release_note_fra
     assert rules(review_repo(noted, analyzers=[DocsDriftAnalyzer()])) == []
 
 
+# Older than any ruff swarm allows (pyproject.toml: ruff>=0.12), so the test holds for the
+# lowest version CI installs as for the newest.
 _PRE_COMMIT = (
     "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n"
-    '    rev: "v0.12.12"\n    hooks:\n      - id: ruff\n'
+    '    rev: "v0.1.0"\n    hooks:\n      - id: ruff\n'
 )
 
 
 def test_rules_newer_than_the_projects_pinned_ruff_are_not_reported(make_repo):
-    # jsonschema 594e80db and 460f4fae: select ALL under a pre-commit pin of ruff 0.12.12; CPY001
-    # became stable in 0.16.0, and the newer ruff calls the pinned release's needed noqa unused.
+    # jsonschema 594e80db and 460f4fae: select ALL under a pre-commit pin of an older ruff (0.12.12);
+    # CPY001 became stable in 0.16.0, and the newer ruff calls the pinned release's needed noqa unused.
+    from swarm_core.analyzers.lint import ruff_binary
+    from swarm_core.analyzers.ruff_version import stable_since
+
     config = '[tool.ruff.lint]\nselect = ["CPY001", "F", "RUF100"]\n'
     change = {"pkg/bench.py": "import os  # noqa: F401\nimport sys  # noqa: S603\n\nARGS = sys.argv\n"}
     pinned = make_repo()
@@ -215,8 +220,10 @@ def test_rules_newer_than_the_projects_pinned_ruff_are_not_reported(make_repo):
     unpinned = make_repo()
     unpinned.commit({"pyproject.toml": config, "pkg/__init__.py": ""})
     unpinned.commit(change)
+    # CPY001 is a preview rule (never reported) in the ruff releases before it became stable.
+    copyright_rule = [("pkg/bench.py", 1, "ruff/CPY001")] if "CPY001" in stable_since(ruff_binary()) else []
     assert rules(review_repo(unpinned, analyzers=[RuffAnalyzer()])) == [
-        ("pkg/bench.py", 1, "ruff/CPY001"),
+        *copyright_rule,
         ("pkg/bench.py", 2, "ruff/RUF100"),
     ]
 
