@@ -413,3 +413,24 @@ def test_a_title_that_names_a_change_keeps_the_finding_whatever_its_type():
         "",
     ):
         assert not keeps_behaviour(title), title
+
+
+def test_preview_is_read_from_ruffs_own_settings_only(make_repo, tmp_path):
+    from swarm_core.analyzers.base import AnalyzerContext
+    from swarm_core.analyzers.project import enables_ruff_preview
+    from swarm_core.changeset import from_git
+    from swarm_core.config import SwarmConfig
+
+    cases = [
+        ({"pyproject.toml": "[tool.ruff.lint]\npreview = true\n"}, True),
+        ({"pyproject.toml": "\ufeff[tool.ruff]\npreview = true\n"}, True),  # a byte-order mark first
+        ({"ruff.toml": "[lint]\npreview = true\n"}, True),
+        ({"pyproject.toml": "[tool.black]\npreview = true\n[tool.ruff.format]\npreview = true\n"}, False),
+    ]
+    for files, expected in cases:
+        repo = make_repo()
+        repo.commit({**files, "m.py": "x = 1\n"})
+        repo.commit({"m.py": "x = 2\n"})
+        change = from_git(repo.path, "HEAD~1", "HEAD")
+        ctx = AnalyzerContext(change, change.diff.files, SwarmConfig(), tmp_path)
+        assert enables_ruff_preview(ctx, list(files)) is expected, files

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from swarm_core.analyzers.base import AnalyzerContext, is_source_path, safe_relpath
 from swarm_core.analyzers.meaning import Issue, MatchPass, already_in_base
-from swarm_core.analyzers.project import configures_ruff, python_target, ruff_config_files
+from swarm_core.analyzers.project import (
+    configures_ruff,
+    enables_ruff_preview,
+    python_target,
+    ruff_config_files,
+)
 from swarm_core.analyzers.ruff_defaults import CLASSIC_RULES, pin_classic_rules
 from swarm_core.analyzers.ruff_version import newer_than_pin, pinned_ruff
 from swarm_core.analyzers.tool_process import run_tool
@@ -50,22 +54,6 @@ def _rules_for(ctx: AnalyzerContext, configs: list[str]) -> list[str]:
     target = python_target(ctx)
     pinned = [f"--select={_UNCONFIGURED_RULES}"]
     return pinned + ([f"--target-version=py{target[0]}{target[1]}"] if target else [])
-
-
-def _enables_preview(ctx: AnalyzerContext, configs: list[str]) -> bool:
-    """Whether one of the project's ruff configs turns on preview (for everything, or for lint)."""
-    for name in configs:
-        try:
-            doc = tomllib.loads((ctx.read(name, Side.LEFT) or b"").decode("utf-8-sig"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
-        ruff = doc.get("tool", {}).get("ruff", {}) if name.rsplit("/", 1)[-1] == "pyproject.toml" else doc
-        lint = ruff.get("lint") if isinstance(ruff, dict) else None
-        if isinstance(ruff, dict) and (
-            ruff.get("preview") is True or (isinstance(lint, dict) and lint.get("preview") is True)
-        ):
-            return True
-    return False
 
 
 def _severity_and_lane(code: str) -> tuple[Severity, Lane]:
@@ -137,7 +125,7 @@ class RuffAnalyzer:
         pin = pinned_ruff(ctx)
         if pin is None:
             return head
-        preview = _enables_preview(ctx, configs)
+        preview = enables_ruff_preview(ctx, configs)
         return [
             item for item in head if not newer_than_pin(str(item.get("code")), pin, binary, preview=preview)
         ]

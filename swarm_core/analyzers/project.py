@@ -21,8 +21,10 @@ __all__ = [
     "complexity_limits",
     "configures_ruff",
     "coverage_exclusions",
+    "enables_ruff_preview",
     "python_target",
     "ruff_config_files",
+    "ruff_settings_of",
 ]
 
 RUFF_CONFIG_NAMES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
@@ -36,7 +38,7 @@ def _toml(ctx: AnalyzerContext, path: str, side: Side = Side.LEFT) -> dict[str, 
     if data is None:
         return {}
     try:
-        return tomllib.loads(data.decode("utf-8", "replace"))
+        return tomllib.loads(data.decode("utf-8-sig", "replace"))  # a byte-order mark is no TOML
     except tomllib.TOMLDecodeError:
         return {}
 
@@ -125,11 +127,25 @@ _RUFF_DEFAULT_MAX_COMPLEXITY = 10
 _FLAKE8_FILES = ("setup.cfg", "tox.ini", ".flake8")
 
 
-def _ruff_table(ctx: AnalyzerContext, name: str) -> dict[str, Any] | None:
-    """ruff's settings in one config file; None for a pyproject.toml without `[tool.ruff]`."""
-    data = _toml(ctx, name)
-    settings = data.get("tool", {}).get("ruff") if name.endswith("pyproject.toml") else data
+def ruff_settings_of(name: str, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """ruff's settings in a parsed config file; None for a pyproject.toml without `[tool.ruff]`."""
+    settings = doc.get("tool", {}).get("ruff") if name.endswith("pyproject.toml") else doc
     return settings if isinstance(settings, dict) else None
+
+
+def _ruff_table(ctx: AnalyzerContext, name: str) -> dict[str, Any] | None:
+    """ruff's settings in one config file of the base; None for a pyproject.toml without `[tool.ruff]`."""
+    return ruff_settings_of(name, _toml(ctx, name))
+
+
+def enables_ruff_preview(ctx: AnalyzerContext, configs: Iterable[str]) -> bool:
+    """Whether one of these ruff configs turns on preview (for everything, or for lint)."""
+    for name in configs:
+        settings = _ruff_table(ctx, name) or {}
+        lint = settings.get("lint")
+        if settings.get("preview") is True or (isinstance(lint, dict) and lint.get("preview") is True):
+            return True
+    return False
 
 
 def _specificity(selectors: Iterable[object], code: str) -> int:

@@ -18,17 +18,12 @@ import re
 import tomllib
 from typing import Any
 
+from swarm_core.analyzers.project import ruff_settings_of
+
 __all__ = ["CLASSIC_RULES", "pin_classic_rules"]
 
 CLASSIC_RULES = ("E4", "E7", "E9", "F")
 _SELECT = "[" + ", ".join(f'"{code}"' for code in CLASSIC_RULES) + "]"
-
-
-def _ruff_table(name: str, doc: dict[str, Any]) -> dict[str, Any] | None:
-    if name.rsplit("/", 1)[-1] == "pyproject.toml":
-        ruff = doc.get("tool", {}).get("ruff")
-        return ruff if isinstance(ruff, dict) else None
-    return doc
 
 
 def _chooses_rules(ruff: dict[str, Any]) -> bool:
@@ -74,7 +69,7 @@ def pin_classic_rules(name: str, data: bytes) -> bytes:
         doc = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return data
-    ruff = _ruff_table(name, doc)
+    ruff = ruff_settings_of(name, doc)
     if ruff is None or _chooses_rules(ruff):
         return data
     edited = _insert(name, text, "lint" in ruff)
@@ -84,7 +79,7 @@ def pin_classic_rules(name: str, data: bytes) -> bytes:
         after = tomllib.loads(edited)
     except tomllib.TOMLDecodeError:
         return data
-    new_ruff = _ruff_table(name, after) or {}
+    new_ruff = ruff_settings_of(name, after) or {}
     lint = new_ruff.get("lint")
     if not isinstance(lint, dict) or lint.pop("select", None) != list(CLASSIC_RULES):
         return data
